@@ -1,0 +1,1 @@
+"""The ``portrait`` command line (Typer). Modules import the library inside command bodies."""

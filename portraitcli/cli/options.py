@@ -1,0 +1,34 @@
+"""Option types shared by the image commands (Typer ``Annotated`` aliases)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+Inputs = Annotated[list[str], typer.Argument(help="Image files, folders or glob patterns.", show_default=False)]
+Output = Annotated[
+    Optional[Path],
+    typer.Option("-o", "--output", help="Output file (one input) or folder (several inputs or a folder)."),
+]
+Recursive = Annotated[bool, typer.Option("-r", "--recursive", help="Descend into sub-folders.")]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Rewrite outputs that already exist (batch mode).")]
+Faces = Annotated[str, typer.Option("--faces", help="largest: one face per image; all: every face.")]
+Aligned = Annotated[
+    bool, typer.Option("--aligned", help="Inputs already are crops in the model's framing: no detection.")
+]
+OnNoFace = Annotated[
+    str,
+    typer.Option("--on-no-face", help="error: fail the file; skip: write nothing; whole: use the whole image."),
+]
+PasteBack = Annotated[bool, typer.Option("--paste-back", help="Composite the result into the original photo.")]
+Size = Annotated[
+    Optional[int], typer.Option("--size", help="Output width in px for face crops (height keeps the aspect).")
+]
+Ext = Annotated[Optional[str], typer.Option("--ext", help="Output format for batches (png, jpg, webp...); default: as input.")]
+Device = Annotated[str, typer.Option("--device", help="auto, cpu or cuda (cuda never falls back to the CPU).")]
+Threads = Annotated[int, typer.Option("--threads", help="ONNX Runtime threads; 0 = one per core.", min=0)]
+JsonLines = Annotated[
+    bool, typer.Option("--json", help="Print one JSON record per input on stdout (input, output, status, ...).")
+]

@@ -1,0 +1,63 @@
+"""Glue between an image command's options and the batch runner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from portraitcli.cli.batch import RunOptions, run_batch
+from portraitcli.face.pipeline import PipelineOptions
+
+
+def load_task(task: str, device: str, threads: int, need_detector: bool) -> tuple[Any, Any, Any]:
+    """Build (run_model, template, detector) for the newest shipped model of ``task``."""
+    from portraitcli.errors import WeightsError
+    from portraitcli.models.base import model_class
+    from portraitcli.runtime.session import create_session
+    from portraitcli.runtime.weights import find_model, verify
+
+    spec = find_model(task)
+    path = verify(spec)
+    session = create_session(str(path), device, threads)
+    model = model_class(task)(spec, session)
+    if spec.template is None:
+        raise WeightsError(f"{spec.name}: the manifest entry has no crop template")
+    detector = None
+    if need_detector:
+        from portraitcli.face.detect import FaceDetector
+
+        detector = FaceDetector()
+    return model.run, spec.template, detector
+
+
+def run_image_command(
+    task: str,
+    inputs: list[str],
+    output: Path | None,
+    *,
+    recursive: bool,
+    overwrite: bool,
+    faces: str,
+    aligned: bool,
+    on_no_face: str,
+    paste_back: bool,
+    size: int | None,
+    ext: str | None,
+    device: str,
+    threads: int,
+    json_lines: bool,
+    default_size: int | None,
+) -> None:
+    """Validate the options, then run the task's model over the inputs."""
+    from portraitcli.runtime.session import providers_for
+
+    providers_for(device, ["CUDAExecutionProvider", "CPUExecutionProvider"])  # validates the name only
+    pipeline = PipelineOptions(
+        faces=faces,
+        aligned=aligned,
+        on_no_face=on_no_face,
+        paste_back=paste_back,
+        size=size if (size is not None or aligned) else default_size,
+    )
+    opts = RunOptions(pipeline, recursive, overwrite, json_lines, ext, device, threads)
+    run_batch(task, inputs, output, opts, lambda: load_task(task, device, threads, not aligned))

@@ -1,0 +1,41 @@
+"""``portrait sketch``: photo -> pencil sketch."""
+
+from __future__ import annotations
+
+import typer
+
+from portraitcli.cli import options as o
+
+
+def sketch(
+    inputs: o.Inputs,
+    output: o.Output = None,
+    recursive: o.Recursive = False,
+    overwrite: o.Overwrite = False,
+    faces: o.Faces = "largest",
+    aligned: o.Aligned = False,
+    on_no_face: o.OnNoFace = "error",
+    paste_back: o.PasteBack = False,
+    size: o.Size = None,
+    ext: o.Ext = None,
+    device: o.Device = "auto",
+    threads: o.Threads = 0,
+    json_lines: o.JsonLines = False,
+) -> None:
+    """Turn face photos into pencil sketches (SE-U-Net CycleGAN trained on CUFS).
+
+    By default the largest face is aligned to the CUFS framing and its sketch is written at
+    400 px wide (--size to change). --aligned keeps the input's size; --paste-back puts the
+    sketch back into the photo.
+    """
+    from portraitcli.cli.run import run_image_command
+
+    run_image_command(
+        "sketch", inputs, output, recursive=recursive, overwrite=overwrite, faces=faces, aligned=aligned,
+        on_no_face=on_no_face, paste_back=paste_back, size=size, ext=ext, device=device, threads=threads,
+        json_lines=json_lines, default_size=400,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sketch")(sketch)

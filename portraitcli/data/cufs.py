@@ -1,0 +1,70 @@
+"""The CUHK Face Sketch database (CUFS) as laid out in ``datasets/cufs``.
+
+``pairs.csv`` lists (subset, split, photo, sketch) with paths relative to the folder;
+photos and sketches are aligned 200x250 crops. Subsets: ``cuhk_student`` (88 train / 100
+test) and ``ar`` (100 train / 23 test).
+
+Reference: X. Wang and X. Tang, "Face Photo-Sketch Synthesis and Recognition", TPAMI 2009.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from portraitcli.data import dataset_dir
+from portraitcli.errors import UsageError
+from portraitcli.io import read_image
+from portraitcli.metrics.pixel import to_gray
+
+SUBSETS = ("cuhk_student", "ar")
+SPLITS = ("train", "test")
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One photo / sketch pair; ``name`` is unique within its subset (``photos/00``)."""
+
+    subset: str
+    split: str
+    photo: Path
+    sketch: Path
+
+    @property
+    def name(self) -> str:
+        return f"{self.subset}/{self.photo.stem}"
+
+
+def cufs_pairs(root: Path, subset: str = "cuhk_student", split: str = "test") -> list[Pair]:
+    """List the pairs of one subset and split, in file order.
+
+    Args:
+        root: the datasets folder or the ``cufs`` folder itself.
+        subset: ``cuhk_student`` or ``ar``.
+        split: ``train`` or ``test``.
+
+    Raises:
+        UsageError: unknown subset or split, or the folder lacks ``pairs.csv``.
+    """
+    if subset not in SUBSETS or split not in SPLITS:
+        raise UsageError(f"CUFS has subsets {SUBSETS} and splits {SPLITS}; got {subset!r}, {split!r}")
+    folder = dataset_dir(root, "cufs")
+    index = folder / "pairs.csv"
+    if not index.is_file():
+        raise UsageError(f"{folder}: pairs.csv is missing")
+    with index.open(newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["subset"] == subset and r["split"] == split]
+    return [Pair(subset, split, folder / r["photo"], folder / r["sketch"]) for r in rows]
+
+
+def load_pair(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
+    """Read a pair: photo (H, W, 3) uint8 RGB and sketch (H, W) uint8 grayscale.
+
+    Palette and RGB sketches are reduced to luma as Pillow's ``convert("L")`` does.
+    """
+    photo = read_image(pair.photo).rgb
+    sketch = to_gray(read_image(pair.sketch).rgb)
+    return photo, sketch

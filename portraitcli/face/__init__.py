@@ -1,0 +1,1 @@
+"""Face detection, alignment to a model's template, and paste-back."""

@@ -1,0 +1,113 @@
+"""Similarity alignment of a face to a model's 5-landmark template.
+
+Reference:
+    S. Umeyama, "Least-squares estimation of transformation parameters between two point
+    patterns", TPAMI 1991 (the closed-form similarity fit, as in insightface's
+    ``norm_crop`` and scikit-image's ``SimilarityTransform.estimate``).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from portraitcli.types import Aligned, Face, Template
+
+
+def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares similarity transform (rotation, uniform scale, translation).
+
+    Minimises ``sum ||s R src_i + t - dst_i||^2`` (Umeyama 1991, eq. 40-42), without
+    reflection.
+
+    Args:
+        src: (K, 2) float points (x, y), K >= 2.
+        dst: (K, 2) float points (x, y).
+
+    Returns:
+        (2, 3) float64 matrix M with ``dst ~ M @ [x, y, 1]``.
+
+    Raises:
+        ValueError: shapes differ, fewer than 2 points, or the source points coincide.
+    """
+    src = np.asarray(src, np.float64)
+    dst = np.asarray(dst, np.float64)
+    if src.shape != dst.shape or src.ndim != 2 or src.shape[1] != 2 or src.shape[0] < 2:
+        raise ValueError(f"need two (K, 2) arrays with K >= 2, got {src.shape} and {dst.shape}")
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    s_c, d_c = src - mu_s, dst - mu_d
+    var_s = (s_c**2).sum() / len(src)
+    if var_s < 1e-12:
+        raise ValueError("source points coincide; no similarity transform")
+    cov = d_c.T @ s_c / len(src)
+    U, S, Vt = np.linalg.svd(cov)
+    d = np.ones(2)
+    if np.linalg.det(U) * np.linalg.det(Vt) < 0:
+        d[1] = -1.0
+    R = U @ np.diag(d) @ Vt
+    scale = (S * d).sum() / var_s
+    t = mu_d - scale * R @ mu_s
+    return np.hstack([scale * R, t[:, None]])
+
+
+def transform_points(M: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Apply a (2, 3) affine matrix to (K, 2) points; returns (K, 2) float64."""
+    pts = np.asarray(pts, np.float64)
+    return pts @ M[:, :2].T + M[:, 2]
+
+
+def warp_affine(
+    image: np.ndarray, M: np.ndarray, size: tuple[int, int], border: int = cv2.BORDER_REFLECT_101
+) -> np.ndarray:
+    """Warp an image with M to ``size`` (width, height), anti-aliased when shrinking.
+
+    When M shrinks by more than 2x, the image is first reduced with area averaging
+    (``cv2.INTER_AREA``) so the bilinear warp does not alias.
+
+    Args:
+        image: (H, W, C) or (H, W) uint8.
+        M: (2, 3) float transform from image to output pixels.
+        size: (width, height) of the output.
+        border: OpenCV border mode for pixels outside the image.
+
+    Returns:
+        (height, width[, C]) uint8.
+    """
+    scale = float(np.sqrt(abs(np.linalg.det(M[:, :2]))))
+    M = np.asarray(M, np.float64)
+    if scale < 0.5:
+        f = min(1.0, 2.0 * scale)
+        h, w = image.shape[:2]
+        sw, sh = max(1, round(w * f)), max(1, round(h * f))
+        image = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA)
+        # pixel centres: x_small = (x + 0.5) * sw / w - 0.5
+        S = np.array([[sw / w, 0, 0.5 * sw / w - 0.5], [0, sh / h, 0.5 * sh / h - 0.5], [0, 0, 1]])
+        M = (np.vstack([M, [0, 0, 1]]) @ np.linalg.inv(S))[:2]
+    return cv2.warpAffine(image, M, size, flags=cv2.INTER_LINEAR, borderMode=border)
+
+
+def align_face(image: np.ndarray, face: Face, template: Template) -> Aligned:
+    """Warp a detected face into a model's framing.
+
+    Args:
+        image: (H, W, 3) uint8 RGB.
+        face: a detection with its 5 landmarks.
+        template: the model's crop size and landmark positions.
+
+    Returns:
+        Aligned with ``crop`` (h, w, 3) uint8 RGB of the template's size and ``M`` (2, 3)
+        image -> crop.
+    """
+    M = similarity_transform(face.kps, template.kps)
+    return Aligned(crop=warp_affine(image, M, template.size), M=M, face=face)
+
+
+def mean_template(kps: list[np.ndarray] | np.ndarray, size: tuple[int, int]) -> Template:
+    """A template as the mean landmark positions of already-framed crops.
+
+    Args:
+        kps: (N, 5, 2) landmarks detected on N crops of one dataset's framing.
+        size: (width, height) of those crops.
+    """
+    arr = np.asarray(kps, np.float32)
+    return Template(size=size, kps=arr.mean(axis=0))

@@ -1,0 +1,107 @@
+"""Face detection and 5 landmarks with dlib.
+
+dlib's HOG + linear SVM frontal face detector (Dalal and Triggs, CVPR 2005; dlib's
+``get_frontal_face_detector``) and its 5-point shape predictor (Kazemi and Sullivan,
+CVPR 2014, an ensemble of regression trees), both CC0 models of the
+``face-recognition-models`` package, loaded from the installed package (no download).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from portraitcli.errors import RuntimeDeviceError
+from portraitcli.types import Face
+
+#: Landmark order of dlib's 5-point model. "left"/"right" are the subject's: the
+#: subject's left eye is on the image's right side.
+KPS_NAMES = ("left_eye_outer", "left_eye_inner", "right_eye_outer", "right_eye_inner", "nose_base")
+#: Landmark index pairs that swap under a horizontal flip.
+KPS_FLIP = (2, 3, 0, 1, 4)
+
+
+def _model_file(name: str) -> Path:
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeDeviceError("the face-recognition-models package is not installed: pip install face-recognition-models")
+    path = Path(list(spec.submodule_search_locations)[0]) / "models" / name
+    if not path.is_file():
+        raise RuntimeDeviceError(f"{path} is missing; reinstall face-recognition-models")
+    return path
+
+
+class FaceDetector:
+    """dlib HOG face detector with the 5-point landmark predictor.
+
+    Detection runs on a copy of the image scaled so that its longer side is at most
+    ``max_side`` px, with ``upsample`` pyramid doublings; when that finds no face, it
+    retries with one more doubling, so small faces are found (up to ``max_upsample``).
+    Landmarks are predicted on the full-resolution image. The object holds only the two
+    dlib models: nothing carries over from one image to the next.
+
+    Args:
+        upsample: dlib's number of times to double the image before detecting.
+        max_upsample: the most doublings tried when nothing is found.
+        min_score: detections whose SVM score is below this are dropped.
+        max_side: the longer side of the image the detector sees, in px.
+    """
+
+    def __init__(self, upsample: int = 1, max_upsample: int = 2, min_score: float = 0.0, max_side: int = 1024) -> None:
+        try:
+            import dlib
+        except ImportError as e:  # pragma: no cover - dlib-bin is a dependency
+            raise RuntimeDeviceError(f"dlib is not installed ({e}); pip install dlib-bin") from None
+        self._dlib = dlib
+        self.detector = dlib.get_frontal_face_detector()
+        self.predictor = dlib.shape_predictor(str(_model_file("shape_predictor_5_face_landmarks.dat")))
+        self.upsample = upsample
+        self.max_upsample = max(max_upsample, upsample)
+        self.min_score = min_score
+        self.max_side = max_side
+
+    def landmarks(self, rgb: np.ndarray, bbox: tuple[float, float, float, float]) -> np.ndarray:
+        """Predict the 5 landmarks inside a face box.
+
+        Args:
+            rgb: (H, W, 3) uint8 RGB.
+            bbox: (x1, y1, x2, y2) in pixels.
+
+        Returns:
+            (5, 2) float32 (x, y) pixels, in :data:`KPS_NAMES` order.
+        """
+        x1, y1, x2, y2 = (int(round(v)) for v in bbox)
+        shape = self.predictor(np.ascontiguousarray(rgb), self._dlib.rectangle(x1, y1, x2, y2))
+        return np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float32)
+
+    def detect(self, rgb: np.ndarray) -> list[Face]:
+        """Find the faces of an image, largest first.
+
+        Args:
+            rgb: (H, W, 3) uint8 RGB.
+
+        Returns:
+            Faces sorted by decreasing ``area * min(score, 1)``: the largest face first,
+            with low-confidence boxes (HOG scores under 1, where textured clothing and
+            badges also land) weighted down by their score. Empty if none.
+        """
+        h, w = rgb.shape[:2]
+        scale = min(1.0, self.max_side / max(h, w))
+        small = rgb if scale == 1.0 else cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+        small = np.ascontiguousarray(small)
+        rects, scores = [], []
+        for up in range(self.upsample, self.max_upsample + 1):
+            found, found_scores, _ = self.detector.run(small, up, 0.0)
+            keep = [(r, s) for r, s in zip(found, found_scores) if s >= self.min_score]
+            if keep:
+                rects, scores = zip(*keep)
+                break
+        faces = []
+        for r, s in zip(rects, scores):
+            bbox = (r.left() / scale, r.top() / scale, (r.right() + 1) / scale, (r.bottom() + 1) / scale)
+            faces.append(Face(bbox=bbox, kps=self.landmarks(rgb, bbox), score=float(s)))
+        faces.sort(key=lambda f: (-f.area * min(f.score, 1.0), -f.score))
+        return faces

@@ -1,0 +1,1 @@
+"""Metrics as plain functions on arrays; they never import a model."""

@@ -1,0 +1,86 @@
+"""The sketch model: photo -> pencil sketch (SE-U-Net CycleGAN generator G).
+
+Pre- and post-processing are plain NumPy and shared by training and inference, so the
+network sees exactly the same tensors in both.
+
+Reference:
+    Liao and Lin, "Research on Sketching Face Headshot Generation based on Improved
+    CycleGAN"; data: CUHK Face Sketch database (Wang and Tang, TPAMI 2009).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from portraitcli.models.base import ImageModel, register
+
+#: Native frame of the model: the CUFS crops, width x height in pixels.
+CROP_SIZE = (200, 250)
+#: The network input is the crop reflect-padded to a multiple of this (4 down-samplings).
+SIZE_MULTIPLE = 16
+
+
+def _padding(height: int, width: int, multiple: int = SIZE_MULTIPLE) -> tuple[int, int, int, int]:
+    ph = (-height) % multiple
+    pw = (-width) % multiple
+    return ph // 2, ph - ph // 2, pw // 2, pw - pw // 2
+
+
+def photo_to_tensor(photo: np.ndarray) -> np.ndarray:
+    """Turn an aligned RGB photo crop into the generator's input.
+
+    Args:
+        photo: (H, W, 3) uint8 RGB, the face in the model's framing.
+
+    Returns:
+        (3, H', W') float32 in [-1, 1], channels RGB, reflect-padded so that H' and W'
+        are the next multiples of 16.
+    """
+    top, bottom, left, right = _padding(*photo.shape[:2])
+    x = np.pad(photo, ((top, bottom), (left, right), (0, 0)), mode="reflect")
+    return (x.astype(np.float32).transpose(2, 0, 1) / 127.5) - 1.0
+
+
+def sketch_to_tensor(sketch: np.ndarray) -> np.ndarray:
+    """Turn a grayscale sketch into the generator's target (training only).
+
+    Args:
+        sketch: (H, W) uint8 grayscale.
+
+    Returns:
+        (1, H', W') float32 in [-1, 1], padded as :func:`photo_to_tensor`.
+    """
+    top, bottom, left, right = _padding(*sketch.shape[:2])
+    x = np.pad(sketch, ((top, bottom), (left, right)), mode="reflect")
+    return x.astype(np.float32)[None] / 127.5 - 1.0
+
+
+def tensor_to_sketch(y: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Turn the generator's output back into an 8-bit sketch of the crop's size.
+
+    Args:
+        y: (1, H', W') or (H', W') float in [-1, 1] (values outside are clipped).
+        height: H of the crop given to :func:`photo_to_tensor`.
+        width: W of that crop.
+
+    Returns:
+        (height, width) uint8 grayscale, 0 black, 255 white.
+    """
+    y = np.asarray(y).reshape(y.shape[-2:])
+    top, _, left, _ = _padding(height, width)
+    y = y[top : top + height, left : left + width]
+    return np.clip(np.rint((y + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+@register("sketch")
+class SketchModel(ImageModel):
+    """Photo -> pencil sketch with the shipped SE-U-Net generator.
+
+    ``run`` takes an aligned crop (H, W, 3) uint8 RGB of any size whose sides are at
+    least 16 px (the model was trained at 200x250) and returns (H, W) uint8 grayscale.
+    """
+
+    def run(self, crop: np.ndarray) -> np.ndarray:
+        x = photo_to_tensor(crop)[None]
+        (y,) = self.session.run(None, {self.input_name: x})
+        return tensor_to_sketch(y[0], crop.shape[0], crop.shape[1])

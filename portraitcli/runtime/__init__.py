@@ -1,0 +1,1 @@
+"""Shipped weights registry and ONNX Runtime sessions (onnxruntime is imported lazily)."""

@@ -1,0 +1,131 @@
+"""The registry of shipped models: ``weights/manifest.json``.
+
+Each entry (key ``TASK-vN``) records the ONNX file, its sha256, the input/output contract,
+the crop template, the license, the training provenance and the test metrics. The sha256
+is checked every time a model is loaded.
+
+The weights folder is found, in order: ``$PORTRAIT_WEIGHTS``; ``portraitcli/weights``
+inside the installed package (wheels carry it there); ``weights/`` beside the package in a
+source checkout (editable installs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from portraitcli.errors import WeightsError
+from portraitcli.types import Template
+
+ENV_VAR = "PORTRAIT_WEIGHTS"
+MANIFEST = "manifest.json"
+
+
+def weights_dir() -> Path:
+    """The folder holding ``manifest.json`` and the ONNX files.
+
+    Raises:
+        WeightsError: no candidate folder has a manifest.
+    """
+    here = Path(__file__).resolve().parent.parent
+    candidates = []
+    if os.environ.get(ENV_VAR):
+        candidates.append(Path(os.environ[ENV_VAR]).expanduser())
+    candidates += [here / "weights", here.parent / "weights"]
+    for c in candidates:
+        if (c / MANIFEST).is_file():
+            return c
+    raise WeightsError(f"no {MANIFEST} found in {', '.join(map(str, candidates))}; reinstall portraitcli")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One manifest entry.
+
+    Attributes:
+        name: ``TASK-vN``.
+        task: the command that runs it (``sketch``, ...).
+        path: the ONNX file.
+        sha256: expected hex digest of the file.
+        template: the crop framing (size and 5 landmarks), or None for models without one.
+        entry: the whole manifest entry (license, training, metrics, ...).
+    """
+
+    name: str
+    task: str
+    path: Path
+    sha256: str
+    template: Template | None
+    entry: dict[str, Any] = field(repr=False)
+
+
+def load_manifest(folder: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Read the manifest: ``{name: entry}``.
+
+    Raises:
+        WeightsError: the manifest is missing or not valid JSON.
+    """
+    folder = folder or weights_dir()
+    try:
+        data = json.loads((folder / MANIFEST).read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise WeightsError(f"{folder / MANIFEST}: cannot read the weights manifest ({e})") from None
+    return dict(data.get("models", {}))
+
+
+def _spec(name: str, entry: dict[str, Any], folder: Path) -> ModelSpec:
+    tpl = entry.get("template")
+    template = None
+    if tpl:
+        template = Template(size=tuple(tpl["size"]), kps=np.asarray(tpl["kps"], np.float32))  # type: ignore[arg-type]
+    return ModelSpec(name, entry["task"], folder / entry["file"], entry["sha256"], template, entry)
+
+
+def find_model(task_or_name: str, folder: Path | None = None) -> ModelSpec:
+    """The spec of a model by name (``sketch-v1``) or the newest version of a task (``sketch``).
+
+    Raises:
+        WeightsError: no such model in the manifest.
+    """
+    folder = folder or weights_dir()
+    models = load_manifest(folder)
+    if task_or_name in models:
+        return _spec(task_or_name, models[task_or_name], folder)
+    of_task = [(int(e.get("version", 0)), n) for n, e in models.items() if e.get("task") == task_or_name]
+    if not of_task:
+        known = ", ".join(sorted(models)) or "none"
+        raise WeightsError(f"no shipped model for {task_or_name!r} (shipped: {known})")
+    name = max(of_task)[1]
+    return _spec(name, models[name], folder)
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verify(spec: ModelSpec) -> Path:
+    """Check that the model file exists and matches its sha256; return its path.
+
+    Raises:
+        WeightsError: missing file or sha256 mismatch.
+    """
+    if not spec.path.is_file():
+        raise WeightsError(f"{spec.name}: weights file {spec.path} is missing; reinstall portraitcli")
+    digest = sha256_of(spec.path)
+    if digest != spec.sha256:
+        raise WeightsError(
+            f"{spec.name}: {spec.path} has sha256 {digest[:12]}..., the manifest expects {spec.sha256[:12]}...; "
+            "the file is damaged or was replaced"
+        )
+    return spec.path

@@ -1,0 +1,36 @@
+"""Resumable checkpoints that load with ``torch.load(weights_only=True)``.
+
+A checkpoint is a dict of state dicts (modules, optimizers, schedulers) plus plain numbers;
+no pickled objects, so loading one never runs code from the file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+
+def save_checkpoint(path: Path, objects: dict[str, Any], **meta: Any) -> None:
+    """Save ``{name: obj.state_dict()}`` and ``meta`` atomically to ``path``."""
+    state = {name: obj.state_dict() for name, obj in objects.items()}
+    state["meta"] = meta
+    tmp = path.with_suffix(path.suffix + ".part")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path, objects: dict[str, Any]) -> dict[str, Any]:
+    """Restore the state dicts in ``path`` into ``objects``; return the saved ``meta``."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    for name, obj in objects.items():
+        obj.load_state_dict(state[name])
+    return dict(state.get("meta", {}))
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    """The newest ``checkpoints/*.pt`` of a run folder, by epoch number in the name."""
+    files = sorted((run_dir / "checkpoints").glob("epoch-*.pt"))
+    return files[-1] if files else None

@@ -1,0 +1,78 @@
+"""Publish a finished run into ``weights/``: the ONNX file and its manifest entry."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from portraitcli.errors import UsageError
+from portraitcli.train.common.export import sha256_file
+
+
+def run_seconds(run_dir: Path) -> float:
+    """Training time of a run: the sum of its epochs' seconds in ``log.jsonl``."""
+    total = 0.0
+    for line in (run_dir / "log.jsonl").read_text().splitlines():
+        rec = json.loads(line)
+        if "epoch" in rec:
+            total += float(rec.get("seconds", 0.0))
+    return total
+
+
+def publish_run(run_dir: Path, name: str, weights: Path, extra: dict[str, Any] | None = None) -> Path:
+    """Copy ``run_dir/model.onnx`` to ``weights/NAME.onnx`` and write its manifest entry.
+
+    The entry records the file, sha256, input contract, template, and the run's training
+    data, command line, seed, duration and hardware. Test metrics are left to the
+    benchmark, which measures the published file.
+
+    Raises:
+        UsageError: the run folder lacks model.onnx, config.json or template.json.
+    """
+    for f in ("model.onnx", "config.json", "template.json", "log.jsonl"):
+        if not (run_dir / f).is_file():
+            raise UsageError(f"{run_dir}: {f} is missing; is the run finished and exported?")
+    task, _, version = name.rpartition("-v")
+    if not task or not version.isdigit():
+        raise UsageError(f"--name {name}: expected TASK-vN, e.g. sketch-v1")
+    config = json.loads((run_dir / "config.json").read_text())
+    template = json.loads((run_dir / "template.json").read_text())
+    weights.mkdir(parents=True, exist_ok=True)
+    dst = weights / f"{name}.onnx"
+    shutil.copyfile(run_dir / "model.onnx", dst)
+    manifest_path = weights / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {"models": {}}
+    old = manifest["models"].get(name, {})
+    env = config.get("environment", {})
+    entry = {
+        "task": task,
+        "version": int(version),
+        "file": dst.name,
+        "sha256": sha256_file(dst),
+        "bytes": dst.stat().st_size,
+        "input": {"layout": "NCHW", "channels": "RGB", "dtype": "float32", "range": [-1, 1],
+                  "size_multiple": 16, "padding": "reflect"},
+        "output": {"layout": "NCHW", "channels": "gray", "range": [-1, 1]},
+        "template": {"size": template["size"], "kps": template["kps"],
+                     "source": f"mean dlib 5-point landmarks on {template['n']} CUFS training photos"},
+        "license": "model weights: research and non-commercial use (trained on CUFS); code: MIT",
+        "training": {
+            "data": config.get("data_name", "CUFS CUHK student, 88 training pairs"),
+            "command": config.get("command") or " ".join(["portrait", "train", task, *config.get("argv", [])[1:]]),
+            "argv": config.get("argv"),
+            "config": config["config"],
+            "seed": config["config"].get("seed"),
+            "duration_s": round(run_seconds(run_dir), 1),
+            "hardware": f"{env.get('processor')}, {env.get('torch_threads')} torch threads"
+            + (f", {env['cuda']}" if env.get("cuda") else ", CPU only"),
+            "git_sha": config.get("git_sha"),
+            "run": run_dir.name,
+        },
+        "metrics": old.get("metrics", {}) if old.get("sha256") == sha256_file(dst) else {},
+        **(extra or {}),
+    }
+    manifest["models"][name] = entry
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    return dst

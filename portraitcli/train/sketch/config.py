@@ -1,0 +1,40 @@
+"""Training configuration of the sketch model (override with ``--set key=value``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SketchConfig:
+    """Hyper-parameters of ``portrait train sketch``.
+
+    ``variant`` picks the paper's model or an ablation:
+      - ``cyclegan-l1``: the paper: CycleGAN (G, F, D_X, D_Y) + supervised L1 both ways.
+      - ``cyclegan``: plain CycleGAN with the SE-U-Net (``lambda_sup`` forced to 0).
+      - ``pix2pix-l1``: G alone trained with the supervised L1 only (no discriminator).
+    ``use_se=False`` removes the SE block (the "no SE" ablation).
+    """
+
+    variant: str = "cyclegan-l1"
+    use_se: bool = True
+    channels: tuple[int, ...] = (32, 64, 128, 256)
+    ndf: int = 32
+    epochs: int = 60
+    batch_size: int = 4
+    lr: float = 2e-4
+    beta1: float = 0.5
+    lr_milestones: tuple[float, ...] = (0.5, 0.75)  # fractions of the epochs
+    lr_gamma: float = 0.3
+    lambda_cycle: float = 10.0
+    lambda_identity: float = 0.5  # times lambda_cycle, as in CycleGAN's code
+    lambda_sup: float = 2.0
+    pool_size: int = 50
+    augment_shift: float = 0.03  # max shift, fraction of the side
+    augment_scale: float = 0.05  # max relative zoom
+    augment_color: float = 0.15  # max brightness / contrast / saturation change
+    seed: int = 0
+    threads: int = 2
+    eval_every: int = 5
+    checkpoint_every: int = 5
+    subset: str = "cuhk_student"

@@ -1,0 +1,64 @@
+"""Export a trained sketch generator to ONNX and measure its crop template."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from rich.console import Console
+
+from portraitcli.data.cufs import cufs_pairs, load_pair
+from portraitcli.face.align import mean_template
+from portraitcli.face.detect import FaceDetector
+from portraitcli.models.sketch import CROP_SIZE, photo_to_tensor
+from portraitcli.train.common.checkpoint import load_checkpoint
+from portraitcli.train.common.export import export_onnx, sha256_file
+from portraitcli.train.sketch.config import SketchConfig
+from portraitcli.train.sketch.networks import SEUNet
+
+
+def cufs_template(data: Path, subset: str = "cuhk_student") -> dict:
+    """The CUFS framing: mean 5-landmark position over the training photos (200x250).
+
+    Returns:
+        ``{"size": [200, 250], "kps": [[x, y] * 5], "n": detected, "n_total": photos}``.
+    """
+    detector = FaceDetector()
+    kps, n_total = [], 0
+    for pair in cufs_pairs(data, subset, "train"):
+        photo, _ = load_pair(pair)
+        n_total += 1
+        faces = detector.detect(photo)
+        if faces:
+            kps.append(faces[0].kps)
+    tpl = mean_template(kps, CROP_SIZE)
+    return {"size": list(CROP_SIZE), "kps": [[round(float(v), 2) for v in row] for row in tpl.kps], "n": len(kps), "n_total": n_total}
+
+
+def load_generator(ckpt: Path) -> SEUNet:
+    """Rebuild G from a training checkpoint (loaded with ``weights_only=True``)."""
+    state = torch.load(ckpt, map_location="cpu", weights_only=True)
+    cfg = SketchConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["meta"]["config"].items()})
+    G = SEUNet(3, 1, cfg.channels, cfg.use_se)
+    load_checkpoint(ckpt, {"G": G})
+    return G.eval()
+
+
+def export_run(run_dir: Path, ckpt: Path, data: Path, console: Console | None = None) -> Path:
+    """Write ``model.onnx`` (checked against torch) and ``template.json`` into the run folder."""
+    console = console or Console(stderr=True)
+    G = load_generator(ckpt)
+    photo, _ = load_pair(cufs_pairs(data, "cuhk_student", "train")[0])
+    example = torch.from_numpy(photo_to_tensor(photo))[None]
+    path = run_dir / "model.onnx"
+    diff = export_onnx(G, example, path)
+    console.print(f"exported {path} ({path.stat().st_size / 1e6:.1f} MB), max |onnx - torch| = {diff:.2e}")
+    template = cufs_template(data)
+    (run_dir / "template.json").write_text(json.dumps(template, indent=2) + "\n")
+    (run_dir / "export.json").write_text(
+        json.dumps({"checkpoint": ckpt.name, "sha256": sha256_file(path), "max_abs_diff": diff}, indent=2) + "\n"
+    )
+    console.print(f"template: landmarks found on {template['n']}/{template['n_total']} CUFS training photos")
+    return path

@@ -1,0 +1,150 @@
+"""Networks of the sketch model: SE-U-Net generators and PatchGAN discriminators.
+
+Reference:
+    Liao and Lin, "Research on Sketching Face Headshot Generation based on Improved
+    CycleGAN": CycleGAN (Zhu et al., ICCV 2017) whose generators are U-Nets
+    (Ronneberger et al., 2015; the pix2pix variant of Isola et al., CVPR 2017) with a
+    squeeze-and-excitation block (Hu et al., CVPR 2018) at the bottleneck.
+
+Sizing for the project's CPUs (``shared/notes/cpu-inference-speed.md``): 4x4 stride-2
+convolutions down, 4x4 stride-2 transposed convolutions up, channel counts multiples of 8,
+instance normalization, a 3x3 convolution to the output channels at full resolution.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class SqueezeExcitation(nn.Module):
+    """Squeeze-and-excitation channel attention (Hu et al., CVPR 2018, eq. 2-4).
+
+    ``y = x * sigmoid(W2 relu(W1 avgpool(x)))`` with a channel reduction ``r``.
+
+    Args:
+        channels: C, the channels of the input.
+        reduction: r; the hidden layer has ``max(C // r, 8)`` units.
+
+    Shape:
+        (N, C, H, W) float -> (N, C, H, W) float.
+    """
+
+    def __init__(self, channels: int, reduction: int = 16) -> None:
+        super().__init__()
+        hidden = max(channels // reduction, 8)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(channels, hidden, 1)
+        self.fc2 = nn.Conv2d(hidden, channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = torch.sigmoid(self.fc2(torch.relu(self.fc1(self.pool(x)))))
+        return x * w
+
+
+def _down(c_in: int, c_out: int, norm: bool = True) -> nn.Sequential:
+    layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=not norm)]
+    if norm:
+        layers.append(nn.InstanceNorm2d(c_out))
+    layers.append(nn.LeakyReLU(0.2, inplace=True))
+    return nn.Sequential(*layers)
+
+
+def _up(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False),
+        nn.InstanceNorm2d(c_out),
+        nn.ReLU(inplace=True),
+    )
+
+
+class SEUNet(nn.Module):
+    """U-Net generator with a squeeze-and-excitation block at the bottleneck.
+
+    The encoder halves the resolution ``len(channels)`` times; the decoder mirrors it, each
+    level concatenating the encoder feature of the same size (skip connection). Between
+    them, at the smallest feature map, two 3x3 convolutions and the SE block.
+
+    Args:
+        in_channels: 3 for RGB photos, 1 for grayscale sketches.
+        out_channels: as above.
+        channels: encoder widths, one per down-sampling level.
+        use_se: False builds the ablation without the SE block.
+
+    Shape:
+        (N, in_channels, H, W) float in [-1, 1] -> (N, out_channels, H, W) float in
+        [-1, 1] (tanh). H and W must be multiples of ``2 ** len(channels)``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 3,
+        out_channels: int = 1,
+        channels: tuple[int, ...] = (32, 64, 128, 256, 256),
+        use_se: bool = True,
+    ) -> None:
+        super().__init__()
+        self.factor = 2 ** len(channels)
+        self.downs = nn.ModuleList()
+        c_prev = in_channels
+        for i, c in enumerate(channels):
+            self.downs.append(_down(c_prev, c, norm=i > 0))
+            c_prev = c
+        c_mid = channels[-1]
+        self.bottleneck = nn.Sequential(
+            nn.Conv2d(c_mid, c_mid, 3, 1, 1, bias=False),
+            nn.InstanceNorm2d(c_mid),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(c_mid, c_mid, 3, 1, 1, bias=False),
+            nn.InstanceNorm2d(c_mid),
+            nn.ReLU(inplace=True),
+        )
+        self.se = SqueezeExcitation(c_mid) if use_se else nn.Identity()
+        self.ups = nn.ModuleList()
+        c_in = c_mid + channels[-1]
+        for c_skip in reversed(channels[:-1]):
+            self.ups.append(_up(c_in, c_skip))
+            c_in = c_skip * 2
+        self.ups.append(_up(c_in, channels[0]))
+        self.head = nn.Conv2d(channels[0], out_channels, 3, 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = []
+        h = x
+        for down in self.downs:
+            h = down(h)
+            skips.append(h)
+        h = self.se(self.bottleneck(h))
+        for up, skip in zip(self.ups, reversed(skips)):
+            h = up(torch.cat([h, skip], dim=1))
+        return torch.tanh(self.head(h))
+
+
+class PatchDiscriminator(nn.Module):
+    """PatchGAN discriminator (Isola et al., CVPR 2017): a map of real/fake scores.
+
+    With ``n_layers=3`` each score sees a 70x70 patch. No sigmoid: it is trained with the
+    least-squares GAN loss (Mao et al., ICCV 2017).
+
+    Shape:
+        (N, in_channels, H, W) float in [-1, 1] -> (N, 1, H/8 - 2, W/8 - 2) float.
+    """
+
+    def __init__(self, in_channels: int, ndf: int = 32, n_layers: int = 3) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv2d(in_channels, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        c = ndf
+        for i in range(1, n_layers + 1):
+            c_next = ndf * min(2**i, 8)
+            stride = 2 if i < n_layers else 1
+            layers += [
+                nn.Conv2d(c, c_next, 4, stride, 1, bias=False),
+                nn.InstanceNorm2d(c_next),
+                nn.LeakyReLU(0.2, True),
+            ]
+            c = c_next
+        layers.append(nn.Conv2d(c, 1, 4, 1, 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)

@@ -1,0 +1,253 @@
+"""Training of the sketch model: CycleGAN with SE-U-Net generators and supervised L1.
+
+Reference:
+    Liao and Lin, "Research on Sketching Face Headshot Generation based on Improved
+    CycleGAN". Losses (X photos, Y sketches, G: X -> Y, F: Y -> X):
+
+    L_G = L_lsgan(D_Y(G(x)), 1) + L_lsgan(D_X(F(y)), 1)
+        + lambda_cycle * (|F(G(x)) - x| + |G(F(y)) - y|)
+        + lambda_identity * lambda_cycle * (|G(y) - y| + |F(x) - x|)
+        + lambda_sup * (|G(x) - y| + |F(y) - x|)
+
+    with least-squares discriminators and Adam(lr 2e-4, beta1 0.5) and step decay.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F_nn
+from rich.console import Console
+
+from portraitcli.data.cufs import cufs_pairs, load_pair
+from portraitcli.metrics.pixel import ssim
+from portraitcli.models.sketch import photo_to_tensor, sketch_to_tensor, tensor_to_sketch
+from portraitcli.train.common.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from portraitcli.train.common.losses import ImagePool, lsgan_loss
+from portraitcli.train.common.runs import JsonlLog, seed_everything, write_config
+from portraitcli.train.sketch.config import SketchConfig
+from portraitcli.train.sketch.networks import PatchDiscriminator, SEUNet
+
+VARIANTS = ("cyclegan-l1", "cyclegan", "pix2pix-l1")
+
+
+def augment(
+    photo: np.ndarray, sketch: np.ndarray, cfg: SketchConfig, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Random flip, small similarity jitter (same for both) and photo color jitter.
+
+    Args:
+        photo: (H, W, 3) uint8 RGB.
+        sketch: (H, W) uint8.
+
+    Returns:
+        The augmented pair, same shapes and dtypes.
+    """
+    h, w = sketch.shape
+    if rng.random() < 0.5:
+        photo, sketch = photo[:, ::-1], sketch[:, ::-1]
+    s = 1.0 + rng.uniform(-cfg.augment_scale, cfg.augment_scale)
+    tx, ty = rng.uniform(-cfg.augment_shift, cfg.augment_shift, 2) * (w, h)
+    M = np.array([[s, 0, (1 - s) * w / 2 + tx], [0, s, (1 - s) * h / 2 + ty]])
+    photo = cv2.warpAffine(np.ascontiguousarray(photo), M, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    sketch = cv2.warpAffine(np.ascontiguousarray(sketch), M, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    if cfg.augment_color > 0:
+        a = cfg.augment_color
+        x = photo.astype(np.float32)
+        gray = x.mean(axis=2, keepdims=True)
+        x = gray + (x - gray) * (1 + rng.uniform(-a, a))  # saturation
+        x = (x - x.mean()) * (1 + rng.uniform(-a, a)) + x.mean()  # contrast
+        x = x + 255 * rng.uniform(-a, a) / 2  # brightness
+        photo = np.clip(x, 0, 255).astype(np.uint8)
+    return photo, sketch
+
+
+def _batches(n: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    order = rng.permutation(n)
+    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+
+
+def _gray3(photo: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) RGB in [-1, 1] -> its luma repeated to 3 channels, for F's identity input."""
+    w = torch.tensor([0.299, 0.587, 0.114], dtype=photo.dtype).view(1, 3, 1, 1)
+    return (photo * w).sum(1, keepdim=True)
+
+
+def evaluate_ssim(G: torch.nn.Module, pairs: list[tuple[np.ndarray, np.ndarray]]) -> float:
+    """Mean SSIM (Wang setting, 8-bit gray) of G on a list of (photo, sketch) pairs."""
+    G.eval()
+    scores = []
+    with torch.no_grad():
+        for photo, sketch in pairs:
+            y = G(torch.from_numpy(photo_to_tensor(photo))[None]).numpy()[0]
+            scores.append(ssim(tensor_to_sketch(y, *sketch.shape), sketch))
+    G.train()
+    return float(np.mean(scores))
+
+
+def build(cfg: SketchConfig) -> dict[str, torch.nn.Module]:
+    """The networks of a variant: G always; F, D_X, D_Y for the CycleGAN variants."""
+    nets: dict[str, torch.nn.Module] = {"G": SEUNet(3, 1, cfg.channels, cfg.use_se)}
+    if cfg.variant != "pix2pix-l1":
+        nets["F"] = SEUNet(1, 3, cfg.channels, cfg.use_se)
+        nets["D_X"] = PatchDiscriminator(3, cfg.ndf)
+        nets["D_Y"] = PatchDiscriminator(1, cfg.ndf)
+    return nets
+
+
+def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None = None) -> Path:
+    """Train (or resume) a sketch model in ``run_dir``; return the final checkpoint path.
+
+    Resumes from the newest ``run_dir/checkpoints/epoch-*.pt`` when present. The data
+    order and augmentation of epoch e depend only on (seed, e), so a resumed run sees the
+    same batches as an uninterrupted one.
+
+    Args:
+        cfg: the configuration.
+        data: the datasets folder (holding ``cufs/``) or the ``cufs`` folder.
+        run_dir: the run folder (created by the caller).
+    """
+    console = console or Console(stderr=True)
+    if cfg.variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {VARIANTS}, got {cfg.variant!r}")
+    lambda_sup = 0.0 if cfg.variant == "cyclegan" else cfg.lambda_sup
+    torch.set_num_threads(cfg.threads)
+    seed_everything(cfg.seed)
+
+    train_pairs = [load_pair(p) for p in cufs_pairs(data, cfg.subset, "train")]
+    # Validation: AR training pairs (never the test split), a cheap progress signal.
+    val_pairs = [load_pair(p) for p in cufs_pairs(data, "ar", "train")[:20]]
+    nets = build(cfg)
+    G = nets["G"]
+    cycle = cfg.variant != "pix2pix-l1"
+    opt_G = torch.optim.Adam(
+        [p for k in ("G", "F") if k in nets for p in nets[k].parameters()], cfg.lr, betas=(cfg.beta1, 0.999)
+    )
+    objects: dict[str, object] = {**nets, "opt_G": opt_G}
+    if cycle:
+        opt_D = torch.optim.Adam(
+            list(nets["D_X"].parameters()) + list(nets["D_Y"].parameters()), cfg.lr, betas=(cfg.beta1, 0.999)
+        )
+        objects["opt_D"] = opt_D
+    milestones = [max(1, round(f * cfg.epochs)) for f in cfg.lr_milestones]
+    schedulers = [torch.optim.lr_scheduler.MultiStepLR(o, milestones, cfg.lr_gamma) for o in
+                  ([opt_G, opt_D] if cycle else [opt_G])]
+    for i, s in enumerate(schedulers):
+        objects[f"sched_{i}"] = s
+
+    start_epoch = 0
+    ckpt = latest_checkpoint(run_dir)
+    if ckpt is not None:
+        meta = load_checkpoint(ckpt, objects)  # type: ignore[arg-type]
+        start_epoch = int(meta["epoch"])
+        console.print(f"resumed from {ckpt.name} (epoch {start_epoch})")
+    else:
+        write_config(run_dir, cfg, {"task": "sketch", "data": str(data), "n_train": len(train_pairs)})
+    log = JsonlLog(run_dir / "log.jsonl")
+    pool_X, pool_Y = ImagePool(cfg.pool_size, random.Random(cfg.seed)), ImagePool(cfg.pool_size, random.Random(cfg.seed + 1))
+
+    for net in nets.values():
+        net.train()
+    t_run = time.time()
+    for epoch in range(start_epoch, cfg.epochs):
+        rng = np.random.default_rng([cfg.seed, epoch])
+        t0 = time.time()
+        sums: dict[str, float] = {}
+        batches = _batches(len(train_pairs), cfg.batch_size, rng)
+        for idx in batches:
+            xs, ys = zip(*(augment(*train_pairs[i], cfg, rng) for i in idx))
+            x = torch.from_numpy(np.stack([photo_to_tensor(p) for p in xs]))
+            y = torch.from_numpy(np.stack([sketch_to_tensor(s) for s in ys]))
+            losses = _step(nets, opt_G, objects.get("opt_D"), x, y, cfg, lambda_sup, pool_X, pool_Y)
+            for k, v in losses.items():
+                sums[k] = sums.get(k, 0.0) + v
+        for s in schedulers:
+            s.step()
+        record = {k: v / len(batches) for k, v in sums.items()}
+        record.update(epoch=epoch + 1, seconds=time.time() - t0, lr=opt_G.param_groups[0]["lr"])
+        if (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs:
+            record["val_ssim_ar_train"] = evaluate_ssim(G, val_pairs)
+        log.write(**record)
+        console.print(
+            f"epoch {epoch + 1}/{cfg.epochs} "
+            + " ".join(f"{k}={v:.4g}" for k, v in record.items() if k not in ("epoch",))
+        )
+        if (epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == cfg.epochs:
+            path = run_dir / "checkpoints" / f"epoch-{epoch + 1:04d}.pt"
+            save_checkpoint(path, objects, epoch=epoch + 1, config=asdict(cfg))  # type: ignore[arg-type]
+            for old in sorted((run_dir / "checkpoints").glob("epoch-*.pt"))[:-2]:
+                old.unlink()
+    final = run_dir / "checkpoints" / f"epoch-{cfg.epochs:04d}.pt"
+    log.write(event="done", seconds_this_session=time.time() - t_run)
+    return final
+
+
+def _step(
+    nets: dict[str, torch.nn.Module],
+    opt_G: torch.optim.Optimizer,
+    opt_D: torch.optim.Optimizer | None,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    cfg: SketchConfig,
+    lambda_sup: float,
+    pool_X: ImagePool,
+    pool_Y: ImagePool,
+) -> dict[str, float]:
+    """One optimisation step on a batch of photos x (N,3,H,W) and sketches y (N,1,H,W)."""
+    G = nets["G"]
+    if cfg.variant == "pix2pix-l1":
+        fake_y = G(x)
+        loss = F_nn.l1_loss(fake_y, y)
+        opt_G.zero_grad(set_to_none=True)
+        loss.backward()
+        opt_G.step()
+        return {"loss_G_sup": loss.item()}
+
+    Fn, D_X, D_Y = nets["F"], nets["D_X"], nets["D_Y"]
+    y3 = y.expand(-1, 3, -1, -1)
+    # --- generators
+    for d in (D_X, D_Y):
+        d.requires_grad_(False)
+    fake_y = G(x)
+    fake_x = Fn(y)
+    rec_x = Fn(fake_y)
+    rec_y = G(fake_x)
+    loss_G_gan = lsgan_loss(D_Y(fake_y), True) + lsgan_loss(D_X(fake_x), True)
+    loss_G_cycle = F_nn.l1_loss(rec_x, x) + F_nn.l1_loss(rec_y, y)
+    loss = loss_G_gan + cfg.lambda_cycle * loss_G_cycle
+    out = {"loss_G_gan": loss_G_gan.item(), "loss_G_cycle": loss_G_cycle.item()}
+    if cfg.lambda_identity > 0:
+        idt_y = G(y3)
+        idt_x = Fn(_gray3(x))
+        loss_G_idt = F_nn.l1_loss(idt_y, y) + F_nn.l1_loss(idt_x, x)
+        loss = loss + cfg.lambda_identity * cfg.lambda_cycle * loss_G_idt
+        out["loss_G_idt"] = loss_G_idt.item()
+    if lambda_sup > 0:
+        loss_G_sup = F_nn.l1_loss(fake_y, y) + F_nn.l1_loss(fake_x, x)
+        loss = loss + lambda_sup * loss_G_sup
+        out["loss_G_sup"] = loss_G_sup.item()
+    opt_G.zero_grad(set_to_none=True)
+    loss.backward()
+    opt_G.step()
+    # --- discriminators
+    for d in (D_X, D_Y):
+        d.requires_grad_(True)
+    assert opt_D is not None
+    fy = pool_Y.query(fake_y)
+    fx = pool_X.query(fake_x)
+    loss_D_Y = 0.5 * (lsgan_loss(D_Y(y), True) + lsgan_loss(D_Y(fy), False))
+    loss_D_X = 0.5 * (lsgan_loss(D_X(x), True) + lsgan_loss(D_X(fx), False))
+    opt_D.zero_grad(set_to_none=True)
+    (loss_D_X + loss_D_Y).backward()
+    opt_D.step()
+    out.update(loss_D_X=loss_D_X.item(), loss_D_Y=loss_D_Y.item())
+    if not all(math.isfinite(v) for v in out.values()):
+        raise FloatingPointError(f"non-finite loss: {out}")
+    return out
