@@ -8,6 +8,7 @@ stderr, ``--json`` records (one JSON object per input) to stdout, and the batch 
 
 from __future__ import annotations
 
+import glob
 import json
 import sys
 import time
@@ -23,7 +24,7 @@ from rich.table import Table
 from portraitcli.errors import BatchFailedError, PortraitError, UsageError
 from portraitcli.face.pipeline import PipelineOptions, Result, process
 from portraitcli.io.discover import Job, discover, plan_outputs
-from portraitcli.io.image import IMAGE_EXTENSIONS, check_distinct, read_image, write_image
+from portraitcli.io.image import IMAGE_EXTENSIONS, check_distinct, output_format, read_image, write_image
 from portraitcli.types import Template
 
 
@@ -97,11 +98,24 @@ def _failure(job: Job, error: Exception, t0: float) -> dict[str, Any]:
     }
 
 
-def is_single(inputs: list[str], output: Path | None) -> bool:
-    """One existing file in, and the output (if given) names a file rather than a folder."""
-    if len(inputs) != 1 or not Path(inputs[0]).is_file():
-        return False
-    return output is None or output.suffix.lower() in IMAGE_EXTENSIONS
+def is_single(inputs: list[str]) -> bool:
+    """One input that is neither a folder nor a glob pattern."""
+    return len(inputs) == 1 and not Path(inputs[0]).is_dir() and not glob.has_magic(inputs[0])
+
+
+def single_output(src: Path, output: Path | None, task: str) -> Path:
+    """Where one file's output goes: ``-o FILE``; ``-o DIR`` (an existing folder or a path
+    without extension) gets the input's name; no ``-o`` gives ``./STEM_TASK.png``.
+
+    Raises:
+        UsageError: the output extension is not an image format.
+    """
+    if output is None:
+        return Path(f"{src.stem}_{task}.png")
+    if output.is_dir() or not output.suffix:
+        return output / src.name
+    output_format(output)
+    return output
 
 
 def run_batch(
@@ -135,9 +149,9 @@ def run_batch(
     if not inputs:
         raise UsageError("give at least one input file, folder or pattern")
 
-    if is_single(inputs, output):
+    if is_single(inputs):
         src = Path(inputs[0])
-        dst = output or Path(f"{src.stem}_{task}.png")
+        dst = single_output(src, output, task)
         job = Job(src, Path(src.name), dst)
         check_distinct(src, dst)
         run_model, template, detector = load()

@@ -1,0 +1,256 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from portraitcli.cli.app import main
+from portraitcli.io import read_image, write_image
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture()
+def photo(tmp_path: Path, astronaut: np.ndarray) -> Path:
+    return write_image(tmp_path / "astronaut.jpg", astronaut)
+
+
+def test_import_and_help_do_not_load_torch_or_onnxruntime() -> None:
+    code = (
+        "import sys, portraitcli, portraitcli.cli.app as a\n"
+        "a.main(['--help'])\n"
+        "bad = [m for m in ('torch', 'onnxruntime', 'cv2', 'dlib') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["sketch", "--help"]])
+def test_help_and_version_are_fast(args: list[str]) -> None:
+    cmd = [sys.executable, "-c", "import sys; from portraitcli.cli.app import main; sys.exit(main(sys.argv[1:]))", *args]
+    subprocess.run(cmd, check=True, capture_output=True)  # warm the bytecode cache
+    t0 = time.perf_counter()
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    assert time.perf_counter() - t0 < 1.0
+    assert out.stdout.strip()
+
+
+def test_version(capsys) -> None:
+    from portraitcli import __version__
+
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and out.strip() == f"portrait {__version__}"
+
+
+def test_sketch_one_file(capsys, weights_dir: Path, photo: Path, tmp_path: Path) -> None:
+    out_path = tmp_path / "out" / "sketch.png"
+    code, out, err = run(capsys, "sketch", str(photo), "-o", str(out_path), "--json")
+    assert code == 0, err
+    record = json.loads(out)
+    assert record["status"] == "ok" and record["faces"] == 1 and record["output"] == str(out_path)
+    img = read_image(out_path)
+    assert img.rgb.shape == (500, 400, 3)  # default --size 400 with the 200x250 framing
+
+
+def test_sketch_size_aligned_and_paste_back(capsys, weights_dir: Path, photo: Path, tmp_path: Path) -> None:
+    code, _, err = run(capsys, "sketch", str(photo), "-o", str(tmp_path / "s.png"), "--size", "200")
+    assert code == 0, err
+    assert read_image(tmp_path / "s.png").rgb.shape == (250, 200, 3)
+    code, _, err = run(capsys, "sketch", str(photo), "-o", str(tmp_path / "a.png"), "--aligned")
+    assert code == 0, err
+    assert read_image(tmp_path / "a.png").rgb.shape == (512, 512, 3)  # --aligned keeps the size
+    code, _, err = run(capsys, "sketch", str(photo), "-o", str(tmp_path / "p.jpg"), "--paste-back")
+    assert code == 0, err
+    pasted = read_image(tmp_path / "p.jpg").rgb.astype(int)
+    original = read_image(photo).rgb.astype(int)
+    assert pasted.shape == original.shape
+    assert np.abs(pasted[:40, :40] - original[:40, :40]).mean() < 3  # far from the face: unchanged
+    face = pasted[100:140, 200:240]
+    assert np.abs(face[..., 0] - face[..., 2]).mean() < 4  # the face became gray
+
+
+def test_output_keeps_input_alpha(capsys, weights_dir: Path, astronaut: np.ndarray, tmp_path: Path) -> None:
+    alpha = np.full(astronaut.shape[:2], 255, np.uint8)
+    alpha[:, :100] = 0
+    src = write_image(tmp_path / "rgba.png", astronaut, alpha)
+    code, _, err = run(capsys, "sketch", str(src), "-o", str(tmp_path / "o.png"), "--aligned")
+    assert code == 0, err
+    with Image.open(tmp_path / "o.png") as im:
+        assert im.mode == "RGBA"
+        np.testing.assert_array_equal(np.asarray(im)[:, :, 3], alpha)
+
+
+@pytest.mark.parametrize(
+    "content, code_expected",
+    [(b"", 3), (b"hello, not a png", 3)],
+)
+def test_bad_input_exit_code_and_no_output(capsys, weights_dir, tmp_path: Path, content: bytes, code_expected: int) -> None:
+    src = tmp_path / "bad.png"
+    src.write_bytes(content)
+    dst = tmp_path / "out.png"
+    code, out, err = run(capsys, "sketch", str(src), "-o", str(dst))
+    assert code == code_expected
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not dst.exists() and out == ""
+
+
+def test_missing_input(capsys, weights_dir, tmp_path: Path) -> None:
+    code, _, err = run(capsys, "sketch", str(tmp_path / "nope.jpg"), "-o", str(tmp_path / "x.png"))
+    assert code == 3 and "No such file" in err
+
+
+def test_output_equal_to_input_refused(capsys, weights_dir, photo: Path) -> None:
+    before = photo.read_bytes()
+    code, _, err = run(capsys, "sketch", str(photo), "-o", str(photo))
+    assert code == 2 and "refusing to overwrite" in err
+    assert photo.read_bytes() == before
+
+
+def test_no_face_policies(capsys, weights_dir, tmp_path: Path) -> None:
+    flat = write_image(tmp_path / "flat.png", np.full((300, 240, 3), 90, np.uint8))
+    code, _, err = run(capsys, "sketch", str(flat), "-o", str(tmp_path / "e.png"))
+    assert code == 4 and "no face" in err and not (tmp_path / "e.png").exists()
+    code, _, _ = run(capsys, "sketch", str(flat), "-o", str(tmp_path / "s.png"), "--on-no-face", "skip")
+    assert code == 0 and not (tmp_path / "s.png").exists()
+    code, _, _ = run(capsys, "sketch", str(flat), "-o", str(tmp_path / "w.png"), "--on-no-face", "whole")
+    assert code == 0 and read_image(tmp_path / "w.png").rgb.shape == (300, 240, 3)
+
+
+def test_bad_option_values_are_usage_errors(capsys, weights_dir, photo: Path, tmp_path: Path) -> None:
+    for args in (["--faces", "biggest"], ["--on-no-face", "ignore"], ["--device", "tpu"], ["--size", "3"]):
+        code, _, err = run(capsys, "sketch", str(photo), "-o", str(tmp_path / "x.png"), *args)
+        assert code == 2, (args, err)
+    code, _, _ = run(capsys, "sketch", str(photo), "-o", str(tmp_path / "x.gif"))
+    assert code == 2
+    code, _, _ = run(capsys, "sketch", "--no-such-option")
+    assert code == 2
+
+
+def test_cuda_unavailable_is_an_error_not_a_fallback(capsys, weights_dir, photo: Path, tmp_path: Path) -> None:
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        pytest.skip("CUDA is available here")
+    code, _, err = run(capsys, "sketch", str(photo), "-o", str(tmp_path / "x.png"), "--device", "cuda")
+    assert code == 6 and "cuda" in err.lower()
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_weights_sha_mismatch(capsys, weights_dir: Path, photo: Path, tmp_path: Path) -> None:
+    onnx_file = weights_dir / "sketch-v1.onnx"
+    onnx_file.write_bytes(onnx_file.read_bytes() + b"\0")
+    code, _, err = run(capsys, "sketch", str(photo), "-o", str(tmp_path / "x.png"))
+    assert code == 5 and "sha256" in err
+
+
+def test_weights_missing(capsys, weights_dir: Path, photo: Path, tmp_path: Path) -> None:
+    (weights_dir / "sketch-v1.onnx").unlink()
+    code, _, err = run(capsys, "sketch", str(photo), "-o", str(tmp_path / "x.png"))
+    assert code == 5 and "missing" in err
+
+
+def test_models_lists_manifest(capsys, weights_dir: Path) -> None:
+    code, out, _ = run(capsys, "models", "--json")
+    assert code == 0 and "sketch-v1" in json.loads(out)
+    code, out, _ = run(capsys, "models")
+    assert code == 0 and "sketch-v1" in out
+
+
+def _batch_tree(root: Path, astronaut: np.ndarray) -> None:
+    write_image(root / "a.jpg", astronaut)
+    write_image(root / "nested" / "deeper" / "b.png", astronaut[:, ::-1].copy())
+    write_image(root / "nested" / "c.webp", astronaut)
+    (root / "nested" / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    write_image(root / "noface.png", np.full((200, 200, 3), 200, np.uint8))
+    (root / "notes.txt").write_text("not an image, ignored")
+
+
+def test_batch_folder(capsys, weights_dir, astronaut: np.ndarray, tmp_path: Path) -> None:
+    """Acceptance: nested folders, one corrupt file, one face-less image; skip and --overwrite."""
+    src, dst = tmp_path / "in", tmp_path / "out"
+    _batch_tree(src, astronaut)
+    code, out, err = run(capsys, "sketch", str(src), "-o", str(dst), "--recursive", "--json")
+    assert code == 7, err
+    records = [json.loads(line) for line in out.splitlines()]
+    by_name = {Path(r["input"]).name: r for r in records}
+    assert [Path(r["input"]).name for r in records] == ["a.jpg", "c.webp", "corrupt.jpg", "b.png", "noface.png"]
+    assert {k: v["status"] for k, v in by_name.items()} == {
+        "a.jpg": "ok", "b.png": "ok", "c.webp": "ok", "corrupt.jpg": "failed", "noface.png": "failed"
+    }
+    assert by_name["corrupt.jpg"]["exit_code"] == 3 and by_name["noface.png"]["exit_code"] == 4
+    for r in records:
+        assert set(r) >= {"input", "output", "status", "error", "faces", "seconds"}
+    assert (dst / "a.jpg").is_file() and (dst / "nested" / "deeper" / "b.png").is_file()
+    assert (dst / "nested" / "c.webp").is_file()
+    assert not (dst / "nested" / "corrupt.jpg").exists() and not (dst / "noface.png").exists()
+    assert "failures" in err and "corrupt.jpg" in err
+
+    stamp = (dst / "a.jpg").stat().st_mtime_ns
+    code, out, _ = run(capsys, "sketch", str(src), "-o", str(dst), "--recursive", "--json")
+    statuses = {Path(json.loads(line)["input"]).name: json.loads(line)["status"] for line in out.splitlines()}
+    assert code == 7
+    assert statuses["a.jpg"] == "skipped" and statuses["b.png"] == "skipped"
+    assert (dst / "a.jpg").stat().st_mtime_ns == stamp
+
+    time.sleep(0.01)
+    code, out, _ = run(capsys, "sketch", str(src), "-o", str(dst), "-r", "--json", "--overwrite", "--on-no-face", "skip")
+    statuses = {Path(json.loads(line)["input"]).name: json.loads(line)["status"] for line in out.splitlines()}
+    assert code == 7  # the corrupt file still fails
+    assert statuses["a.jpg"] == "ok" and statuses["noface.png"] == "no_face"
+    assert (dst / "a.jpg").stat().st_mtime_ns != stamp
+
+
+def test_batch_all_ok_exit_zero_and_ext_collisions(capsys, weights_dir, astronaut: np.ndarray, tmp_path: Path) -> None:
+    src, dst = tmp_path / "in", tmp_path / "out"
+    write_image(src / "x.jpg", astronaut)
+    write_image(src / "x.png", astronaut)
+    code, out, err = run(capsys, "sketch", str(src), "-o", str(dst), "--ext", "png")
+    assert code == 0, err
+    assert sorted(p.name for p in dst.iterdir()) == ["x.jpg.png", "x.png.png"]
+
+
+def test_batch_glob_and_not_recursive(capsys, weights_dir, astronaut: np.ndarray, tmp_path: Path) -> None:
+    src, dst = tmp_path / "in", tmp_path / "out"
+    write_image(src / "one.jpg", astronaut)
+    write_image(src / "sub" / "two.jpg", astronaut)
+    code, _, err = run(capsys, "sketch", str(src), "-o", str(dst))
+    assert code == 0, err
+    assert [p.name for p in dst.rglob("*.jpg")] == ["one.jpg"]
+    code, _, err = run(capsys, "sketch", str(src / "**" / "*.jpg"), "-o", str(tmp_path / "g"), "-r")
+    assert code == 0, err
+    assert sorted(str(p.relative_to(tmp_path / "g")) for p in (tmp_path / "g").rglob("*.jpg")) == ["one.jpg", "sub/two.jpg"]
+
+
+def test_batch_needs_output_folder(capsys, weights_dir, astronaut: np.ndarray, tmp_path: Path) -> None:
+    write_image(tmp_path / "in" / "a.jpg", astronaut)
+    code, _, err = run(capsys, "sketch", str(tmp_path / "in"))
+    assert code == 2 and "-o DIR" in err
+
+
+def test_faces_all_writes_one_file_per_face(capsys, weights_dir, astronaut: np.ndarray, tmp_path: Path) -> None:
+    two = np.concatenate([astronaut, astronaut[:, ::-1]], axis=1)
+    src = write_image(tmp_path / "two.png", two)
+    code, out, err = run(capsys, "sketch", str(src), "-o", str(tmp_path / "o.png"), "--faces", "all", "--json")
+    assert code == 0, err
+    record = json.loads(out)
+    assert record["faces"] >= 2
+    assert all(Path(p).is_file() for p in record["outputs"]) and len(record["outputs"]) == record["faces"]
+
+
+def test_console_script_installed() -> None:
+    exe = Path(sys.executable).parent / "portrait"
+    if not exe.exists():
+        pytest.skip("console script not installed in this environment")
+    out = subprocess.run([str(exe), "--version"], capture_output=True, text=True, env={**os.environ})
+    assert out.returncode == 0 and out.stdout.startswith("portrait ")
