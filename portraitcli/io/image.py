@@ -211,6 +211,11 @@ def write_image(
     return p
 
 
+def rgb_to_bgr(image: np.ndarray) -> np.ndarray:
+    """(H, W, 3) RGB -> BGR (or back): for handing pixels to OpenCV functions that assume BGR."""
+    return np.ascontiguousarray(image[:, :, ::-1])
+
+
 def check_distinct(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
     """Refuse to write an output over its own input.
 

@@ -25,6 +25,9 @@ def save_checkpoint(path: Path, objects: dict[str, Any], **meta: Any) -> None:
 def load_checkpoint(path: Path, objects: dict[str, Any]) -> dict[str, Any]:
     """Restore the state dicts in ``path`` into ``objects``; return the saved ``meta``."""
     state = torch.load(path, map_location="cpu", weights_only=True)
+    missing = [name for name in objects if name not in state]
+    if missing:
+        raise KeyError(f"{path}: checkpoint lacks {', '.join(missing)}")
     for name, obj in objects.items():
         obj.load_state_dict(state[name])
     return dict(state.get("meta", {}))

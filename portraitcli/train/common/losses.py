@@ -26,6 +26,14 @@ class ImagePool:
         self.images: list[torch.Tensor] = []
         self.rng = rng or random.Random(0)
 
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """The stored images, so that a resumed run continues with the same history."""
+        return {"images": torch.cat(self.images, 0) if self.images else torch.empty(0)}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        images = state["images"]
+        self.images = [img[None] for img in images] if images.numel() else []
+
     def query(self, images: torch.Tensor) -> torch.Tensor:
         if self.size == 0:
             return images

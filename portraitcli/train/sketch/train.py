@@ -142,6 +142,9 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
     for i, s in enumerate(schedulers):
         objects[f"sched_{i}"] = s
 
+    pool_X, pool_Y = ImagePool(cfg.pool_size), ImagePool(cfg.pool_size)
+    if cycle:
+        objects.update(pool_X=pool_X, pool_Y=pool_Y)
     start_epoch = 0
     ckpt = latest_checkpoint(run_dir)
     if ckpt is not None:
@@ -151,13 +154,13 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
     else:
         write_config(run_dir, cfg, {"task": "sketch", "data": str(data), "n_train": len(train_pairs)})
     log = JsonlLog(run_dir / "log.jsonl")
-    pool_X, pool_Y = ImagePool(cfg.pool_size, random.Random(cfg.seed)), ImagePool(cfg.pool_size, random.Random(cfg.seed + 1))
 
     for net in nets.values():
         net.train()
     t_run = time.time()
     for epoch in range(start_epoch, cfg.epochs):
         rng = np.random.default_rng([cfg.seed, epoch])
+        pool_X.rng, pool_Y.rng = random.Random(cfg.seed * 1000 + 2 * epoch), random.Random(cfg.seed * 1000 + 2 * epoch + 1)
         t0 = time.time()
         sums: dict[str, float] = {}
         batches = _batches(len(train_pairs), cfg.batch_size, rng)

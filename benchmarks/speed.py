@@ -1,0 +1,111 @@
+"""Per-face model time of the shipped ONNX models on this machine's CPU.
+
+    python benchmarks/speed.py [--threads 2] [--runs 20] [--json docs/benchmarks/speed.json]
+
+Protocol (as ``shared/notes/cpu-inference-speed.md``): ONNX Runtime CPU provider,
+``intra_op_num_threads`` = --threads, sequential execution, all graph optimizations; 3
+warm-up runs, then --runs timed runs on one aligned crop; the median and min-max are
+reported, model time only (no detection, no I/O). Also times the whole ``portrait``
+pipeline per face (detect, align, model, write) on the astronaut photo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from portraitcli.runtime.weights import find_model, load_manifest, verify  # noqa: E402
+
+
+def time_model(name: str, threads: int, runs: int) -> dict:
+    import onnxruntime as ort
+
+    from portraitcli.models.sketch import photo_to_tensor
+
+    spec = find_model(name)
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    sess = ort.InferenceSession(str(verify(spec)), opts, providers=["CPUExecutionProvider"])
+    w, h = spec.template.size
+    crop = np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    x = photo_to_tensor(crop)[None]
+    feed = {sess.get_inputs()[0].name: x}
+    for _ in range(3):
+        sess.run(None, feed)
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        sess.run(None, feed)
+        times.append((time.perf_counter() - t0) * 1000)
+    return {
+        "model": name,
+        "input": list(x.shape),
+        "median_ms": round(statistics.median(times), 2),
+        "min_ms": round(min(times), 2),
+        "max_ms": round(max(times), 2),
+        "runs": runs,
+        "threads": threads,
+    }
+
+
+def time_pipeline(task: str, runs: int) -> dict:
+    from skimage import data
+
+    from portraitcli.cli.run import load_task
+    from portraitcli.face.pipeline import PipelineOptions, process
+    from portraitcli.types import LoadedImage
+
+    run_model, template, detector = load_task(task, "cpu", 0, True)
+    image = LoadedImage(data.astronaut(), None, Path("astronaut.png"), "PNG")
+    opts = PipelineOptions(size=400)
+    process(image, run_model, template, detector, opts)
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        process(image, run_model, template, detector, opts)
+        times.append((time.perf_counter() - t0) * 1000)
+    return {"task": task, "image": "astronaut 512x512", "median_ms": round(statistics.median(times), 2), "runs": runs}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--json", type=Path, default=REPO / "docs" / "benchmarks" / "speed.json")
+    args = ap.parse_args()
+    results = {
+        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "processor": _cpu()},
+        "models": [time_model(n, args.threads, args.runs) for n in sorted(load_manifest())],
+        "pipeline": [time_pipeline(t, 5) for t in sorted({e["task"] for e in load_manifest().values()})],
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from portraitcli.errors import UsageError  # noqa: E402
+from portraitcli.io import write_image  # noqa: E402
+from portraitcli.train.common.checkpoint import load_checkpoint  # noqa: E402
+from portraitcli.train.common.export import export_onnx  # noqa: E402
+from portraitcli.train.common.runs import apply_overrides, make_run_dir  # noqa: E402
+from portraitcli.train.sketch.config import SketchConfig  # noqa: E402
+from portraitcli.train.sketch.networks import PatchDiscriminator, SEUNet, SqueezeExcitation  # noqa: E402
+from portraitcli.train.sketch.train import train  # noqa: E402
+
+
+def test_squeeze_excitation_formula() -> None:
+    torch.manual_seed(0)
+    se = SqueezeExcitation(32, reduction=4)
+    x = torch.randn(2, 32, 5, 7)
+    z = x.mean(dim=(2, 3))  # squeeze: global average pooling
+    w1, b1 = se.fc1.weight[:, :, 0, 0], se.fc1.bias
+    w2, b2 = se.fc2.weight[:, :, 0, 0], se.fc2.bias
+    s = torch.sigmoid(torch.relu(z @ w1.T + b1) @ w2.T + b2)  # excitation
+    torch.testing.assert_close(se(x), x * s[:, :, None, None])
+
+
+def test_se_unet_shapes_and_ablation() -> None:
+    G = SEUNet(3, 1, (8, 16, 32, 32))
+    y = G(torch.randn(2, 3, 64, 48))
+    assert y.shape == (2, 1, 64, 48) and y.abs().max() <= 1
+    assert isinstance(G.se, SqueezeExcitation)
+    assert not isinstance(SEUNet(3, 1, (8, 16), use_se=False).se, SqueezeExcitation)
+    assert SEUNet(1, 3, (8, 16))(torch.randn(1, 1, 32, 32)).shape == (1, 3, 32, 32)
+    assert PatchDiscriminator(1, 8)(torch.randn(1, 1, 64, 64)).shape == (1, 1, 6, 6)
+
+
+def test_onnx_export_matches_torch(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    G = SEUNet(3, 1, (8, 16, 32))
+    diff = export_onnx(G, torch.randn(1, 3, 64, 48), tmp_path / "g.onnx")
+    assert diff < 1e-4
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(tmp_path / "g.onnx"), providers=["CPUExecutionProvider"])
+    x = torch.randn(1, 3, 96, 80)  # dynamic height and width
+    (y,) = sess.run(None, {"input": x.numpy()})
+    np.testing.assert_allclose(y, G.eval()(x).detach().numpy(), atol=1e-4)
+
+
+def test_overrides() -> None:
+    cfg = apply_overrides(SketchConfig(), ["epochs=3", "lr=1e-3", "channels=[8,16]", "variant=pix2pix-l1", "use_se=false"])
+    assert (cfg.epochs, cfg.lr, cfg.channels, cfg.variant, cfg.use_se) == (3, 1e-3, (8, 16), "pix2pix-l1", False)
+    with pytest.raises(UsageError, match="unknown key"):
+        apply_overrides(SketchConfig(), ["nope=1"])
+    with pytest.raises(UsageError, match="key=value"):
+        apply_overrides(SketchConfig(), ["epochs"])
+
+
+def _fake_cufs(root: Path) -> Path:
+    """A CUFS-shaped folder with tiny random pairs (4 CUHK train, 2 AR train)."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for subset, n, folder in (("cuhk_student", 4, "CUHK_student_train"), ("ar", 2, "AR")):
+        for i in range(n):
+            photo = rng.integers(0, 256, (40, 32, 3), dtype=np.uint8)
+            sketch = photo.mean(axis=2).astype(np.uint8)
+            write_image(root / "cufs" / folder / "photos" / f"{i:02d}.png", photo)
+            write_image(root / "cufs" / folder / "sketches" / f"{i:02d}.png", sketch)
+            rows.append([subset, "train", f"{folder}/photos/{i:02d}.png", f"{folder}/sketches/{i:02d}.png"])
+    with (root / "cufs" / "pairs.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["subset", "split", "photo", "sketch"])
+        w.writerows(rows)
+    return root
+
+
+@pytest.mark.parametrize("variant", ["cyclegan-l1", "pix2pix-l1"])
+def test_training_runs_and_resumes_exactly(tmp_path: Path, variant: str) -> None:
+    data = _fake_cufs(tmp_path / "data")
+    cfg = SketchConfig(variant=variant, channels=(8, 16), ndf=8, epochs=2, batch_size=2, eval_every=1,
+                       checkpoint_every=1, pool_size=2, threads=1)
+    straight = make_run_dir(tmp_path / "runs", "sketch", "a")
+    train(cfg, data, straight)
+    resumed = make_run_dir(tmp_path / "runs", "sketch", "b")
+    train(cfg, data, resumed)
+    # as if the run had been killed during epoch 2: resume from the epoch-1 checkpoint
+    (resumed / "checkpoints" / "epoch-0002.pt").unlink()
+    train(cfg, data, resumed)
+    log = [json.loads(line) for line in (straight / "log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in log if "epoch" in r] == [1, 2]
+    assert all(np.isfinite(r["val_ssim_ar_train"]) for r in log if "epoch" in r)
+    assert json.loads((straight / "config.json").read_text())["config"]["variant"] == variant
+    G_a, G_b = SEUNet(3, 1, (8, 16)), SEUNet(3, 1, (8, 16))
+    load_checkpoint(straight / "checkpoints" / "epoch-0002.pt", {"G": G_a})
+    load_checkpoint(resumed / "checkpoints" / "epoch-0002.pt", {"G": G_b})
+    for (name, a), b in zip(G_a.state_dict().items(), G_b.state_dict().values()):
+        torch.testing.assert_close(a, b, msg=name)
