@@ -36,10 +36,11 @@ def _root(
 
 
 def _register() -> None:
-    from portraitcli.cli import models, sketch, train
+    from portraitcli.cli import info, models, sketch, train
 
     sketch.register(app)
     models.register(app)
+    info.register(app)
     app.add_typer(train.app, name="train")
 
 

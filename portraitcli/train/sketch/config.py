@@ -20,7 +20,7 @@ class SketchConfig:
     use_se: bool = True
     channels: tuple[int, ...] = (32, 64, 128, 256)
     ndf: int = 32
-    epochs: int = 60
+    epochs: int = 50
     batch_size: int = 4
     lr: float = 2e-4
     beta1: float = 0.5
