@@ -36,12 +36,14 @@ def _root(
 
 
 def _register() -> None:
-    from portraitcli.cli import info, models, sketch, train
+    from portraitcli.cli import benchmark, evaluate, info, models, sketch, train
 
     sketch.register(app)
+    evaluate.register(app)
     models.register(app)
     info.register(app)
     app.add_typer(train.app, name="train")
+    app.add_typer(benchmark.app, name="benchmark")
 
 
 _register()
@@ -68,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # a bug: one line, the traceback only on request
         if os.environ.get("PORTRAIT_DEBUG"):
             raise
-        print(f"internal error: {type(e).__name__}: {e} (rerun with PORTRAIT_DEBUG=1 for the traceback)", file=sys.stderr)
+        print(
+            f"internal error: {type(e).__name__}: {e} (rerun with PORTRAIT_DEBUG=1 for the traceback)", file=sys.stderr
+        )
         return EXIT_BUG
     return 0
 

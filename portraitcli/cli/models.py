@@ -34,8 +34,14 @@ def models(
         metrics = ", ".join(
             f"{k}={v:.4g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in e.get("metrics", {}).items()
         )
-        table.add_row(name, e["task"], "x".join(map(str, size)) if size else "-", mb,
-                      e.get("training", {}).get("data", "-"), metrics)
+        table.add_row(
+            name,
+            e["task"],
+            "x".join(map(str, size)) if size else "-",
+            mb,
+            e.get("training", {}).get("data", "-"),
+            metrics,
+        )
     Console(file=sys.stdout).print(table)
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 Inputs = Annotated[list[str], typer.Argument(help="Image files, folders or glob patterns.", show_default=False)]
 Output = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("-o", "--output", help="Output file (one input) or folder (several inputs or a folder)."),
 ]
 Recursive = Annotated[bool, typer.Option("-r", "--recursive", help="Descend into sub-folders.")]
@@ -24,9 +24,11 @@ OnNoFace = Annotated[
 ]
 PasteBack = Annotated[bool, typer.Option("--paste-back", help="Composite the result into the original photo.")]
 Size = Annotated[
-    Optional[int], typer.Option("--size", help="Output width in px for face crops (height keeps the aspect).")
+    int | None, typer.Option("--size", help="Output width in px for face crops (height keeps the aspect).")
 ]
-Ext = Annotated[Optional[str], typer.Option("--ext", help="Output format for batches (png, jpg, webp...); default: as input.")]
+Ext = Annotated[
+    str | None, typer.Option("--ext", help="Output format for batches (png, jpg, webp...); default: as input.")
+]
 Device = Annotated[str, typer.Option("--device", help="auto, cpu or cuda (cuda never falls back to the CPU).")]
 Threads = Annotated[int, typer.Option("--threads", help="ONNX Runtime threads; 0 = one per core.", min=0)]
 JsonLines = Annotated[

@@ -31,9 +31,21 @@ def sketch(
     from portraitcli.cli.run import run_image_command
 
     run_image_command(
-        "sketch", inputs, output, recursive=recursive, overwrite=overwrite, faces=faces, aligned=aligned,
-        on_no_face=on_no_face, paste_back=paste_back, size=size, ext=ext, device=device, threads=threads,
-        json_lines=json_lines, default_size=400,
+        "sketch",
+        inputs,
+        output,
+        recursive=recursive,
+        overwrite=overwrite,
+        faces=faces,
+        aligned=aligned,
+        on_no_face=on_no_face,
+        paste_back=paste_back,
+        size=size,
+        ext=ext,
+        device=device,
+        threads=threads,
+        json_lines=json_lines,
+        default_size=400,
     )
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="Train, export and publish the models (needs PyTorch and the train extra).", no_args_is_help=True)
+app = typer.Typer(
+    help="Train, export and publish the models (needs PyTorch and the train extra).", no_args_is_help=True
+)
 
 
 def _require_torch() -> None:
@@ -23,10 +25,12 @@ def _require_torch() -> None:
 
 @app.command("sketch")
 def train_sketch(
-    data: Annotated[Optional[Path], typer.Option("--data", help="Datasets folder (holds cufs/); default $PORTRAIT_DATA.")] = None,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Datasets folder (holds cufs/); default $PORTRAIT_DATA.")
+    ] = None,
     set_: Annotated[list[str], typer.Option("--set", help="Config override key=value (repeatable).")] = [],  # noqa: B006
     runs: Annotated[Path, typer.Option("--runs", help="Folder of run folders.")] = Path("runs"),
-    resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue the run in this folder.")] = None,
+    resume: Annotated[Path | None, typer.Option("--resume", help="Continue the run in this folder.")] = None,
 ) -> None:
     """Train the sketch model (SE-U-Net CycleGAN + supervised L1) on CUFS, then export it to ONNX."""
     _require_torch()

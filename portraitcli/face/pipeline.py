@@ -6,8 +6,9 @@ serves a whole batch and nothing leaks from one image to the next.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Protocol
 
 import cv2
 import numpy as np

@@ -68,7 +68,11 @@ def discover(inputs: list[str], recursive: bool = False, exclude: Path | None = 
         if glob.has_magic(item):
             matches = sorted(Path(m) for m in glob.glob(item, recursive=recursive))
             parts = Path(item).parts
-            base = Path(*parts[: next(i for i, s in enumerate(parts) if glob.has_magic(s))]) if len(parts) > 1 else Path(".")
+            base = (
+                Path(*parts[: next(i for i, s in enumerate(parts) if glob.has_magic(s))])
+                if len(parts) > 1
+                else Path(".")
+            )
             files = [m for m in matches if m.is_file() and _is_image(m)]
             if not files:
                 raise BadInputError(f"{item}: the pattern matches no image file")

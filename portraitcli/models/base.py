@@ -7,7 +7,8 @@ is one file in this folder with a :func:`register` decorator, plus a manifest en
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 

@@ -9,9 +9,7 @@ from typing import Any
 from portraitcli.errors import RuntimeDeviceError, UsageError
 
 DEVICES = ("auto", "cpu", "cuda")
-FIX_BOTH_INSTALLED = (
-    "pip uninstall -y onnxruntime onnxruntime-gpu && pip install onnxruntime-gpu"
-)
+FIX_BOTH_INSTALLED = "pip uninstall -y onnxruntime onnxruntime-gpu && pip install onnxruntime-gpu"
 
 
 def installed_runtimes() -> list[str]:
@@ -58,7 +56,8 @@ def providers_for(device: str, available: list[str]) -> list[str]:
         if not has_cuda:
             raise RuntimeDeviceError(
                 "--device cuda: ONNX Runtime has no CUDA provider here "
-                f"(available: {', '.join(available)}); install onnxruntime-gpu ({FIX_BOTH_INSTALLED}) or use --device cpu"
+                f"(available: {', '.join(available)}); "
+                f"install onnxruntime-gpu ({FIX_BOTH_INSTALLED}) or use --device cpu"
             )
         return ["CUDAExecutionProvider", "CPUExecutionProvider"]
     if device == "auto" and has_cuda:
@@ -66,7 +65,7 @@ def providers_for(device: str, available: list[str]) -> list[str]:
     return ["CPUExecutionProvider"]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def create_session(path: str, device: str = "auto", threads: int = 0) -> Any:
     """A cached ``onnxruntime.InferenceSession`` for one model file.
 
@@ -92,5 +91,7 @@ def create_session(path: str, device: str = "auto", threads: int = 0) -> Any:
     except Exception as e:  # onnxruntime raises its own exception types
         raise RuntimeDeviceError(f"{path}: ONNX Runtime could not load the model ({e})") from None
     if device == "cuda" and "CUDAExecutionProvider" not in session.get_providers():
-        raise RuntimeDeviceError("--device cuda: the CUDA provider failed to start (check the CUDA and cuDNN libraries)")
+        raise RuntimeDeviceError(
+            "--device cuda: the CUDA provider failed to start (check the CUDA and cuDNN libraries)"
+        )
     return session

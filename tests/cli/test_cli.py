@@ -38,7 +38,12 @@ def test_import_and_help_do_not_load_torch_or_onnxruntime() -> None:
 
 @pytest.mark.parametrize("args", [["--help"], ["--version"], ["sketch", "--help"]])
 def test_help_and_version_are_fast(args: list[str]) -> None:
-    cmd = [sys.executable, "-c", "import sys; from portraitcli.cli.app import main; sys.exit(main(sys.argv[1:]))", *args]
+    cmd = [
+        sys.executable,
+        "-c",
+        "import sys; from portraitcli.cli.app import main; sys.exit(main(sys.argv[1:]))",
+        *args,
+    ]
     subprocess.run(cmd, check=True, capture_output=True)  # warm the bytecode cache
     t0 = time.perf_counter()
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
@@ -95,7 +100,9 @@ def test_output_keeps_input_alpha(capsys, weights_dir: Path, astronaut: np.ndarr
     "content, code_expected",
     [(b"", 3), (b"hello, not a png", 3)],
 )
-def test_bad_input_exit_code_and_no_output(capsys, weights_dir, tmp_path: Path, content: bytes, code_expected: int) -> None:
+def test_bad_input_exit_code_and_no_output(
+    capsys, weights_dir, tmp_path: Path, content: bytes, code_expected: int
+) -> None:
     src = tmp_path / "bad.png"
     src.write_bytes(content)
     dst = tmp_path / "out.png"
@@ -186,7 +193,11 @@ def test_batch_folder(capsys, weights_dir, astronaut: np.ndarray, tmp_path: Path
     by_name = {Path(r["input"]).name: r for r in records}
     assert [Path(r["input"]).name for r in records] == ["a.jpg", "c.webp", "corrupt.jpg", "b.png", "noface.png"]
     assert {k: v["status"] for k, v in by_name.items()} == {
-        "a.jpg": "ok", "b.png": "ok", "c.webp": "ok", "corrupt.jpg": "failed", "noface.png": "failed"
+        "a.jpg": "ok",
+        "b.png": "ok",
+        "c.webp": "ok",
+        "corrupt.jpg": "failed",
+        "noface.png": "failed",
     }
     assert by_name["corrupt.jpg"]["exit_code"] == 3 and by_name["noface.png"]["exit_code"] == 4
     for r in records:
@@ -204,7 +215,9 @@ def test_batch_folder(capsys, weights_dir, astronaut: np.ndarray, tmp_path: Path
     assert (dst / "a.jpg").stat().st_mtime_ns == stamp
 
     time.sleep(0.01)
-    code, out, _ = run(capsys, "sketch", str(src), "-o", str(dst), "-r", "--json", "--overwrite", "--on-no-face", "skip")
+    code, out, _ = run(
+        capsys, "sketch", str(src), "-o", str(dst), "-r", "--json", "--overwrite", "--on-no-face", "skip"
+    )
     statuses = {Path(json.loads(line)["input"]).name: json.loads(line)["status"] for line in out.splitlines()}
     assert code == 7  # the corrupt file still fails
     assert statuses["a.jpg"] == "ok" and statuses["noface.png"] == "no_face"
@@ -229,7 +242,10 @@ def test_batch_glob_and_not_recursive(capsys, weights_dir, astronaut: np.ndarray
     assert [p.name for p in dst.rglob("*.jpg")] == ["one.jpg"]
     code, _, err = run(capsys, "sketch", str(src / "**" / "*.jpg"), "-o", str(tmp_path / "g"), "-r")
     assert code == 0, err
-    assert sorted(str(p.relative_to(tmp_path / "g")) for p in (tmp_path / "g").rglob("*.jpg")) == ["one.jpg", "sub/two.jpg"]
+    assert sorted(str(p.relative_to(tmp_path / "g")) for p in (tmp_path / "g").rglob("*.jpg")) == [
+        "one.jpg",
+        "sub/two.jpg",
+    ]
 
 
 def test_batch_needs_output_folder(capsys, weights_dir, astronaut: np.ndarray, tmp_path: Path) -> None:

@@ -49,7 +49,11 @@ def test_duplicates_removed_and_missing_reported(tmp_path: Path) -> None:
 
 
 def test_forced_extension_collisions(tmp_path: Path) -> None:
-    files = [(tmp_path / "a.jpg", Path("a.jpg")), (tmp_path / "a.png", Path("a.png")), (tmp_path / "b.jpg", Path("b.jpg"))]
+    files = [
+        (tmp_path / "a.jpg", Path("a.jpg")),
+        (tmp_path / "a.png", Path("a.png")),
+        (tmp_path / "b.jpg", Path("b.jpg")),
+    ]
     outs = [j.output.name for j in plan_outputs(files, tmp_path / "o", "png")]
     assert outs == ["a.jpg.png", "a.png.png", "b.png"]
     with pytest.raises(UsageError):

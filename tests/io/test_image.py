@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from portraitcli.errors import BadInputError, UsageError
-from portraitcli.io import image as image_io
 from portraitcli.io import check_distinct, read_image, write_image
+from portraitcli.io import image as image_io
 
 
 def _gradient(w: int = 64, h: int = 48) -> np.ndarray:

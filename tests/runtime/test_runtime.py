@@ -11,8 +11,8 @@ import pytest
 
 from portraitcli.errors import RuntimeDeviceError, UsageError, WeightsError
 from portraitcli.runtime import session as session_mod
-from portraitcli.runtime.session import create_session, providers_for
 from portraitcli.runtime import weights as weights_mod
+from portraitcli.runtime.session import create_session, providers_for
 from portraitcli.runtime.weights import find_model, load_manifest, verify
 
 REPO = Path(__file__).resolve().parents[2]

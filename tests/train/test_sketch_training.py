@@ -54,7 +54,9 @@ def test_onnx_export_matches_torch(tmp_path: Path) -> None:
 
 
 def test_overrides() -> None:
-    cfg = apply_overrides(SketchConfig(), ["epochs=3", "lr=1e-3", "channels=[8,16]", "variant=pix2pix-l1", "use_se=false"])
+    cfg = apply_overrides(
+        SketchConfig(), ["epochs=3", "lr=1e-3", "channels=[8,16]", "variant=pix2pix-l1", "use_se=false"]
+    )
     assert (cfg.epochs, cfg.lr, cfg.channels, cfg.variant, cfg.use_se) == (3, 1e-3, (8, 16), "pix2pix-l1", False)
     with pytest.raises(UsageError, match="unknown key"):
         apply_overrides(SketchConfig(), ["nope=1"])
@@ -83,8 +85,17 @@ def _fake_cufs(root: Path) -> Path:
 @pytest.mark.parametrize("variant", ["cyclegan-l1", "pix2pix-l1"])
 def test_training_runs_and_resumes_exactly(tmp_path: Path, variant: str) -> None:
     data = _fake_cufs(tmp_path / "data")
-    cfg = SketchConfig(variant=variant, channels=(8, 16), ndf=8, epochs=2, batch_size=2, eval_every=1,
-                       checkpoint_every=1, pool_size=2, threads=1)
+    cfg = SketchConfig(
+        variant=variant,
+        channels=(8, 16),
+        ndf=8,
+        epochs=2,
+        batch_size=2,
+        eval_every=1,
+        checkpoint_every=1,
+        pool_size=2,
+        threads=1,
+    )
     straight = make_run_dir(tmp_path / "runs", "sketch", "a")
     train(cfg, data, straight)
     resumed = make_run_dir(tmp_path / "runs", "sketch", "b")

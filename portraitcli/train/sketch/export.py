@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import torch
 from rich.console import Console
 
@@ -34,7 +33,12 @@ def cufs_template(data: Path, subset: str = "cuhk_student") -> dict:
         if faces:
             kps.append(faces[0].kps)
     tpl = mean_template(kps, CROP_SIZE)
-    return {"size": list(CROP_SIZE), "kps": [[round(float(v), 2) for v in row] for row in tpl.kps], "n": len(kps), "n_total": n_total}
+    return {
+        "size": list(CROP_SIZE),
+        "kps": [[round(float(v), 2) for v in row] for row in tpl.kps],
+        "n": len(kps),
+        "n_total": n_total,
+    }
 
 
 def load_generator(ckpt: Path) -> SEUNet:

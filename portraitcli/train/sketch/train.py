@@ -56,8 +56,12 @@ def augment(
     s = 1.0 + rng.uniform(-cfg.augment_scale, cfg.augment_scale)
     tx, ty = rng.uniform(-cfg.augment_shift, cfg.augment_shift, 2) * (w, h)
     M = np.array([[s, 0, (1 - s) * w / 2 + tx], [0, s, (1 - s) * h / 2 + ty]])
-    photo = cv2.warpAffine(np.ascontiguousarray(photo), M, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    sketch = cv2.warpAffine(np.ascontiguousarray(sketch), M, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    photo = cv2.warpAffine(
+        np.ascontiguousarray(photo), M, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+    )
+    sketch = cv2.warpAffine(
+        np.ascontiguousarray(sketch), M, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+    )
     if cfg.augment_color > 0:
         a = cfg.augment_color
         x = photo.astype(np.float32)
@@ -137,8 +141,10 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
         )
         objects["opt_D"] = opt_D
     milestones = [max(1, round(f * cfg.epochs)) for f in cfg.lr_milestones]
-    schedulers = [torch.optim.lr_scheduler.MultiStepLR(o, milestones, cfg.lr_gamma) for o in
-                  ([opt_G, opt_D] if cycle else [opt_G])]
+    schedulers = [
+        torch.optim.lr_scheduler.MultiStepLR(o, milestones, cfg.lr_gamma)
+        for o in ([opt_G, opt_D] if cycle else [opt_G])
+    ]
     for i, s in enumerate(schedulers):
         objects[f"sched_{i}"] = s
 
@@ -160,7 +166,10 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
     t_run = time.time()
     for epoch in range(start_epoch, cfg.epochs):
         rng = np.random.default_rng([cfg.seed, epoch])
-        pool_X.rng, pool_Y.rng = random.Random(cfg.seed * 1000 + 2 * epoch), random.Random(cfg.seed * 1000 + 2 * epoch + 1)
+        pool_X.rng, pool_Y.rng = (
+            random.Random(cfg.seed * 1000 + 2 * epoch),
+            random.Random(cfg.seed * 1000 + 2 * epoch + 1),
+        )
         t0 = time.time()
         sums: dict[str, float] = {}
         batches = _batches(len(train_pairs), cfg.batch_size, rng)

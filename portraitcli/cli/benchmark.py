@@ -1,0 +1,55 @@
+"""``portrait benchmark TASK``: run a shipped model on its test split and write the tables in docs/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="Run a shipped model on its test split, score it beside baselines, write docs/benchmarks/.",
+    no_args_is_help=True,
+)
+
+
+@app.command("sketch")
+def benchmark_sketch(
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Datasets folder (holds cufs/); default $PORTRAIT_DATA.")
+    ] = None,
+    model: Annotated[
+        Path | None, typer.Option("--model", help="ONNX file to score instead of the shipped model.")
+    ] = None,
+    ablation: Annotated[
+        list[str], typer.Option("--ablation", help="NAME=RUN_DIR of an ablation run (repeatable).")
+    ] = [],  # noqa: B006
+    out: Annotated[Path, typer.Option("--out", help="Folder for sketch.json / sketch.md.")] = Path("docs/benchmarks"),
+    images: Annotated[Path | None, typer.Option("--images", help="Folder for the picture grids.")] = Path(
+        "docs/images"
+    ),
+    no_images: Annotated[bool, typer.Option("--no-images", help="Skip the picture grids.")] = False,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the result JSON here.")] = None,
+) -> None:
+    """CUFS test: SSIM and PSNR (CUHK 100 pairs, AR 23 pairs) beside baselines and ablations."""
+    import json
+
+    from rich.console import Console
+
+    from portraitcli.benchmark.sketch import run
+    from portraitcli.data import data_root
+    from portraitcli.errors import UsageError
+
+    runs = {}
+    for item in ablation:
+        name, sep, folder = item.partition("=")
+        if not sep or not (Path(folder) / "model.onnx").is_file():
+            raise UsageError(f"--ablation {item!r}: expected NAME=RUN_DIR with RUN_DIR/model.onnx")
+        runs[name] = Path(folder)
+    console = Console(stderr=True)
+    with console.status("scoring the sketch model and baselines on CUFS test..."):
+        result = run(data_root(data), model, runs, out, None if no_images else images)
+    if json_path is not None:
+        json_path.write_text(json.dumps(result, indent=2) + "\n")
+    console.print(f"wrote {out / 'sketch.json'} and {out / 'sketch.md'}")
+    print(json.dumps({"model": result["model"], **result["metrics"]}))
