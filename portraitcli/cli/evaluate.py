@@ -27,11 +27,16 @@ def evaluate(
     from rich.table import Table
 
     from portraitcli.errors import UsageError
-    from portraitcli.metrics.evaluate import TASK_COLOR, pair_files, per_image, settings, summarize
+    from portraitcli.metrics.evaluate import PIXEL_METRICS, TASK_COLOR, pair_files, per_image, settings, summarize
 
     if task not in TASK_COLOR:
         raise UsageError(f"--task must be one of {', '.join(TASK_COLOR)}, got {task!r}")
     names = [m.strip() for m in metrics.split(",") if m.strip()]
+    unknown = [m for m in names if m not in PIXEL_METRICS]
+    if unknown or not names:
+        raise UsageError(
+            f"--metrics: unknown {', '.join(unknown) or '(none given)'}; available: {', '.join(PIXEL_METRICS)}"
+        )
     console = Console(stderr=True)
     pairs = pair_files(pred, ref)
     rows = []

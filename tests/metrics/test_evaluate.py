@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from portraitcli.cli.app import main
+from portraitcli.errors import BadInputError
+from portraitcli.io import write_image
+from portraitcli.metrics.evaluate import pair_files, per_image, summarize
+from tests.conftest import data_dir
+
+
+def _pairs(tmp_path: Path, n: int = 3) -> tuple[Path, Path, list[np.ndarray], list[np.ndarray]]:
+    rng = np.random.default_rng(0)
+    preds, refs = [], []
+    for i in range(n):
+        ref = rng.integers(0, 256, (40, 30), dtype=np.uint8)
+        pred = np.clip(ref.astype(int) + rng.normal(0, 20, ref.shape), 0, 255).astype(np.uint8)
+        write_image(tmp_path / "pred" / "sub" / f"{i}.png", pred)
+        write_image(tmp_path / "ref" / "sub" / f"{i}.bmp", ref)  # same stem, other format
+        preds.append(pred)
+        refs.append(ref)
+    return tmp_path / "pred", tmp_path / "ref", preds, refs
+
+
+def test_metrics_equal_scikit_image_called_directly(tmp_path: Path) -> None:
+    pred_dir, ref_dir, preds, refs = _pairs(tmp_path)
+    rows = list(per_image(pair_files(pred_dir, ref_dir), ["ssim", "psnr"], "gray"))
+    assert [k for k, _ in rows] == ["sub/0", "sub/1", "sub/2"]
+    for (_, v), p, r in zip(rows, preds, refs):
+        s = structural_similarity(p, r, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255)
+        assert v["ssim"] == pytest.approx(s, abs=1e-6)
+        assert v["psnr"] == pytest.approx(peak_signal_noise_ratio(r, p, data_range=255), abs=1e-6)
+
+
+def test_unmatched_files_are_listed(tmp_path: Path) -> None:
+    pred_dir, ref_dir, _, _ = _pairs(tmp_path)
+    write_image(pred_dir / "extra.png", np.zeros((20, 20), np.uint8))
+    (ref_dir / "sub" / "2.bmp").unlink()
+    with pytest.raises(BadInputError, match=r"predictions without reference: extra, sub/2"):
+        pair_files(pred_dir, ref_dir)
+
+
+def test_size_mismatch_needs_a_policy(tmp_path: Path) -> None:
+    write_image(tmp_path / "p" / "a.png", np.zeros((40, 30), np.uint8))
+    write_image(tmp_path / "r" / "a.png", np.zeros((20, 30), np.uint8))
+    pairs = pair_files(tmp_path / "p", tmp_path / "r")
+    with pytest.raises(BadInputError, match="sizes must match"):
+        list(per_image(pairs, ["ssim"], "gray"))
+    assert len(list(per_image(pairs, ["ssim"], "gray", "pred-to-ref"))) == 1
+
+
+def test_summarize() -> None:
+    s = summarize([1.0, 2.0, 3.0, float("inf")])
+    assert s["mean"] == 2.0 and s["median"] == 2.0 and s["n"] == 4 and s["n_inf"] == 1
+
+
+def test_cli_evaluate_writes_json_and_csv(tmp_path: Path, capsys) -> None:
+    pred_dir, ref_dir, _, _ = _pairs(tmp_path)
+    code = main(
+        [
+            "evaluate",
+            "--task",
+            "sketch",
+            "--pred",
+            str(pred_dir),
+            "--ref",
+            str(ref_dir),
+            "--json",
+            str(tmp_path / "r.json"),
+            "--csv",
+            str(tmp_path / "r.csv"),
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["n"] == 3 and set(report["metrics"]) == {"ssim", "psnr"}
+    assert report["settings"]["ssim"]["sigma"] == 1.5 and "grayscale" in report["settings"]["color"]
+    assert json.loads(out) == report["metrics"]
+    assert len((tmp_path / "r.csv").read_text().splitlines()) == 4
+    assert "mean" in err and "median" in err
+
+
+def test_cli_evaluate_errors(tmp_path: Path, capsys) -> None:
+    pred_dir, ref_dir, _, _ = _pairs(tmp_path)
+    (ref_dir / "sub" / "0.bmp").unlink()
+    assert main(["evaluate", "--task", "sketch", "--pred", str(pred_dir), "--ref", str(ref_dir)]) == 3
+    assert main(["evaluate", "--task", "poetry", "--pred", str(pred_dir), "--ref", str(ref_dir)]) == 2
+    assert (
+        main(["evaluate", "--task", "sketch", "--pred", str(pred_dir), "--ref", str(ref_dir), "--metrics", "fid2"]) == 2
+    )
+
+
+@pytest.mark.slow
+def test_evaluate_reproduces_grayscale_photo_baseline(tmp_path: Path, capsys) -> None:
+    """Acceptance: grayscale CUHK test photos vs artist sketches = the benchmark's baseline."""
+    from portraitcli.benchmark.sketch import load_test_sets, score
+    from portraitcli.metrics.pixel import to_gray
+
+    root = data_dir("cufs").parent
+    tests = load_test_sets(root)
+    baseline = score(to_gray, tests["cuhk"])
+    pred_dir = tmp_path / "gray"
+    for name, photo in zip(tests["cuhk"].names, tests["cuhk"].photos):
+        write_image(pred_dir / f"{Path(name).name}.png", to_gray(photo))
+    ref_dir = root / "cufs" / "CUHK_student_test" / "sketches"
+    code = main(["evaluate", "--task", "sketch", "--pred", str(pred_dir), "--ref", str(ref_dir)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    metrics = json.loads(out)
+    assert metrics["ssim"] == pytest.approx(baseline["ssim"], abs=1e-9)
+    assert metrics["psnr"] == pytest.approx(baseline["psnr"], abs=1e-9)
+    assert metrics["ssim"] == pytest.approx(0.5335, abs=5e-4)
