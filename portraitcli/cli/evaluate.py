@@ -9,15 +9,30 @@ import typer
 
 
 def evaluate(
-    task: Annotated[str, typer.Option("--task", help="sketch, draw (grayscale) or destylize, style (RGB).")],
-    pred: Annotated[Path, typer.Option("--pred", help="Folder of predictions.")],
-    ref: Annotated[Path, typer.Option("--ref", help="Folder of references (paired by relative path and stem).")],
-    metrics: Annotated[str, typer.Option("--metrics", help="Comma-separated: ssim, psnr.")] = "ssim,psnr",
+    task: Annotated[
+        str, typer.Option("--task", help="sketch, draw (grayscale); destylize, style, cartoon (RGB); depth.")
+    ],
+    pred: Annotated[Path, typer.Option("--pred", help="Folder of predictions (depth: .npy/.npz folder or .npz).")],
+    ref: Annotated[Path, typer.Option("--ref", help="Folder of references, paired by relative path and stem.")],
+    metrics: Annotated[
+        str | None,
+        typer.Option(
+            "--metrics", help="Comma-separated: ssim, psnr, fid, kid, id; depth: side, mad. Default per task."
+        ),
+    ] = None,
     resize: Annotated[str, typer.Option("--resize", help="none (sizes must match) or pred-to-ref.")] = "none",
+    kid_subsets: Annotated[int, typer.Option("--kid-subsets", help="KID subsets.", min=1)] = 100,
+    fid_bootstrap: Annotated[
+        int, typer.Option("--fid-bootstrap", help="Bootstrap resamples for FID's CI.", min=2)
+    ] = 20,
+    fov: Annotated[float, typer.Option("--fov", help="Depth: camera field of view in degrees.")] = 10.0,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the summary and settings as JSON.")] = None,
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Write per-image values as CSV.")] = None,
 ) -> None:
-    """Score predictions against references: per-image values, mean / std / median, settings."""
+    """Score predictions against references: per-image values, mean / std / median, set metrics, settings.
+
+    The mean of each metric is printed as JSON on stdout; the table goes to stderr.
+    """
     import csv
     import io
     import json
@@ -26,54 +41,82 @@ def evaluate(
     from rich.progress import track
     from rich.table import Table
 
-    from portraitcli.errors import UsageError
-    from portraitcli.metrics.evaluate import PIXEL_METRICS, TASK_COLOR, pair_files, per_image, settings, summarize
+    from portraitcli.metrics import evaluate as ev
 
-    if task not in TASK_COLOR:
-        raise UsageError(f"--task must be one of {', '.join(TASK_COLOR)}, got {task!r}")
-    names = [m.strip() for m in metrics.split(",") if m.strip()]
-    unknown = [m for m in names if m not in PIXEL_METRICS]
-    if unknown or not names:
-        raise UsageError(
-            f"--metrics: unknown {', '.join(unknown) or '(none given)'}; available: {', '.join(PIXEL_METRICS)}"
-        )
+    if task not in ev.DEFAULT_METRICS:
+        from portraitcli.errors import UsageError
+
+        raise UsageError(f"--task must be one of {', '.join(ev.DEFAULT_METRICS)}, got {task!r}")
+    names = [m.strip().lower() for m in (metrics or ev.DEFAULT_METRICS[task]).split(",") if m.strip()]
+    ev.check_metrics(task, names)
     console = Console(stderr=True)
-    pairs = pair_files(pred, ref)
-    rows = []
-    for key, values in track(
-        per_image(pairs, names, TASK_COLOR[task], resize),
-        total=len(pairs.keys),
-        console=console,
-        description=f"evaluate {task}",
-        transient=True,
-    ):
-        rows.append((key, values))
-    summary = {m: summarize([v[m] for _, v in rows]) for m in names}
+    set_values: dict[str, float] = {}
+    details: dict = {}
+    if task == "depth":
+        with console.status("evaluating depth maps..."):
+            rows = ev.evaluate_depth(pred, ref, names, fov)
+        per_names = names
+        report_settings = {
+            "task": "depth",
+            "protocol": "Unsup3d (Wu et al., CVPR 2020): SIDE = std of log-depth difference; MAD = mean normal "
+            "angle in degrees; valid mask = reference mask & positive prediction, eroded by 1 px",
+            "fov_degrees": fov,
+            "n": len(rows),
+        }
+    else:
+        pairs = ev.pair_files(pred, ref)
+        color = ev.TASK_COLOR[task]
+        per_names = [m for m in names if m in ev.PIXEL_METRICS]
+        rows = []
+        if per_names:
+            for key, values in track(
+                ev.per_image(pairs, per_names, color, resize),
+                total=len(pairs.keys),
+                console=console,
+                description=f"evaluate {task}",
+                transient=True,
+            ):
+                rows.append((key, values))
+        else:
+            rows = [(k, {}) for k in pairs.keys]
+        wanted = [m for m in names if m in ev.SET_METRICS]
+        if wanted:
+            with console.status(f"computing {', '.join(wanted)} over {len(pairs.keys)} pairs..."):
+                set_values, details = ev.set_metrics(
+                    pairs, wanted, kid_subsets=kid_subsets, fid_bootstrap_n=fid_bootstrap
+                )
+        report_settings = ev.settings(task, color, resize, len(rows))
+    summary = {m: ev.summarize([v[m] for _, v in rows]) for m in per_names}
+    means = {m: s["mean"] for m, s in summary.items()}
+    means.update(set_values)
     report = {
         "task": task,
         "pred": str(pred),
         "ref": str(ref),
         "n": len(rows),
-        "metrics": {m: s["mean"] for m, s in summary.items()},
+        "metrics": means,
         "summary": summary,
-        "settings": settings(task, TASK_COLOR[task], resize, len(rows)),
+        "details": details,
+        "settings": report_settings,
     }
+
     table = Table(title=f"portrait evaluate --task {task}: {len(rows)} pairs", title_justify="left")
     for col in ("metric", "mean", "std", "median", "min", "max"):
-        table.add_column(col, justify="right" if col != "metric" else "left")
+        table.add_column(col, justify="left" if col == "metric" else "right")
     for m, s in summary.items():
         table.add_row(m, *(f"{s.get(k, float('nan')):.4f}" for k in ("mean", "std", "median", "min", "max")))
+    for m, v in set_values.items():
+        table.add_row(m, f"{v:.4f}", "", "", "", "")
     console.print(table)
-    console.print(
-        f"settings: {report['settings']['color']}; SSIM gaussian sigma 1.5, population covariance, "
-        f"data_range 255; resize: {report['settings']['resize']}"
-    )
-    if csv_path is not None:
+    for key in ("fid_warning",):
+        if key in details:
+            console.print(f"[yellow]warning[/]: {details[key]}")
+    if csv_path is not None and per_names:
         buf = io.StringIO()
         w = csv.writer(buf)
-        w.writerow(["key", *names])
+        w.writerow(["key", *per_names])
         for key, values in rows:
-            w.writerow([key, *(f"{values[m]:.6f}" for m in names)])
+            w.writerow([key, *(f"{values[m]:.6f}" for m in per_names)])
         _write_text(csv_path, buf.getvalue())
     if json_path is not None:
         _write_text(json_path, json.dumps(report, indent=2) + "\n")

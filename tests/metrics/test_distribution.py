@@ -34,6 +34,15 @@ def test_fid_matches_closed_form_for_gaussians() -> None:
         assert fid_from_features(f1, f2) == pytest.approx(closed, rel=1e-6)
 
 
+def test_low_rank_fid_equals_sqrtm_formula() -> None:
+    """n < D: the SVD trace term equals scipy's sqrtm (with its epsilon fallback)."""
+    rng = np.random.default_rng(6)
+    a, b = rng.normal(size=(40, 64)), rng.normal(0.2, 1.3, size=(50, 64))
+    ref = frechet_distance(a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False))
+    with pytest.warns(UserWarning):
+        assert fid_from_features(a, b) == pytest.approx(ref, rel=1e-5)
+
+
 def test_fid_of_a_set_with_itself_is_zero() -> None:
     f = np.random.default_rng(1).normal(size=(300, 32))
     with pytest.warns(UserWarning):

