@@ -50,3 +50,43 @@ class ImagePool:
             else:
                 out.append(img)
         return torch.cat(out, 0)
+
+
+def _gaussian_window(sigma: float = 1.5, radius: int = 5) -> torch.Tensor:
+    x = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    g = torch.exp(-(x**2) / (2 * sigma**2))
+    return g / g.sum()
+
+
+def ssim_map(x: torch.Tensor, y: torch.Tensor, data_range: float = 2.0, sigma: float = 1.5) -> torch.Tensor:
+    """Differentiable SSIM map (Wang et al. 2004) with an 11x11 Gaussian window.
+
+    The same statistics as the evaluation (scikit-image, gaussian_weights=True, sigma 1.5,
+    population covariance, K1 0.01, K2 0.03), on the "valid" region (5 px border dropped).
+
+    Args:
+        x, y: (N, C, H, W) float tensors; ``data_range`` is their value span (2 for [-1, 1]).
+
+    Returns:
+        (N, C, H - 10, W - 10) SSIM map.
+    """
+    c = x.shape[1]
+    g = _gaussian_window(sigma).to(x)
+    wx = g.view(1, 1, 1, -1).expand(c, 1, 1, -1)
+    wy = g.view(1, 1, -1, 1).expand(c, 1, -1, 1)
+
+    def blur(t: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(F.conv2d(t, wx, groups=c), wy, groups=c)
+
+    mx, my = blur(x), blur(y)
+    vx = blur(x * x) - mx * mx
+    vy = blur(y * y) - my * my
+    cxy = blur(x * y) - mx * my
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    return ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
+
+
+def ssim_loss(x: torch.Tensor, y: torch.Tensor, data_range: float = 2.0) -> torch.Tensor:
+    """``1 - mean SSIM(x, y)``, a structural loss (Zhao et al., "Loss Functions for Image
+    Restoration with Neural Networks", IEEE TCI 2017)."""
+    return 1.0 - ssim_map(x, y, data_range).mean()

@@ -14,6 +14,7 @@ Reference:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 import time
@@ -30,7 +31,7 @@ from portraitcli.data.cufs import cufs_pairs, load_pair
 from portraitcli.metrics.pixel import ssim
 from portraitcli.models.sketch import photo_to_tensor, sketch_to_tensor, tensor_to_sketch
 from portraitcli.train.common.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
-from portraitcli.train.common.losses import ImagePool, lsgan_loss
+from portraitcli.train.common.losses import ImagePool, lsgan_loss, ssim_loss
 from portraitcli.train.common.runs import JsonlLog, seed_everything, write_config
 from portraitcli.train.sketch.config import SketchConfig
 from portraitcli.train.sketch.networks import PatchDiscriminator, SEUNet
@@ -121,6 +122,8 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
     console = console or Console(stderr=True)
     if cfg.variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {cfg.variant!r}")
+    if cfg.variant == "cyclegan":  # no supervision at all: neither L1 nor SSIM to the pair
+        cfg = dataclasses.replace(cfg, lambda_ssim=0.0)
     lambda_sup = 0.0 if cfg.variant == "cyclegan" else cfg.lambda_sup
     torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)
@@ -217,10 +220,15 @@ def _step(
     if cfg.variant == "pix2pix-l1":
         fake_y = G(x)
         loss = F_nn.l1_loss(fake_y, y)
+        out = {"loss_G_sup": loss.item()}
+        if cfg.lambda_ssim > 0:
+            loss_G_ssim = ssim_loss(fake_y, y)
+            loss = loss + cfg.lambda_ssim * loss_G_ssim
+            out["loss_G_ssim"] = loss_G_ssim.item()
         opt_G.zero_grad(set_to_none=True)
         loss.backward()
         opt_G.step()
-        return {"loss_G_sup": loss.item()}
+        return out
 
     Fn, D_X, D_Y = nets["F"], nets["D_X"], nets["D_Y"]
     y3 = y.expand(-1, 3, -1, -1)
@@ -245,6 +253,10 @@ def _step(
         loss_G_sup = F_nn.l1_loss(fake_y, y) + F_nn.l1_loss(fake_x, x)
         loss = loss + lambda_sup * loss_G_sup
         out["loss_G_sup"] = loss_G_sup.item()
+        if cfg.lambda_ssim > 0:
+            loss_G_ssim = ssim_loss(fake_y, y)
+            loss = loss + cfg.lambda_ssim * loss_G_ssim
+            out["loss_G_ssim"] = loss_G_ssim.item()
     opt_G.zero_grad(set_to_none=True)
     loss.backward()
     opt_G.step()
