@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import time
@@ -26,6 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from portraitcli.runtime.weights import find_model, load_manifest, verify  # noqa: E402
+from portraitcli.sysinfo import machine  # noqa: E402
 
 
 def time_model(name: str, threads: int, runs: int) -> dict:
@@ -88,23 +87,13 @@ def main() -> None:
     ap.add_argument("--json", type=Path, default=REPO / "docs" / "benchmarks" / "speed.json")
     args = ap.parse_args()
     results = {
-        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "processor": _cpu()},
+        "machine": machine(),
         "models": [time_model(n, args.threads, args.runs) for n in sorted(load_manifest())],
         "pipeline": [time_pipeline(t, 5) for t in sorted({e["task"] for e in load_manifest().values()})],
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 if __name__ == "__main__":

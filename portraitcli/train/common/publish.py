@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from portraitcli.errors import UsageError
-from portraitcli.train.common.export import sha256_file
+from portraitcli.runtime.weights import sha256_of as sha256_file
 
 
 def run_seconds(run_dir: Path) -> float:

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from portraitcli.errors import UsageError
+from portraitcli.sysinfo import cpu_name
 
 C = TypeVar("C")
 
@@ -78,17 +79,6 @@ def git_sha() -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
-
-
-def cpu_name() -> str:
-    """The CPU model from /proc/cpuinfo (Linux), else ``platform.processor()``."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def environment() -> dict[str, Any]:

@@ -12,8 +12,9 @@ from portraitcli.data.cufs import cufs_pairs, load_pair
 from portraitcli.face.align import mean_template
 from portraitcli.face.detect import FaceDetector
 from portraitcli.models.sketch import CROP_SIZE, photo_to_tensor
+from portraitcli.runtime.weights import sha256_of as sha256_file
 from portraitcli.train.common.checkpoint import load_checkpoint
-from portraitcli.train.common.export import export_onnx, sha256_file
+from portraitcli.train.common.export import export_onnx
 from portraitcli.train.sketch.config import SketchConfig
 from portraitcli.train.sketch.networks import SEUNet
 

@@ -204,6 +204,15 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
     return final
 
 
+def _ssim_term(fake_y: torch.Tensor, y: torch.Tensor, cfg: SketchConfig, out: dict[str, float]) -> torch.Tensor:
+    """``lambda_ssim * (1 - SSIM(G(x), y))`` (0 when the weight is 0); logs ``loss_G_ssim``."""
+    if cfg.lambda_ssim <= 0:
+        return torch.zeros((), dtype=fake_y.dtype)
+    loss_G_ssim = ssim_loss(fake_y, y)
+    out["loss_G_ssim"] = loss_G_ssim.item()
+    return cfg.lambda_ssim * loss_G_ssim
+
+
 def _step(
     nets: dict[str, torch.nn.Module],
     opt_G: torch.optim.Optimizer,
@@ -221,10 +230,7 @@ def _step(
         fake_y = G(x)
         loss = F_nn.l1_loss(fake_y, y)
         out = {"loss_G_sup": loss.item()}
-        if cfg.lambda_ssim > 0:
-            loss_G_ssim = ssim_loss(fake_y, y)
-            loss = loss + cfg.lambda_ssim * loss_G_ssim
-            out["loss_G_ssim"] = loss_G_ssim.item()
+        loss = loss + _ssim_term(fake_y, y, cfg, out)
         opt_G.zero_grad(set_to_none=True)
         loss.backward()
         opt_G.step()
@@ -253,10 +259,7 @@ def _step(
         loss_G_sup = F_nn.l1_loss(fake_y, y) + F_nn.l1_loss(fake_x, x)
         loss = loss + lambda_sup * loss_G_sup
         out["loss_G_sup"] = loss_G_sup.item()
-        if cfg.lambda_ssim > 0:
-            loss_G_ssim = ssim_loss(fake_y, y)
-            loss = loss + cfg.lambda_ssim * loss_G_ssim
-            out["loss_G_ssim"] = loss_G_ssim.item()
+        loss = loss + _ssim_term(fake_y, y, cfg, out)
     opt_G.zero_grad(set_to_none=True)
     loss.backward()
     opt_G.step()
