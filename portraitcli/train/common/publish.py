@@ -21,6 +21,13 @@ def run_seconds(run_dir: Path) -> float:
     return total
 
 
+def _command(argv: list[str], task: str) -> str:
+    """The command line of a run, as a user would type it."""
+    if argv and Path(argv[0]).name == "portrait":
+        return " ".join(["portrait", *argv[1:]])
+    return " ".join(["python", "-m", f"portraitcli.train.{task}", *argv[1:]])
+
+
 def publish_run(run_dir: Path, name: str, weights: Path, extra: dict[str, Any] | None = None) -> Path:
     """Copy ``run_dir/model.onnx`` to ``weights/NAME.onnx`` and write its manifest entry.
 
@@ -69,7 +76,7 @@ def publish_run(run_dir: Path, name: str, weights: Path, extra: dict[str, Any] |
         "license": "model weights: research and non-commercial use (trained on CUFS); code: MIT",
         "training": {
             "data": config.get("data_name", "CUFS CUHK student, 88 training pairs"),
-            "command": config.get("command") or " ".join(["portrait", "train", task, *config.get("argv", [])[1:]]),
+            "command": _command(config.get("argv") or [], task),
             "argv": config.get("argv"),
             "config": config["config"],
             "seed": config["config"].get("seed"),
