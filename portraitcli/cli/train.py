@@ -31,6 +31,7 @@ def train_sketch(
     set_: Annotated[list[str], typer.Option("--set", help="Config override key=value (repeatable).")] = [],  # noqa: B006
     runs: Annotated[Path, typer.Option("--runs", help="Folder of run folders.")] = Path("runs"),
     resume: Annotated[Path | None, typer.Option("--resume", help="Continue the run in this folder.")] = None,
+    desc: Annotated[str | None, typer.Option("--desc", help="Run folder suffix (default: the variant).")] = None,
 ) -> None:
     """Train the sketch model (SE-U-Net CycleGAN + supervised L1) on CUFS, then export it to ONNX."""
     _require_torch()
@@ -52,7 +53,7 @@ def train_sketch(
         run_dir = resume
     else:
         cfg = apply_overrides(SketchConfig(), list(set_))
-        run_dir = make_run_dir(runs, "sketch", cfg.variant)
+        run_dir = make_run_dir(runs, "sketch", desc or cfg.variant)
     console.print(f"run folder: {run_dir}")
     ckpt = train(cfg, root, run_dir, console)
     onnx_path = export_run(run_dir, ckpt, root, console)

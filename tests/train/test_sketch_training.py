@@ -135,3 +135,34 @@ def test_ssim_loss_matches_scikit_image() -> None:
     loss = ssim_loss(ta.requires_grad_(), tb)
     loss.backward()
     assert ta.grad is not None and torch.isfinite(ta.grad).all()
+
+
+def test_publish_writes_manifest_entry(tmp_path: Path) -> None:
+    from portraitcli.runtime.weights import find_model, verify
+    from portraitcli.train.common.publish import publish_run
+
+    run = tmp_path / "runs" / "00007-sketch-cyclegan-l1"
+    run.mkdir(parents=True)
+    export_onnx(SEUNet(3, 1, (8, 16)), torch.randn(1, 3, 32, 32), run / "model.onnx")
+    (run / "config.json").write_text(
+        json.dumps(
+            {
+                "config": {"seed": 3, "epochs": 2},
+                "argv": ["/venv/bin/portrait", "train", "sketch", "--set", "epochs=2"],
+                "environment": {"processor": "Test CPU", "torch_threads": 2, "cuda": None},
+                "git_sha": "abc",
+            }
+        )
+    )
+    (run / "template.json").write_text(json.dumps({"size": [200, 250], "kps": [[1, 2]] * 5, "n": 88}))
+    (run / "log.jsonl").write_text('{"epoch": 1, "seconds": 10.5}\n{"epoch": 2, "seconds": 11.0}\n{"event": "done"}\n')
+    weights = tmp_path / "weights"
+    dst = publish_run(run, "sketch-v3", weights)
+    entry = json.loads((weights / "manifest.json").read_text())["models"]["sketch-v3"]
+    assert dst.name == "sketch-v3.onnx" and entry["version"] == 3 and entry["task"] == "sketch"
+    assert entry["training"]["command"] == "portrait train sketch --set epochs=2"
+    assert entry["training"]["seed"] == 3 and entry["training"]["duration_s"] == 21.5
+    assert "Test CPU" in entry["training"]["hardware"] and entry["metrics"] == {}
+    verify(find_model("sketch", weights))
+    with pytest.raises(UsageError, match="TASK-vN"):
+        publish_run(run, "sketch", weights)

@@ -9,6 +9,7 @@ import torch
 from rich.console import Console
 
 from portraitcli.data.cufs import cufs_pairs, load_pair
+from portraitcli.errors import UsageError
 from portraitcli.face.align import mean_template
 from portraitcli.face.detect import FaceDetector
 from portraitcli.models.sketch import CROP_SIZE, photo_to_tensor
@@ -33,6 +34,8 @@ def cufs_template(data: Path, subset: str = "cuhk_student") -> dict:
         faces = detector.detect(photo)
         if faces:
             kps.append(faces[0].kps)
+    if not kps:
+        raise UsageError(f"{data}: no face found on the CUFS training photos; cannot measure the template")
     tpl = mean_template(kps, CROP_SIZE)
     return {
         "size": list(CROP_SIZE),
