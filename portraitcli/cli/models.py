@@ -31,9 +31,7 @@ def models(
         path = folder / e["file"]
         mb = f"{path.stat().st_size / 1e6:.1f}" if path.is_file() else "missing"
         size = e.get("template", {}).get("size")
-        metrics = ", ".join(
-            f"{k}={v:.4g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in e.get("metrics", {}).items()
-        )
+        metrics = ", ".join(f"{k}={v:.4g}" for k, v in e.get("metrics", {}).items() if isinstance(v, (int, float)))
         table.add_row(
             name,
             e["task"],
