@@ -201,6 +201,7 @@ def write_image(
     try:
         with os.fdopen(fd, "wb") as f:
             pil.save(f, format=fmt, **kwargs)
+        os.chmod(tmp, _new_file_mode())  # mkstemp makes 0600; give the usual umask-based mode
         os.replace(tmp, p)
     except OSError as e:
         Path(tmp).unlink(missing_ok=True)
@@ -214,6 +215,13 @@ def write_image(
 def rgb_to_bgr(image: np.ndarray) -> np.ndarray:
     """(H, W, 3) RGB -> BGR (or back): for handing pixels to OpenCV functions that assume BGR."""
     return np.ascontiguousarray(image[:, :, ::-1])
+
+
+def _new_file_mode() -> int:
+    """The mode a plainly created file gets: 0o666 minus the process umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def check_distinct(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:

@@ -171,3 +171,14 @@ def test_output_equal_to_input_refused(tmp_path: Path) -> None:
 def test_limits_are_documented_values() -> None:
     assert image_io.MIN_SIDE == 16
     assert image_io.MAX_PIXELS <= Image.MAX_IMAGE_PIXELS
+
+
+def test_written_files_get_the_umask_mode(tmp_path: Path) -> None:
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        path = write_image(tmp_path / "m.png", _gradient())
+    finally:
+        os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o644
