@@ -270,3 +270,25 @@ def test_console_script_installed() -> None:
         pytest.skip("console script not installed in this environment")
     out = subprocess.run([str(exe), "--version"], capture_output=True, text=True, env={**os.environ})
     assert out.returncode == 0 and out.stdout.startswith("portrait ")
+
+
+@pytest.mark.slow
+def test_shipped_sketch_on_100_fs2k_test_photos(capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Acceptance (sketch issue): a folder of 100 FS2K test photos runs with no failure."""
+    import csv
+
+    from tests.conftest import data_dir
+
+    fs2k = data_dir("fs2k")
+    monkeypatch.delenv("PORTRAIT_WEIGHTS", raising=False)
+    with (fs2k / "pairs.csv").open() as f:
+        rows = [r for r in csv.DictReader(f) if r["split"] == "test"][:100]
+    src = tmp_path / "photos"
+    src.mkdir()
+    for r in rows:
+        (src / Path(r["photo"]).name).symlink_to(fs2k / r["photo"])
+    code, out, err = run(capsys, "sketch", str(src), "-o", str(tmp_path / "out"), "--json")
+    records = [json.loads(line) for line in out.splitlines()]
+    assert code == 0, err
+    assert len(records) == 100 and all(r["status"] == "ok" for r in records)
+    assert read_image(tmp_path / "out" / Path(rows[0]["photo"]).name).rgb.shape == (500, 400, 3)
