@@ -223,6 +223,15 @@ def write_markdown(result: dict, path: Path) -> None:
             f"| {name} | {b.get('kind', 'baseline')} | {_fmt(b['ssim'])} | {_fmt(b['psnr'], 2)} | "
             f"{_fmt(b['ssim_ar'])} | {_fmt(b['psnr_ar'], 2)} |"
         )
+    keys = ("variant", "use_se", "lambda_cycle", "lambda_sup", "lambda_ssim", "epochs", "seed")
+    runs = {f"ours ({result['model']})": result.get("model_config")} | {
+        name: r["config"] for name, r in result.get("ablation_runs", {}).items()
+    }
+    lines += ["", "Training configurations (same data, network size, batch, schedule and epochs):", ""]
+    lines += ["| method | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
+    for name, cfg in runs.items():
+        if cfg:
+            lines.append(f"| {name} | " + " | ".join(str(cfg.get(k, "")) for k in keys) + " |")
     lines += [
         "",
         "The paper's CUHK SSIM (its own table; not re-measured here): "
@@ -328,6 +337,8 @@ def run(
         runs[name] = {"run": run_dir.name, "config": cfg["config"], "sha256": sha256_of(run_dir / "model.onnx")}
     if runs:
         result["ablation_runs"] = runs
+    if shipped:
+        result["model_config"] = spec.entry.get("training", {}).get("config")
     result["paper_ssim_cuhk"] = PAPER
     result["settings"] = settings()
 
