@@ -231,7 +231,19 @@ def write_markdown(result: dict, path: Path) -> None:
     lines += ["| method | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
     for name, cfg in runs.items():
         if cfg:
-            lines.append(f"| {name} | " + " | ".join(str(cfg.get(k, "")) for k in keys) + " |")
+            g_alone = cfg.get("variant") == "pix2pix-l1"
+            cells = [
+                "n/a"
+                if g_alone and k in ("lambda_cycle", "lambda_sup")
+                else str(cfg.get(k, 0.0 if k == "lambda_ssim" else ""))
+                for k in keys
+            ]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    better = [n for n, b in result["baselines"].items() if b["ssim"] >= m["ssim"]]
+    lines += [
+        "",
+        "Rows with a CUHK SSIM at least ours: " + (", ".join(better) if better else "none") + ".",
+    ]
     lines += [
         "",
         "The paper's CUHK SSIM (its own table; not re-measured here): "

@@ -29,7 +29,7 @@ class SketchConfig:
     lambda_cycle: float = 10.0
     lambda_identity: float = 0.5  # times lambda_cycle, as in CycleGAN's code
     lambda_sup: float = 2.0
-    lambda_ssim: float = 0.0  # our addition: weight of 1 - SSIM(G(x), y); 0 = the paper's losses
+    lambda_ssim: float = 40.0  # our addition: weight of 1 - SSIM(G(x), y); 0 = the paper's losses
     pool_size: int = 50
     augment_shift: float = 0.03  # max shift, fraction of the side
     augment_scale: float = 0.05  # max relative zoom
