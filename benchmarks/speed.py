@@ -80,17 +80,41 @@ def time_pipeline(task: str, runs: int) -> dict:
     return {"task": task, "image": "astronaut 512x512", "median_ms": round(statistics.median(times), 2), "runs": runs}
 
 
+def time_features(n: int) -> dict:
+    """FID/KID cost: TF-Inception features of n streamed 256x256 images, plus FID and KID."""
+    from portraitcli.metrics.distribution import InceptionFeatures, fid_from_features, kid_from_features
+
+    rng = np.random.default_rng(0)
+    images = (rng.integers(0, 256, (256, 256, 3), dtype=np.uint8) for _ in range(n))
+    t0 = time.perf_counter()
+    feats = InceptionFeatures(batch_size=32)(images)
+    t_feat = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    half = n // 2
+    fid_from_features(feats[:half], feats[half:])
+    kid_from_features(feats[:half], feats[half:])
+    return {
+        "images": n,
+        "size": "256x256",
+        "features_s": round(t_feat, 1),
+        "fid_kid_s": round(time.perf_counter() - t0, 1),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--json", type=Path, default=REPO / "docs" / "benchmarks" / "speed.json")
+    ap.add_argument("--features", type=int, default=0, help="also time FID/KID features on N images (eval extra)")
     args = ap.parse_args()
     results = {
         "machine": machine(),
         "models": [time_model(n, args.threads, args.runs) for n in sorted(load_manifest())],
         "pipeline": [time_pipeline(t, 5) for t in sorted({e["task"] for e in load_manifest().values()})],
     }
+    if args.features:
+        results["features"] = time_features(args.features)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2) + "\n")
     lines = [
@@ -112,6 +136,13 @@ def main() -> None:
         *(f"| {p['task']} on the {p['image']} | {p['median_ms']} |" for p in results["pipeline"]),
         "",
     ]
+    if "features" in results:
+        f = results["features"]
+        lines += [
+            f"FID/KID: TF-Inception features of {f['images']} streamed {f['size']} images in {f['features_s']} s "
+            f"(torch, {f['images']} images held as features only); FID + KID of two halves in {f['fid_kid_s']} s.",
+            "",
+        ]
     args.json.with_suffix(".md").write_text("\n".join(lines))
     print(json.dumps(results, indent=2))
 
