@@ -22,6 +22,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from portraitcli.data.cufs import cufs_pairs, load_pair
+from portraitcli.errors import BadInputError
+from portraitcli.io.image import write_text_atomic
 from portraitcli.metrics.pixel import SSIM_SETTINGS, psnr, ssim, to_gray
 
 SPLITS = {"cuhk": "cuhk_student", "ar": "ar"}
@@ -258,7 +260,7 @@ def write_markdown(result: dict, path: Path) -> None:
         "![real photos](../images/sketch_real.png)",
         "",
     ]
-    path.write_text("\n".join(lines))
+    write_text_atomic(path, "\n".join(lines))
 
 
 def record_metrics(name: str, metrics: dict[str, float]) -> None:
@@ -275,8 +277,8 @@ def record_metrics(name: str, metrics: dict[str, float]) -> None:
         "measured_by": "portrait benchmark sketch",
     }
     try:
-        path.write_text(json.dumps(manifest, indent=2) + "\n")
-    except OSError:  # an installed, read-only package: the docs/ report still has the numbers
+        write_text_atomic(path, json.dumps(manifest, indent=2) + "\n")
+    except (OSError, BadInputError):  # an installed, read-only package: the docs/ report still has the numbers
         pass
 
 
@@ -355,7 +357,7 @@ def run(
     result["settings"] = settings()
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "sketch.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_text_atomic(out_dir / "sketch.json", json.dumps(result, indent=2) + "\n")
     with (out_dir / "sketch_per_image.csv").open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["method", "image", "ssim", "psnr"])

@@ -41,6 +41,7 @@ def evaluate(
     from rich.progress import track
     from rich.table import Table
 
+    from portraitcli.io.image import write_text_atomic
     from portraitcli.metrics import evaluate as ev
 
     if task not in ev.DEFAULT_METRICS:
@@ -117,22 +118,10 @@ def evaluate(
         w.writerow(["key", *per_names])
         for key, values in rows:
             w.writerow([key, *(f"{values[m]:.6f}" for m in per_names)])
-        _write_text(csv_path, buf.getvalue())
+        write_text_atomic(csv_path, buf.getvalue())
     if json_path is not None:
-        _write_text(json_path, json.dumps(report, indent=2) + "\n")
+        write_text_atomic(json_path, json.dumps(report, indent=2) + "\n")
     print(json.dumps(report["metrics"]))
-
-
-def _write_text(path: Path, text: str) -> None:
-    """Atomic text write (temporary file + rename)."""
-    import os
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def register(app: typer.Typer) -> None:

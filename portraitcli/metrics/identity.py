@@ -17,7 +17,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from portraitcli.errors import BadInputError
-from portraitcli.face.detect import FaceDetector, _model_file
+from portraitcli.face.detect import FaceDetector, model_file
 
 DESCRIPTOR_DIM = 128
 
@@ -35,7 +35,7 @@ class FaceDescriptor:
 
         self._dlib = dlib
         self.detector = detector or FaceDetector()
-        self.net = dlib.face_recognition_model_v1(str(_model_file("dlib_face_recognition_resnet_model_v1.dat")))
+        self.net = dlib.face_recognition_model_v1(str(model_file("dlib_face_recognition_resnet_model_v1.dat")))
         self.jitter = jitter
 
     def __call__(self, image: np.ndarray) -> np.ndarray | None:

@@ -38,6 +38,16 @@ def _import_ort() -> Any:
     return ort
 
 
+def check_device(device: str) -> None:
+    """Validate a ``--device`` name before anything is loaded.
+
+    Raises:
+        UsageError: not one of ``auto``, ``cpu``, ``cuda``.
+    """
+    if device not in DEVICES:
+        raise UsageError(f"--device must be one of {', '.join(DEVICES)}, got {device!r}")
+
+
 def providers_for(device: str, available: list[str]) -> list[str]:
     """Execution providers for a ``--device`` choice.
 
@@ -49,8 +59,7 @@ def providers_for(device: str, available: list[str]) -> list[str]:
         UsageError: unknown device.
         RuntimeDeviceError: ``cuda`` asked for but the CUDA provider is not available.
     """
-    if device not in DEVICES:
-        raise UsageError(f"--device must be one of {', '.join(DEVICES)}, got {device!r}")
+    check_device(device)
     has_cuda = "CUDAExecutionProvider" in available
     if device == "cuda":
         if not has_cuda:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from portraitcli.errors import UsageError
+from portraitcli.io.image import write_text_atomic
 from portraitcli.runtime.weights import sha256_of as sha256_file
 
 
@@ -25,7 +26,7 @@ def _command(argv: list[str], task: str) -> str:
     """The command line of a run, as a user would type it."""
     if argv and Path(argv[0]).name == "portrait":
         return " ".join(["portrait", *argv[1:]])
-    return " ".join(["python", "-m", f"portraitcli.train.{task}", *argv[1:]])
+    return " ".join(argv)  # started some other way: record it as typed
 
 
 def publish_run(run_dir: Path, name: str, weights: Path, extra: dict[str, Any] | None = None) -> Path:
@@ -90,5 +91,5 @@ def publish_run(run_dir: Path, name: str, weights: Path, extra: dict[str, Any] |
         **(extra or {}),
     }
     manifest["models"][name] = entry
-    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    write_text_atomic(manifest_path, json.dumps(manifest, indent=2) + "\n")
     return dst

@@ -79,8 +79,8 @@ def _batches(n: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarr
     return [order[i : i + batch_size] for i in range(0, n, batch_size)]
 
 
-def _gray3(photo: torch.Tensor) -> torch.Tensor:
-    """(N, 3, H, W) RGB in [-1, 1] -> its luma repeated to 3 channels, for F's identity input."""
+def _luma(photo: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) RGB in [-1, 1] -> (N, 1, H, W) BT.601 luma, F's identity-loss input."""
     w = torch.tensor([0.299, 0.587, 0.114], dtype=photo.dtype).view(1, 3, 1, 1)
     return (photo * w).sum(1, keepdim=True)
 
@@ -251,7 +251,7 @@ def _step(
     out = {"loss_G_gan": loss_G_gan.item(), "loss_G_cycle": loss_G_cycle.item()}
     if cfg.lambda_identity > 0:
         idt_y = G(y3)
-        idt_x = Fn(_gray3(x))
+        idt_x = Fn(_luma(x))
         loss_G_idt = F_nn.l1_loss(idt_y, y) + F_nn.l1_loss(idt_x, x)
         loss = loss + cfg.lambda_identity * cfg.lambda_cycle * loss_G_idt
         out["loss_G_idt"] = loss_G_idt.item()
