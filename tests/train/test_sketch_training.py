@@ -97,7 +97,7 @@ def test_training_runs_and_resumes_exactly(tmp_path: Path, variant: str) -> None
         threads=1,
     )
     straight = make_run_dir(tmp_path / "runs", "sketch", "a")
-    train(cfg, data, straight)
+    selected = train(cfg, data, straight)
     resumed = make_run_dir(tmp_path / "runs", "sketch", "b")
     train(cfg, data, resumed)
     # as if the run had been killed during epoch 2: resume from the epoch-1 checkpoint
@@ -107,6 +107,12 @@ def test_training_runs_and_resumes_exactly(tmp_path: Path, variant: str) -> None
     assert [r["epoch"] for r in log if "epoch" in r] == [1, 2]
     assert all(np.isfinite(r["val_ssim_ar_train"]) for r in log if "epoch" in r)
     assert json.loads((straight / "config.json").read_text())["config"]["variant"] == variant
+    # best-val selection: the exported generator is the one of the best validation epoch
+    vals = {r["epoch"]: r["val_ssim_ar_train"] for r in log if "epoch" in r}
+    best = torch.load(selected, weights_only=True)["meta"]
+    assert selected.name == "best.pt" and best["epoch"] == max(vals, key=vals.get)
+    assert best["val_ssim"] == pytest.approx(max(vals.values()))
+    assert log[-1]["selected_epoch"] == best["epoch"]
     G_a, G_b = SEUNet(3, 1, (8, 16)), SEUNet(3, 1, (8, 16))
     load_checkpoint(straight / "checkpoints" / "epoch-0002.pt", {"G": G_a})
     load_checkpoint(resumed / "checkpoints" / "epoch-0002.pt", {"G": G_b})

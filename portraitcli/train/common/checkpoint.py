@@ -17,6 +17,7 @@ def save_checkpoint(path: Path, objects: dict[str, Any], **meta: Any) -> None:
     """Save ``{name: obj.state_dict()}`` and ``meta`` atomically to ``path``."""
     state = {name: obj.state_dict() for name, obj in objects.items()}
     state["meta"] = meta
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".part")
     torch.save(state, tmp)
     os.replace(tmp, path)

@@ -29,6 +29,12 @@ def _command(argv: list[str], task: str) -> str:
     return " ".join(argv)  # started some other way: record it as typed
 
 
+def _exported_epoch(run_dir: Path) -> int | None:
+    """The epoch of the exported generator, from the run's ``export.json`` (None if unknown)."""
+    path = run_dir / "export.json"
+    return json.loads(path.read_text()).get("epoch") if path.is_file() else None
+
+
 def publish_run(run_dir: Path, name: str, weights: Path, extra: dict[str, Any] | None = None) -> Path:
     """Copy ``run_dir/model.onnx`` to ``weights/NAME.onnx`` and write its manifest entry.
 
@@ -86,6 +92,7 @@ def publish_run(run_dir: Path, name: str, weights: Path, extra: dict[str, Any] |
             + (f", {env['cuda']}" if env.get("cuda") else ", CPU only"),
             "git_sha": config.get("git_sha"),
             "run": run_dir.name,
+            "selected_epoch": _exported_epoch(run_dir),
         },
         "metrics": old.get("metrics", {}) if old.get("sha256") == sha256_file(dst) else {},
         **(extra or {}),

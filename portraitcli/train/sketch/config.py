@@ -14,13 +14,17 @@ class SketchConfig:
       - ``cyclegan``: plain CycleGAN with the SE-U-Net (``lambda_sup`` forced to 0).
       - ``pix2pix-l1``: G alone trained with the supervised L1 only (no discriminator).
     ``use_se=False`` removes the SE block (the "no SE" ablation).
+
+    ``select`` picks the generator that is exported: ``best-val`` the one with the best
+    mean SSIM on ``val_pairs`` AR *training* pairs (a population the model never trains
+    on; never the test split), checked every ``eval_every`` epochs; ``last`` the final one.
     """
 
     variant: str = "cyclegan-l1"
     use_se: bool = True
     channels: tuple[int, ...] = (32, 64, 128, 256)
     ndf: int = 32
-    epochs: int = 50
+    epochs: int = 30
     batch_size: int = 4
     lr: float = 2e-4
     beta1: float = 0.5
@@ -36,6 +40,8 @@ class SketchConfig:
     augment_color: float = 0.15  # max brightness / contrast / saturation change
     seed: int = 0
     threads: int = 2
-    eval_every: int = 5
+    eval_every: int = 1
+    val_pairs: int = 40
+    select: str = "best-val"  # or "last"
     checkpoint_every: int = 5
     subset: str = "cuhk_student"

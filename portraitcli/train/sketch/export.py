@@ -58,6 +58,7 @@ def export_run(run_dir: Path, ckpt: Path, data: Path, console: Console | None = 
     """Write ``model.onnx`` (checked against torch) and ``template.json`` into the run folder."""
     console = console or Console(stderr=True)
     G = load_generator(ckpt)
+    epoch = torch.load(ckpt, map_location="cpu", weights_only=True)["meta"].get("epoch")
     photo, _ = load_pair(cufs_pairs(data, "cuhk_student", "train")[0])
     example = torch.from_numpy(photo_to_tensor(photo))[None]
     path = run_dir / "model.onnx"
@@ -65,8 +66,7 @@ def export_run(run_dir: Path, ckpt: Path, data: Path, console: Console | None = 
     console.print(f"exported {path} ({path.stat().st_size / 1e6:.1f} MB), max |onnx - torch| = {diff:.2e}")
     template = cufs_template(data)
     (run_dir / "template.json").write_text(json.dumps(template, indent=2) + "\n")
-    (run_dir / "export.json").write_text(
-        json.dumps({"checkpoint": ckpt.name, "sha256": sha256_file(path), "max_abs_diff": diff}, indent=2) + "\n"
-    )
+    record = {"checkpoint": ckpt.name, "epoch": epoch, "sha256": sha256_file(path), "max_abs_diff": diff}
+    (run_dir / "export.json").write_text(json.dumps(record, indent=2) + "\n")
     console.print(f"template: landmarks found on {template['n']}/{template['n_total']} CUFS training photos")
     return path

@@ -37,6 +37,7 @@ from portraitcli.train.sketch.config import SketchConfig
 from portraitcli.train.sketch.networks import PatchDiscriminator, SEUNet
 
 VARIANTS = ("cyclegan-l1", "cyclegan", "pix2pix-l1")
+SELECTIONS = ("best-val", "last")
 
 
 def augment(
@@ -108,11 +109,13 @@ def build(cfg: SketchConfig) -> dict[str, torch.nn.Module]:
 
 
 def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None = None) -> Path:
-    """Train (or resume) a sketch model in ``run_dir``; return the final checkpoint path.
+    """Train (or resume) a sketch model in ``run_dir``; return the checkpoint to export.
 
     Resumes from the newest ``run_dir/checkpoints/epoch-*.pt`` when present. The data
     order and augmentation of epoch e depend only on (seed, e), so a resumed run sees the
-    same batches as an uninterrupted one.
+    same batches as an uninterrupted one. With ``cfg.select == "best-val"`` the generator
+    of the epoch with the best validation SSIM is kept in ``run_dir/checkpoints/best.pt``
+    (G and the run's meta only) and returned; with ``"last"`` the final checkpoint is.
 
     Args:
         cfg: the configuration.
@@ -122,6 +125,8 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
     console = console or Console(stderr=True)
     if cfg.variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {cfg.variant!r}")
+    if cfg.select not in SELECTIONS:
+        raise ValueError(f"select must be one of {SELECTIONS}, got {cfg.select!r}")
     if cfg.variant == "cyclegan":  # no supervision at all: neither L1 nor SSIM to the pair
         cfg = dataclasses.replace(cfg, lambda_ssim=0.0)
     lambda_sup = 0.0 if cfg.variant == "cyclegan" else cfg.lambda_sup
@@ -130,7 +135,7 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
 
     train_pairs = [load_pair(p) for p in cufs_pairs(data, cfg.subset, "train")]
     # Validation: AR training pairs (never the test split), a cheap progress signal.
-    val_pairs = [load_pair(p) for p in cufs_pairs(data, "ar", "train")[:20]]
+    val_pairs = [load_pair(p) for p in cufs_pairs(data, "ar", "train")[: cfg.val_pairs]]
     nets = build(cfg)
     G = nets["G"]
     cycle = cfg.variant != "pix2pix-l1"
@@ -160,6 +165,10 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
         meta = load_checkpoint(ckpt, objects)  # type: ignore[arg-type]
         start_epoch = int(meta["epoch"])
         console.print(f"resumed from {ckpt.name} (epoch {start_epoch})")
+    best_path = run_dir / "checkpoints" / "best.pt"
+    best_val = -math.inf
+    if best_path.exists():
+        best_val = float(torch.load(best_path, map_location="cpu", weights_only=True)["meta"]["val_ssim"])
     else:
         write_config(run_dir, cfg, {"task": "sketch", "data": str(data), "n_train": len(train_pairs)})
     log = JsonlLog(run_dir / "log.jsonl")
@@ -189,6 +198,9 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
         record.update(epoch=epoch + 1, seconds=time.time() - t0, lr=opt_G.param_groups[0]["lr"])
         if (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs:
             record["val_ssim_ar_train"] = evaluate_ssim(G, val_pairs)
+            if record["val_ssim_ar_train"] > best_val:
+                best_val = record["val_ssim_ar_train"]
+                save_checkpoint(best_path, {"G": G}, epoch=epoch + 1, val_ssim=best_val, config=asdict(cfg))
         log.write(**record)
         console.print(
             f"epoch {epoch + 1}/{cfg.epochs} "
@@ -200,7 +212,12 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
             for old in sorted((run_dir / "checkpoints").glob("epoch-*.pt"))[:-2]:
                 old.unlink()
     final = run_dir / "checkpoints" / f"epoch-{cfg.epochs:04d}.pt"
-    log.write(event="done", seconds_this_session=time.time() - t_run)
+    if cfg.select == "best-val":
+        best_epoch = torch.load(best_path, map_location="cpu", weights_only=True)["meta"]["epoch"]
+        log.write(event="done", seconds_this_session=time.time() - t_run, selected_epoch=best_epoch)
+        console.print(f"selected epoch {best_epoch} (validation SSIM {best_val:.4f})")
+        return best_path
+    log.write(event="done", seconds_this_session=time.time() - t_run, selected_epoch=cfg.epochs)
     return final
 
 
