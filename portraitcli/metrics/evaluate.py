@@ -1,7 +1,10 @@
 """Evaluation of a folder of predictions against a folder of references.
 
 Pairs are matched by relative path and stem (``a/b.png`` pairs with ``a/b.jpg``); any
-unmatched file is an error that lists them. Per-image metrics are computed on the pair as
+unmatched file is an error that lists them. A prediction set with several styles per
+identity is laid out as ``PRED/STYLE/<reference's relative path>`` (one subfolder per
+style, each mirroring the references); its pairs carry their style, and the identity
+metrics then add the face consistency ratio across styles. Per-image metrics are computed on the pair as
 read by :func:`portraitcli.io.read_image`, in the task's color space, without resizing
 unless a resize policy is asked for. Used by ``portrait evaluate``.
 """
@@ -45,11 +48,16 @@ RESIZE_POLICIES = ("none", "pred-to-ref")
 
 @dataclass(frozen=True)
 class PairedFiles:
-    """Matched prediction / reference files, keyed by relative path without extension."""
+    """Matched prediction / reference files, keyed by relative path without extension.
+
+    ``styles`` is None for a one-to-one set, else the style (first folder of the
+    prediction's relative path) of each pair, in the order of ``keys``.
+    """
 
     keys: list[str]
     preds: list[Path]
     refs: list[Path]
+    styles: list[str] | None = None
 
 
 def _index(folder: Path) -> dict[str, Path]:
@@ -74,6 +82,9 @@ def pair_files(pred_dir: Path, ref_dir: Path) -> PairedFiles:
     preds, refs = _index(pred_dir), _index(ref_dir)
     if not preds or not refs:
         raise BadInputError(f"no images in {pred_dir if not preds else ref_dir}")
+    styled = _pair_styled(preds, refs)
+    if styled is not None:
+        return styled
     only_pred = sorted(set(preds) - set(refs))
     only_ref = sorted(set(refs) - set(preds))
     if only_pred or only_ref:
@@ -85,6 +96,29 @@ def pair_files(pred_dir: Path, ref_dir: Path) -> PairedFiles:
         raise BadInputError("unmatched files: " + "; ".join(parts))
     keys = sorted(preds)
     return PairedFiles(keys, [preds[k] for k in keys], [refs[k] for k in keys])
+
+
+def _pair_styled(preds: dict[str, Path], refs: dict[str, Path]) -> PairedFiles | None:
+    """Pairs of a ``PRED/STYLE/<ref path>`` set, or None when the layout is not that one.
+
+    The layout is recognised only when no prediction matches a reference directly, there
+    are at least two style folders, and every prediction without its style folder is a
+    reference key; each style must then cover every reference.
+    """
+    if set(preds) & set(refs) or not all("/" in k for k in preds):
+        return None
+    split = {k: k.split("/", 1) for k in preds}
+    styles = sorted({style for style, _ in split.values()})
+    if len(styles) < 2 or any(rest not in refs for _, rest in split.values()):
+        return None
+    for style in styles:
+        missing = sorted(set(refs) - {rest for st, rest in split.values() if st == style})
+        if missing:
+            raise BadInputError(
+                f"style {style}: {len(missing)} references without prediction: {', '.join(missing[:10])}"
+            )
+    keys = sorted(preds)
+    return PairedFiles(keys, [preds[k] for k in keys], [refs[split[k][1]] for k in keys], [split[k][0] for k in keys])
 
 
 def _prepare(path: Path, color: str) -> np.ndarray:
@@ -204,7 +238,8 @@ def set_metrics(
 
     Returns:
         (metrics, details): plain numbers by name (``fid``, ``kid``, ``id_distance``,
-        ``id_top1``, ``id_top5``), and their spread, counts and feature-extractor sha256.
+        ``id_top1``, ``id_top5``, and ``id_consistency`` for a set with several styles per
+        identity), and their spread, counts and feature-extractor sha256.
     """
     import warnings
 
@@ -251,13 +286,29 @@ def set_metrics(
             details["kid_subsets"] = kid_subsets
             details["kid_subset_size"] = min(len(f_pred), len(f_ref), 1000)
     if "id" in names:
-        from portraitcli.metrics.identity import FaceDescriptor, identity_distance, retrieval_ratio
+        from portraitcli.metrics.identity import (
+            FaceDescriptor,
+            consistency_ratio,
+            identity_distance,
+            retrieval_ratio,
+        )
 
         desc = FaceDescriptor()
-        e_pred, e_ref = desc.embed(stream(pairs.preds)), desc.embed(stream(pairs.refs))
+        gallery_paths = list(dict.fromkeys(pairs.refs))  # unique references, in order
+        truth = np.array([gallery_paths.index(r) for r in pairs.refs]) if pairs.styles else None
+        e_pred, e_gallery = desc.embed(stream(pairs.preds)), desc.embed(stream(gallery_paths))
+        e_ref = e_gallery[truth] if truth is not None else e_gallery
         dist = identity_distance(e_pred, e_ref)
-        top1, top5 = retrieval_ratio(e_pred, e_ref, 1), retrieval_ratio(e_pred, e_ref, 5)
+        top1 = retrieval_ratio(e_pred, e_gallery, 1, truth)
+        top5 = retrieval_ratio(e_pred, e_gallery, 5, truth)
         metrics.update(id_distance=dist["id_distance"], id_top1=top1["top1"], id_top5=top5["top5"])
+        if pairs.styles:
+            by_style = {
+                st: e_pred[[i for i, s in enumerate(pairs.styles) if s == st]] for st in sorted(set(pairs.styles))
+            }
+            cons = consistency_ratio(by_style)
+            metrics["id_consistency"] = cons["consistency"]
+            details["identity_consistency"] = {**cons, "styles": sorted(by_style)}
         details["identity"] = {
             "descriptor": "dlib_face_recognition_resnet_model_v1 (128-d), HOG detector, 5-point alignment",
             "n_pairs": dist["n_pairs"],

@@ -8,6 +8,12 @@ closer than 0.6 (Euclidean distance).
 Reference (retrieval protocol): F. Shiri et al., "Identity-preserving Face Recovery from
 Portraits", WACV 2018, Table 2: each recovered face queries the gallery of real faces;
 top-k retrieval ratio = the share of queries whose true identity is among the k nearest.
+
+Face consistency ratio across styles (our definition; the paper reports retrieval per
+style): with recovered faces of the same N identities from S >= 2 styles, each face of
+style a queries the faces recovered from style b (every ordered pair a != b); the ratio is
+the share of queries whose nearest face is the same identity. 1.0 means the recovered
+identity does not depend on the input style.
 """
 
 from __future__ import annotations
@@ -83,27 +89,65 @@ def identity_distance(pred: np.ndarray, ref: np.ndarray) -> dict[str, float]:
     }
 
 
-def retrieval_ratio(query: np.ndarray, gallery: np.ndarray, k: int = 1) -> dict[str, float]:
-    """Face retrieval ratio: query i succeeds when gallery item i is among its k nearest.
+def retrieval_ratio(
+    query: np.ndarray, gallery: np.ndarray, k: int = 1, truth: np.ndarray | None = None
+) -> dict[str, float]:
+    """Face retrieval ratio: query i succeeds when its true gallery item is among its k nearest.
 
     Args:
         query: (N, 128) descriptors (NaN rows: no face found: counted as misses).
-        gallery: (M, 128) descriptors, M >= N, item i the identity of query i (NaN rows
-            are never retrieved).
+        gallery: (M, 128) descriptors (NaN rows are never retrieved).
         k: top-k.
+        truth: (N,) int gallery index of each query's identity; default ``arange(N)``
+            (gallery item i is the identity of query i, which needs M >= N).
 
     Returns:
         ``{"top{k}": share of all N queries retrieved, "n_queries": N, "n_no_face": ...}``.
+
+    Raises:
+        BadInputError: the shapes do not fit.
     """
-    if query.shape[1] != gallery.shape[1] or len(gallery) < len(query):
+    truth = np.arange(len(query)) if truth is None else np.asarray(truth)
+    if query.shape[1] != gallery.shape[1] or truth.shape != (len(query),) or (truth >= len(gallery)).any():
         raise BadInputError(f"query {query.shape} and gallery {gallery.shape} do not fit")
     g = np.where(np.isnan(gallery), np.inf, gallery)
     hits, no_face = 0, 0
-    for i, q in enumerate(query):
+    for q, t in zip(query, truth):
         if np.isnan(q).any():
             no_face += 1
             continue
         d = np.linalg.norm(g - q, axis=1)
         d = np.where(np.isfinite(d), d, np.inf)
-        hits += int(i in np.argsort(d, kind="stable")[:k])
+        hits += int(t in np.argsort(d, kind="stable")[:k])
     return {f"top{k}": hits / len(query) if len(query) else float("nan"), "n_queries": len(query), "n_no_face": no_face}
+
+
+def consistency_ratio(by_style: dict[str, np.ndarray]) -> dict[str, float]:
+    """Face consistency ratio across styles (definition in the module docstring).
+
+    Args:
+        by_style: style -> (N, 128) descriptors of the same N identities in the same order
+            (NaN rows: no face: a query with no face is a miss, and is never retrieved).
+
+    Returns:
+        ``{"consistency": share of the S*(S-1)*N cross-style queries whose nearest face
+        is their own identity, "n_queries": S*(S-1)*N, "n_no_face": faces not found}``.
+
+    Raises:
+        BadInputError: fewer than two styles, or sets of different shapes.
+    """
+    sets = list(by_style.values())
+    if len(sets) < 2 or any(s.shape != sets[0].shape for s in sets):
+        raise BadInputError(f"need >= 2 styles of equal shape, got {[s.shape for s in sets]}")
+    hits = queries = 0
+    for a, qa in enumerate(sets):
+        for b, gb in enumerate(sets):
+            if a != b:
+                r = retrieval_ratio(qa, gb, 1)
+                hits += round(r["top1"] * len(qa))
+                queries += len(qa)
+    return {
+        "consistency": hits / queries if queries else float("nan"),
+        "n_queries": queries,
+        "n_no_face": int(sum(np.isnan(s).any(1).sum() for s in sets)),
+    }

@@ -5,7 +5,7 @@ import pytest
 
 from portraitcli.errors import BadInputError
 from portraitcli.metrics.depth import angle_deviation, erode_mask, mad, normals_from_depth, side
-from portraitcli.metrics.identity import identity_distance, retrieval_ratio
+from portraitcli.metrics.identity import consistency_ratio, identity_distance, retrieval_ratio
 
 
 def _sphere_depth(h: int = 64, w: int = 64) -> tuple[np.ndarray, np.ndarray]:
@@ -60,6 +60,24 @@ def test_identity_distance_and_retrieval() -> None:
     assert r["top1"] == pytest.approx(19 / 20) and r["n_no_face"] == 1
     shuffled = gallery[::-1].copy()
     assert retrieval_ratio(shuffled, gallery, 1)["top1"] == 0.0
+    # explicit ground truth: queries of repeated identities against a gallery of unique ones
+    assert retrieval_ratio(shuffled, gallery, 1, np.arange(20)[::-1])["top1"] == 1.0
+
+
+def test_consistency_ratio_across_styles() -> None:
+    rng = np.random.default_rng(1)
+    faces = rng.normal(size=(10, 128))
+    noisy = {s: faces + rng.normal(0, 0.01, faces.shape) for s in ("a", "b", "c")}
+    assert consistency_ratio(noisy)["consistency"] == 1.0
+    noisy["c"] = noisy["c"][::-1].copy()  # style c recovers the wrong people
+    r = consistency_ratio(noisy)
+    assert r["consistency"] == pytest.approx(2 / 6) and r["n_queries"] == 60  # only a<->b agree
+    noisy["c"] = faces.copy()
+    noisy["c"][0] = np.nan  # a face not found: its 4 queries miss, counted, never dropped
+    r = consistency_ratio(noisy)
+    assert r["consistency"] == pytest.approx(56 / 60) and r["n_no_face"] == 1
+    with pytest.raises(BadInputError):
+        consistency_ratio({"a": faces})
 
 
 @pytest.mark.slow

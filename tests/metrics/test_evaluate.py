@@ -45,6 +45,23 @@ def test_unmatched_files_are_listed(tmp_path: Path) -> None:
         pair_files(pred_dir, ref_dir)
 
 
+def test_styled_prediction_layout(tmp_path: Path) -> None:
+    img = np.zeros((20, 20), np.uint8)
+    for key in ("x/0", "x/1"):
+        write_image(tmp_path / "r" / f"{key}.png", img)
+        for style in ("oil", "ink"):
+            write_image(tmp_path / "p" / style / f"{key}.jpg", img)
+    pairs = pair_files(tmp_path / "p", tmp_path / "r")
+    assert pairs.keys == ["ink/x/0", "ink/x/1", "oil/x/0", "oil/x/1"]
+    assert pairs.styles == ["ink", "ink", "oil", "oil"]
+    assert [p.name for p in pairs.refs] == ["0.png", "1.png"] * 2
+    (tmp_path / "p" / "oil" / "x" / "1.jpg").unlink()
+    with pytest.raises(BadInputError, match="style oil: 1 references without prediction: x/1"):
+        pair_files(tmp_path / "p", tmp_path / "r")
+    # a plain one-to-one set has no styles
+    assert pair_files(tmp_path / "r", tmp_path / "r").styles is None
+
+
 def test_size_mismatch_needs_a_policy(tmp_path: Path) -> None:
     write_image(tmp_path / "p" / "a.png", np.zeros((40, 30), np.uint8))
     write_image(tmp_path / "r" / "a.png", np.zeros((20, 30), np.uint8))
@@ -196,3 +213,25 @@ def test_fid_kid_and_identity_through_the_cli(tmp_path: Path, capsys, astronaut:
     report = json.loads((tmp_path / "r.json").read_text())
     assert len(report["details"]["feature_extractor"]["sha256"]) == 64
     assert "fid_warning" in report["details"]
+
+
+@pytest.mark.slow
+def test_identity_consistency_across_styles_through_the_cli(tmp_path: Path, capsys, astronaut: np.ndarray) -> None:
+    import cv2
+
+    faces = [astronaut, astronaut[:, ::-1].copy()]
+    faces.append(cv2.warpAffine(astronaut, cv2.getRotationMatrix2D((256, 256), 10, 0.9), (512, 512)))
+    for i, img in enumerate(faces):
+        write_image(tmp_path / "r" / f"{i}.png", img)
+        for style in ("s1", "s2"):
+            write_image(tmp_path / "p" / style / f"{i}.png", img)
+    code = main(
+        ["evaluate", "--task", "destylize", "--pred", str(tmp_path / "p"), "--ref", str(tmp_path / "r")]
+        + ["--metrics", "id", "--json", str(tmp_path / "r.json")]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    m = json.loads(out)
+    assert m["id_distance"] == 0.0 and m["id_top1"] == 1.0 and m["id_consistency"] == 1.0
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["details"]["identity_consistency"]["n_queries"] == 6
