@@ -37,8 +37,9 @@ class Face:
     Attributes:
         bbox: (x1, y1, x2, y2) float pixels in the image.
         kps: (5, 2) float32 landmarks (x, y) in pixels, in the order of
-            :data:`portraitcli.face.detect.KPS_NAMES`: right eye, left eye (the
-            subject's), nose tip, right and left mouth corner.
+            :data:`portraitcli.face.detect.KPS_NAMES` (dlib's 5-point model): outer and
+            inner corner of the subject's left eye (on the image's right), outer and
+            inner corner of the right eye, base of the nose.
         score: the detector's confidence (dlib HOG: SVM margin; higher is surer).
     """
 
