@@ -111,3 +111,50 @@ def mean_template(kps: list[np.ndarray] | np.ndarray, size: tuple[int, int]) -> 
     """
     arr = np.asarray(kps, np.float32)
     return Template(size=size, kps=arr.mean(axis=0))
+
+
+def _eye_center_and_distance(kps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 5, 2) landmarks -> eye centres (N, 2) and inter-ocular distances (N,)."""
+    left, right = kps[:, 0:2].mean(1), kps[:, 2:4].mean(1)
+    return (left + right) / 2, np.linalg.norm(left - right, axis=1)
+
+
+def fit_template(kps: np.ndarray, sizes: np.ndarray, size: tuple[int, int], iterations: int = 5) -> Template:
+    """A template for a dataset whose photos differ in size and framing.
+
+    The landmark shape is the generalized Procrustes mean of the detections (each
+    similarity-aligned to the running mean, ``iterations`` times); it is then placed in a
+    ``size`` crop so that the inter-ocular distance, relative to the crop's geometric mean
+    side ``sqrt(W * H)``, and the eye centre's height, relative to H, are the medians over
+    the photos, with the eyes centred horizontally.
+
+    Args:
+        kps: (N, 5, 2) landmarks (x, y) in pixels of their photos, N >= 1.
+        sizes: (N, 2) width and height of each photo in pixels.
+        size: (width, height) of the crop.
+        iterations: Procrustes iterations.
+
+    Returns:
+        The template, kps (5, 2) float32.
+
+    Raises:
+        ValueError: shapes do not fit.
+
+    Reference: J. C. Gower, "Generalized Procrustes analysis", Psychometrika 1975.
+    """
+    kps = np.asarray(kps, np.float64)
+    sizes = np.asarray(sizes, np.float64)
+    if kps.ndim != 3 or kps.shape[1:] != (5, 2) or len(kps) == 0 or sizes.shape != (len(kps), 2):
+        raise ValueError(f"need (N, 5, 2) landmarks and (N, 2) sizes, got {kps.shape} and {sizes.shape}")
+    mean = kps[0] - kps[0].mean(0)
+    for _ in range(iterations):
+        aligned = np.stack([transform_points(similarity_transform(k, mean), k) for k in kps])
+        mean = aligned.mean(0)
+        mean = (mean - mean.mean(0)) / np.sqrt(((mean - mean.mean(0)) ** 2).sum(1).mean())
+    centers, dists = _eye_center_and_distance(kps)
+    rel_dist = float(np.median(dists / np.sqrt(sizes.prod(1))))
+    rel_y = float(np.median(centers[:, 1] / sizes[:, 1]))
+    w, h = size
+    m_center, m_dist = _eye_center_and_distance(mean[None])
+    shape = (mean - m_center[0]) * (rel_dist * np.sqrt(w * h) / m_dist[0]) + (w / 2, rel_y * h)
+    return Template(size=size, kps=shape.astype(np.float32))

@@ -93,3 +93,24 @@ def test_paste_back_gray_crop_gives_rgb(astronaut: np.ndarray) -> None:
     M = np.array([[1.0, 0, -150.0], [0, 1.0, -50.0]])
     out = paste_back(astronaut, np.full((250, 200), 128, np.uint8), M)
     assert out.shape == astronaut.shape and out.dtype == np.uint8
+
+
+def test_fit_template_recovers_a_shape_under_random_framing() -> None:
+    from portraitcli.face.align import fit_template, similarity_transform, transform_points
+
+    shape = np.array([[158, 100], [138, 100], [98, 100], [118, 100], [128, 130]], np.float64)  # in 256 x 256
+    rng = np.random.default_rng(0)
+    kps, sizes = [], []
+    for _ in range(20):
+        a, s = rng.uniform(-0.2, 0.2), rng.uniform(0.8, 1.2)
+        M = np.array([[s * np.cos(a), -s * np.sin(a), 0], [s * np.sin(a), s * np.cos(a), 0]])
+        M[:, 2] = (128, 100) - M[:, :2] @ (128, 100)  # eyes stay at (128, 100) in a 256 * s frame
+        kps.append(transform_points(M, shape) + (128 * (s - 1), 100 * (s - 1)))
+        sizes.append((256 * s, 256 * s))
+    tpl = fit_template(np.array(kps), np.array(sizes), (128, 128))
+    # the same shape, at half the scale of the 256 px frame, eyes centred at height 50
+    M = similarity_transform(shape, tpl.kps)
+    np.testing.assert_allclose(transform_points(M, shape), tpl.kps, atol=1e-3)
+    np.testing.assert_allclose(np.sqrt(np.linalg.det(M[:, :2])), 0.5, atol=1e-3)
+    np.testing.assert_allclose(tpl.kps[:4].mean(0), (64, 50), atol=1e-3)
+    assert tpl.size == (128, 128)
