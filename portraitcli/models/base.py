@@ -38,6 +38,16 @@ def model_class(task: str) -> type[ImageModel]:
     return _REGISTRY[task]
 
 
+def padding(height: int, width: int, multiple: int) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) pixels that pad an image to the next multiples of ``multiple``.
+
+    The padding is split evenly, the odd pixel going to the bottom / right.
+    """
+    ph = (-height) % multiple
+    pw = (-width) % multiple
+    return ph // 2, ph - ph // 2, pw // 2, pw - pw // 2
+
+
 class ImageModel:
     """One ONNX model and its spec.
 

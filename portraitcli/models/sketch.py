@@ -12,18 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from portraitcli.models.base import ImageModel, register
+from portraitcli.models.base import ImageModel, padding, register
 
 #: Native frame of the model: the CUFS crops, width x height in pixels.
 CROP_SIZE = (200, 250)
 #: The network input is the crop reflect-padded to a multiple of this (4 down-samplings).
 SIZE_MULTIPLE = 16
-
-
-def _padding(height: int, width: int, multiple: int = SIZE_MULTIPLE) -> tuple[int, int, int, int]:
-    ph = (-height) % multiple
-    pw = (-width) % multiple
-    return ph // 2, ph - ph // 2, pw // 2, pw - pw // 2
 
 
 def photo_to_tensor(photo: np.ndarray) -> np.ndarray:
@@ -36,7 +30,7 @@ def photo_to_tensor(photo: np.ndarray) -> np.ndarray:
         (3, H', W') float32 in [-1, 1], channels RGB, reflect-padded so that H' and W'
         are the next multiples of 16.
     """
-    top, bottom, left, right = _padding(*photo.shape[:2])
+    top, bottom, left, right = padding(*photo.shape[:2], SIZE_MULTIPLE)
     x = np.pad(photo, ((top, bottom), (left, right), (0, 0)), mode="reflect")
     return (x.astype(np.float32).transpose(2, 0, 1) / 127.5) - 1.0
 
@@ -50,24 +44,25 @@ def sketch_to_tensor(sketch: np.ndarray) -> np.ndarray:
     Returns:
         (1, H', W') float32 in [-1, 1], padded as :func:`photo_to_tensor`.
     """
-    top, bottom, left, right = _padding(*sketch.shape[:2])
+    top, bottom, left, right = padding(*sketch.shape[:2], SIZE_MULTIPLE)
     x = np.pad(sketch, ((top, bottom), (left, right)), mode="reflect")
     return x.astype(np.float32)[None] / 127.5 - 1.0
 
 
-def tensor_to_sketch(y: np.ndarray, height: int, width: int) -> np.ndarray:
+def tensor_to_sketch(y: np.ndarray, height: int, width: int, multiple: int = SIZE_MULTIPLE) -> np.ndarray:
     """Turn the generator's output back into an 8-bit sketch of the crop's size.
 
     Args:
         y: (1, H', W') or (H', W') float in [-1, 1] (values outside are clipped).
         height: H of the crop given to :func:`photo_to_tensor`.
         width: W of that crop.
+        multiple: the padding multiple the input was padded to.
 
     Returns:
         (height, width) uint8 grayscale, 0 black, 255 white.
     """
     y = np.asarray(y).reshape(y.shape[-2:])
-    top, _, left, _ = _padding(height, width)
+    top, _, left, _ = padding(height, width, multiple)
     y = y[top : top + height, left : left + width]
     return np.clip(np.rint((y + 1.0) * 127.5), 0, 255).astype(np.uint8)
 

@@ -108,7 +108,8 @@ class SEUNet(nn.Module):
         self.ups.append(_up(c_in, channels[0]))
         self.head = nn.Conv2d(channels[0], out_channels, 3, 1, 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The decoder's last feature map, (N, channels[0], H, W), before the output head."""
         skips = []
         h = x
         for down in self.downs:
@@ -117,7 +118,10 @@ class SEUNet(nn.Module):
         h = self.se(self.bottleneck(h))
         for up, skip in zip(self.ups, reversed(skips)):
             h = up(torch.cat([h, skip], dim=1))
-        return torch.tanh(self.head(h))
+        return h
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.head(self.features(x)))
 
 
 class PatchDiscriminator(nn.Module):

@@ -21,7 +21,6 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F_nn
@@ -30,6 +29,7 @@ from rich.console import Console
 from portraitcli.data.cufs import cufs_pairs, load_pair
 from portraitcli.metrics.pixel import ssim
 from portraitcli.models.sketch import photo_to_tensor, sketch_to_tensor, tensor_to_sketch
+from portraitcli.train.common.augment import paired_jitter
 from portraitcli.train.common.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from portraitcli.train.common.losses import ImagePool, lsgan_loss, ssim_loss
 from portraitcli.train.common.runs import JsonlLog, seed_everything, write_config
@@ -43,36 +43,8 @@ SELECTIONS = ("best-val", "last")
 def augment(
     photo: np.ndarray, sketch: np.ndarray, cfg: SketchConfig, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Random flip, small similarity jitter (same for both) and photo color jitter.
-
-    Args:
-        photo: (H, W, 3) uint8 RGB.
-        sketch: (H, W) uint8.
-
-    Returns:
-        The augmented pair, same shapes and dtypes.
-    """
-    h, w = sketch.shape
-    if rng.random() < 0.5:
-        photo, sketch = photo[:, ::-1], sketch[:, ::-1]
-    s = 1.0 + rng.uniform(-cfg.augment_scale, cfg.augment_scale)
-    tx, ty = rng.uniform(-cfg.augment_shift, cfg.augment_shift, 2) * (w, h)
-    M = np.array([[s, 0, (1 - s) * w / 2 + tx], [0, s, (1 - s) * h / 2 + ty]])
-    photo = cv2.warpAffine(
-        np.ascontiguousarray(photo), M, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
-    )
-    sketch = cv2.warpAffine(
-        np.ascontiguousarray(sketch), M, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
-    )
-    if cfg.augment_color > 0:
-        a = cfg.augment_color
-        x = photo.astype(np.float32)
-        gray = x.mean(axis=2, keepdims=True)
-        x = gray + (x - gray) * (1 + rng.uniform(-a, a))  # saturation
-        x = (x - x.mean()) * (1 + rng.uniform(-a, a)) + x.mean()  # contrast
-        x = x + 255 * rng.uniform(-a, a) / 2  # brightness
-        photo = np.clip(x, 0, 255).astype(np.uint8)
-    return photo, sketch
+    """The config's paired jitter (:func:`portraitcli.train.common.augment.paired_jitter`)."""
+    return paired_jitter(photo, sketch, rng, cfg.augment_shift, cfg.augment_scale, cfg.augment_color)
 
 
 def _batches(n: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:

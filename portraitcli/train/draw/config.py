@@ -1,0 +1,39 @@
+"""Training configuration of the draw model (override with ``--set key=value``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DrawConfig:
+    """Hyper-parameters of ``portrait train draw``.
+
+    ``mode`` picks the paper's model or an ablation (see
+    :mod:`portraitcli.train.draw.networks`): ``full``, ``no-disentangle``, ``no-info`` or
+    ``pix2pix`` (the U-Net baseline). ``dataset`` is ``fs2k`` (three styles) or
+    ``apdrawing`` (one style, the release's side-by-side layout).
+    """
+
+    mode: str = "full"
+    dataset: str = "fs2k"
+    size: int = 256  # the aligned crop, size x size px
+    channels: tuple[int, ...] = (32, 64, 128, 256)
+    info_channels: tuple[int, ...] = (24, 48, 96, 192)
+    wavelet_features: int = 16
+    ndf: int = 32
+    epochs: int = 30
+    batch_size: int = 8
+    lr: float = 2e-4
+    beta1: float = 0.5
+    lr_milestones: tuple[float, ...] = (0.6, 0.85)  # fractions of the epochs
+    lr_gamma: float = 0.3
+    lambda_l1: float = 100.0  # pixel loss weight, as pix2pix
+    augment_shift: float = 0.03
+    augment_scale: float = 0.05
+    augment_color: float = 0.15
+    val_per_style: int = 10  # training pairs held out per style for the progress signal
+    seed: int = 0
+    threads: int = 2
+    eval_every: int = 1
+    checkpoint_every: int = 1
