@@ -9,8 +9,15 @@ from portraitcli.cli.batch import RunOptions, run_batch
 from portraitcli.face.pipeline import PipelineOptions
 
 
-def load_task(task: str, device: str, threads: int, need_detector: bool) -> tuple[Any, Any, Any]:
-    """Build (run_model, template, detector) for the newest shipped model of ``task``."""
+def load_task(
+    task: str, device: str, threads: int, need_detector: bool, model_kwargs: dict[str, Any] | None = None
+) -> tuple[Any, Any, Any]:
+    """Build (run_model, template, detector) for the newest shipped model of ``task``.
+
+    ``model_kwargs`` (e.g. ``{"style": 2}`` for draw) are passed to every ``model.run`` call.
+    """
+    import functools
+
     from portraitcli.errors import WeightsError
     from portraitcli.models.base import model_class
     from portraitcli.runtime.session import create_session
@@ -27,7 +34,7 @@ def load_task(task: str, device: str, threads: int, need_detector: bool) -> tupl
         from portraitcli.face.detect import FaceDetector
 
         detector = FaceDetector()
-    return model.run, spec.template, detector
+    return functools.partial(model.run, **(model_kwargs or {})), spec.template, detector
 
 
 def run_image_command(
@@ -47,6 +54,7 @@ def run_image_command(
     threads: int,
     json_lines: bool,
     default_size: int | None,
+    model_kwargs: dict[str, Any] | None = None,
 ) -> None:
     """Validate the options, then run the task's model over the inputs."""
     from portraitcli.runtime.session import check_device
@@ -60,4 +68,4 @@ def run_image_command(
         size=size if (size is not None or aligned) else default_size,
     )
     opts = RunOptions(pipeline, recursive, overwrite, json_lines, ext, device, threads)
-    run_batch(task, inputs, output, opts, lambda: load_task(task, device, threads, not aligned))
+    run_batch(task, inputs, output, opts, lambda: load_task(task, device, threads, not aligned, model_kwargs))

@@ -60,6 +60,45 @@ def train_sketch(
     print(onnx_path)
 
 
+@app.command("draw")
+def train_draw(
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Datasets folder (holds fs2k/ or apdrawing/); default $PORTRAIT_DATA.")
+    ] = None,
+    set_: Annotated[list[str], typer.Option("--set", help="Config override key=value (repeatable).")] = [],  # noqa: B006
+    runs: Annotated[Path, typer.Option("--runs", help="Folder of run folders.")] = Path("runs"),
+    resume: Annotated[Path | None, typer.Option("--resume", help="Continue the run in this folder.")] = None,
+    desc: Annotated[str | None, typer.Option("--desc", help="Run folder suffix (default: the mode).")] = None,
+    cache: Annotated[Path, typer.Option("--cache", help="Cache of detected landmarks and aligned pairs.")] = Path(
+        "runs/cache"
+    ),
+) -> None:
+    """Train the draw model (wavelet feature-disentanglement GAN) on FS2K, then export it to ONNX."""
+    _require_torch()
+    import json
+
+    from rich.console import Console
+
+    from portraitcli.data import data_root
+    from portraitcli.train.common.runs import apply_overrides, make_run_dir
+    from portraitcli.train.draw.config import DrawConfig
+    from portraitcli.train.draw.export import export_run
+    from portraitcli.train.draw.train import train
+
+    console = Console(stderr=True)
+    root = data_root(data)
+    if resume is not None:
+        saved = json.loads((resume / "config.json").read_text())["config"]
+        cfg = apply_overrides(DrawConfig(), [f"{k}={json.dumps(v)}" for k, v in saved.items()] + list(set_))
+        run_dir = resume
+    else:
+        cfg = apply_overrides(DrawConfig(), list(set_))
+        run_dir = make_run_dir(runs, "draw", desc or cfg.mode)
+    console.print(f"run folder: {run_dir}")
+    ckpt = train(cfg, root, run_dir, cache, console)
+    print(export_run(run_dir, ckpt, console))
+
+
 @app.command("publish")
 def publish(
     run_dir: Annotated[Path, typer.Argument(help="A finished run folder (holds model.onnx and template.json).")],

@@ -29,10 +29,10 @@ def _command(argv: list[str], task: str) -> str:
     return " ".join(argv)  # started some other way: record it as typed
 
 
-def _exported_epoch(run_dir: Path) -> int | None:
-    """The epoch of the exported generator, from the run's ``export.json`` (None if unknown)."""
+def _export_record(run_dir: Path) -> dict[str, Any]:
+    """The run's ``export.json`` (epoch, and optionally the model's input / output contract and license)."""
     path = run_dir / "export.json"
-    return json.loads(path.read_text()).get("epoch") if path.is_file() else None
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def publish_run(run_dir: Path, name: str, weights: Path, extra: dict[str, Any] | None = None) -> Path:
@@ -59,6 +59,7 @@ def publish_run(run_dir: Path, name: str, weights: Path, extra: dict[str, Any] |
     manifest_path = weights / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {"models": {}}
     old = manifest["models"].get(name, {})
+    exported = _export_record(run_dir)
     env = config.get("environment", {})
     entry = {
         "task": task,
@@ -66,21 +67,26 @@ def publish_run(run_dir: Path, name: str, weights: Path, extra: dict[str, Any] |
         "file": dst.name,
         "sha256": sha256_file(dst),
         "bytes": dst.stat().st_size,
-        "input": {
-            "layout": "NCHW",
-            "channels": "RGB",
-            "dtype": "float32",
-            "range": [-1, 1],
-            "size_multiple": 16,
-            "padding": "reflect",
-        },
-        "output": {"layout": "NCHW", "channels": "gray", "range": [-1, 1]},
+        "input": exported.get(
+            "input",
+            {
+                "layout": "NCHW",
+                "channels": "RGB",
+                "dtype": "float32",
+                "range": [-1, 1],
+                "size_multiple": 16,
+                "padding": "reflect",
+            },
+        ),
+        "output": exported.get("output", {"layout": "NCHW", "channels": "gray", "range": [-1, 1]}),
         "template": {
             "size": template["size"],
             "kps": template["kps"],
-            "source": f"mean dlib 5-point landmarks on {template['n']} CUFS training photos",
+            "source": template.get("source", f"mean dlib 5-point landmarks on {template['n']} CUFS training photos"),
         },
-        "license": "model weights: research and non-commercial use (trained on CUFS); code: MIT",
+        "license": exported.get(
+            "license", "model weights: research and non-commercial use (trained on CUFS); code: MIT"
+        ),
         "training": {
             "data": config.get("data_name", "CUFS CUHK student, 88 training pairs"),
             "command": _command(config.get("argv") or [], task),
@@ -92,7 +98,7 @@ def publish_run(run_dir: Path, name: str, weights: Path, extra: dict[str, Any] |
             + (f", {env['cuda']}" if env.get("cuda") else ", CPU only"),
             "git_sha": config.get("git_sha"),
             "run": run_dir.name,
-            "selected_epoch": _exported_epoch(run_dir),
+            "selected_epoch": exported.get("epoch"),
         },
         "metrics": old.get("metrics", {}) if old.get("sha256") == sha256_file(dst) else {},
         **(extra or {}),

@@ -60,7 +60,7 @@ class HaarDWT(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c, h, w = x.shape
-        if c != self.channels or h % 2 or w % 2:
+        if not torch.jit.is_tracing() and (c != self.channels or h % 2 or w % 2):
             raise ValueError(f"HaarDWT needs {self.channels} channels and even height and width, got {c}x{h}x{w}")
         y = F.conv2d(x, self.kernels.to(x.dtype), stride=2, groups=c)  # (N, C*4, h, w), channel-major
         return y.reshape(n, c, 4, h // 2, w // 2).transpose(1, 2).reshape(n, 4 * c, h // 2, w // 2)
@@ -84,7 +84,7 @@ class HaarIDWT(nn.Module):
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         n, c4, h, w = y.shape
         c = self.channels
-        if c4 != 4 * c:
+        if not torch.jit.is_tracing() and c4 != 4 * c:
             raise ValueError(f"HaarIDWT needs 4C = {4 * c} channels, got {c4}")
         y = y.reshape(n, 4, c, h, w).transpose(1, 2).reshape(n, 4 * c, h, w)
         return F.conv_transpose2d(y, self.kernels.to(y.dtype), stride=2, groups=c)

@@ -1,0 +1,57 @@
+"""``portrait draw``: photo -> artistic portrait drawing in one of FS2K's three styles."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from portraitcli.cli import options as o
+
+
+def draw(
+    inputs: o.Inputs,
+    output: o.Output = None,
+    style: Annotated[int, typer.Option("--style", help="Drawing style: 1, 2 or 3 (FS2K's styles).", min=1, max=3)] = 1,
+    recursive: o.Recursive = False,
+    overwrite: o.Overwrite = False,
+    faces: o.Faces = "largest",
+    aligned: o.Aligned = False,
+    on_no_face: o.OnNoFace = "error",
+    paste_back: o.PasteBack = False,
+    size: o.Size = None,
+    ext: o.Ext = None,
+    device: o.Device = "auto",
+    threads: o.Threads = 0,
+    json_lines: o.JsonLines = False,
+) -> None:
+    """Turn face photos into artist's portrait drawings (wavelet disentanglement GAN trained on FS2K).
+
+    By default the largest face is aligned to the FS2K framing and its drawing is written at
+    512 px wide (--size to change). --aligned keeps the input's size; --paste-back puts the
+    drawing back into the photo.
+    """
+    from portraitcli.cli.run import run_image_command
+
+    run_image_command(
+        "draw",
+        inputs,
+        output,
+        recursive=recursive,
+        overwrite=overwrite,
+        faces=faces,
+        aligned=aligned,
+        on_no_face=on_no_face,
+        paste_back=paste_back,
+        size=size,
+        ext=ext,
+        device=device,
+        threads=threads,
+        json_lines=json_lines,
+        default_size=512,
+        model_kwargs={"style": style},
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("draw")(draw)

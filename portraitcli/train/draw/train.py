@@ -1,0 +1,188 @@
+"""Training of the draw model: conditional GAN with the wavelet generator, on FS2K.
+
+Reference:
+    Guo et al., "Generating Artistic Portraits from Face Photos with Feature
+    Disentanglement and Reconstruction", Electronics 2024: adversarial plus pixel losses.
+    Here (x: photo and style planes, y: the artist's drawing)::
+
+        L_G = L_lsgan(D(x, G(x)), 1) + lambda_l1 * |G(x) - y|
+        L_D = (L_lsgan(D(x, y), 1) + L_lsgan(D(x, G(x)), 0)) / 2
+
+    with a conditional PatchGAN D (pix2pix, Isola et al., CVPR 2017), least-squares GAN
+    losses (Mao et al., ICCV 2017), Adam(lr 2e-4, beta1 0.5) and step decay.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F_nn
+from rich.console import Console
+
+from portraitcli.metrics.pixel import ssim
+from portraitcli.models.draw import drawing_to_tensor, photo_to_input, tensor_to_drawing
+from portraitcli.train.common.augment import paired_jitter
+from portraitcli.train.common.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from portraitcli.train.common.losses import lsgan_loss
+from portraitcli.train.common.runs import JsonlLog, seed_everything, write_config
+from portraitcli.train.draw.config import DrawConfig
+from portraitcli.train.draw.data import AlignedPairs, aligned_pairs, drawing_template
+from portraitcli.train.draw.networks import MODES, N_STYLES, DrawGenerator, PatchDiscriminator
+
+
+def build(cfg: DrawConfig) -> tuple[DrawGenerator, PatchDiscriminator]:
+    """G of the configured mode and the conditional discriminator D (photo, style, drawing)."""
+    G = DrawGenerator(cfg.channels, cfg.info_channels, cfg.wavelet_features, N_STYLES, cfg.mode)
+    D = PatchDiscriminator(3 + N_STYLES + 1, cfg.ndf)
+    return G, D
+
+
+def split_validation(pairs: AlignedPairs, per_style: int, seed: int) -> tuple[AlignedPairs, AlignedPairs]:
+    """Hold out ``per_style`` training pairs of each style (seeded) as the validation set."""
+    rng = np.random.default_rng([seed, 7])
+    val = []
+    for style in np.unique(pairs.styles):
+        idx = np.flatnonzero(pairs.styles == style)
+        val.extend(rng.choice(idx, min(per_style, len(idx) // 2), replace=False).tolist())
+    keep = np.setdiff1d(np.arange(len(pairs.names)), val)
+    return pairs.subset(keep), pairs.subset(np.sort(np.array(val, np.int64)))
+
+
+def evaluate(G: torch.nn.Module, pairs: AlignedPairs) -> dict[str, float]:
+    """Mean L1 (in [-1, 1] units) and SSIM (Wang setting, 8-bit gray) of G on aligned pairs."""
+    G.eval()
+    l1s, ssims = [], []
+    with torch.no_grad():
+        for photo, drawing, style in zip(pairs.photos, pairs.drawings, pairs.styles):
+            y = G(torch.from_numpy(photo_to_input(photo, int(style)))[None]).numpy()[0]
+            out = tensor_to_drawing(y, *drawing.shape)
+            l1s.append(np.abs(out.astype(np.float32) - drawing).mean() / 127.5)
+            ssims.append(ssim(out, drawing))
+    G.train()
+    return {"val_l1": float(np.mean(l1s)), "val_ssim": float(np.mean(ssims))}
+
+
+def train(cfg: DrawConfig, data: Path, run_dir: Path, cache: Path | None, console: Console | None = None) -> Path:
+    """Train (or resume) a draw model in ``run_dir``; return the final checkpoint path.
+
+    Fits the crop template on the training photos (``run_dir/template.json``), aligns the
+    pairs (cached in ``cache``), holds out ``cfg.val_per_style`` pairs per style, then
+    trains. Resumes from the newest ``checkpoints/epoch-*.pt``; the order and jitter of
+    epoch e depend only on (seed, e), so a resumed run sees the same batches.
+
+    Raises:
+        ValueError: unknown mode.
+    """
+    console = console or Console(stderr=True)
+    if cfg.mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {cfg.mode!r}")
+    torch.set_num_threads(cfg.threads)
+    seed_everything(cfg.seed)
+    template = drawing_template(data, cfg.dataset, cfg.size, cache)
+    everything = aligned_pairs(data, cfg.dataset, "train", template, cache)
+    train_set, val_set = split_validation(everything, cfg.val_per_style, cfg.seed)
+    G, D = build(cfg)
+    opt_G = torch.optim.Adam(G.parameters(), cfg.lr, betas=(cfg.beta1, 0.999))
+    opt_D = torch.optim.Adam(D.parameters(), cfg.lr, betas=(cfg.beta1, 0.999))
+    milestones = [max(1, round(f * cfg.epochs)) for f in cfg.lr_milestones]
+    sched_G = torch.optim.lr_scheduler.MultiStepLR(opt_G, milestones, cfg.lr_gamma)
+    sched_D = torch.optim.lr_scheduler.MultiStepLR(opt_D, milestones, cfg.lr_gamma)
+    objects = {"G": G, "D": D, "opt_G": opt_G, "opt_D": opt_D, "sched_G": sched_G, "sched_D": sched_D}
+
+    start_epoch = 0
+    ckpt = latest_checkpoint(run_dir)
+    if ckpt is not None:
+        start_epoch = int(load_checkpoint(ckpt, objects)["epoch"])  # type: ignore[arg-type]
+        console.print(f"resumed from {ckpt.name} (epoch {start_epoch})")
+    else:
+        write_config(
+            run_dir,
+            cfg,
+            {
+                "task": "draw",
+                "data": str(data),
+                "n_train": len(train_set.names),
+                "n_val": len(val_set.names),
+                "n_no_face": everything.n_no_face,
+                "val_names": val_set.names,
+            },
+        )
+        (run_dir / "template.json").write_text(json.dumps(template, indent=2) + "\n")
+    log = JsonlLog(run_dir / "log.jsonl")
+    G.train()
+    D.train()
+    n = len(train_set.names)
+    t_run = time.time()
+    for epoch in range(start_epoch, cfg.epochs):
+        rng = np.random.default_rng([cfg.seed, epoch])
+        t0 = time.time()
+        sums: dict[str, float] = {}
+        order = rng.permutation(n)
+        batches = [order[i : i + cfg.batch_size] for i in range(0, n - cfg.batch_size + 1, cfg.batch_size)]
+        for idx in batches:
+            xs, ys = [], []
+            for i in idx:
+                photo, drawing = paired_jitter(
+                    train_set.photos[i],
+                    train_set.drawings[i],
+                    rng,
+                    cfg.augment_shift,
+                    cfg.augment_scale,
+                    cfg.augment_color,
+                )
+                xs.append(photo_to_input(photo, int(train_set.styles[i])))
+                ys.append(drawing_to_tensor(drawing))
+            losses = _step(G, D, opt_G, opt_D, torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys)), cfg)
+            for k, v in losses.items():
+                sums[k] = sums.get(k, 0.0) + v
+        sched_G.step()
+        sched_D.step()
+        record: dict[str, float] = {k: v / len(batches) for k, v in sums.items()}
+        record.update(epoch=epoch + 1, seconds=time.time() - t0, lr=opt_G.param_groups[0]["lr"])
+        if (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs:
+            record.update(evaluate(G, val_set))
+        log.write(**record)
+        console.print(
+            f"epoch {epoch + 1}/{cfg.epochs} " + " ".join(f"{k}={v:.4g}" for k, v in record.items() if k != "epoch")
+        )
+        if (epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == cfg.epochs:
+            path = run_dir / "checkpoints" / f"epoch-{epoch + 1:04d}.pt"
+            save_checkpoint(path, objects, epoch=epoch + 1, config=asdict(cfg))  # type: ignore[arg-type]
+            for old in sorted((run_dir / "checkpoints").glob("epoch-*.pt"))[:-2]:
+                old.unlink()
+    log.write(event="done", seconds_this_session=time.time() - t_run, selected_epoch=cfg.epochs)
+    return run_dir / "checkpoints" / f"epoch-{cfg.epochs:04d}.pt"
+
+
+def _step(
+    G: torch.nn.Module,
+    D: torch.nn.Module,
+    opt_G: torch.optim.Optimizer,
+    opt_D: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    cfg: DrawConfig,
+) -> dict[str, float]:
+    """One step on photos+style x (N, 3+S, H, W) and drawings y (N, 1, H, W)."""
+    fake = G(x)
+    D.requires_grad_(False)
+    loss_G_gan = lsgan_loss(D(torch.cat([x, fake], 1)), True)
+    loss_G_l1 = F_nn.l1_loss(fake, y)
+    opt_G.zero_grad(set_to_none=True)
+    (loss_G_gan + cfg.lambda_l1 * loss_G_l1).backward()
+    opt_G.step()
+    D.requires_grad_(True)
+    loss_D = 0.5 * (lsgan_loss(D(torch.cat([x, y], 1)), True) + lsgan_loss(D(torch.cat([x, fake.detach()], 1)), False))
+    opt_D.zero_grad(set_to_none=True)
+    loss_D.backward()
+    opt_D.step()
+    out = {"loss_G_gan": loss_G_gan.item(), "loss_G_l1": loss_G_l1.item(), "loss_D": loss_D.item()}
+    if not all(math.isfinite(v) for v in out.values()):
+        raise FloatingPointError(f"non-finite loss: {out}")
+    return out

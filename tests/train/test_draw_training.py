@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from portraitcli.io import write_image  # noqa: E402
+from portraitcli.models.draw import DrawModel, photo_to_input, tensor_to_drawing  # noqa: E402
+from portraitcli.train.common.checkpoint import load_checkpoint  # noqa: E402
+from portraitcli.train.common.runs import make_run_dir  # noqa: E402
+from portraitcli.train.draw.config import DrawConfig  # noqa: E402
+from portraitcli.train.draw.networks import MODES, DrawGenerator  # noqa: E402
+from portraitcli.train.draw.train import train  # noqa: E402
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_generator_modes_shapes(mode: str) -> None:
+    torch.manual_seed(0)
+    G = DrawGenerator((8, 16), (8, 16), 4, mode=mode)
+    x = torch.from_numpy(np.stack([photo_to_input(np.zeros((64, 96, 3), np.uint8), s) for s in (1, 3)]))
+    assert x.shape == (2, 6, 64, 96)
+    y = G(x)
+    assert y.shape == (2, 1, 64, 96) and y.abs().max() <= 1
+    has_info = any(n.startswith("information_generator") for n, _ in G.named_parameters())
+    assert has_info == (mode in ("full", "no-disentangle"))
+    assert hasattr(G, "dwt") == (mode != "pix2pix")
+
+
+def test_style_code_changes_the_output() -> None:
+    torch.manual_seed(0)
+    G = DrawGenerator((8, 16), (8, 16), 4).eval()
+    photo = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    a, b = (G(torch.from_numpy(photo_to_input(photo, s))[None]) for s in (1, 2))
+    assert (a - b).abs().max() > 1e-4
+    # input padding to a multiple of 32 and its removal
+    x = photo_to_input(photo[:50, :40], 2)
+    assert x.shape == (6, 64, 64) and x[4].min() == 1 and x[3].max() == 0
+    assert tensor_to_drawing(np.zeros((1, 64, 64)), 50, 40).shape == (50, 40)
+
+
+def _fake_fs2k(root: Path, astronaut: np.ndarray) -> Path:
+    """An FS2K-shaped folder: 6 training pairs (2 per style) made from the astronaut photo."""
+    import cv2
+
+    rows = []
+    for i in range(6):
+        M = cv2.getRotationMatrix2D((256, 220), 6 * (i - 3), 1.0 + 0.05 * i)
+        photo = cv2.resize(cv2.warpAffine(astronaut, M, (512, 512), borderMode=cv2.BORDER_REFLECT), (128, 128))
+        drawing = 255 - cv2.Canny(photo, 80, 160)
+        write_image(root / "fs2k" / "photo" / f"image{i:04d}.jpg", photo)
+        write_image(root / "fs2k" / "sketch" / f"sketch{i:04d}.png", drawing)
+        rows.append(["train", i % 3, 0, 0, 1, f"photo/image{i:04d}.jpg", f"sketch/sketch{i:04d}.png"])
+    with (root / "fs2k" / "pairs.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["split", "sketch_style", "gender", "smile", "frontal_face", "photo", "sketch"])
+        w.writerows(rows)
+    return root
+
+
+@pytest.mark.slow
+def test_draw_training_resumes_exactly_and_exports(tmp_path: Path, astronaut: np.ndarray) -> None:
+    pytest.importorskip("onnx")
+    import onnxruntime as ort
+
+    from portraitcli.train.draw.export import export_run
+
+    data = _fake_fs2k(tmp_path / "data", astronaut)
+    cfg = DrawConfig(
+        size=64,
+        channels=(8, 16),
+        info_channels=(8, 16),
+        wavelet_features=4,
+        ndf=8,
+        epochs=2,
+        batch_size=2,
+        val_per_style=1,
+        threads=1,
+    )
+    cache = tmp_path / "cache"
+    straight = make_run_dir(tmp_path / "runs", "draw", "a")
+    final = train(cfg, data, straight, cache)
+    resumed = make_run_dir(tmp_path / "runs", "draw", "b")
+    train(cfg, data, resumed, cache)
+    (resumed / "checkpoints" / "epoch-0002.pt").unlink()
+    train(cfg, data, resumed, cache)  # resumes from epoch 1
+    log = [json.loads(line) for line in (straight / "log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in log if "epoch" in r] == [1, 2]
+    assert all(0 <= r["val_ssim"] <= 1 for r in log if "epoch" in r)
+    config = json.loads((straight / "config.json").read_text())
+    assert (config["n_train"], config["n_val"], config["n_no_face"]) == (3, 3, 0)
+    template = json.loads((straight / "template.json").read_text())
+    assert template["size"] == [64, 64] and template["n"] == 6
+    G_a, G_b = DrawGenerator((8, 16), (8, 16), 4), DrawGenerator((8, 16), (8, 16), 4)
+    load_checkpoint(straight / "checkpoints" / "epoch-0002.pt", {"G": G_a})
+    load_checkpoint(resumed / "checkpoints" / "epoch-0002.pt", {"G": G_b})
+    for (name, a), b in zip(G_a.state_dict().items(), G_b.state_dict().values()):
+        torch.testing.assert_close(a, b, msg=name)
+
+    onnx_path = export_run(straight, final)
+    record = json.loads((straight / "export.json").read_text())
+    assert record["epoch"] == 2 and record["max_abs_diff"] < 1e-4 and record["input"]["size_multiple"] == 32
+    model = DrawModel(None, ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]))  # type: ignore[arg-type]
+    crop = astronaut[100:196, 180:260]  # any size: padded to multiples of 32 and cropped back
+    out = model.run(crop, style=3)
+    assert out.shape == crop.shape[:2] and out.dtype == np.uint8
+    ref = tensor_to_drawing(G_a.eval()(torch.from_numpy(photo_to_input(crop, 3))[None]).detach().numpy()[0], 96, 80)
+    assert np.abs(out.astype(int) - ref).max() <= 1
