@@ -95,6 +95,7 @@ def test_training_runs_and_resumes_exactly(tmp_path: Path, variant: str) -> None
         checkpoint_every=1,
         pool_size=2,
         threads=1,
+        select="best-val",
     )
     straight = make_run_dir(tmp_path / "runs", "sketch", "a")
     selected = train(cfg, data, straight)

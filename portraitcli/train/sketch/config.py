@@ -15,16 +15,19 @@ class SketchConfig:
       - ``pix2pix-l1``: G alone trained with the supervised L1 only (no discriminator).
     ``use_se=False`` removes the SE block (the "no SE" ablation).
 
-    ``select`` picks the generator that is exported: ``best-val`` the one with the best
-    mean SSIM on ``val_pairs`` AR *training* pairs (a population the model never trains
-    on; never the test split), checked every ``eval_every`` epochs; ``last`` the final one.
+    ``select`` picks the generator that is exported: ``last`` the final one (the shipped
+    recipe); ``best-val`` the one with the best mean SSIM on ``val_pairs`` AR *training*
+    pairs (a population the model never trains on; never the test split), checked every
+    ``eval_every`` epochs. Measured (run 00006, 30 epochs, best-val picked epoch 10): CUHK
+    test SSIM 0.6289, AR 0.5626, against 0.6363 / 0.5420 for the last epoch of the 50-epoch
+    recipe: early stopping on AR trades CUHK fidelity for generalization.
     """
 
     variant: str = "cyclegan-l1"
     use_se: bool = True
     channels: tuple[int, ...] = (32, 64, 128, 256)
     ndf: int = 32
-    epochs: int = 30
+    epochs: int = 50
     batch_size: int = 4
     lr: float = 2e-4
     beta1: float = 0.5
@@ -40,8 +43,8 @@ class SketchConfig:
     augment_color: float = 0.15  # max brightness / contrast / saturation change
     seed: int = 0
     threads: int = 2
-    eval_every: int = 1
-    val_pairs: int = 40
-    select: str = "best-val"  # or "last"
+    eval_every: int = 5
+    val_pairs: int = 20
+    select: str = "last"  # or "best-val"
     checkpoint_every: int = 5
     subset: str = "cuhk_student"
