@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
+from portraitcli.benchmark.pictures import grid, label
 from portraitcli.data.cufs import cufs_pairs, load_pair
 from portraitcli.errors import BadInputError
 from portraitcli.io.image import write_text_atomic
@@ -139,40 +140,19 @@ def settings() -> dict[str, Any]:
 PAPER = {"LLE": 0.4624, "Pix2Pix": 0.4683, "CycleGAN": 0.5931, "ComboGAN": 0.4075, "Liao and Lin": 0.6205}
 
 
-def _label(img: Image.Image, text: str) -> Image.Image:
-    out = Image.new("RGB", (img.width, img.height + 18), "white")
-    out.paste(img.convert("RGB"), (0, 18))
-    ImageDraw.Draw(out).text((4, 3), text, fill="black")
-    return out
-
-
-def _grid(rows: list[list[Image.Image]], gap: int = 4) -> Image.Image:
-    w = max(sum(c.width for c in r) + gap * (len(r) - 1) for r in rows)
-    h = sum(max(c.height for c in r) for r in rows) + gap * (len(rows) - 1)
-    canvas = Image.new("RGB", (w, h), "white")
-    y = 0
-    for r in rows:
-        x = 0
-        for c in r:
-            canvas.paste(c, (x, y))
-            x += c.width + gap
-        y += max(c.height for c in r) + gap
-    return canvas
-
-
-def cufs_grid(test: TestSet, ours: Generator, base: dict[str, Generator], path: Path) -> None:
+def cufsgrid(test: TestSet, ours: Generator, base: dict[str, Generator], path: Path) -> None:
     idx = np.linspace(0, len(test.photos) - 1, 8).round().astype(int)
     rows = []
     for i in idx:
         photo, sketch = test.photos[i], test.sketches[i]
         cells = [("photo", photo), ("ours", ours(photo)), ("artist", sketch)]
         cells += [(name, base[name](photo)) for name in ("grayscale photo", "OpenCV pencilSketch")]
-        rows.append([_label(Image.fromarray(a), f"{test.names[i]} {n}" if n == "photo" else n) for n, a in cells])
+        rows.append([label(Image.fromarray(a), f"{test.names[i]} {n}" if n == "photo" else n) for n, a in cells])
     path.parent.mkdir(parents=True, exist_ok=True)
-    _grid(rows).save(path, optimize=True)
+    grid(rows).save(path, optimize=True)
 
 
-def real_photos_grid(data: Path, model_path: Path, path: Path, n_fs2k: int = 5) -> None:
+def real_photosgrid(data: Path, model_path: Path, path: Path, n_fs2k: int = 5) -> None:
     """Astronaut and FS2K test photos through detect -> align -> sketch."""
     from skimage import data as skdata
 
@@ -195,9 +175,9 @@ def real_photos_grid(data: Path, model_path: Path, path: Path, n_fs2k: int = 5) 
         if not faces:
             continue
         aligned = align_face(rgb, faces[0], spec.template)
-        top.append(_label(Image.fromarray(aligned.crop), name))
-        bottom.append(_label(Image.fromarray(generate(aligned.crop)), "ours"))
-    _grid([top, bottom]).save(path, optimize=True)
+        top.append(label(Image.fromarray(aligned.crop), name))
+        bottom.append(label(Image.fromarray(generate(aligned.crop)), "ours"))
+    grid([top, bottom]).save(path, optimize=True)
 
 
 def _fmt(x: float, digits: int = 4) -> str:
@@ -263,7 +243,12 @@ def write_markdown(result: dict, path: Path) -> None:
     write_text_atomic(path, "\n".join(lines))
 
 
-def record_metrics(name: str, metrics: dict[str, float]) -> None:
+def record_metrics(
+    name: str,
+    metrics: dict[str, float],
+    split: str = "CUFS test: CUHK student 100 pairs (ssim, psnr), AR 23 pairs (ssim_ar, psnr_ar)",
+    measured_by: str = "portrait benchmark sketch",
+) -> None:
     """Write the measured test metrics into the model's manifest entry (source checkouts only)."""
     import json
 
@@ -273,8 +258,8 @@ def record_metrics(name: str, metrics: dict[str, float]) -> None:
     manifest = json.loads(path.read_text())
     manifest["models"][name]["metrics"] = {
         **{k: round(v, 4) for k, v in metrics.items()},
-        "split": "CUFS test: CUHK student 100 pairs (ssim, psnr), AR 23 pairs (ssim_ar, psnr_ar)",
-        "measured_by": "portrait benchmark sketch",
+        "split": split,
+        "measured_by": measured_by,
     }
     try:
         write_text_atomic(path, json.dumps(manifest, indent=2) + "\n")
@@ -369,6 +354,6 @@ def run(
         record_metrics(model_name, result["metrics"])
     if images_dir is not None:
         images_dir.mkdir(parents=True, exist_ok=True)
-        cufs_grid(tests["cuhk"], ours, base, images_dir / "sketch_cufs_grid.png")
-        real_photos_grid(data, model_path, images_dir / "sketch_real.png")
+        cufsgrid(tests["cuhk"], ours, base, images_dir / "sketch_cufs_grid.png")
+        real_photosgrid(data, model_path, images_dir / "sketch_real.png")
     return result

@@ -13,6 +13,19 @@ app = typer.Typer(
 )
 
 
+def _ablation_runs(items: list[str]) -> dict[str, Path]:
+    """Parse ``NAME=RUN_DIR`` options; each RUN_DIR must hold ``model.onnx``."""
+    from portraitcli.errors import UsageError
+
+    runs = {}
+    for item in items:
+        name, sep, folder = item.partition("=")
+        if not sep or not (Path(folder) / "model.onnx").is_file():
+            raise UsageError(f"--ablation {item!r}: expected NAME=RUN_DIR with RUN_DIR/model.onnx")
+        runs[name] = Path(folder)
+    return runs
+
+
 @app.command("sketch")
 def benchmark_sketch(
     data: Annotated[
@@ -38,18 +51,50 @@ def benchmark_sketch(
 
     from portraitcli.benchmark.sketch import run
     from portraitcli.data import data_root
-    from portraitcli.errors import UsageError
 
-    runs = {}
-    for item in ablation:
-        name, sep, folder = item.partition("=")
-        if not sep or not (Path(folder) / "model.onnx").is_file():
-            raise UsageError(f"--ablation {item!r}: expected NAME=RUN_DIR with RUN_DIR/model.onnx")
-        runs[name] = Path(folder)
+    runs = _ablation_runs(ablation)
     console = Console(stderr=True)
     with console.status("scoring the sketch model and baselines on CUFS test..."):
         result = run(data_root(data), model, runs, out, None if no_images else images)
     if json_path is not None:
         json_path.write_text(json.dumps(result, indent=2) + "\n")
     console.print(f"wrote {out / 'sketch.json'} and {out / 'sketch.md'}")
+    print(json.dumps({"model": result["model"], **result["metrics"]}))
+
+
+@app.command("draw")
+def benchmark_draw(
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Datasets folder (holds fs2k/); default $PORTRAIT_DATA.")
+    ] = None,
+    model: Annotated[
+        Path | None, typer.Option("--model", help="ONNX file to score instead of the shipped model.")
+    ] = None,
+    ablation: Annotated[
+        list[str], typer.Option("--ablation", help="NAME=RUN_DIR of an ablation run (repeatable).")
+    ] = [],  # noqa: B006
+    out: Annotated[Path, typer.Option("--out", help="Folder for draw.json / draw.md.")] = Path("docs/benchmarks"),
+    images: Annotated[Path | None, typer.Option("--images", help="Folder for the picture grids.")] = Path(
+        "docs/images"
+    ),
+    no_images: Annotated[bool, typer.Option("--no-images", help="Skip the picture grids.")] = False,
+    cache: Annotated[Path, typer.Option("--cache", help="Cache of aligned test pairs.")] = Path("runs/cache"),
+    kid_subsets: Annotated[int, typer.Option("--kid-subsets", help="KID subsets.", min=1)] = 100,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the result JSON here.")] = None,
+) -> None:
+    """FS2K test: FID, KID and SSIM per style and overall, beside XDoG, pencilSketch and ablations."""
+    import json
+
+    from rich.console import Console
+
+    from portraitcli.benchmark.draw import run
+    from portraitcli.data import data_root
+
+    runs = _ablation_runs(ablation)
+    console = Console(stderr=True)
+    with console.status("scoring the draw model, baselines and ablations on FS2K test..."):
+        result = run(data_root(data), model, runs, out, None if no_images else images, cache, kid_subsets)
+    if json_path is not None:
+        json_path.write_text(json.dumps(result, indent=2) + "\n")
+    console.print(f"wrote {out / 'draw.json'} and {out / 'draw.md'}")
     print(json.dumps({"model": result["model"], **result["metrics"]}))

