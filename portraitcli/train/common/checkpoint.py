@@ -23,9 +23,12 @@ def save_checkpoint(path: Path, objects: dict[str, Any], **meta: Any) -> None:
     os.replace(tmp, path)
 
 
-def load_checkpoint(path: Path, objects: dict[str, Any]) -> dict[str, Any]:
-    """Restore the state dicts in ``path`` into ``objects``; return the saved ``meta``."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
+def load_checkpoint(path: Path, objects: dict[str, Any], device: str = "cpu") -> dict[str, Any]:
+    """Restore the state dicts in ``path`` into ``objects``; return the saved ``meta``.
+
+    Tensors are mapped to ``device`` (a checkpoint written on a GPU loads on the CPU).
+    """
+    state = torch.load(path, map_location=device, weights_only=True)
     missing = [name for name in objects if name not in state]
     if missing:
         raise KeyError(f"{path}: checkpoint lacks {', '.join(missing)}")

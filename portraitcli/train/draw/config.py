@@ -35,5 +35,6 @@ class DrawConfig:
     val_per_style: int = 10  # training pairs held out per style for the progress signal
     seed: int = 0
     threads: int = 2
+    device: str = "cpu"  # or "cuda" (a lent GPU); results are deterministic only on the CPU
     eval_every: int = 1
     checkpoint_every: int = 1

@@ -54,13 +54,13 @@ def split_validation(pairs: AlignedPairs, per_style: int, seed: int) -> tuple[Al
     return pairs.subset(keep), pairs.subset(np.sort(np.array(val, np.int64)))
 
 
-def evaluate(G: torch.nn.Module, pairs: AlignedPairs) -> dict[str, float]:
+def evaluate(G: torch.nn.Module, pairs: AlignedPairs, device: str = "cpu") -> dict[str, float]:
     """Mean L1 (in [-1, 1] units) and SSIM (Wang setting, 8-bit gray) of G on aligned pairs."""
     G.eval()
     l1s, ssims = [], []
     with torch.no_grad():
         for photo, drawing, style in zip(pairs.photos, pairs.drawings, pairs.styles):
-            y = G(torch.from_numpy(photo_to_input(photo, int(style)))[None]).numpy()[0]
+            y = G(torch.from_numpy(photo_to_input(photo, int(style)))[None].to(device)).cpu().numpy()[0]
             out = tensor_to_drawing(y, *drawing.shape)
             l1s.append(np.abs(out.astype(np.float32) - drawing).mean() / 127.5)
             ssims.append(ssim(out, drawing))
@@ -88,6 +88,8 @@ def train(cfg: DrawConfig, data: Path, run_dir: Path, cache: Path | None, consol
     everything = aligned_pairs(data, cfg.dataset, "train", template, cache)
     train_set, val_set = split_validation(everything, cfg.val_per_style, cfg.seed)
     G, D = build(cfg)
+    G.to(cfg.device)
+    D.to(cfg.device)
     opt_G = torch.optim.Adam(G.parameters(), cfg.lr, betas=(cfg.beta1, 0.999))
     opt_D = torch.optim.Adam(D.parameters(), cfg.lr, betas=(cfg.beta1, 0.999))
     milestones = [max(1, round(f * cfg.epochs)) for f in cfg.lr_milestones]
@@ -98,7 +100,7 @@ def train(cfg: DrawConfig, data: Path, run_dir: Path, cache: Path | None, consol
     start_epoch = 0
     ckpt = latest_checkpoint(run_dir)
     if ckpt is not None:
-        start_epoch = int(load_checkpoint(ckpt, objects)["epoch"])  # type: ignore[arg-type]
+        start_epoch = int(load_checkpoint(ckpt, objects, cfg.device)["epoch"])  # type: ignore[arg-type]
         console.print(f"resumed from {ckpt.name} (epoch {start_epoch})")
     else:
         write_config(
@@ -138,7 +140,9 @@ def train(cfg: DrawConfig, data: Path, run_dir: Path, cache: Path | None, consol
                 )
                 xs.append(photo_to_input(photo, int(train_set.styles[i])))
                 ys.append(drawing_to_tensor(drawing))
-            losses = _step(G, D, opt_G, opt_D, torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys)), cfg)
+            x = torch.from_numpy(np.stack(xs)).to(cfg.device)
+            y = torch.from_numpy(np.stack(ys)).to(cfg.device)
+            losses = _step(G, D, opt_G, opt_D, x, y, cfg)
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + v
         sched_G.step()
@@ -146,7 +150,7 @@ def train(cfg: DrawConfig, data: Path, run_dir: Path, cache: Path | None, consol
         record: dict[str, float] = {k: v / len(batches) for k, v in sums.items()}
         record.update(epoch=epoch + 1, seconds=time.time() - t0, lr=opt_G.param_groups[0]["lr"])
         if (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs:
-            record.update(evaluate(G, val_set))
+            record.update(evaluate(G, val_set, cfg.device))
         log.write(**record)
         console.print(
             f"epoch {epoch + 1}/{cfg.epochs} " + " ".join(f"{k}={v:.4g}" for k, v in record.items() if k != "epoch")
