@@ -43,6 +43,7 @@ class SketchConfig:
     augment_color: float = 0.15  # max brightness / contrast / saturation change
     seed: int = 0
     threads: int = 2
+    device: str = "cpu"  # or "cuda" (a lent GPU); runs are bit-reproducible only on the CPU
     eval_every: int = 5
     val_pairs: int = 20
     select: str = "last"  # or "best-val"

@@ -54,17 +54,17 @@ def _batches(n: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarr
 
 def _luma(photo: torch.Tensor) -> torch.Tensor:
     """(N, 3, H, W) RGB in [-1, 1] -> (N, 1, H, W) BT.601 luma, F's identity-loss input."""
-    w = torch.tensor([0.299, 0.587, 0.114], dtype=photo.dtype).view(1, 3, 1, 1)
+    w = torch.tensor([0.299, 0.587, 0.114], dtype=photo.dtype, device=photo.device).view(1, 3, 1, 1)
     return (photo * w).sum(1, keepdim=True)
 
 
-def evaluate_ssim(G: torch.nn.Module, pairs: list[tuple[np.ndarray, np.ndarray]]) -> float:
+def evaluate_ssim(G: torch.nn.Module, pairs: list[tuple[np.ndarray, np.ndarray]], device: str = "cpu") -> float:
     """Mean SSIM (Wang setting, 8-bit gray) of G on a list of (photo, sketch) pairs."""
     G.eval()
     scores = []
     with torch.no_grad():
         for photo, sketch in pairs:
-            y = G(torch.from_numpy(photo_to_tensor(photo))[None]).numpy()[0]
+            y = G(torch.from_numpy(photo_to_tensor(photo))[None].to(device)).cpu().numpy()[0]
             scores.append(ssim(tensor_to_sketch(y, *sketch.shape), sketch))
     G.train()
     return float(np.mean(scores))
@@ -109,6 +109,8 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
     # Validation: AR training pairs (never the test split), a cheap progress signal.
     val_pairs = [load_pair(p) for p in cufs_pairs(data, "ar", "train")[: cfg.val_pairs]]
     nets = build(cfg)
+    for net in nets.values():
+        net.to(cfg.device)
     G = nets["G"]
     cycle = cfg.variant != "pix2pix-l1"
     opt_G = torch.optim.Adam(
@@ -134,7 +136,7 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
     start_epoch = 0
     ckpt = latest_checkpoint(run_dir)
     if ckpt is not None:
-        meta = load_checkpoint(ckpt, objects)  # type: ignore[arg-type]
+        meta = load_checkpoint(ckpt, objects, cfg.device)  # type: ignore[arg-type]
         start_epoch = int(meta["epoch"])
         console.print(f"resumed from {ckpt.name} (epoch {start_epoch})")
     best_path = run_dir / "checkpoints" / "best.pt"
@@ -159,8 +161,8 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
         batches = _batches(len(train_pairs), cfg.batch_size, rng)
         for idx in batches:
             xs, ys = zip(*(augment(*train_pairs[i], cfg, rng) for i in idx))
-            x = torch.from_numpy(np.stack([photo_to_tensor(p) for p in xs]))
-            y = torch.from_numpy(np.stack([sketch_to_tensor(s) for s in ys]))
+            x = torch.from_numpy(np.stack([photo_to_tensor(p) for p in xs])).to(cfg.device)
+            y = torch.from_numpy(np.stack([sketch_to_tensor(s) for s in ys])).to(cfg.device)
             losses = _step(nets, opt_G, objects.get("opt_D"), x, y, cfg, lambda_sup, pool_X, pool_Y)
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + v
@@ -169,7 +171,7 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
         record = {k: v / len(batches) for k, v in sums.items()}
         record.update(epoch=epoch + 1, seconds=time.time() - t0, lr=opt_G.param_groups[0]["lr"])
         if (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs:
-            record["val_ssim_ar_train"] = evaluate_ssim(G, val_pairs)
+            record["val_ssim_ar_train"] = evaluate_ssim(G, val_pairs, cfg.device)
             if record["val_ssim_ar_train"] > best_val:
                 best_val = record["val_ssim_ar_train"]
                 save_checkpoint(best_path, {"G": G}, epoch=epoch + 1, val_ssim=best_val, config=asdict(cfg))
@@ -196,7 +198,7 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
 def _ssim_term(fake_y: torch.Tensor, y: torch.Tensor, cfg: SketchConfig, out: dict[str, float]) -> torch.Tensor:
     """``lambda_ssim * (1 - SSIM(G(x), y))`` (0 when the weight is 0); logs ``loss_G_ssim``."""
     if cfg.lambda_ssim <= 0:
-        return torch.zeros((), dtype=fake_y.dtype)
+        return torch.zeros((), dtype=fake_y.dtype, device=fake_y.device)
     loss_G_ssim = ssim_loss(fake_y, y)
     out["loss_G_ssim"] = loss_G_ssim.item()
     return cfg.lambda_ssim * loss_G_ssim
