@@ -32,14 +32,15 @@ def _root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
-    """Portrait stylization: sketch, draw, and more to come. Exit codes: see the README."""
+    """Portrait stylization: sketch, draw, destylize, and more to come. Exit codes: see the README."""
 
 
 def _register() -> None:
-    from portraitcli.cli import benchmark, data, draw, evaluate, info, models, sketch, train
+    from portraitcli.cli import benchmark, data, destylize, draw, evaluate, info, models, sketch, train
 
     sketch.register(app)
     draw.register(app)
+    destylize.register(app)
     evaluate.register(app)
     models.register(app)
     info.register(app)

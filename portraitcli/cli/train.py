@@ -99,6 +99,38 @@ def train_draw(
     print(export_run(run_dir, ckpt, console))
 
 
+@app.command("destylize")
+def train_destylize(
+    pairs: Annotated[Path, typer.Option("--pairs", help="Output folder of `portrait data stylized-pairs`.")],
+    set_: Annotated[list[str], typer.Option("--set", help="Config override key=value (repeatable).")] = [],  # noqa: B006
+    runs: Annotated[Path, typer.Option("--runs", help="Folder of run folders.")] = Path("runs"),
+    resume: Annotated[Path | None, typer.Option("--resume", help="Continue the run in this folder.")] = None,
+    desc: Annotated[str | None, typer.Option("--desc", help="Run folder suffix (default: the arch).")] = None,
+) -> None:
+    """Train the destylize model (IFRP: SRN with spatial transformers + DN) on stylized pairs, then export it."""
+    _require_torch()
+    import json
+
+    from rich.console import Console
+
+    from portraitcli.train.common.runs import apply_overrides, make_run_dir
+    from portraitcli.train.destylize.config import DestylizeConfig
+    from portraitcli.train.destylize.export import export_run
+    from portraitcli.train.destylize.train import train
+
+    console = Console(stderr=True)
+    if resume is not None:
+        saved = json.loads((resume / "config.json").read_text())["config"]
+        cfg = apply_overrides(DestylizeConfig(), [f"{k}={json.dumps(v)}" for k, v in saved.items()] + list(set_))
+        run_dir = resume
+    else:
+        cfg = apply_overrides(DestylizeConfig(), list(set_))
+        run_dir = make_run_dir(runs, "destylize", desc or cfg.arch)
+    console.print(f"run folder: {run_dir}")
+    ckpt = train(cfg, pairs, run_dir, console)
+    print(export_run(run_dir, ckpt, console))
+
+
 @app.command("publish")
 def publish(
     run_dir: Annotated[Path, typer.Argument(help="A finished run folder (holds model.onnx and template.json).")],

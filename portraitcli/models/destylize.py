@@ -1,0 +1,30 @@
+"""The destylize model: stylized portrait -> photorealistic, aligned 128x128 face (IFRP SRN).
+
+Reference: Shiri et al., "Identity-preserving Face Recovery from Portraits", WACV 2018.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from portraitcli.models.base import ImageModel, register
+
+SIZE = 128
+
+
+@register("destylize")
+class DestylizeModel(ImageModel):
+    """Stylized face crop -> recovered face.
+
+    ``run`` takes a crop (H, W, 3) uint8 RGB in the model's framing (resized to 128x128 with
+    Pillow bicubic when it is another size) and returns (128, 128, 3) uint8 RGB; the
+    spatial transformers inside the network do the fine alignment.
+    """
+
+    def run(self, crop: np.ndarray) -> np.ndarray:
+        if crop.shape[:2] != (SIZE, SIZE):
+            crop = np.asarray(Image.fromarray(crop).resize((SIZE, SIZE), Image.Resampling.BICUBIC))
+        x = (crop.astype(np.float32).transpose(2, 0, 1)[None] / 127.5) - 1.0
+        (y,) = self.session.run(None, {self.input_name: x})
+        return np.clip(np.rint((y[0].transpose(1, 2, 0) + 1.0) * 127.5), 0, 255).astype(np.uint8)

@@ -1,0 +1,56 @@
+"""Export a trained destylize generator to ONNX (opset 20 for the spatial transformers)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from rich.console import Console
+
+from portraitcli.runtime.weights import sha256_of
+from portraitcli.train.common.checkpoint import load_checkpoint
+from portraitcli.train.common.export import export_onnx
+from portraitcli.train.destylize.config import DestylizeConfig
+from portraitcli.train.destylize.networks import SIZE
+from portraitcli.train.destylize.train import build
+
+#: ``affine_grid`` / ``grid_sample`` export with the classic exporter from opset 20 (DESIGN.md).
+OPSET = 20
+INPUT_CONTRACT = {
+    "layout": "NCHW",
+    "channels": "RGB",
+    "dtype": "float32",
+    "range": [-1, 1],
+    "size": [SIZE, SIZE],
+}
+
+
+def load_generator(ckpt: Path) -> tuple[torch.nn.Module, DestylizeConfig]:
+    """Rebuild G and its config from a training checkpoint (``weights_only=True``)."""
+    state = torch.load(ckpt, map_location="cpu", weights_only=True)
+    cfg = DestylizeConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["meta"]["config"].items()})
+    G, _ = build(cfg)
+    load_checkpoint(ckpt, {"G": G})
+    return G.eval(), cfg
+
+
+def export_run(run_dir: Path, ckpt: Path, console: Console | None = None) -> Path:
+    """Write ``model.onnx`` (fixed 128x128 input, checked against torch) and ``export.json``."""
+    console = console or Console(stderr=True)
+    G, _ = load_generator(ckpt)
+    example = torch.linspace(-1, 1, 3 * SIZE * SIZE).view(1, 3, SIZE, SIZE)
+    path = run_dir / "model.onnx"
+    diff = export_onnx(G, example, path, opset=OPSET, dynamic_hw=False)
+    console.print(f"exported {path} ({path.stat().st_size / 1e6:.1f} MB), max |onnx - torch| = {diff:.2e}")
+    record = {
+        "checkpoint": ckpt.name,
+        "epoch": torch.load(ckpt, map_location="cpu", weights_only=True)["meta"].get("epoch"),
+        "sha256": sha256_of(path),
+        "max_abs_diff": diff,
+        "input": INPUT_CONTRACT,
+        "output": {"layout": "NCHW", "channels": "RGB", "range": [-1, 1], "size": [SIZE, SIZE]},
+        "license": "model weights: research and non-commercial use (trained on UTKFace); code: MIT",
+    }
+    (run_dir / "export.json").write_text(json.dumps(record, indent=2) + "\n")
+    return path

@@ -1,0 +1,147 @@
+"""Networks of the destylize model: Style Removal Network with spatial transformers, and DN.
+
+Reference:
+    F. Shiri, X. Yu, F. Porikli, R. Hartley, P. Koniusz, "Identity-preserving Face Recovery
+    from Portraits", WACV 2018. The Style Removal Network (SRN) is an encoder-decoder with
+    spatial transformer networks (STN; Jaderberg et al., NeurIPS 2015) interleaved in the
+    encoder and the decoder (four in the paper), so that an unaligned, rotated, scaled
+    portrait comes out as an aligned face without landmarks; batch normalization and leaky
+    ReLU (0.2). The Discriminative Network (DN) is a convolutional classifier of recovered
+    versus real faces.
+
+Sizing for the project's CPUs: 128x128 RGB in and out; the encoder halves the size four
+times (4x4 stride-2 convolutions, widths 32-64-128-256), the decoder doubles it back (4x4
+stride-2 transposed convolutions); STNs after the first two encoder stages and after the
+first two decoder stages, each a small localization network predicting a 2x3 affine matrix
+(initialised to the identity) applied with ``affine_grid`` / ``grid_sample`` (bilinear,
+zero padding), which export to ONNX at opset >= 20.
+
+``SRN(use_stn=False)`` is the same encoder-decoder without the STNs.
+Shapes: SRN (N, 3, 128, 128) float RGB in [-1, 1] -> (N, 3, 128, 128) in [-1, 1] (tanh);
+DN (N, 3, 128, 128) -> (N, 1) real/fake score (no sigmoid: trained with a logistic loss).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+SIZE = 128
+
+
+class SpatialTransformer(nn.Module):
+    """Warp a feature map by an affine transform predicted from it (Jaderberg et al. 2015).
+
+    Localization network: two 3x3 stride-2 convolutions, global average pooling, a linear
+    layer to 6 numbers initialised to the identity transform.
+
+    Shape: (N, C, H, W) -> (N, C, H, W).
+    """
+
+    def __init__(self, channels: int, hidden: int = 32) -> None:
+        super().__init__()
+        self.localization = nn.Sequential(
+            nn.Conv2d(channels, hidden, 3, 2, 1),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(hidden, hidden, 3, 2, 1),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+        )
+        self.theta = nn.Linear(hidden, 6)
+        nn.init.zeros_(self.theta.weight)
+        with torch.no_grad():
+            self.theta.bias.copy_(torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 0.0]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        theta = self.theta(self.localization(x)).view(-1, 2, 3)
+        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+        return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def _down(c_in: int, c_out: int, norm: bool = True) -> nn.Sequential:
+    layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=not norm)]
+    if norm:
+        layers.append(nn.BatchNorm2d(c_out))
+    layers.append(nn.LeakyReLU(0.2, inplace=True))
+    return nn.Sequential(*layers)
+
+
+def _up(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.LeakyReLU(0.2, inplace=True),
+    )
+
+
+class SRN(nn.Module):
+    """Style Removal Network: encoder-decoder with four interleaved spatial transformers.
+
+    With ``skips`` each decoder stage but the first also receives the encoder feature of the
+    same size, taken *after* the encoder's spatial transformers (the skip connections of the
+    journal version, Shiri et al., IJCV 2019); without, it is the WACV paper's plain
+    encoder-decoder.
+
+    Args:
+        channels: encoder widths (the decoder mirrors them).
+        use_stn: False removes the spatial transformers (an ablation).
+        skips: U-Net skip connections between encoder and decoder.
+    """
+
+    def __init__(
+        self, channels: tuple[int, ...] = (32, 64, 128, 256), use_stn: bool = True, skips: bool = True
+    ) -> None:
+        super().__init__()
+        self.skips = skips
+        self.encoder = nn.ModuleList()
+        self.enc_stn = nn.ModuleList()
+        c_prev = 3
+        for i, c in enumerate(channels):
+            self.encoder.append(_down(c_prev, c, norm=i > 0))
+            self.enc_stn.append(SpatialTransformer(c) if use_stn and i < 2 else nn.Identity())
+            c_prev = c
+        self.bottleneck = nn.Sequential(
+            nn.Conv2d(c_prev, c_prev, 3, 1, 1, bias=False), nn.BatchNorm2d(c_prev), nn.LeakyReLU(0.2, inplace=True)
+        )
+        self.decoder = nn.ModuleList()
+        self.dec_stn = nn.ModuleList()
+        widths = list(reversed(channels[:-1])) + [channels[0]]
+        skip_widths = list(reversed(channels[:-1])) + [0]
+        for i, (c, c_skip) in enumerate(zip(widths, skip_widths)):
+            self.decoder.append(_up(c_prev, c))
+            self.dec_stn.append(SpatialTransformer(c) if use_stn and i < 2 else nn.Identity())
+            c_prev = c + (c_skip if skips else 0)
+        self.head = nn.Conv2d(c_prev, 3, 3, 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x
+        feats = []
+        for down, stn in zip(self.encoder, self.enc_stn):
+            h = stn(down(h))
+            feats.append(h)
+        h = self.bottleneck(h)
+        skips = list(reversed(feats[:-1]))
+        for i, (up, stn) in enumerate(zip(self.decoder, self.dec_stn)):
+            h = stn(up(h))
+            if self.skips and i < len(skips):
+                h = torch.cat([h, skips[i]], dim=1)
+        return torch.tanh(self.head(h))
+
+
+class DN(nn.Module):
+    """Discriminative Network: 4x4 stride-2 convolutions down to 8x8, then a linear score.
+
+    Shape: (N, 3, 128, 128) -> (N, 1).
+    """
+
+    def __init__(self, ndf: int = 32) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            _down(3, ndf, norm=False), _down(ndf, 2 * ndf), _down(2 * ndf, 4 * ndf), _down(4 * ndf, 8 * ndf)
+        )
+        self.score = nn.Sequential(nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(8 * ndf * 16, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.score(self.features(x))

@@ -1,0 +1,206 @@
+"""Training of the destylize model (IFRP) on the pairs of ``portrait data stylized-pairs``.
+
+Reference:
+    Shiri et al., "Identity-preserving Face Recovery from Portraits", WACV 2018, eq. 1-5. With
+    x the stylized, misaligned input, y the aligned real face, G the SRN and D the DN::
+
+        L_G = ||G(x) - y||^2 + lambda_n * BCE(D(G(x)), 1) + eta_n * sum_l ||phi_l(G(x)) - phi_l(y)||^2
+        L_D = BCE(D(y), 1) + BCE(D(G(x)), 0)
+
+    where phi are the ImageNet MobileNetV2 feature maps standing in for the paper's VGG-19
+    relu3_2 (not obtainable offline), lambda_n = max(1e-2 * 0.995^n, 1e-2 / 2) and
+    eta_n = max(1e-3 * 0.995^n, 1e-3 / 2) at epoch n, and RMSprop(lr 1e-3) for both.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F_nn
+from rich.console import Console
+from rich.progress import track
+
+from portraitcli.errors import UsageError
+from portraitcli.io import read_image
+from portraitcli.metrics.pixel import psnr, ssim
+from portraitcli.train.common.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from portraitcli.train.common.perceptual import PerceptualFeatures, perceptual_loss
+from portraitcli.train.common.runs import JsonlLog, seed_everything, write_config
+from portraitcli.train.destylize.config import DestylizeConfig
+from portraitcli.train.destylize.networks import DN, SRN
+from portraitcli.train.sketch.networks import SEUNet
+
+ARCHS = ("srn", "unet")
+
+
+def load_pairs(pairs_dir: Path, split: str = "train") -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The (input, target) pairs of ``pairs_dir/train``: names, inputs and targets (N, 128, 128, 3) uint8.
+
+    Raises:
+        UsageError: the folder is not a ``portrait data stylized-pairs`` output.
+    """
+    if not (pairs_dir / "pairs.json").is_file():
+        raise UsageError(f"{pairs_dir}: no pairs.json (make it with `portrait data stylized-pairs --out DIR`)")
+    names = sorted(json.loads((pairs_dir / "pairs.json").read_text())[split])
+    inputs = np.stack([read_image(pairs_dir / split / "input" / f"{n}.jpg").rgb for n in track(names, "reading")])
+    targets = np.stack([read_image(pairs_dir / split / "target" / f"{n}.png").rgb for n in names])
+    return names, inputs, targets
+
+
+def to_tensor(images: np.ndarray) -> torch.Tensor:
+    """(N, H, W, 3) uint8 -> (N, 3, H, W) float32 in [-1, 1]."""
+    return torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+
+
+def to_images(t: torch.Tensor) -> np.ndarray:
+    """(N, 3, H, W) float in [-1, 1] -> (N, H, W, 3) uint8."""
+    return np.clip(np.rint((t.detach().cpu().permute(0, 2, 3, 1).numpy() + 1) * 127.5), 0, 255).astype(np.uint8)
+
+
+def build(cfg: DestylizeConfig) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """The generator of ``cfg.arch`` and the DN."""
+    if cfg.arch not in ARCHS:
+        raise ValueError(f"arch must be one of {ARCHS}, got {cfg.arch!r}")
+    G = SRN(cfg.channels, cfg.use_stn, cfg.skips) if cfg.arch == "srn" else SEUNet(3, 3, cfg.channels, use_se=False)
+    return G, DN(cfg.ndf)
+
+
+def decayed(weight: float, epoch: int) -> float:
+    """IFRP's per-epoch decay of a loss weight: ``max(w * 0.995^n, w / 2)``."""
+    return max(weight * 0.995**epoch, weight / 2)
+
+
+def evaluate(G: torch.nn.Module, inputs: np.ndarray, targets: np.ndarray, device: str, batch: int = 32) -> dict:
+    """Mean PSNR (dB) and SSIM (Wang setting, RGB) of G on pairs."""
+    G.eval()
+    ps, ss = [], []
+    with torch.no_grad():
+        for i in range(0, len(inputs), batch):
+            out = to_images(G(to_tensor(inputs[i : i + batch]).to(device)))
+            for o, t in zip(out, targets[i : i + batch]):
+                ps.append(psnr(o, t))
+                ss.append(ssim(o, t))
+    G.train()
+    return {"val_psnr": float(np.mean(ps)), "val_ssim": float(np.mean(ss))}
+
+
+def train(cfg: DestylizeConfig, pairs_dir: Path, run_dir: Path, console: Console | None = None) -> Path:
+    """Train (or resume) a destylize model in ``run_dir``; return the final checkpoint.
+
+    ``cfg.n_val`` training pairs (seeded) are held out as the validation set. Resumes from
+    the newest checkpoint; epoch e's order depends only on (seed, e).
+    """
+    console = console or Console(stderr=True)
+    torch.set_num_threads(cfg.threads)
+    seed_everything(cfg.seed)
+    names, inputs, targets = load_pairs(pairs_dir)
+    order = np.random.default_rng([cfg.seed, 5]).permutation(len(names))
+    val_idx, train_idx = np.sort(order[: cfg.n_val]), np.sort(order[cfg.n_val :])
+    G, D = build(cfg)
+    G.to(cfg.device)
+    D.to(cfg.device)
+    phi = PerceptualFeatures(cfg.id_layers).to(cfg.device) if cfg.eta_id > 0 else None
+    opt_G = torch.optim.RMSprop(G.parameters(), cfg.lr)
+    opt_D = torch.optim.RMSprop(D.parameters(), cfg.lr)
+    sched_G = torch.optim.lr_scheduler.ExponentialLR(opt_G, cfg.lr_decay)
+    sched_D = torch.optim.lr_scheduler.ExponentialLR(opt_D, cfg.lr_decay)
+    objects = {"G": G, "D": D, "opt_G": opt_G, "opt_D": opt_D, "sched_G": sched_G, "sched_D": sched_D}
+    start_epoch = 0
+    ckpt = latest_checkpoint(run_dir)
+    if ckpt is not None:
+        start_epoch = int(load_checkpoint(ckpt, objects, cfg.device)["epoch"])  # type: ignore[arg-type]
+        console.print(f"resumed from {ckpt.name} (epoch {start_epoch})")
+    else:
+        record = json.loads((pairs_dir / "pairs.json").read_text())
+        write_config(
+            run_dir,
+            cfg,
+            {
+                "task": "destylize",
+                "data": str(pairs_dir),
+                "data_name": f"UTKFace stylized pairs ({len(train_idx)} train, seen styles {record['seen_styles']})",
+                "n_train": len(train_idx),
+                "n_val": len(val_idx),
+            },
+        )
+        (run_dir / "template.json").write_text(json.dumps(record["template"], indent=2) + "\n")
+    log = JsonlLog(run_dir / "log.jsonl")
+    t_run = time.time()
+    for epoch in range(start_epoch, cfg.epochs):
+        rng = np.random.default_rng([cfg.seed, epoch])
+        perm = train_idx[rng.permutation(len(train_idx))]
+        batches = [perm[i : i + cfg.batch_size] for i in range(0, len(perm) - cfg.batch_size + 1, cfg.batch_size)]
+        lam, eta = decayed(cfg.lambda_adv, epoch), decayed(cfg.eta_id, epoch)
+        t0 = time.time()
+        sums: dict[str, float] = {}
+        for idx in batches:
+            x = to_tensor(inputs[idx]).to(cfg.device)
+            y = to_tensor(targets[idx]).to(cfg.device)
+            losses = _step(G, D, phi, opt_G, opt_D, x, y, lam, eta)
+            for k, v in losses.items():
+                sums[k] = sums.get(k, 0.0) + v
+        sched_G.step()
+        sched_D.step()
+        rec: dict[str, float] = {k: v / len(batches) for k, v in sums.items()}
+        rec.update(
+            epoch=epoch + 1, seconds=time.time() - t0, lr=opt_G.param_groups[0]["lr"], lambda_adv=lam, eta_id=eta
+        )
+        if (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs:
+            rec.update(evaluate(G, inputs[val_idx], targets[val_idx], cfg.device))
+        log.write(**rec)
+        console.print(
+            f"epoch {epoch + 1}/{cfg.epochs} " + " ".join(f"{k}={v:.4g}" for k, v in rec.items() if k != "epoch")
+        )
+        if (epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == cfg.epochs:
+            path = run_dir / "checkpoints" / f"epoch-{epoch + 1:04d}.pt"
+            save_checkpoint(path, objects, epoch=epoch + 1, config=asdict(cfg))  # type: ignore[arg-type]
+            for old in sorted((run_dir / "checkpoints").glob("epoch-*.pt"))[:-2]:
+                old.unlink()
+    log.write(event="done", seconds_this_session=time.time() - t_run, selected_epoch=cfg.epochs)
+    return run_dir / "checkpoints" / f"epoch-{cfg.epochs:04d}.pt"
+
+
+def _step(
+    G: torch.nn.Module,
+    D: torch.nn.Module,
+    phi: PerceptualFeatures | None,
+    opt_G: torch.optim.Optimizer,
+    opt_D: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    lam: float,
+    eta: float,
+) -> dict[str, float]:
+    """One step: G on pixel + adversarial + identity losses, then D."""
+    fake = G(x)
+    D.requires_grad_(False)
+    logits = D(fake)
+    loss_pixel = F_nn.mse_loss(fake, y)
+    loss_adv = F_nn.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+    loss_id = perceptual_loss(phi, fake, y) if phi is not None else torch.zeros((), device=x.device)
+    opt_G.zero_grad(set_to_none=True)
+    (loss_pixel + lam * loss_adv + eta * loss_id).backward()
+    opt_G.step()
+    D.requires_grad_(True)
+    real_logits, fake_logits = D(y), D(fake.detach())
+    loss_D = F_nn.binary_cross_entropy_with_logits(
+        real_logits, torch.ones_like(real_logits)
+    ) + F_nn.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    opt_D.zero_grad(set_to_none=True)
+    loss_D.backward()
+    opt_D.step()
+    out = {
+        "loss_pixel": loss_pixel.item(),
+        "loss_adv": loss_adv.item(),
+        "loss_id": loss_id.item(),
+        "loss_D": loss_D.item(),
+    }
+    if not all(math.isfinite(v) for v in out.values()):
+        raise FloatingPointError(f"non-finite loss: {out}")
+    return out

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from portraitcli.io import write_image  # noqa: E402
+from portraitcli.train.common.checkpoint import load_checkpoint  # noqa: E402
+from portraitcli.train.common.export import export_onnx  # noqa: E402
+from portraitcli.train.common.runs import make_run_dir  # noqa: E402
+from portraitcli.train.destylize.config import DestylizeConfig  # noqa: E402
+from portraitcli.train.destylize.networks import DN, SRN, SpatialTransformer  # noqa: E402
+from portraitcli.train.destylize.train import decayed, train  # noqa: E402
+
+
+def test_spatial_transformer_starts_as_identity_and_follows_theta() -> None:
+    torch.manual_seed(0)
+    stn = SpatialTransformer(4)
+    x = torch.randn(2, 4, 16, 16)
+    torch.testing.assert_close(stn(x), x, atol=1e-5, rtol=0)
+    with torch.no_grad():  # a pure translation by 2 px (normalized: 2 / 8) to the left
+        stn.theta.bias.copy_(torch.tensor([1.0, 0.0, 0.25, 0.0, 1.0, 0.0]))
+    torch.testing.assert_close(stn(x)[..., :-2], x[..., 2:], atol=1e-5, rtol=0)
+
+
+def test_srn_shapes_ablations_and_dn() -> None:
+    x = torch.randn(2, 3, 128, 128)
+    for kw in ({}, {"use_stn": False}, {"skips": False}):
+        y = SRN((8, 16, 32, 32), **kw)(x)
+        assert y.shape == x.shape and y.abs().max() <= 1
+    assert not any(isinstance(m, SpatialTransformer) for m in SRN((8, 16), use_stn=False).modules())
+    assert sum(isinstance(m, SpatialTransformer) for m in SRN((8, 16, 32, 32)).modules()) == 4
+    assert DN(8)(x).shape == (2, 1)
+
+
+def test_srn_with_warping_stns_exports_to_onnx(tmp_path: Path) -> None:
+    pytest.importorskip("onnx")
+    torch.manual_seed(0)
+    G = SRN((8, 16, 32, 32))
+    with torch.no_grad():  # rotate and shift inside every STN so grid_sample really resamples
+        for m in G.modules():
+            if isinstance(m, SpatialTransformer):
+                m.theta.bias.copy_(torch.tensor([0.95, -0.1, 0.05, 0.1, 0.95, -0.03]))
+    diff = export_onnx(G.eval(), torch.rand(1, 3, 128, 128) * 2 - 1, tmp_path / "srn.onnx", opset=20, dynamic_hw=False)
+    assert diff < 1e-4
+
+
+def test_loss_weight_decay() -> None:
+    assert decayed(1e-2, 0) == 1e-2
+    assert decayed(1e-2, 10) == pytest.approx(1e-2 * 0.995**10)
+    assert decayed(1e-2, 1000) == 5e-3  # floored at half the initial weight
+
+
+def _fake_pairs(root: Path, n: int = 10) -> Path:
+    rng = np.random.default_rng(0)
+    names = [f"f{i}" for i in range(n)]
+    for name in names:
+        target = rng.integers(0, 256, (128, 128, 3), dtype=np.uint8)
+        write_image(root / "train" / "target" / f"{name}.png", target)
+        write_image(root / "train" / "input" / f"{name}.jpg", 255 - target)
+    record = {
+        "train": {n: {} for n in names},
+        "test": {},
+        "seen_styles": [0],
+        "template": {"size": [128, 128], "kps": [[80, 50], [70, 50], [48, 50], [58, 50], [64, 70]]},
+    }
+    (root / "pairs.json").write_text(json.dumps(record))
+    return root
+
+
+@pytest.mark.slow
+def test_destylize_training_resumes_exactly_and_exports(tmp_path: Path) -> None:
+    pytest.importorskip("onnx")
+    import onnxruntime as ort
+
+    from portraitcli.models.destylize import DestylizeModel
+    from portraitcli.train.common.perceptual import weights_file
+    from portraitcli.train.destylize.export import export_run
+
+    try:
+        weights_file()
+        eta = 1e-3
+    except Exception:  # noqa: BLE001 - without the MobileNetV2 weights, train without the identity term
+        eta = 0.0
+    pairs = _fake_pairs(tmp_path / "pairs")
+    cfg = DestylizeConfig(channels=(8, 16, 32, 32), ndf=8, epochs=2, batch_size=4, n_val=2, threads=1, eta_id=eta)
+    a = make_run_dir(tmp_path / "runs", "destylize", "a")
+    final = train(cfg, pairs, a)
+    b = make_run_dir(tmp_path / "runs", "destylize", "b")
+    train(cfg, pairs, b)
+    (b / "checkpoints" / "epoch-0002.pt").unlink()
+    train(cfg, pairs, b)
+    log = [json.loads(line) for line in (a / "log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in log if "epoch" in r] == [1, 2]
+    assert all(np.isfinite(r["val_psnr"]) for r in log if "epoch" in r)
+    G_a, G_b = SRN((8, 16, 32, 32)), SRN((8, 16, 32, 32))
+    load_checkpoint(a / "checkpoints" / "epoch-0002.pt", {"G": G_a})
+    load_checkpoint(b / "checkpoints" / "epoch-0002.pt", {"G": G_b})
+    for (name, x), y in zip(G_a.state_dict().items(), G_b.state_dict().values()):
+        torch.testing.assert_close(x, y, msg=name)
+    path = export_run(a, final)
+    assert json.loads((a / "export.json").read_text())["input"]["size"] == [128, 128]
+    model = DestylizeModel(None, ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]))  # type: ignore[arg-type]
+    out = model.run(np.zeros((200, 160, 3), np.uint8))  # another size: resized to 128
+    assert out.shape == (128, 128, 3) and out.dtype == np.uint8
