@@ -98,3 +98,36 @@ def benchmark_draw(
         json_path.write_text(json.dumps(result, indent=2) + "\n")
     console.print(f"wrote {out / 'draw.json'} and {out / 'draw.md'}")
     print(json.dumps({"model": result["model"], **result["metrics"]}))
+
+
+@app.command("destylize")
+def benchmark_destylize(
+    pairs: Annotated[Path, typer.Option("--pairs", help="Output folder of `portrait data stylized-pairs`.")],
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Datasets folder (CUFS sketch column); default $PORTRAIT_DATA.")
+    ] = None,
+    model: Annotated[
+        Path | None, typer.Option("--model", help="A run's model.onnx to score instead of the shipped model.")
+    ] = None,
+    baseline: Annotated[
+        list[str], typer.Option("--baseline", help="NAME=RUN_DIR of a baseline or ablation run (repeatable).")
+    ] = [],  # noqa: B006
+    out: Annotated[Path, typer.Option("--out", help="Folder for destylize.json / .md.")] = Path("docs/benchmarks"),
+    images: Annotated[Path | None, typer.Option("--images", help="Folder for the picture grid.")] = Path("docs/images"),
+    no_images: Annotated[bool, typer.Option("--no-images", help="Skip the picture grid.")] = False,
+) -> None:
+    """Stylized UTKFace test faces (seen / unseen styles) and CUFS sketches: PSNR, SSIM, FRR, FCR."""
+    import json
+    import os
+
+    from rich.console import Console
+
+    from portraitcli.benchmark.destylize import run
+    from portraitcli.data import ENV_VAR, data_root
+
+    root = data_root(data) if (data is not None or os.environ.get(ENV_VAR)) else None
+    console = Console(stderr=True)
+    with console.status("scoring the destylize model and baselines..."):
+        result = run(pairs, root, model, _ablation_runs(baseline), out, None if no_images else images)
+    console.print(f"wrote {out / 'destylize.json'} and {out / 'destylize.md'}")
+    print(json.dumps({"model": result["model"], **result["metrics"]}))

@@ -56,13 +56,49 @@ class FaceDescriptor:
         shape = self.detector.predictor(rgb, self._dlib.rectangle(x1, y1, x2, y2))
         return np.asarray(self.net.compute_face_descriptor(rgb, shape, self.jitter), np.float64)
 
-    def embed(self, images: Iterable[np.ndarray]) -> np.ndarray:
-        """(N, 128) descriptors; rows of NaN where no face was found."""
+    def aligned(self, image: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+        """Descriptor of a face already aligned to a known framing: no detection.
+
+        Args:
+            image: (H, W, 3) uint8 RGB crop in a model's framing.
+            box: (x1, y1, x2, y2) face box in that framing (e.g. :func:`template_box`).
+
+        Returns:
+            (128,) float64 descriptor (dlib fits its 5 landmarks inside ``box``).
+        """
+        if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+            raise BadInputError(f"expected an (H, W, 3) uint8 RGB image, got {getattr(image, 'shape', type(image))}")
+        rgb = np.ascontiguousarray(image)
+        x1, y1, x2, y2 = (int(round(v)) for v in box)
+        shape = self.detector.predictor(rgb, self._dlib.rectangle(x1, y1, x2, y2))
+        return np.asarray(self.net.compute_face_descriptor(rgb, shape, self.jitter), np.float64)
+
+    def embed(self, images: Iterable[np.ndarray], box: tuple[float, float, float, float] | None = None) -> np.ndarray:
+        """(N, 128) descriptors; rows of NaN where no face was found.
+
+        With ``box`` the images are taken as aligned crops (:meth:`aligned`, never NaN).
+        """
         rows = []
         for img in images:
-            d = self(img)
+            d = self(img) if box is None else self.aligned(img, box)
             rows.append(np.full(DESCRIPTOR_DIM, np.nan) if d is None else d)
         return np.asarray(rows, np.float64).reshape(-1, DESCRIPTOR_DIM)
+
+
+def template_box(kps: np.ndarray, scale: float = 1.5) -> tuple[float, float, float, float]:
+    """A square face box around a template's 5 landmarks, as dlib's HOG detector would give.
+
+    Side ``scale`` times the outer eye-corner distance, centred horizontally on the
+    landmarks' mean, from 0.75 to 1.25 half-sides above / below it (dlib's box on the
+    astronaut photo: side 1.52 x the eye-corner distance, 0.73 / 1.27).
+
+    Args:
+        kps: (5, 2) landmarks in :data:`portraitcli.face.detect.KPS_NAMES` order.
+    """
+    kps = np.asarray(kps, np.float64)
+    cx, cy = kps.mean(0)
+    half = scale * float(np.linalg.norm(kps[0] - kps[2])) / 2
+    return cx - half, cy - half * 0.75, cx + half, cy + half * 1.25
 
 
 def identity_distance(pred: np.ndarray, ref: np.ndarray) -> dict[str, float]:

@@ -90,3 +90,17 @@ def test_face_descriptor_of_an_image_with_itself(astronaut: np.ndarray) -> None:
     assert identity_distance(a[:1], a[:1])["id_distance"] == 0.0
     assert np.linalg.norm(a[0] - a[1]) < 0.6  # the mirrored photo is the same person
     assert np.isnan(a[2]).all()
+
+
+@pytest.mark.slow
+def test_aligned_descriptor_with_template_box_matches_detection(astronaut: np.ndarray) -> None:
+    from portraitcli.face.detect import FaceDetector
+    from portraitcli.metrics.identity import FaceDescriptor, template_box
+
+    desc = FaceDescriptor()
+    face = FaceDetector().detect(astronaut)[0]
+    box = template_box(face.kps)
+    assert np.abs(np.subtract(box, face.bbox)).max() < 8  # close to dlib's own box
+    d_box, d_det = desc.aligned(astronaut, box), desc(astronaut)
+    assert np.linalg.norm(d_box - d_det) < 0.1
+    assert not np.isnan(desc.embed([astronaut], box=box)).any()

@@ -107,3 +107,39 @@ def test_destylize_training_resumes_exactly_and_exports(tmp_path: Path) -> None:
     model = DestylizeModel(None, ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]))  # type: ignore[arg-type]
     out = model.run(np.zeros((200, 160, 3), np.uint8))  # another size: resized to 128
     assert out.shape == (128, 128, 3) and out.dtype == np.uint8
+
+
+@pytest.mark.slow
+def test_benchmark_destylize_plumbing(tmp_path: Path, astronaut: np.ndarray) -> None:
+    """An untrained SRN and the stylized-input baseline on a tiny styled test layout."""
+    pytest.importorskip("onnx")
+    import cv2
+
+    from portraitcli.benchmark.destylize import run
+    from portraitcli.face.detect import FaceDetector
+
+    face = FaceDetector().detect(astronaut)[0]
+    kps = (face.kps - face.kps.mean(0)) * 0.5 + (64, 60)  # the astronaut's landmarks in a 128 frame
+    M = cv2.estimateAffinePartial2D(face.kps, kps)[0]
+    pairs = tmp_path / "pairs"
+    names = ["a", "b", "c"]
+    for i, n in enumerate(names):
+        target = cv2.warpAffine(np.roll(astronaut, 3 * i, axis=1), M, (128, 128))
+        write_image(pairs / "test" / "target" / f"{n}.png", target)
+        for group, style in (("seen", "s00"), ("seen", "s02"), ("unseen", "s08")):
+            write_image(pairs / "test" / group / style / f"{n}.jpg", 255 - target)
+    record = {"test": {n: {} for n in names}, "config": {}, "template": {"size": [128, 128], "kps": kps.tolist()}}
+    (pairs / "pairs.json").write_text(json.dumps(record))
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    export_onnx(
+        SRN((8, 16, 32, 32)).eval(), torch.zeros(1, 3, 128, 128), run_dir / "model.onnx", opset=20, dynamic_hw=False
+    )
+    (run_dir / "config.json").write_text(json.dumps({"config": {"arch": "srn"}}))
+    result = run(pairs, None, run_dir / "model.onnx", {"again": run_dir}, tmp_path / "docs", tmp_path / "img")
+    m, base = result["metrics"], result["baselines"]
+    assert set(m) == {f"{k}_{c}" for k in ("psnr", "ssim", "frr1", "frr5") for c in ("seen", "unseen")} | {"fcr"}
+    assert base["again"]["psnr_seen"] == pytest.approx(m["psnr_seen"])
+    assert base["stylized input"]["frr5_seen"] == 1.0  # top-5 of a 3-face gallery
+    assert (tmp_path / "img" / "destylize_grid.png").is_file()
+    assert "| stylized input | baseline |" in (tmp_path / "docs" / "destylize.md").read_text()

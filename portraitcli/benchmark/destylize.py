@@ -1,0 +1,278 @@
+"""Benchmark of the destylize model: IFRP's tables 1 and 2 on our stylized UTKFace test faces.
+
+Protocol (Shiri et al., WACV 2018, adapted):
+
+- Inputs: the test faces of ``portrait data stylized-pairs`` in each seen test style
+  (``test/seen/sNN``) and each unseen style (``test/unseen/sNN``), misaligned and stylized;
+  targets: the aligned real faces (``test/target``). "Sketch" column: the CUFS CUHK-student
+  test sketches against their photos, both warped into the same 128x128 template with the
+  landmarks detected on the photo (the sketch is pixel-aligned with it).
+- PSNR (dB) and SSIM (Wang et al. setting, RGB channel mean) of each recovered face against
+  its target, averaged per column.
+- Face retrieval ratio, top-1 and top-5 (IFRP Table 2): each recovered face queries the
+  gallery of all real test targets (UTKFace has no identity labels, so each file is its own
+  identity); dlib's 128-d descriptor computed at the template's face box (the faces are
+  aligned, no detection). For the sketch column the gallery is the 100 CUFS test photos.
+- Face consistency ratio (``fcr``) across all seen and unseen styles
+  (:func:`portraitcli.metrics.identity.consistency_ratio`).
+
+Baselines computed the same way: the stylized input itself, and any ONNX generator with the
+destylize contract given as a run folder (the plain U-Net trained on the same pairs).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from portraitcli.benchmark.pictures import grid, label
+from portraitcli.errors import UsageError
+from portraitcli.io import read_image
+from portraitcli.io.image import write_text_atomic
+from portraitcli.metrics.pixel import SSIM_SETTINGS, psnr, ssim
+
+#: (128, 128, 3) uint8 stylized input -> (128, 128, 3) uint8 recovered face.
+RecoverFn = Callable[[np.ndarray], np.ndarray]
+#: The paper's numbers (its own data and styles; not re-measured).
+PAPER = {
+    "psnr_seen": 27.08,
+    "ssim_seen": 0.93,
+    "psnr_unseen": 24.83,
+    "ssim_unseen": 0.91,
+    "psnr_sketch": 24.89,
+    "ssim_sketch": 0.92,
+    "frr5_seen": 0.8693,
+    "frr5_unseen": 0.7452,
+    "frr5_sketch": 0.9105,
+}
+
+
+@dataclass
+class Column:
+    """One column of the table: inputs, targets, the style of each input, the target index."""
+
+    inputs: list[np.ndarray]
+    targets: np.ndarray  # (M, 128, 128, 3) the gallery of real faces
+    truth: np.ndarray  # (N,) index of each input's target in ``targets``
+    styles: list[str]
+    names: list[str]
+
+
+def load_columns(pairs_dir: Path, data: Path | None, template: dict) -> dict[str, Column]:
+    """The seen, unseen and (if ``data`` holds CUFS) sketch columns.
+
+    Raises:
+        UsageError: ``pairs_dir`` is not a ``portrait data stylized-pairs`` output.
+    """
+    if not (pairs_dir / "pairs.json").is_file():
+        raise UsageError(f"{pairs_dir}: no pairs.json (make it with `portrait data stylized-pairs --out DIR`)")
+    record = json.loads((pairs_dir / "pairs.json").read_text())
+    names = sorted(record["test"])
+    targets = np.stack([read_image(pairs_dir / "test" / "target" / f"{n}.png").rgb for n in names])
+    columns = {}
+    for group in ("seen", "unseen"):
+        inputs, truth, styles, keys = [], [], [], []
+        for style_dir in sorted((pairs_dir / "test" / group).iterdir()):
+            for i, n in enumerate(names):
+                inputs.append(read_image(style_dir / f"{n}.jpg").rgb)
+                truth.append(i)
+                styles.append(style_dir.name)
+                keys.append(f"{style_dir.name}/{n}")
+        columns[group] = Column(inputs, targets, np.array(truth), styles, keys)
+    if data is not None and (data / "cufs").is_dir():
+        columns["sketch"] = cufs_sketch_column(data, template)
+    return columns
+
+
+def cufs_sketch_column(data: Path, template: dict) -> Column:
+    """CUFS CUHK-student test sketches (inputs) and photos (targets) in the 128x128 framing."""
+    from portraitcli.data.cufs import cufs_pairs, load_pair
+    from portraitcli.face.align import similarity_transform, warp_affine
+    from portraitcli.face.detect import FaceDetector
+
+    detector = FaceDetector()
+    kps = np.asarray(template["kps"], np.float64)
+    size = tuple(template["size"])
+    inputs, targets, names = [], [], []
+    for pair in cufs_pairs(data, "cuhk_student", "test"):
+        photo, sketch = load_pair(pair)
+        faces = detector.detect(photo)
+        if not faces:
+            continue
+        M = similarity_transform(faces[0].kps, kps)
+        targets.append(warp_affine(photo, M, size))
+        inputs.append(np.repeat(warp_affine(sketch, M, size)[..., None], 3, axis=2))
+        names.append(pair.name)
+    return Column(inputs, np.stack(targets), np.arange(len(inputs)), ["sketch"] * len(inputs), names)
+
+
+def score(recover: RecoverFn, columns: dict[str, Column], descriptor: Any, box: tuple) -> tuple[dict, dict]:
+    """Metrics of one method over all columns, and its outputs per column."""
+    from portraitcli.metrics.identity import consistency_ratio, retrieval_ratio
+
+    metrics: dict[str, float] = {}
+    outputs: dict[str, list[np.ndarray]] = {}
+    by_style: dict[str, np.ndarray] = {}
+    for key, col in columns.items():
+        outs = [recover(x) for x in col.inputs]
+        outputs[key] = outs
+        metrics[f"psnr_{key}"] = float(np.mean([psnr(o, col.targets[t]) for o, t in zip(outs, col.truth)]))
+        metrics[f"ssim_{key}"] = float(np.mean([ssim(o, col.targets[t]) for o, t in zip(outs, col.truth)]))
+        q = descriptor.embed(outs, box=box)
+        g = descriptor.embed(list(col.targets), box=box)
+        metrics[f"frr1_{key}"] = retrieval_ratio(q, g, 1, col.truth)["top1"]
+        metrics[f"frr5_{key}"] = retrieval_ratio(q, g, 5, col.truth)["top5"]
+        if key in ("seen", "unseen"):
+            for style in sorted(set(col.styles)):
+                rows = [i for i, s in enumerate(col.styles) if s == style]
+                by_style[f"{key}/{style}"] = q[rows][np.argsort(col.truth[rows])]
+    if len(by_style) >= 2:
+        metrics["fcr"] = consistency_ratio(by_style)["consistency"]
+    return metrics, outputs
+
+
+def onnx_recover(path: Path, threads: int = 2) -> RecoverFn:
+    """A recover function from an ONNX file with the destylize contract."""
+    from portraitcli.models.destylize import DestylizeModel
+    from portraitcli.runtime.session import create_session
+
+    return DestylizeModel(None, create_session(str(path), "cpu", threads)).run  # type: ignore[arg-type]
+
+
+def write_markdown(result: dict, path: Path) -> None:
+    """The table of ``destylize.json`` for people."""
+    cols = [k for k in ("seen", "unseen", "sketch") if f"psnr_{k}" in result["metrics"]]
+    head = ["method", "kind"]
+    for c in cols:
+        head += [f"PSNR {c}", f"SSIM {c}", f"FRR@1 {c}", f"FRR@5 {c}"]
+    head.append("FCR")
+    lines = [
+        "# destylize: stylized UTKFace and CUFS sketch benchmark",
+        "",
+        f"Model `{result['model']}` (sha256 `{result['sha256'][:12]}...`), regenerated by "
+        "`portrait benchmark destylize --pairs PAIRS --data ../shared/datasets` with the runs named in "
+        "destylize.json. PSNR in dB; SSIM RGB, Wang et al. setting; FRR: face retrieval ratio "
+        "(dlib descriptor) against all test faces; FCR: face consistency ratio across styles.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|---|---|" + "---:|" * (len(head) - 2),
+    ]
+    rows = {f"**ours ({result['model']})**": {**result["metrics"], "kind": "model"}} | result["baselines"]
+    for name, m in rows.items():
+        cells = [name, m.get("kind", "baseline")]
+        for c in cols:
+            cells += [
+                f"{m[f'psnr_{c}']:.2f}",
+                f"{m[f'ssim_{c}']:.4f}",
+                f"{100 * m[f'frr1_{c}']:.1f}%",
+                f"{100 * m[f'frr5_{c}']:.1f}%",
+            ]
+        cells.append(f"{100 * m['fcr']:.1f}%" if "fcr" in m else "-")
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "The paper's numbers (its own styles and data, not re-measured): "
+        + ", ".join(f"{k} {v}" for k, v in PAPER.items())
+        + ".",
+        "",
+        "![stylized input, ours, baselines, real face](../images/destylize_grid.png)",
+        "",
+    ]
+    write_text_atomic(path, "\n".join(lines))
+
+
+def run(
+    pairs_dir: Path,
+    data: Path | None,
+    model_path: Path | None = None,
+    others: dict[str, Path] | None = None,
+    out_dir: Path = Path("docs/benchmarks"),
+    images_dir: Path | None = Path("docs/images"),
+) -> dict:
+    """Score the shipped (or given run's) destylize model beside the baselines; write the report.
+
+    Args:
+        pairs_dir: the output of ``portrait data stylized-pairs``.
+        data: the datasets folder (for the CUFS sketch column), or None to skip it.
+        model_path: the ``model.onnx`` of a run folder; None = the shipped model.
+        others: {name: run folder} of other generators (the plain U-Net baseline, ablations).
+
+    Raises:
+        UsageError: bad pairs folder; WeightsError: no shipped destylize model.
+    """
+    from portraitcli.metrics.identity import FaceDescriptor, template_box
+    from portraitcli.runtime.weights import find_model, sha256_of, verify
+
+    shipped = model_path is None
+    if model_path is None:
+        spec = find_model("destylize")
+        model_path, model_name = verify(spec), spec.name
+    else:
+        model_name = model_path.name
+    template = json.loads((pairs_dir / "pairs.json").read_text())["template"]
+    columns = load_columns(pairs_dir, data, template)
+    descriptor = FaceDescriptor()
+    box = template_box(np.asarray(template["kps"]))
+    metrics, outputs = score(onnx_recover(model_path), columns, descriptor, box)
+    result: dict[str, Any] = {
+        "task": "destylize",
+        "model": model_name,
+        "sha256": sha256_of(model_path),
+        "dataset": "UTKFace test faces stylized by portrait data stylized-pairs; CUFS CUHK-student test sketches",
+        "split": "test",
+        "n": {k: len(c.inputs) for k, c in columns.items()},
+        "metrics": metrics,
+        "baselines": {},
+    }
+    methods: dict[str, tuple[RecoverFn, str]] = {"stylized input": (lambda x: x, "baseline")}
+    runs = {}
+    for name, run_dir in (others or {}).items():
+        methods[name] = (onnx_recover(run_dir / "model.onnx"), "baseline")
+        cfg = json.loads((run_dir / "config.json").read_text())
+        runs[name] = {"run": run_dir.name, "config": cfg["config"], "sha256": sha256_of(run_dir / "model.onnx")}
+    all_outputs = {"ours": outputs}
+    for name, (fn, kind) in methods.items():
+        m, outs = score(fn, columns, descriptor, box)
+        result["baselines"][name] = {**m, "kind": kind}
+        all_outputs[name] = outs
+    if runs:
+        result["runs"] = runs
+    result["paper"] = PAPER
+    result["settings"] = {
+        "ssim": SSIM_SETTINGS,
+        "color": "8-bit RGB, SSIM averaged over channels",
+        "identity": "dlib_face_recognition_resnet_model_v1 at the template's face box (aligned faces, no detection)",
+        "pairs": json.loads((pairs_dir / "pairs.json").read_text())["config"],
+        "python": platform.python_version(),
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out_dir / "destylize.json", json.dumps(result, indent=2) + "\n")
+    write_markdown(result, out_dir / "destylize.md")
+    if shipped:
+        from portraitcli.benchmark.sketch import record_metrics
+
+        record_metrics(
+            model_name, metrics, "stylized UTKFace test faces and CUFS test sketches", "portrait benchmark destylize"
+        )
+    if images_dir is not None:
+        rows = []
+        for key, col in columns.items():
+            for i in np.linspace(0, len(col.inputs) - 1, 3).round().astype(int):
+                cells = [label(Image.fromarray(col.inputs[i]), f"{key} input")]
+                cells += [
+                    label(Image.fromarray(o[key][i]), name)
+                    for name, o in all_outputs.items()
+                    if name != "stylized input"
+                ]
+                cells.append(label(Image.fromarray(col.targets[col.truth[i]]), "real"))
+                rows.append(cells)
+        images_dir.mkdir(parents=True, exist_ok=True)
+        grid(rows).save(images_dir / "destylize_grid.png", optimize=True)
+    return result
