@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -23,6 +23,22 @@ def _require_torch() -> None:
         ) from None
 
 
+def _config_and_run_dir(
+    config_cls: type, task: str, set_: list[str], runs: Path, resume: Path | None, desc: str | None, desc_field: str
+) -> tuple[Any, Path]:
+    """The run's config and folder: the saved config plus ``set_`` when resuming, else a new
+    ``runs/NNNNN-TASK-DESC`` folder (DESC defaults to the config's ``desc_field``)."""
+    import json
+
+    from portraitcli.train.common.runs import apply_overrides, make_run_dir
+
+    if resume is not None:
+        saved = json.loads((resume / "config.json").read_text())["config"]
+        return apply_overrides(config_cls(), [f"{k}={json.dumps(v)}" for k, v in saved.items()] + list(set_)), resume
+    cfg = apply_overrides(config_cls(), list(set_))
+    return cfg, make_run_dir(runs, task, desc or str(getattr(cfg, desc_field)))
+
+
 @app.command("sketch")
 def train_sketch(
     data: Annotated[
@@ -35,25 +51,17 @@ def train_sketch(
 ) -> None:
     """Train the sketch model (SE-U-Net CycleGAN + supervised L1) on CUFS, then export it to ONNX."""
     _require_torch()
-    import json
 
     from rich.console import Console
 
     from portraitcli.data import data_root
-    from portraitcli.train.common.runs import apply_overrides, make_run_dir
     from portraitcli.train.sketch.config import SketchConfig
     from portraitcli.train.sketch.export import export_run
     from portraitcli.train.sketch.train import train
 
     console = Console(stderr=True)
     root = data_root(data)
-    if resume is not None:
-        saved = json.loads((resume / "config.json").read_text())["config"]
-        cfg = apply_overrides(SketchConfig(), [f"{k}={json.dumps(v)}" for k, v in saved.items()] + list(set_))
-        run_dir = resume
-    else:
-        cfg = apply_overrides(SketchConfig(), list(set_))
-        run_dir = make_run_dir(runs, "sketch", desc or cfg.variant)
+    cfg, run_dir = _config_and_run_dir(SketchConfig, "sketch", set_, runs, resume, desc, "variant")
     console.print(f"run folder: {run_dir}")
     ckpt = train(cfg, root, run_dir, console)
     onnx_path = export_run(run_dir, ckpt, root, console)
@@ -75,25 +83,17 @@ def train_draw(
 ) -> None:
     """Train the draw model (wavelet feature-disentanglement GAN) on FS2K, then export it to ONNX."""
     _require_torch()
-    import json
 
     from rich.console import Console
 
     from portraitcli.data import data_root
-    from portraitcli.train.common.runs import apply_overrides, make_run_dir
     from portraitcli.train.draw.config import DrawConfig
     from portraitcli.train.draw.export import export_run
     from portraitcli.train.draw.train import train
 
     console = Console(stderr=True)
     root = data_root(data)
-    if resume is not None:
-        saved = json.loads((resume / "config.json").read_text())["config"]
-        cfg = apply_overrides(DrawConfig(), [f"{k}={json.dumps(v)}" for k, v in saved.items()] + list(set_))
-        run_dir = resume
-    else:
-        cfg = apply_overrides(DrawConfig(), list(set_))
-        run_dir = make_run_dir(runs, "draw", desc or cfg.mode)
+    cfg, run_dir = _config_and_run_dir(DrawConfig, "draw", set_, runs, resume, desc, "mode")
     console.print(f"run folder: {run_dir}")
     ckpt = train(cfg, root, run_dir, cache, console)
     print(export_run(run_dir, ckpt, console))
@@ -109,23 +109,15 @@ def train_destylize(
 ) -> None:
     """Train the destylize model (IFRP: SRN with spatial transformers + DN) on stylized pairs, then export it."""
     _require_torch()
-    import json
 
     from rich.console import Console
 
-    from portraitcli.train.common.runs import apply_overrides, make_run_dir
     from portraitcli.train.destylize.config import DestylizeConfig
     from portraitcli.train.destylize.export import export_run
     from portraitcli.train.destylize.train import train
 
     console = Console(stderr=True)
-    if resume is not None:
-        saved = json.loads((resume / "config.json").read_text())["config"]
-        cfg = apply_overrides(DestylizeConfig(), [f"{k}={json.dumps(v)}" for k, v in saved.items()] + list(set_))
-        run_dir = resume
-    else:
-        cfg = apply_overrides(DestylizeConfig(), list(set_))
-        run_dir = make_run_dir(runs, "destylize", desc or cfg.arch)
+    cfg, run_dir = _config_and_run_dir(DestylizeConfig, "destylize", set_, runs, resume, desc, "arch")
     console.print(f"run folder: {run_dir}")
     ckpt = train(cfg, pairs, run_dir, console)
     print(export_run(run_dir, ckpt, console))

@@ -41,3 +41,12 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     """The newest ``checkpoints/*.pt`` of a run folder, by epoch number in the name."""
     files = sorted((run_dir / "checkpoints").glob("epoch-*.pt"))
     return files[-1] if files else None
+
+
+def save_epoch(run_dir: Path, objects: dict[str, Any], epoch: int, config: dict[str, Any], keep: int = 2) -> Path:
+    """Save ``checkpoints/epoch-NNNN.pt`` for ``epoch`` and delete all but the newest ``keep``."""
+    path = run_dir / "checkpoints" / f"epoch-{epoch:04d}.pt"
+    save_checkpoint(path, objects, epoch=epoch, config=config)
+    for old in sorted((run_dir / "checkpoints").glob("epoch-*.pt"))[:-keep]:
+        old.unlink()
+    return path

@@ -29,7 +29,7 @@ from rich.progress import track
 from portraitcli.errors import UsageError
 from portraitcli.io import read_image
 from portraitcli.metrics.pixel import psnr, ssim
-from portraitcli.train.common.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from portraitcli.train.common.checkpoint import latest_checkpoint, load_checkpoint, save_epoch
 from portraitcli.train.common.perceptual import PerceptualFeatures, perceptual_loss
 from portraitcli.train.common.runs import JsonlLog, seed_everything, write_config
 from portraitcli.train.destylize.config import DestylizeConfig
@@ -158,10 +158,7 @@ def train(cfg: DestylizeConfig, pairs_dir: Path, run_dir: Path, console: Console
             f"epoch {epoch + 1}/{cfg.epochs} " + " ".join(f"{k}={v:.4g}" for k, v in rec.items() if k != "epoch")
         )
         if (epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == cfg.epochs:
-            path = run_dir / "checkpoints" / f"epoch-{epoch + 1:04d}.pt"
-            save_checkpoint(path, objects, epoch=epoch + 1, config=asdict(cfg))  # type: ignore[arg-type]
-            for old in sorted((run_dir / "checkpoints").glob("epoch-*.pt"))[:-2]:
-                old.unlink()
+            save_epoch(run_dir, objects, epoch + 1, asdict(cfg))  # type: ignore[arg-type]
     log.write(event="done", seconds_this_session=time.time() - t_run, selected_epoch=cfg.epochs)
     return run_dir / "checkpoints" / f"epoch-{cfg.epochs:04d}.pt"
 

@@ -28,7 +28,7 @@ from rich.console import Console
 from portraitcli.metrics.pixel import ssim
 from portraitcli.models.draw import drawing_to_tensor, photo_to_input, tensor_to_drawing
 from portraitcli.train.common.augment import paired_jitter
-from portraitcli.train.common.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from portraitcli.train.common.checkpoint import latest_checkpoint, load_checkpoint, save_epoch
 from portraitcli.train.common.losses import lsgan_loss
 from portraitcli.train.common.runs import JsonlLog, seed_everything, write_config
 from portraitcli.train.draw.config import DrawConfig
@@ -156,10 +156,7 @@ def train(cfg: DrawConfig, data: Path, run_dir: Path, cache: Path | None, consol
             f"epoch {epoch + 1}/{cfg.epochs} " + " ".join(f"{k}={v:.4g}" for k, v in record.items() if k != "epoch")
         )
         if (epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == cfg.epochs:
-            path = run_dir / "checkpoints" / f"epoch-{epoch + 1:04d}.pt"
-            save_checkpoint(path, objects, epoch=epoch + 1, config=asdict(cfg))  # type: ignore[arg-type]
-            for old in sorted((run_dir / "checkpoints").glob("epoch-*.pt"))[:-2]:
-                old.unlink()
+            save_epoch(run_dir, objects, epoch + 1, asdict(cfg))  # type: ignore[arg-type]
     log.write(event="done", seconds_this_session=time.time() - t_run, selected_epoch=cfg.epochs)
     return run_dir / "checkpoints" / f"epoch-{cfg.epochs:04d}.pt"
 

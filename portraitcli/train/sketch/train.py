@@ -30,7 +30,7 @@ from portraitcli.data.cufs import cufs_pairs, load_pair
 from portraitcli.metrics.pixel import ssim
 from portraitcli.models.sketch import photo_to_tensor, sketch_to_tensor, tensor_to_sketch
 from portraitcli.train.common.augment import paired_jitter
-from portraitcli.train.common.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from portraitcli.train.common.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint, save_epoch
 from portraitcli.train.common.losses import ImagePool, lsgan_loss, ssim_loss
 from portraitcli.train.common.runs import JsonlLog, seed_everything, write_config
 from portraitcli.train.sketch.config import SketchConfig
@@ -181,10 +181,7 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
             + " ".join(f"{k}={v:.4g}" for k, v in record.items() if k not in ("epoch",))
         )
         if (epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == cfg.epochs:
-            path = run_dir / "checkpoints" / f"epoch-{epoch + 1:04d}.pt"
-            save_checkpoint(path, objects, epoch=epoch + 1, config=asdict(cfg))  # type: ignore[arg-type]
-            for old in sorted((run_dir / "checkpoints").glob("epoch-*.pt"))[:-2]:
-                old.unlink()
+            save_epoch(run_dir, objects, epoch + 1, asdict(cfg))  # type: ignore[arg-type]
     final = run_dir / "checkpoints" / f"epoch-{cfg.epochs:04d}.pt"
     if cfg.select == "best-val":
         best_epoch = torch.load(best_path, map_location="cpu", weights_only=True)["meta"]["epoch"]
