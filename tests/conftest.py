@@ -31,23 +31,28 @@ def astronaut() -> np.ndarray:
     return data.astronaut()
 
 
-def make_gray_model(path: Path) -> Path:
-    """A tiny ONNX graph: a fixed 1x1 convolution RGB in [-1, 1] -> luma in [-1, 1].
+def make_conv_model(path: Path, weights: list[list[float]], bias: list[float] | None = None) -> Path:
+    """A tiny ONNX graph: one fixed 1x1 convolution (N, C_in, H, W) -> (N, C_out, H, W).
 
-    Same contract as the sketch model (N, 3, H, W) -> (N, 1, H, W), so the whole pipeline
-    can run without trained weights.
+    ``weights`` is C_out rows of C_in numbers; lets the image commands run end to end
+    without trained weights.
     """
     import onnx
     from onnx import TensorProto, helper
 
-    w = helper.make_tensor("W", TensorProto.FLOAT, [1, 3, 1, 1], [0.299, 0.587, 0.114])
-    node = helper.make_node("Conv", ["input", "W"], ["output"], kernel_shape=[1, 1])
+    c_out, c_in = len(weights), len(weights[0])
+    inits = [helper.make_tensor("W", TensorProto.FLOAT, [c_out, c_in, 1, 1], [v for row in weights for v in row])]
+    inputs = ["input", "W"]
+    if bias is not None:
+        inits.append(helper.make_tensor("B", TensorProto.FLOAT, [c_out], bias))
+        inputs.append("B")
+    node = helper.make_node("Conv", inputs, ["output"], kernel_shape=[1, 1])
     graph = helper.make_graph(
         [node],
-        "gray",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, "H", "W"])],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", 1, "H", "W"])],
-        [w],
+        "conv1x1",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", c_in, "H", "W"])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", c_out, "H", "W"])],
+        inits,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
@@ -56,8 +61,30 @@ def make_gray_model(path: Path) -> Path:
     return path
 
 
+def make_gray_model(path: Path) -> Path:
+    """A tiny ONNX graph: RGB in [-1, 1] -> luma in [-1, 1], the sketch model's contract."""
+    return make_conv_model(path, [[0.299, 0.587, 0.114]])
+
+
 #: A CUFS-like 200x250 template (the shipped sketch template is measured the same way).
 TEMPLATE_KPS = [[134.93, 126.65], [115.43, 128.08], [64.16, 126.51], [83.78, 127.99], [99.93, 164.66]]
+
+
+def add_model(folder: Path, name: str, onnx_path: Path, template: dict) -> None:
+    """Add a manifest entry for ``onnx_path`` (already in ``folder``) to ``folder/manifest.json``."""
+    path = folder / "manifest.json"
+    manifest = json.loads(path.read_text())
+    task, _, version = name.rpartition("-v")
+    manifest["models"][name] = {
+        "task": task,
+        "version": int(version),
+        "file": onnx_path.name,
+        "sha256": hashlib.sha256(onnx_path.read_bytes()).hexdigest(),
+        "template": template,
+        "training": {"data": "none (test graph)"},
+        "metrics": {},
+    }
+    path.write_text(json.dumps(manifest))
 
 
 @pytest.fixture()

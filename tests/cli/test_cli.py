@@ -13,6 +13,7 @@ from PIL import Image
 
 from portraitcli.cli.app import main
 from portraitcli.io import read_image, write_image
+from tests.conftest import TEMPLATE_KPS, add_model, make_conv_model
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -292,3 +293,36 @@ def test_shipped_sketch_on_100_fs2k_test_photos(capsys, tmp_path: Path, monkeypa
     assert code == 0, err
     assert len(records) == 100 and all(r["status"] == "ok" for r in records)
     assert read_image(tmp_path / "out" / Path(rows[0]["photo"]).name).rgb.shape == (500, 400, 3)
+
+
+def test_draw_passes_the_style_and_refuses_a_bad_one(capsys, weights_dir: Path, photo: Path, tmp_path: Path) -> None:
+
+    # luma plus a style-dependent offset: style 1 darker, style 3 lighter
+    model = make_conv_model(weights_dir / "draw-v1.onnx", [[0.299, 0.587, 0.114, -0.5, 0.0, 0.5]])
+    kps = (np.array(TEMPLATE_KPS) - (100, 125)) * 0.9 + (128, 128)
+    add_model(weights_dir, "draw-v1", model, {"size": [256, 256], "kps": kps.tolist()})
+    means = []
+    for style in ("1", "3"):
+        out_path = tmp_path / f"d{style}.png"
+        code, out, err = run(capsys, "draw", str(photo), "-o", str(out_path), "--style", style, "--json")
+        assert code == 0, err
+        img = read_image(out_path).rgb
+        assert img.shape == (512, 512, 3)  # default --size 512 with the square framing
+        means.append(img.mean())
+    assert means[1] - means[0] > 100
+    code, _, err = run(capsys, "draw", str(photo), "-o", str(tmp_path / "x.png"), "--style", "4")
+    assert code == 2 and not (tmp_path / "x.png").exists()
+
+
+def test_destylize_falls_back_to_the_whole_image(capsys, weights_dir: Path, tmp_path: Path) -> None:
+
+    model = make_conv_model(weights_dir / "destylize-v1.onnx", [[1, 0, 0], [0, 1, 0], [0, 0, 1]])
+    kps = (np.array(TEMPLATE_KPS) - (100, 125)) * 0.5 + (64, 64)
+    add_model(weights_dir, "destylize-v1", model, {"size": [128, 128], "kps": kps.tolist()})
+    painting = write_image(tmp_path / "painting.png", np.full((300, 200, 3), 90, np.uint8))
+    code, out, err = run(capsys, "destylize", str(painting), "-o", str(tmp_path / "face.png"), "--json")
+    assert code == 0, err
+    assert json.loads(out)["mode"] == "whole"
+    assert read_image(tmp_path / "face.png").rgb.shape == (300, 200, 3)
+    code, _, _ = run(capsys, "destylize", str(painting), "-o", str(tmp_path / "e.png"), "--on-no-face", "error")
+    assert code == 4 and not (tmp_path / "e.png").exists()
