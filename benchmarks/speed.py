@@ -27,10 +27,21 @@ from portraitcli.runtime.weights import find_model, load_manifest, verify  # noq
 from portraitcli.sysinfo import machine  # noqa: E402
 
 
+def model_input(task: str, crop: np.ndarray) -> np.ndarray:
+    """The network input of ``task`` for one aligned crop, as the model wrapper builds it."""
+    if task == "draw":
+        from portraitcli.models.draw import photo_to_input
+
+        return photo_to_input(crop, 1)[None]
+    if task == "destylize":
+        return (crop.astype(np.float32).transpose(2, 0, 1)[None] / 127.5) - 1.0
+    from portraitcli.models.sketch import photo_to_tensor
+
+    return photo_to_tensor(crop)[None]
+
+
 def time_model(name: str, threads: int, runs: int) -> dict:
     import onnxruntime as ort
-
-    from portraitcli.models.sketch import photo_to_tensor
 
     spec = find_model(name)
     opts = ort.SessionOptions()
@@ -41,7 +52,7 @@ def time_model(name: str, threads: int, runs: int) -> dict:
     sess = ort.InferenceSession(str(verify(spec)), opts, providers=["CPUExecutionProvider"])
     w, h = spec.template.size
     crop = np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
-    x = photo_to_tensor(crop)[None]
+    x = model_input(spec.task, crop)
     feed = {sess.get_inputs()[0].name: x}
     for _ in range(3):
         sess.run(None, feed)
