@@ -36,5 +36,52 @@ def stylized_pairs(
     )
 
 
+#: Training rows each task needs: dataset folder -> predicate on a pairs.csv row.
+PACKS = {
+    "sketch": ("cufs", lambda row: row["split"] == "train"),
+    "draw": ("fs2k", lambda row: row["split"] == "train"),
+}
+
+
+@app.command("pack")
+def pack(
+    task: Annotated[str, typer.Argument(help="sketch or draw.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="A datasets-shaped folder to write (keep it git-ignored).")],
+    data: Annotated[Path | None, typer.Option("--data", help="Datasets folder; default $PORTRAIT_DATA.")] = None,
+) -> None:
+    """Copy the training split a task needs into a small datasets folder, to `carry` to a lent GPU machine.
+
+    The copy keeps the layout (``OUT/cufs/pairs.csv`` ...), so ``--data OUT`` trains from it.
+    Never commit it: it is dataset files.
+    """
+    import csv
+    import shutil
+
+    from rich.console import Console
+
+    from portraitcli.data import data_root, dataset_dir
+    from portraitcli.errors import UsageError
+
+    if task not in PACKS:
+        raise UsageError(f"pack: task must be one of {', '.join(PACKS)}")
+    name, keep = PACKS[task]
+    src = dataset_dir(data_root(data), name)
+    with (src / "pairs.csv").open(newline="") as f:
+        reader = csv.DictReader(f)
+        fields = list(reader.fieldnames or [])
+        rows = [r for r in reader if keep(r)]
+    dst = out / name
+    for row in rows:
+        for col in ("photo", "sketch"):
+            (dst / row[col]).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src / row[col], dst / row[col])
+    with (dst / "pairs.csv").open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        w.writerows(rows)
+    size = sum(p.stat().st_size for p in dst.rglob("*") if p.is_file())
+    Console(stderr=True).print(f"packed {len(rows)} {name} training pairs into {dst} ({size / 2**20:.1f} MiB)")
+
+
 def register(app_: typer.Typer) -> None:
     app_.add_typer(app, name="data")

@@ -48,3 +48,21 @@ def test_fs2k_splits_and_styles() -> None:
     assert not {p.name for p in train} & {p.name for p in test}
     photo, drawing = load_drawing_pair(drawing_pairs(root, "fs2k", "test", style=3)[0])
     assert photo.dtype == drawing.dtype == np.uint8 and photo.shape[:2] == drawing.shape
+
+
+def test_pack_copies_only_the_training_rows(tmp_path: Path, capsys) -> None:
+    from portraitcli.cli.app import main
+
+    root = tmp_path / "data"
+    rows = ["split,sketch_style,gender,smile,frontal_face,photo,sketch"]
+    for i, split in enumerate(("train", "train", "test")):
+        write_image(root / "fs2k" / "photo" / f"p{i}.jpg", np.zeros((20, 20, 3), np.uint8))
+        write_image(root / "fs2k" / "sketch" / f"s{i}.jpg", np.zeros((20, 20), np.uint8))
+        rows.append(f"{split},0,0,0,1,photo/p{i}.jpg,sketch/s{i}.jpg")
+    (root / "fs2k" / "pairs.csv").write_text("\n".join(rows) + "\n")
+    assert main(["data", "pack", "draw", "--out", str(tmp_path / "pack"), "--data", str(root)]) == 0
+    packed = tmp_path / "pack" / "fs2k"
+    assert sorted(p.name for p in (packed / "photo").iterdir()) == ["p0.jpg", "p1.jpg"]
+    assert [p.name for p in drawing_pairs(tmp_path / "pack", "fs2k", "train")] == ["photo/p0", "photo/p1"]
+    assert drawing_pairs(tmp_path / "pack", "fs2k", "test") == []
+    assert main(["data", "pack", "cartoon", "--out", str(tmp_path / "x"), "--data", str(root)]) == 2
