@@ -101,6 +101,27 @@ def score(generate: Generator, test: TestSet) -> dict[str, Any]:
     }
 
 
+def paired_difference(ours: np.ndarray, other: np.ndarray, n_boot: int = 2000, seed: int = 0) -> dict[str, Any]:
+    """Mean of ``ours - other`` over paired per-image scores, with a bootstrap 95% interval.
+
+    The images are resampled with replacement ``n_boot`` times (seeded); the interval is the
+    2.5 and 97.5 percentiles of the resampled means (Efron and Tibshirani 1993, percentile
+    method). An interval that contains 0 means the two methods are not told apart on this
+    test set.
+
+    Args:
+        ours: (N,) per-image scores of our model.
+        other: (N,) the other method's scores on the same images, same order.
+
+    Returns:
+        ``{"mean": float, "ci95": [lo, hi]}``.
+    """
+    d = np.asarray(ours, np.float64) - np.asarray(other, np.float64)
+    rng = np.random.default_rng(seed)
+    means = d[rng.integers(0, len(d), (n_boot, len(d)))].mean(axis=1)
+    return {"mean": float(d.mean()), "ci95": [float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))]}
+
+
 def onnx_generator(path: Path, threads: int = 2) -> Generator:
     """A sketch generator from an ONNX file with the sketch model's contract."""
     from portraitcli.models.sketch import photo_to_tensor, tensor_to_sketch
@@ -195,14 +216,16 @@ def write_markdown(result: dict, path: Path) -> None:
         + ". SSIM: scikit-image, Gaussian window sigma 1.5, population covariance, data_range 255, "
         "8-bit grayscale at 200x250; PSNR in dB.",
         "",
-        "| method | kind | CUHK SSIM (n=100) | CUHK PSNR | AR SSIM (n=23) | AR PSNR |",
-        "|---|---|---:|---:|---:|---:|",
-        f"| **ours ({result['model']})** | model | **{_fmt(m['ssim'])}** | {_fmt(m['psnr'], 2)} | "
+        "| method | kind | CUHK SSIM (n=100) | ours - row, CUHK SSIM (95% CI) | CUHK PSNR | AR SSIM (n=23) | AR PSNR |",
+        "|---|---|---:|---:|---:|---:|---:|",
+        f"| **ours ({result['model']})** | model | **{_fmt(m['ssim'])}** | | {_fmt(m['psnr'], 2)} | "
         f"{_fmt(m['ssim_ar'])} | {_fmt(m['psnr_ar'], 2)} |",
     ]
     for name, b in result["baselines"].items():
+        diff = result.get("ssim_diff_vs_ours", {}).get(name)
+        cell = f"{diff['mean']:+.4f} [{diff['ci95'][0]:+.4f}, {diff['ci95'][1]:+.4f}]" if diff else ""
         lines.append(
-            f"| {name} | {b.get('kind', 'baseline')} | {_fmt(b['ssim'])} | {_fmt(b['psnr'], 2)} | "
+            f"| {name} | {b.get('kind', 'baseline')} | {_fmt(b['ssim'])} | {cell} | {_fmt(b['psnr'], 2)} | "
             f"{_fmt(b['ssim_ar'])} | {_fmt(b['psnr_ar'], 2)} |"
         )
     keys = ("variant", "use_se", "lambda_cycle", "lambda_sup", "lambda_ssim", "epochs", "seed")
@@ -222,9 +245,13 @@ def write_markdown(result: dict, path: Path) -> None:
             ]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
     better = [n for n, b in result["baselines"].items() if b["ssim"] >= m["ssim"]]
+    tied = [n for n, d in result.get("ssim_diff_vs_ours", {}).items() if d["ci95"][0] <= 0 <= d["ci95"][1]]
     lines += [
         "",
         "Rows with a CUHK SSIM at least ours: " + (", ".join(better) if better else "none") + ".",
+        "Rows not told apart from ours (the paired bootstrap 95% interval of the difference contains 0): "
+        + (", ".join(tied) if tied else "none")
+        + ".",
     ]
     lines += [
         "",
@@ -336,6 +363,12 @@ def run(
         runs[name] = {"run": run_dir.name, "config": cfg["config"], "sha256": sha256_of(run_dir / "model.onnx")}
     if runs:
         result["ablation_runs"] = runs
+    cuhk_names = tests["cuhk"].names
+    ours_ssim = np.array([per_image["ours"][n]["ssim"] for n in cuhk_names])
+    result["ssim_diff_vs_ours"] = {  # paired bootstrap over the CUHK test images (a sibling of "baselines")
+        name: paired_difference(ours_ssim, np.array([per_image[name][n]["ssim"] for n in cuhk_names]))
+        for name in result["baselines"]
+    }
     if shipped:
         result["model_config"] = spec.entry.get("training", {}).get("config")
     result["paper_ssim_cuhk"] = PAPER

@@ -51,3 +51,15 @@ def test_shape_mismatch() -> None:
 def test_to_gray_matches_pillow() -> None:
     rgb = np.random.default_rng(2).integers(0, 256, (50, 60, 3)).astype(np.uint8)
     np.testing.assert_array_equal(to_gray(rgb), np.asarray(Image.fromarray(rgb).convert("L")))
+
+
+def test_paired_difference_bootstrap() -> None:
+    from portraitcli.benchmark.sketch import paired_difference
+
+    rng = np.random.default_rng(0)
+    other = rng.uniform(0.4, 0.7, 100)
+    clear = paired_difference(other + 0.02 + rng.normal(0, 0.005, 100), other)
+    assert clear["mean"] == pytest.approx(0.02, abs=2e-3) and clear["ci95"][0] > 0
+    tie = paired_difference(other + rng.normal(0, 0.05, 100), other)
+    assert tie["ci95"][0] < 0 < tie["ci95"][1]
+    assert paired_difference(other, other) == {"mean": 0.0, "ci95": [0.0, 0.0]}
