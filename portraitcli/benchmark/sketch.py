@@ -161,7 +161,8 @@ def settings() -> dict[str, Any]:
 PAPER = {"LLE": 0.4624, "Pix2Pix": 0.4683, "CycleGAN": 0.5931, "ComboGAN": 0.4075, "Liao and Lin": 0.6205}
 
 
-def cufsgrid(test: TestSet, ours: Generator, base: dict[str, Generator], path: Path) -> None:
+def cufs_grid(test: TestSet, ours: Generator, base: dict[str, Generator], path: Path) -> None:
+    """Picture grid of 8 evenly spaced test faces: photo, ours, artist, grayscale photo, pencilSketch."""
     idx = np.linspace(0, len(test.photos) - 1, 8).round().astype(int)
     rows = []
     for i in idx:
@@ -173,7 +174,7 @@ def cufsgrid(test: TestSet, ours: Generator, base: dict[str, Generator], path: P
     grid(rows).save(path, optimize=True)
 
 
-def real_photosgrid(data: Path, model_path: Path, path: Path, n_fs2k: int = 5) -> None:
+def real_photos_grid(data: Path, model_path: Path, path: Path, n_fs2k: int = 5) -> None:
     """Astronaut and FS2K test photos through detect -> align -> sketch."""
     from skimage import data as skdata
 
@@ -206,6 +207,7 @@ def _fmt(x: float, digits: int = 4) -> str:
 
 
 def write_markdown(result: dict, path: Path) -> None:
+    """The tables of ``sketch.json`` for people: scores, paired differences, training configs."""
     m = result["metrics"]
     lines = [
         "# sketch: CUFS benchmark",
@@ -387,6 +389,6 @@ def run(
         record_metrics(model_name, result["metrics"])
     if images_dir is not None:
         images_dir.mkdir(parents=True, exist_ok=True)
-        cufsgrid(tests["cuhk"], ours, base, images_dir / "sketch_cufs_grid.png")
-        real_photosgrid(data, model_path, images_dir / "sketch_real.png")
+        cufs_grid(tests["cuhk"], ours, base, images_dir / "sketch_cufs_grid.png")
+        real_photos_grid(data, model_path, images_dir / "sketch_real.png")
     return result

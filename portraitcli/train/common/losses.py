@@ -35,6 +35,8 @@ class ImagePool:
         self.images = [img[None] for img in images] if images.numel() else []
 
     def query(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) new fakes -> (N, C, H, W) for D: each the new image or, half the
+        time once the pool is full, a stored one (which the new image then replaces)."""
         if self.size == 0:
             return images
         out = []

@@ -33,6 +33,7 @@ class AlignedPairs:
     n_no_face: int  # pairs left out because no face was found on the photo
 
     def subset(self, idx: np.ndarray) -> AlignedPairs:
+        """The pairs at indices ``idx`` (same ``n_no_face``)."""
         return AlignedPairs(
             self.photos[idx], self.drawings[idx], self.styles[idx], [self.names[i] for i in idx], self.n_no_face
         )
