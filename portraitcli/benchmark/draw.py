@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import platform
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -124,7 +125,9 @@ def score(draw: DrawFn, test: AlignedPairs, ref_features: np.ndarray, extractor:
     for suffix, mask in [("", np.ones(len(ssims), bool))] + [(f"_style{s}", test.styles == s) for s in STYLES]:
         if mask.sum() < 2:
             continue
-        out[f"fid{suffix}"] = fid_from_features(feats[mask], ref_features[mask])
+        with warnings.catch_warnings():  # n < 2048 is stated once in the settings, not per call
+            warnings.simplefilter("ignore")
+            out[f"fid{suffix}"] = fid_from_features(feats[mask], ref_features[mask])
         kid, kid_std = kid_from_features(feats[mask], ref_features[mask], num_subsets=kid_subsets)
         out[f"kid{suffix}"], out[f"kid{suffix}_std"] = kid, kid_std
         out[f"ssim{suffix}"] = float(ssims[mask].mean())
