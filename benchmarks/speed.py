@@ -34,7 +34,9 @@ def model_input(task: str, crop: np.ndarray) -> np.ndarray:
 
         return photo_to_input(crop, 1)[None]
     if task == "destylize":
-        return (crop.astype(np.float32).transpose(2, 0, 1)[None] / 127.5) - 1.0
+        from portraitcli.models.destylize import crops_to_input
+
+        return crops_to_input(crop[None])
     from portraitcli.models.sketch import photo_to_tensor
 
     return photo_to_tensor(crop)[None]

@@ -33,7 +33,7 @@ import numpy as np
 from PIL import Image
 
 from portraitcli.benchmark.pictures import grid, label
-from portraitcli.errors import UsageError
+from portraitcli.data.stylized import read_record
 from portraitcli.io import read_image
 from portraitcli.io.image import write_text_atomic
 from portraitcli.metrics.pixel import SSIM_SETTINGS, psnr, ssim
@@ -65,15 +65,8 @@ class Column:
     names: list[str]
 
 
-def load_columns(pairs_dir: Path, data: Path | None, template: dict) -> dict[str, Column]:
-    """The seen, unseen and (if ``data`` holds CUFS) sketch columns.
-
-    Raises:
-        UsageError: ``pairs_dir`` is not a ``portrait data stylized-pairs`` output.
-    """
-    if not (pairs_dir / "pairs.json").is_file():
-        raise UsageError(f"{pairs_dir}: no pairs.json (make it with `portrait data stylized-pairs --out DIR`)")
-    record = json.loads((pairs_dir / "pairs.json").read_text())
+def load_columns(pairs_dir: Path, record: dict, data: Path | None) -> dict[str, Column]:
+    """The seen, unseen and (if ``data`` holds CUFS) sketch columns of a pairs folder and its ``pairs.json``."""
     names = sorted(record["test"])
     targets = np.stack([read_image(pairs_dir / "test" / "target" / f"{n}.png").rgb for n in names])
     columns = {}
@@ -87,7 +80,7 @@ def load_columns(pairs_dir: Path, data: Path | None, template: dict) -> dict[str
                 keys.append(f"{style_dir.name}/{n}")
         columns[group] = Column(inputs, targets, np.array(truth), styles, keys)
     if data is not None and (data / "cufs").is_dir():
-        columns["sketch"] = cufs_sketch_column(data, template)
+        columns["sketch"] = cufs_sketch_column(data, record["template"])
     return columns
 
 
@@ -113,8 +106,14 @@ def cufs_sketch_column(data: Path, template: dict) -> Column:
     return Column(inputs, np.stack(targets), np.arange(len(inputs)), ["sketch"] * len(inputs), names)
 
 
-def score(recover: RecoverFn, columns: dict[str, Column], descriptor: Any, box: tuple) -> tuple[dict, dict]:
-    """Metrics of one method over all columns, and its outputs per column."""
+def score(
+    recover: RecoverFn, columns: dict[str, Column], descriptor: Any, box: tuple, galleries: dict[str, np.ndarray]
+) -> tuple[dict, dict]:
+    """Metrics of one method over all columns, and its outputs per column.
+
+    ``galleries`` holds each column's (M, 128) descriptors of the real faces, computed once
+    for all methods.
+    """
     from portraitcli.metrics.identity import consistency_ratio, retrieval_ratio
 
     metrics: dict[str, float] = {}
@@ -126,7 +125,7 @@ def score(recover: RecoverFn, columns: dict[str, Column], descriptor: Any, box: 
         metrics[f"psnr_{key}"] = float(np.mean([psnr(o, col.targets[t]) for o, t in zip(outs, col.truth)]))
         metrics[f"ssim_{key}"] = float(np.mean([ssim(o, col.targets[t]) for o, t in zip(outs, col.truth)]))
         q = descriptor.embed(outs, box=box)
-        g = descriptor.embed(list(col.targets), box=box)
+        g = galleries[key]
         metrics[f"frr1_{key}"] = retrieval_ratio(q, g, 1, col.truth)["top1"]
         metrics[f"frr5_{key}"] = retrieval_ratio(q, g, 5, col.truth)["top5"]
         if key in ("seen", "unseen"):
@@ -216,11 +215,12 @@ def run(
         model_path, model_name = verify(spec), spec.name
     else:
         model_name = model_path.name
-    template = json.loads((pairs_dir / "pairs.json").read_text())["template"]
-    columns = load_columns(pairs_dir, data, template)
+    record = read_record(pairs_dir)
+    columns = load_columns(pairs_dir, record, data)
     descriptor = FaceDescriptor()
-    box = template_box(np.asarray(template["kps"]))
-    metrics, outputs = score(onnx_recover(model_path), columns, descriptor, box)
+    box = template_box(np.asarray(record["template"]["kps"]))
+    galleries = {key: descriptor.embed(list(col.targets), box=box) for key, col in columns.items()}
+    metrics, outputs = score(onnx_recover(model_path), columns, descriptor, box, galleries)
     result: dict[str, Any] = {
         "task": "destylize",
         "model": model_name,
@@ -239,7 +239,7 @@ def run(
         runs[name] = {"run": run_dir.name, "config": cfg["config"], "sha256": sha256_of(run_dir / "model.onnx")}
     all_outputs = {"ours": outputs}
     for name, (fn, kind) in methods.items():
-        m, outs = score(fn, columns, descriptor, box)
+        m, outs = score(fn, columns, descriptor, box, galleries)
         result["baselines"][name] = {**m, "kind": kind}
         all_outputs[name] = outs
     if runs:
@@ -249,7 +249,7 @@ def run(
         "ssim": SSIM_SETTINGS,
         "color": "8-bit RGB, SSIM averaged over channels",
         "identity": "dlib_face_recognition_resnet_model_v1 at the template's face box (aligned faces, no detection)",
-        "pairs": json.loads((pairs_dir / "pairs.json").read_text())["config"],
+        "pairs": record["config"],
         "python": platform.python_version(),
     }
     out_dir.mkdir(parents=True, exist_ok=True)

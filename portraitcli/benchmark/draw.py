@@ -30,6 +30,7 @@ import numpy as np
 from PIL import Image
 
 from portraitcli.benchmark.pictures import grid, label
+from portraitcli.benchmark.sketch import pencil_sketch
 from portraitcli.errors import UsageError
 from portraitcli.io.image import write_text_atomic
 from portraitcli.metrics.pixel import SSIM_SETTINGS, ssim, to_gray
@@ -73,13 +74,6 @@ def xdog(
     d = (g1 - tau * g2) / (1 - tau)  # scaled so eps and phi act on a unit-contrast edge
     out = np.where(d >= eps, 1.0, 1.0 + np.tanh(phi * (d - eps)))
     return np.clip(np.rint(out * 255), 0, 255).astype(np.uint8)
-
-
-def pencil_sketch(photo: np.ndarray) -> np.ndarray:
-    """OpenCV's ``pencilSketch`` with its default parameters (see the sketch benchmark)."""
-    from portraitcli.benchmark.sketch import pencil_sketch as _pencil
-
-    return _pencil(photo)
 
 
 def baselines() -> dict[str, DrawFn]:

@@ -126,6 +126,18 @@ def _reduce(rgb: np.ndarray, size: int = SIZE) -> np.ndarray:
     return np.asarray(Image.fromarray(rgb).resize((size, size), Image.Resampling.LANCZOS))
 
 
+def read_record(pairs_dir: Path) -> dict:
+    """The ``pairs.json`` of a ``portrait data stylized-pairs`` output folder.
+
+    Raises:
+        UsageError: the folder has no ``pairs.json``.
+    """
+    path = pairs_dir / "pairs.json"
+    if not path.is_file():
+        raise UsageError(f"{pairs_dir}: no pairs.json (make it with `portrait data stylized-pairs --out DIR`)")
+    return json.loads(path.read_text())
+
+
 def make_pairs(data: Path, out: Path, cfg: PairsConfig, stylizer: Stylizer | None = None) -> dict:
     """Write the stylized / real pairs (layout in the module docstring); return ``pairs.json``.
 

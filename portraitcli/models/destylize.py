@@ -13,6 +13,16 @@ from portraitcli.models.base import ImageModel, register
 SIZE = 128
 
 
+def crops_to_input(crops: np.ndarray) -> np.ndarray:
+    """(N, H, W, 3) uint8 RGB crops -> (N, 3, H, W) float32 in [-1, 1], the SRN's input."""
+    return np.ascontiguousarray(crops.astype(np.float32).transpose(0, 3, 1, 2) / 127.5 - 1.0)
+
+
+def output_to_faces(y: np.ndarray) -> np.ndarray:
+    """(N, 3, H, W) float in [-1, 1] (clipped) -> (N, H, W, 3) uint8 RGB faces."""
+    return np.clip(np.rint((np.asarray(y).transpose(0, 2, 3, 1) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
 @register("destylize")
 class DestylizeModel(ImageModel):
     """Stylized face crop -> recovered face.
@@ -25,6 +35,5 @@ class DestylizeModel(ImageModel):
     def run(self, crop: np.ndarray) -> np.ndarray:
         if crop.shape[:2] != (SIZE, SIZE):
             crop = np.asarray(Image.fromarray(crop).resize((SIZE, SIZE), Image.Resampling.BICUBIC))
-        x = (crop.astype(np.float32).transpose(2, 0, 1)[None] / 127.5) - 1.0
-        (y,) = self.session.run(None, {self.input_name: x})
-        return np.clip(np.rint((y[0].transpose(1, 2, 0) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+        (y,) = self.session.run(None, {self.input_name: crops_to_input(crop[None])})
+        return output_to_faces(y)[0]

@@ -132,3 +132,11 @@ class JsonlLog:
     def write(self, **record: Any) -> None:
         with self.path.open("a") as f:
             f.write(json.dumps(record, default=float) + "\n")
+
+
+def report_epoch(log: JsonlLog, console: Any, record: dict[str, float], epochs: int) -> None:
+    """Append an epoch's record (which holds ``epoch``) to the log and print it as one line."""
+    log.write(**record)
+    console.print(
+        f"epoch {record['epoch']}/{epochs} " + " ".join(f"{k}={v:.4g}" for k, v in record.items() if k != "epoch")
+    )

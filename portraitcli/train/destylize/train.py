@@ -26,12 +26,13 @@ import torch.nn.functional as F_nn
 from rich.console import Console
 from rich.progress import track
 
-from portraitcli.errors import UsageError
+from portraitcli.data.stylized import read_record
 from portraitcli.io import read_image
 from portraitcli.metrics.pixel import psnr, ssim
+from portraitcli.models.destylize import crops_to_input, output_to_faces
 from portraitcli.train.common.checkpoint import latest_checkpoint, load_checkpoint, save_epoch
 from portraitcli.train.common.perceptual import PerceptualFeatures, perceptual_loss
-from portraitcli.train.common.runs import JsonlLog, seed_everything, write_config
+from portraitcli.train.common.runs import JsonlLog, report_epoch, seed_everything, write_config
 from portraitcli.train.destylize.config import DestylizeConfig
 from portraitcli.train.destylize.networks import DN, SRN
 from portraitcli.train.sketch.networks import SEUNet
@@ -45,22 +46,20 @@ def load_pairs(pairs_dir: Path, split: str = "train") -> tuple[list[str], np.nda
     Raises:
         UsageError: the folder is not a ``portrait data stylized-pairs`` output.
     """
-    if not (pairs_dir / "pairs.json").is_file():
-        raise UsageError(f"{pairs_dir}: no pairs.json (make it with `portrait data stylized-pairs --out DIR`)")
-    names = sorted(json.loads((pairs_dir / "pairs.json").read_text())[split])
+    names = sorted(read_record(pairs_dir)[split])
     inputs = np.stack([read_image(pairs_dir / split / "input" / f"{n}.jpg").rgb for n in track(names, "reading")])
     targets = np.stack([read_image(pairs_dir / split / "target" / f"{n}.png").rgb for n in names])
     return names, inputs, targets
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
-    """(N, H, W, 3) uint8 -> (N, 3, H, W) float32 in [-1, 1]."""
-    return torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+    """(N, H, W, 3) uint8 -> (N, 3, H, W) float32 in [-1, 1], as the shipped model's input."""
+    return torch.from_numpy(crops_to_input(images))
 
 
 def to_images(t: torch.Tensor) -> np.ndarray:
-    """(N, 3, H, W) float in [-1, 1] -> (N, H, W, 3) uint8."""
-    return np.clip(np.rint((t.detach().cpu().permute(0, 2, 3, 1).numpy() + 1) * 127.5), 0, 255).astype(np.uint8)
+    """(N, 3, H, W) float in [-1, 1] -> (N, H, W, 3) uint8, as the shipped model's output."""
+    return output_to_faces(t.detach().cpu().numpy())
 
 
 def build(cfg: DestylizeConfig) -> tuple[torch.nn.Module, torch.nn.Module]:
@@ -117,7 +116,7 @@ def train(cfg: DestylizeConfig, pairs_dir: Path, run_dir: Path, console: Console
         start_epoch = int(load_checkpoint(ckpt, objects, cfg.device)["epoch"])  # type: ignore[arg-type]
         console.print(f"resumed from {ckpt.name} (epoch {start_epoch})")
     else:
-        record = json.loads((pairs_dir / "pairs.json").read_text())
+        record = read_record(pairs_dir)
         write_config(
             run_dir,
             cfg,
@@ -153,10 +152,7 @@ def train(cfg: DestylizeConfig, pairs_dir: Path, run_dir: Path, console: Console
         )
         if (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs:
             rec.update(evaluate(G, inputs[val_idx], targets[val_idx], cfg.device))
-        log.write(**rec)
-        console.print(
-            f"epoch {epoch + 1}/{cfg.epochs} " + " ".join(f"{k}={v:.4g}" for k, v in rec.items() if k != "epoch")
-        )
+        report_epoch(log, console, rec, cfg.epochs)
         if (epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == cfg.epochs:
             save_epoch(run_dir, objects, epoch + 1, asdict(cfg))  # type: ignore[arg-type]
     log.write(event="done", seconds_this_session=time.time() - t_run, selected_epoch=cfg.epochs)

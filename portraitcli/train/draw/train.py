@@ -30,7 +30,7 @@ from portraitcli.models.draw import drawing_to_tensor, photo_to_input, tensor_to
 from portraitcli.train.common.augment import paired_jitter
 from portraitcli.train.common.checkpoint import latest_checkpoint, load_checkpoint, save_epoch
 from portraitcli.train.common.losses import lsgan_loss
-from portraitcli.train.common.runs import JsonlLog, seed_everything, write_config
+from portraitcli.train.common.runs import JsonlLog, report_epoch, seed_everything, write_config
 from portraitcli.train.draw.config import DrawConfig
 from portraitcli.train.draw.data import AlignedPairs, aligned_pairs, drawing_template
 from portraitcli.train.draw.networks import MODES, N_STYLES, DrawGenerator, PatchDiscriminator
@@ -151,10 +151,7 @@ def train(cfg: DrawConfig, data: Path, run_dir: Path, cache: Path | None, consol
         record.update(epoch=epoch + 1, seconds=time.time() - t0, lr=opt_G.param_groups[0]["lr"])
         if (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs:
             record.update(evaluate(G, val_set, cfg.device))
-        log.write(**record)
-        console.print(
-            f"epoch {epoch + 1}/{cfg.epochs} " + " ".join(f"{k}={v:.4g}" for k, v in record.items() if k != "epoch")
-        )
+        report_epoch(log, console, record, cfg.epochs)
         if (epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == cfg.epochs:
             save_epoch(run_dir, objects, epoch + 1, asdict(cfg))  # type: ignore[arg-type]
     log.write(event="done", seconds_this_session=time.time() - t_run, selected_epoch=cfg.epochs)

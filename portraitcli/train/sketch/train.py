@@ -32,7 +32,7 @@ from portraitcli.models.sketch import photo_to_tensor, sketch_to_tensor, tensor_
 from portraitcli.train.common.augment import paired_jitter
 from portraitcli.train.common.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint, save_epoch
 from portraitcli.train.common.losses import ImagePool, lsgan_loss, ssim_loss
-from portraitcli.train.common.runs import JsonlLog, seed_everything, write_config
+from portraitcli.train.common.runs import JsonlLog, report_epoch, seed_everything, write_config
 from portraitcli.train.sketch.config import SketchConfig
 from portraitcli.train.sketch.networks import PatchDiscriminator, SEUNet
 
@@ -175,11 +175,7 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
             if record["val_ssim_ar_train"] > best_val:
                 best_val = record["val_ssim_ar_train"]
                 save_checkpoint(best_path, {"G": G}, epoch=epoch + 1, val_ssim=best_val, config=asdict(cfg))
-        log.write(**record)
-        console.print(
-            f"epoch {epoch + 1}/{cfg.epochs} "
-            + " ".join(f"{k}={v:.4g}" for k, v in record.items() if k not in ("epoch",))
-        )
+        report_epoch(log, console, record, cfg.epochs)
         if (epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == cfg.epochs:
             save_epoch(run_dir, objects, epoch + 1, asdict(cfg))  # type: ignore[arg-type]
     final = run_dir / "checkpoints" / f"epoch-{cfg.epochs:04d}.pt"
