@@ -17,12 +17,12 @@ class DrawConfig:
 
     mode: str = "full"
     dataset: str = "fs2k"
-    size: int = 192  # the aligned crop, size x size px (192: 4.4 min/epoch on 2 CPU cores; 256: 8.9)
+    size: int = 192  # the aligned crop, size x size px (192: about 4.2 min/epoch on 2 CPU cores; 256: 8.9)
     channels: tuple[int, ...] = (32, 64, 128, 256)
     info_channels: tuple[int, ...] = (24, 48, 96, 192)
     wavelet_features: int = 16
     ndf: int = 32
-    epochs: int = 25  # about 110 min on 2 CPU cores at 192 px, batch 8
+    epochs: int = 8  # about 35 min on 2 CPU cores at 192 px, batch 8: the budget of every row of the table
     batch_size: int = 8
     lr: float = 2e-4
     beta1: float = 0.5
