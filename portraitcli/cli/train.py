@@ -123,6 +123,35 @@ def train_destylize(
     print(export_run(run_dir, ckpt, console))
 
 
+@app.command("recon3d")
+def train_recon3d(
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Datasets folder (holds utkface/ and sfm/); default $PORTRAIT_DATA.")
+    ] = None,
+    set_: Annotated[list[str], typer.Option("--set", help="Config override key=value (repeatable).")] = [],  # noqa: B006
+    runs: Annotated[Path, typer.Option("--runs", help="Folder of run folders.")] = Path("runs"),
+    resume: Annotated[Path | None, typer.Option("--resume", help="Continue the run in this folder.")] = None,
+    desc: Annotated[str | None, typer.Option("--desc", help="Run folder suffix (default: the training data).")] = None,
+    cache: Annotated[Path, typer.Option("--cache", help="Cache of the aligned training faces.")] = Path("runs/cache"),
+) -> None:
+    """Train the 3-D reconstruction of cartoon3d (Unsup3d: depth, albedo, view, light) on UTKFace, then export it."""
+    _require_torch()
+
+    from rich.console import Console
+
+    from portraitcli.data import data_root
+    from portraitcli.train.recon3d.config import Recon3dConfig
+    from portraitcli.train.recon3d.export import export_run
+    from portraitcli.train.recon3d.train import train
+
+    console = Console(stderr=True)
+    root = data_root(data)
+    cfg, run_dir = _config_and_run_dir(Recon3dConfig, "recon3d", set_, runs, resume, desc, "data")
+    console.print(f"run folder: {run_dir}")
+    ckpt = train(cfg, root, run_dir, cache, console)
+    print(export_run(run_dir, ckpt, console))
+
+
 @app.command("publish")
 def publish(
     run_dir: Annotated[Path, typer.Argument(help="A finished run folder (holds model.onnx and template.json).")],

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from portraitcli.camera import DEFAULT_FOV, depth_to_points, normals_from_depth
 from portraitcli.errors import BadInputError
 
-#: Unsup3d's synthetic-face camera: 10 degree field of view.
-DEFAULT_FOV = 10.0
+__all__ = ["DEFAULT_FOV", "angle_deviation", "depth_to_points", "erode_mask", "mad", "normals_from_depth", "side"]
 
 
 def _check(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray) -> None:
@@ -47,38 +47,6 @@ def side(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray) -> float:
         raise BadInputError("depth must be positive on the mask (SIDE takes logarithms)")
     delta = np.log(p) - np.log(g)
     return float(np.sqrt(np.mean((delta - delta.mean()) ** 2)))
-
-
-def depth_to_points(depth: np.ndarray, fov: float = DEFAULT_FOV) -> np.ndarray:
-    """Unproject a depth map with a centred pinhole camera.
-
-    Args:
-        depth: (H, W) camera-space z.
-        fov: horizontal field of view in degrees; ``f = (W - 1) / 2 / tan(fov / 2)``.
-
-    Returns:
-        (H, W, 3) float64 camera-space points (x right, y down, z forward).
-    """
-    h, w = depth.shape
-    f = (w - 1) / 2.0 / np.tan(np.deg2rad(fov) / 2.0)
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
-    z = depth.astype(np.float64)
-    return np.stack([(xs - (w - 1) / 2.0) / f * z, (ys - (h - 1) / 2.0) / f * z, z], axis=2)
-
-
-def normals_from_depth(depth: np.ndarray, fov: float = DEFAULT_FOV) -> np.ndarray:
-    """Unit surface normals from a depth map, by central differences (Unsup3d).
-
-    Returns:
-        (H, W, 3) float64 unit normals; the 1-px border is (0, 0, 1).
-    """
-    pts = depth_to_points(depth, fov)
-    n = np.zeros_like(pts)
-    n[..., 2] = 1.0
-    tu = pts[1:-1, 2:] - pts[1:-1, :-2]
-    tv = pts[2:, 1:-1] - pts[:-2, 1:-1]
-    n[1:-1, 1:-1] = np.cross(tu, tv)
-    return n / (np.linalg.norm(n, axis=2, keepdims=True) + 1e-12)
 
 
 def angle_deviation(n1: np.ndarray, n2: np.ndarray, mask: np.ndarray) -> float:

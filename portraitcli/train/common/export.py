@@ -14,7 +14,7 @@ def export_onnx(
     path: Path,
     *,
     input_name: str = "input",
-    output_name: str = "output",
+    output_name: str | tuple[str, ...] = "output",
     opset: int = 17,
     dynamic_hw: bool = True,
     atol: float = 1e-4,
@@ -28,10 +28,14 @@ def export_onnx(
         model: the network; it is put in eval mode.
         example: (N, C, H, W) float32 input used for tracing and the parity check.
         path: destination ``.onnx`` file.
+        output_name: the output's name, or a tuple of names for a model that returns a
+            tuple of tensors (each output gets the batch axis 0 as dynamic, and H, W too
+            when it has four dimensions).
         atol: largest tolerated absolute difference between torch and ONNX Runtime.
 
     Returns:
-        The max absolute difference between the two outputs on ``example``.
+        The max absolute difference between torch and ONNX Runtime on ``example``, over
+        all outputs.
 
     Raises:
         RuntimeError: the difference exceeds ``atol``.
@@ -39,12 +43,15 @@ def export_onnx(
     import onnxruntime as ort
 
     model = model.eval()
+    output_names = [output_name] if isinstance(output_name, str) else list(output_name)
+    with torch.no_grad():
+        expected_out = model(example)
+    expected = [expected_out] if isinstance(expected_out, torch.Tensor) else list(expected_out)
     dynamic_axes = None
     if dynamic_hw:
-        dynamic_axes = {
-            input_name: {0: "batch", 2: "height", 3: "width"},
-            output_name: {0: "batch", 2: "height", 3: "width"},
-        }
+        dynamic_axes = {input_name: {0: "batch", 2: "height", 3: "width"}}
+        for name, y in zip(output_names, expected):
+            dynamic_axes[name] = {0: "batch", 2: "height", 3: "width"} if y.ndim == 4 else {0: "batch"}
     path.parent.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():
         torch.onnx.export(
@@ -52,16 +59,15 @@ def export_onnx(
             (example,),
             str(path),
             input_names=[input_name],
-            output_names=[output_name],
+            output_names=output_names,
             opset_version=opset,
             do_constant_folding=True,
             dynamic_axes=dynamic_axes,
             dynamo=False,
         )
-        expected = model(example).numpy()
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    (got,) = sess.run(None, {input_name: example.numpy()})
-    diff = float(np.abs(got - expected).max())
+    got = sess.run(None, {input_name: example.numpy()})
+    diff = max(float(np.abs(g - e.numpy()).max()) for g, e in zip(got, expected))
     if diff > atol:
         raise RuntimeError(f"ONNX export of {type(model).__name__}: max |onnx - torch| = {diff:.2e} > {atol}")
     return diff

@@ -29,6 +29,30 @@ def _command(argv: list[str], task: str) -> str:
     return " ".join(argv)  # started some other way: record it as typed
 
 
+def _describe_data(config: dict[str, Any]) -> str:
+    """The training data of a run, in words (from its ``config.json``)."""
+    if config.get("data_name"):
+        return str(config["data_name"])
+    task, cfg = config.get("task", "sketch"), config["config"]
+    n, n_val = config.get("n_train"), config.get("n_val")
+    held_out = f" ({n_val} more held out for validation)" if n_val else ""
+    if task == "draw":
+        return f"{cfg.get('dataset', 'fs2k').upper()} train split, {n} aligned pairs{held_out}"
+    if task == "recon3d":
+        return f"UTKFace seeded train split, {n} aligned faces{held_out}, no 3-D labels"
+    if task == "destylize":
+        return f"stylized UTKFace pairs (portrait data stylized-pairs), {n} pairs{held_out}"
+    return "CUFS CUHK student, 88 training pairs"
+
+
+def _template_source(template: dict[str, Any], config: dict[str, Any]) -> str:
+    if template.get("source"):
+        return str(template["source"])
+    if config.get("task", "sketch") == "sketch":
+        return f"mean dlib 5-point landmarks on {template['n']} CUFS training photos"
+    return f"fitted on the dlib 5-point landmarks of {template.get('n', '?')} training photos"
+
+
 def _export_record(run_dir: Path) -> dict[str, Any]:
     """The run's ``export.json`` (epoch, and optionally the model's input / output contract and license)."""
     path = run_dir / "export.json"
@@ -82,13 +106,13 @@ def publish_run(run_dir: Path, name: str, weights: Path, extra: dict[str, Any] |
         "template": {
             "size": template["size"],
             "kps": template["kps"],
-            "source": template.get("source", f"mean dlib 5-point landmarks on {template['n']} CUFS training photos"),
+            "source": _template_source(template, config),
         },
         "license": exported.get(
             "license", "model weights: research and non-commercial use (trained on CUFS); code: MIT"
         ),
         "training": {
-            "data": config.get("data_name", "CUFS CUHK student, 88 training pairs"),
+            "data": _describe_data(config),
             "command": _command(config.get("argv") or [], task),
             "argv": config.get("argv"),
             "config": config["config"],

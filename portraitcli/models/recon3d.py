@@ -1,0 +1,179 @@
+"""The 3-D reconstruction model: face crop -> canonical depth, albedo, viewpoint, light.
+
+Runs the exported Unsup3d networks (:mod:`portraitcli.train.recon3d.networks`) with ONNX
+Runtime, and renders their output in NumPy: the inference twin of
+:mod:`portraitcli.train.recon3d.renderer` (same camera, viewpoint and shading; the tests
+check the two against each other).
+
+Reference:
+    S. Wu, C. Rupprecht, A. Vedaldi, "Unsupervised Learning of Probably Symmetric
+    Deformable 3D Objects from Images in the Wild", CVPR 2020 (Unsup3d).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from portraitcli.camera import DEFAULT_FOV, depth_to_points, focal, normals_from_depth
+from portraitcli.models.base import ImageModel, register
+
+#: The networks' input side in px.
+SIZE = 64
+#: The rotation centre of the viewpoint (camera units).
+CENTER = np.array([0.0, 0.0, 1.0])
+
+
+@dataclass
+class Reconstruction:
+    """One face in 3-D, in the canonical (frontal) frame.
+
+    Attributes:
+        depth: (S, S) float32 camera-space z, about 0.9 .. 1.1 (the 2-px border is far).
+        albedo: (S, S, 3) float32 RGB in [0, 1].
+        view: (6,) float32 the input's viewpoint: pitch, yaw, roll (degrees), tx, ty, tz.
+        light: (4,) float32 ambient, diffuse (0 .. 1), light direction lx, ly (-1 .. 1).
+    """
+
+    depth: np.ndarray
+    albedo: np.ndarray
+    view: np.ndarray
+    light: np.ndarray
+
+
+def rotation_matrix(pitch: float, yaw: float, roll: float) -> np.ndarray:
+    """``Rz(roll) Rx(pitch) Ry(yaw)`` (angles in degrees) -> (3, 3) float64 (the renderer's convention)."""
+    x, y, z = np.deg2rad([pitch, yaw, roll])
+    rx = np.array([[1, 0, 0], [0, np.cos(x), -np.sin(x)], [0, np.sin(x), np.cos(x)]])
+    ry = np.array([[np.cos(y), 0, np.sin(y)], [0, 1, 0], [-np.sin(y), 0, np.cos(y)]])
+    rz = np.array([[np.cos(z), -np.sin(z), 0], [np.sin(z), np.cos(z), 0], [0, 0, 1]])
+    return rz @ rx @ ry
+
+
+def transform_points(points: np.ndarray, view: np.ndarray) -> np.ndarray:
+    """Move canonical points (..., 3) by a viewpoint (6,): ``R (X - c) + c + T``."""
+    R = rotation_matrix(*view[:3])
+    return (points - CENTER) @ R.T + CENTER + np.asarray(view[3:6], np.float64)
+
+
+def _project(points: np.ndarray, f: float, h: int, w: int) -> np.ndarray:
+    z = np.maximum(points[..., 2], 1e-4)
+    return np.stack([points[..., 0] / z * f + (w - 1) / 2.0, points[..., 1] / z * f + (h - 1) / 2.0], -1)
+
+
+def _sample(image: np.ndarray, uv: np.ndarray) -> np.ndarray:
+    """Bilinear samples of (H, W[, C]) at pixel coordinates (H', W', 2), the border repeated."""
+    return cv2.remap(
+        image.astype(np.float32),
+        uv[..., 0].astype(np.float32),
+        uv[..., 1].astype(np.float32),
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+
+
+def forward_map(depth: np.ndarray, view: np.ndarray, fov: float = DEFAULT_FOV) -> tuple[np.ndarray, np.ndarray]:
+    """Where each canonical pixel lands in the view: ((H, W, 2) view pixel coordinates, (H, W) its z)."""
+    h, w = depth.shape
+    moved = transform_points(depth_to_points(depth, fov), view)
+    return _project(moved, focal(w, fov), h, w), moved[..., 2]
+
+
+def inverse_warp(
+    depth: np.ndarray, view: np.ndarray, fov: float = DEFAULT_FOV, iterations: int = 10
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each view pixel, the canonical pixel it shows (fixed point of ``q <- q + p - f(q)``).
+
+    Args:
+        depth: (H, W) canonical depth.
+        view: (6,) viewpoint.
+
+    Returns:
+        ``(uv, view_depth, mask)``: (H, W, 2) float64 canonical pixel coordinates, (H, W)
+        float64 camera-space z seen at each view pixel, (H, W) bool converged within 0.1
+        pixel (see :mod:`portraitcli.train.recon3d.renderer`).
+    """
+    h, w = depth.shape
+    f = focal(w, fov)
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+    p = np.stack([xs, ys], -1)
+
+    def fmap(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        d = _sample(depth, q).astype(np.float64)
+        x = (q[..., 0] - (w - 1) / 2.0) / f * d
+        y = (q[..., 1] - (h - 1) / 2.0) / f * d
+        moved = transform_points(np.stack([x, y, d], -1), view)
+        return _project(moved, f, h, w), moved[..., 2]
+
+    q = p.copy()
+    for _ in range(iterations):
+        fq, _ = fmap(q)
+        q = np.clip(q + (p - fq), [0.0, 0.0], [w - 1.0, h - 1.0])
+    fq, z = fmap(q)
+    return q, z, np.linalg.norm(fq - p, axis=-1) < 0.1
+
+
+def outward_normals(depth: np.ndarray, fov: float = DEFAULT_FOV) -> np.ndarray:
+    """(H, W, 3) unit normals pointing towards the camera (z < 0 on a frontal surface)."""
+    return -normals_from_depth(depth, fov)
+
+
+def light_direction(lx: float, ly: float) -> np.ndarray:
+    """Unit direction towards the light, ``normalize(lx, ly, -1)`` (lx > 0: from image right, ly > 0: from below)."""
+    d = np.array([lx, ly, -1.0])
+    return d / np.linalg.norm(d)
+
+
+def shading(depth: np.ndarray, light: np.ndarray, fov: float = DEFAULT_FOV) -> np.ndarray:
+    """Lambertian shading ``k_s + k_d max(0, <n, l>)`` of a depth map (H, W) -> (H, W) float64."""
+    cos = np.clip(outward_normals(depth, fov) @ light_direction(light[2], light[3]), 0.0, None)
+    return light[0] + light[1] * cos
+
+
+def render(
+    recon: Reconstruction, view: np.ndarray | None = None, light: np.ndarray | None = None, fov: float = DEFAULT_FOV
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Render a reconstruction from a viewpoint under a light (default: the input's own).
+
+    Returns:
+        ``(image, view_depth, mask)``: (H, W, 3) float32 RGB in [0, 1] (clipped), (H, W)
+        float64 depth, (H, W) bool.
+    """
+    view = recon.view if view is None else view
+    light = recon.light if light is None else light
+    canonical = recon.albedo * shading(recon.depth, light, fov)[..., None]
+    uv, view_depth, mask = inverse_warp(recon.depth, view, fov)
+    image = np.clip(_sample(canonical.astype(np.float32), uv), 0.0, 1.0)
+    return image, view_depth, mask
+
+
+def view_from_angles(yaw: float = 0.0, pitch: float = 0.0, roll: float = 0.0) -> np.ndarray:
+    """A (6,) viewpoint without translation."""
+    return np.array([pitch, yaw, roll, 0.0, 0.0, 0.0], np.float64)
+
+
+def face_to_input(crop: np.ndarray) -> np.ndarray:
+    """(S, S, 3) uint8 RGB crop in the model's framing -> (1, 3, 64, 64) float32 in [-1, 1] (area resize)."""
+    if crop.shape[:2] != (SIZE, SIZE):
+        crop = cv2.resize(crop, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
+    return (crop.astype(np.float32).transpose(2, 0, 1)[None] / 127.5) - 1.0
+
+
+@register("recon3d")
+class Recon3dModel(ImageModel):
+    """Face crop -> :class:`Reconstruction` (``run(crop)``).
+
+    ``run`` takes an aligned crop (S, S, 3) uint8 RGB in the model's framing (any S; it is
+    resized to 64 px) and returns the canonical maps at 64 px.
+    """
+
+    def run(self, crop: np.ndarray) -> Reconstruction:  # type: ignore[override]
+        depth, albedo, view, light = self.session.run(None, {self.input_name: face_to_input(crop)})
+        return Reconstruction(
+            depth=depth[0].astype(np.float32),
+            albedo=((albedo[0].transpose(1, 2, 0) + 1.0) / 2.0).astype(np.float32),
+            view=view[0].astype(np.float32),
+            light=light[0].astype(np.float32),
+        )

@@ -1,0 +1,32 @@
+"""Training configuration of the 3-D reconstruction (override with ``--set key=value``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Recon3dConfig:
+    """Hyper-parameters of ``portrait train recon3d`` (Unsup3d's, narrower and shorter).
+
+    ``data`` picks the training faces: ``utkface`` (real photos aligned to the synthetic
+    protocol's template).
+    """
+
+    data: str = "utkface"
+    size: int = 64
+    nf: int = 32
+    zdim: int = 128
+    epochs: int = 20
+    batch_size: int = 16
+    lr: float = 1e-4  # Adam, as Unsup3d
+    lambda_flip: float = 0.5  # the symmetry term: weight of the flipped reconstruction's losses
+    lambda_perc: float = 1.0
+    lambda_smooth: float = 0.01  # depth smoothness (the 3-D cartoon paper)
+    perceptual_layers: tuple[int, ...] = (3,)  # MobileNetV2 features[3]: stride 4 (16x16 at 64 px)
+    warp_iterations: int = 10
+    n_val: int = 100  # training faces held out for the progress signal
+    seed: int = 0
+    threads: int = 2
+    device: str = "cpu"
+    checkpoint_every: int = 1

@@ -1,0 +1,55 @@
+"""Export the trained reconstruction networks to ONNX (checked against torch)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from rich.console import Console
+
+from portraitcli.runtime.weights import sha256_of
+from portraitcli.train.common.checkpoint import load_checkpoint
+from portraitcli.train.common.export import export_onnx
+from portraitcli.train.recon3d.config import Recon3dConfig
+from portraitcli.train.recon3d.networks import SIZE, InferenceNet, Recon3dNet
+
+OUTPUTS = ("depth", "albedo", "view", "light")
+INPUT_CONTRACT = {"layout": "NCHW", "channels": "RGB", "dtype": "float32", "range": [-1, 1], "size": [SIZE, SIZE]}
+OUTPUT_CONTRACT = {
+    "depth": "(N, 64, 64) canonical camera-space z, about 0.9 .. 1.1",
+    "albedo": "(N, 3, 64, 64) RGB in [-1, 1]",
+    "view": "(N, 6) pitch, yaw, roll in degrees, tx, ty, tz in camera units",
+    "light": "(N, 4) ambient, diffuse in [0, 1], light direction lx, ly in [-1, 1]",
+    "camera": "pinhole, 10 degree field of view, x right, y down, z forward",
+}
+
+
+def load_net(ckpt: Path) -> tuple[Recon3dNet, Recon3dConfig]:
+    """Rebuild the networks and their config from a training checkpoint (``weights_only=True``)."""
+    state = torch.load(ckpt, map_location="cpu", weights_only=True)
+    cfg = Recon3dConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["meta"]["config"].items()})
+    net = Recon3dNet(cfg.nf, cfg.zdim, cfg.size)
+    load_checkpoint(ckpt, {"net": net})
+    return net.eval(), cfg
+
+
+def export_run(run_dir: Path, ckpt: Path, console: Console | None = None) -> Path:
+    """Write ``model.onnx`` (fixed 64x64 input; the confidence network is left out) and ``export.json``."""
+    console = console or Console(stderr=True)
+    net, _ = load_net(ckpt)
+    example = torch.linspace(-1, 1, 3 * SIZE * SIZE).view(1, 3, SIZE, SIZE)
+    path = run_dir / "model.onnx"
+    diff = export_onnx(InferenceNet(net), example, path, output_name=OUTPUTS, dynamic_hw=False, atol=1e-3)
+    console.print(f"exported {path} ({path.stat().st_size / 1e6:.1f} MB), max |onnx - torch| = {diff:.2e}")
+    record = {
+        "checkpoint": ckpt.name,
+        "epoch": torch.load(ckpt, map_location="cpu", weights_only=True)["meta"].get("epoch"),
+        "sha256": sha256_of(path),
+        "max_abs_diff": diff,
+        "input": INPUT_CONTRACT,
+        "output": OUTPUT_CONTRACT,
+        "license": "model weights: research and non-commercial use (trained on UTKFace); code: MIT",
+    }
+    (run_dir / "export.json").write_text(json.dumps(record, indent=2) + "\n")
+    return path

@@ -1,0 +1,172 @@
+"""Training of the 3-D reconstruction: Unsup3d's photo-geometric autoencoder, on real faces.
+
+Reference:
+    S. Wu, C. Rupprecht, A. Vedaldi, "Unsupervised Learning of Probably Symmetric
+    Deformable 3D Objects from Images in the Wild", CVPR 2020 (Unsup3d). No 3-D labels:
+    the networks explain each face as depth, albedo, viewpoint and light, and the renderer
+    (:mod:`portraitcli.train.recon3d.renderer`) must reproduce the face from them; the face
+    is assumed probably symmetric, so the horizontally flipped depth and albedo must also
+    reproduce it, with the confidence maps saying where it is not symmetric::
+
+        L = l1(I^, I, s1) + lambda_flip l1(I^', I, s1') + lambda_perc (perc(I^, I, s2)
+            + lambda_flip perc(I^', I, s2')) + lambda_smooth |grad d|
+
+    ``I^`` the reconstruction, ``I^'`` the one from the flipped depth and albedo; the last
+    term is the depth smoothness of the 3-D cartoon paper (lambda 0.01). Adam, lr 1e-4.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from rich.console import Console
+
+from portraitcli.train.common.checkpoint import latest_checkpoint, load_checkpoint, save_epoch
+from portraitcli.train.common.perceptual import PerceptualFeatures
+from portraitcli.train.common.runs import JsonlLog, report_epoch, seed_everything, write_config
+from portraitcli.train.recon3d.config import Recon3dConfig
+from portraitcli.train.recon3d.data import aligned_faces, synthetic_template
+from portraitcli.train.recon3d.losses import perceptual_nll, photometric_loss, smoothness_loss
+from portraitcli.train.recon3d.networks import Recon3dNet
+from portraitcli.train.recon3d.renderer import render
+
+DATASETS = ("utkface",)
+
+
+def to_tensor(faces: np.ndarray) -> torch.Tensor:
+    """(N, S, S, 3) uint8 RGB -> (N, 3, S, S) float32 in [-1, 1]."""
+    return torch.from_numpy(faces).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+
+
+def losses(
+    net: Recon3dNet, features: PerceptualFeatures, image: torch.Tensor, cfg: Recon3dConfig
+) -> dict[str, torch.Tensor]:
+    """Every loss term of one batch (N, 3, S, S) in [-1, 1]; ``loss`` is the weighted total (module docstring)."""
+    n = image.shape[0]
+    out = net(image)
+    depth = torch.cat([out["depth"], out["depth"].flip(-1)])
+    albedo = torch.cat([out["albedo"], out["albedo"].flip(-1)])
+    recon, _, mask = render(
+        depth, albedo, out["view"].repeat(2, 1), out["light"].repeat(2, 1), iterations=cfg.warp_iterations
+    )
+    valid = (mask[:n] * mask[n:])[:, None]
+    sigma = out["confidence"]
+    with torch.no_grad():
+        target_features = features(image)
+    recon_features = features(recon)
+    terms = {
+        "loss_l1": photometric_loss(recon[:n], image, sigma[:, 0:1], valid),
+        "loss_l1_flip": photometric_loss(recon[n:], image, sigma[:, 1:2], valid),
+        "loss_perc": perceptual_nll([f[:n] for f in recon_features], target_features, sigma[:, 2:3], valid),
+        "loss_perc_flip": perceptual_nll([f[n:] for f in recon_features], target_features, sigma[:, 3:4], valid),
+        "loss_smooth": smoothness_loss(out["depth"]),
+    }
+    terms["loss"] = (
+        terms["loss_l1"]
+        + cfg.lambda_flip * terms["loss_l1_flip"]
+        + cfg.lambda_perc * (terms["loss_perc"] + cfg.lambda_flip * terms["loss_perc_flip"])
+        + cfg.lambda_smooth * terms["loss_smooth"]
+    )
+    return terms
+
+
+def evaluate(net: Recon3dNet, faces: torch.Tensor, cfg: Recon3dConfig) -> dict[str, float]:
+    """Mean |reconstruction - face| over the valid pixels ([-1, 1] units), mean |yaw| (degrees), valid share."""
+    net.eval()
+    l1, yaw, valid = [], [], []
+    with torch.no_grad():
+        for i in range(0, len(faces), 32):
+            x = faces[i : i + 32].to(cfg.device)
+            out = net(x)
+            recon, _, mask = render(
+                out["depth"], out["albedo"], out["view"], out["light"], iterations=cfg.warp_iterations
+            )
+            m = mask[:, None]
+            l1.append(((recon - x).abs().mean(1, keepdim=True) * m).sum().item() / max(m.sum().item(), 1.0))
+            yaw.append(out["view"][:, 1].abs().mean().item())
+            valid.append(m.mean().item())
+    net.train()
+    return {"val_l1": float(np.mean(l1)), "val_abs_yaw": float(np.mean(yaw)), "val_valid": float(np.mean(valid))}
+
+
+def train(cfg: Recon3dConfig, data: Path, run_dir: Path, cache: Path | None, console: Console | None = None) -> Path:
+    """Train (or resume) the reconstruction networks in ``run_dir``; return the final checkpoint.
+
+    Writes ``template.json`` (the synthetic protocol's crop template), aligns the training
+    faces (cached), holds out ``cfg.n_val`` of them, then trains. Resumes from the newest
+    checkpoint; the order of epoch e depends only on (seed, e).
+
+    Raises:
+        ValueError: unknown training data.
+    """
+    console = console or Console(stderr=True)
+    if cfg.data not in DATASETS:
+        raise ValueError(f"data must be one of {DATASETS}, got {cfg.data!r}")
+    torch.set_num_threads(cfg.threads)
+    seed_everything(cfg.seed)
+    template = synthetic_template(data, cfg.size)
+    everything = aligned_faces(data, template, cache)
+    order = np.random.default_rng([cfg.seed, 7]).permutation(len(everything["names"]))
+    val_idx, train_idx = np.sort(order[: cfg.n_val]), np.sort(order[cfg.n_val :])
+    faces = to_tensor(everything["faces"])
+    train_faces, val_faces = faces[train_idx], faces[val_idx]
+
+    net = Recon3dNet(cfg.nf, cfg.zdim, cfg.size).to(cfg.device)
+    features = PerceptualFeatures(cfg.perceptual_layers).to(cfg.device)
+    opt = torch.optim.Adam(net.parameters(), cfg.lr, betas=(0.9, 0.999))
+    objects = {"net": net, "opt": opt}
+    start_epoch = 0
+    ckpt = latest_checkpoint(run_dir)
+    if ckpt is not None:
+        start_epoch = int(load_checkpoint(ckpt, objects, cfg.device)["epoch"])
+        console.print(f"resumed from {ckpt.name} (epoch {start_epoch})")
+    else:
+        write_config(
+            run_dir,
+            cfg,
+            {
+                "task": "recon3d",
+                "data": str(data),
+                "n_train": len(train_idx),
+                "n_val": len(val_idx),
+                "n_no_face": everything["n_no_face"],
+                "val_names": [everything["names"][i] for i in val_idx],
+            },
+        )
+        (run_dir / "template.json").write_text(json.dumps(template, indent=2) + "\n")
+    log = JsonlLog(run_dir / "log.jsonl")
+    net.train()
+    t_run = time.time()
+    for epoch in range(start_epoch, cfg.epochs):
+        rng = np.random.default_rng([cfg.seed, epoch])
+        t0 = time.time()
+        sums: dict[str, float] = {}
+        perm = rng.permutation(len(train_faces))
+        batches = [perm[i : i + cfg.batch_size] for i in range(0, len(perm) - cfg.batch_size + 1, cfg.batch_size)]
+        for idx in batches:
+            x = train_faces[torch.from_numpy(idx)]
+            flip = torch.from_numpy(rng.random(len(idx)) < 0.5)
+            x = torch.where(flip[:, None, None, None], x.flip(-1), x).to(cfg.device)
+            terms = losses(net, features, x, cfg)
+            opt.zero_grad(set_to_none=True)
+            terms["loss"].backward()
+            opt.step()
+            values = {k: v.item() for k, v in terms.items()}
+            if not all(math.isfinite(v) for v in values.values()):
+                raise FloatingPointError(f"non-finite loss: {values}")
+            for k, v in values.items():
+                sums[k] = sums.get(k, 0.0) + v
+        record: dict[str, float] = {k: v / len(batches) for k, v in sums.items()}
+        record.update(epoch=epoch + 1, seconds=time.time() - t0)
+        record.update(evaluate(net, val_faces, cfg))
+        report_epoch(log, console, record, cfg.epochs)
+        if (epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == cfg.epochs:
+            save_epoch(run_dir, objects, epoch + 1, asdict(cfg))  # type: ignore[arg-type]
+    log.write(event="done", seconds_this_session=time.time() - t_run, selected_epoch=cfg.epochs)
+    return run_dir / "checkpoints" / f"epoch-{cfg.epochs:04d}.pt"

@@ -1,0 +1,143 @@
+"""The 3-D reconstruction: renderer (torch and NumPy twins), networks, training loop, export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from portraitcli.models import recon3d as np_render  # noqa: E402
+from portraitcli.train.recon3d import renderer  # noqa: E402
+from portraitcli.train.recon3d.config import Recon3dConfig  # noqa: E402
+from portraitcli.train.recon3d.networks import Recon3dNet  # noqa: E402
+
+
+def _ellipsoid(size: int = 64) -> np.ndarray:
+    ys, xs = np.mgrid[0:size, 0:size]
+    r2 = ((xs - 31.5) / 22) ** 2 + ((ys - 31.5) / 28) ** 2
+    return (1.0 - 0.06 * np.sqrt(np.clip(1 - r2, 0, None))).astype(np.float32)
+
+
+def _plane_depth(view: np.ndarray, size: int = 64) -> np.ndarray:
+    """Analytic depth of the plane z = 1 moved by ``view`` (rotation about (0, 0, 1), no translation)."""
+    R = np_render.rotation_matrix(*view[:3])
+    n, c = R @ np.array([0.0, 0.0, 1.0]), np.array([0.0, 0.0, 1.0])
+    f = np_render.focal(size)
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float64)
+    rays = np.stack([(xs - (size - 1) / 2) / f, (ys - (size - 1) / 2) / f, np.ones_like(xs)], -1)
+    return (n @ c) / (rays @ n)  # z of the ray's hit (the ray's z component is 1)
+
+
+def test_identity_view_is_the_canonical_image() -> None:
+    depth = torch.from_numpy(_ellipsoid())[None]
+    uv, z, mask = renderer.inverse_warp(depth, torch.zeros(1, 6))
+    torch.testing.assert_close(uv[0], renderer.pixel_grid(64, 64))
+    torch.testing.assert_close(z, depth)
+    assert mask.min() == 1
+
+
+@pytest.mark.parametrize("view", [[0, 20, 0], [10, -15, 5], [-12, 0, 8]])
+def test_rotated_plane_matches_the_analytic_depth(view: list[float]) -> None:
+    v = np.array([*view, 0, 0, 0], np.float64)
+    expected = _plane_depth(v)
+    _, z_np, mask_np = np_render.inverse_warp(np.ones((64, 64), np.float32), v)
+    _, z_t, mask_t = renderer.inverse_warp(torch.ones(1, 64, 64), torch.from_numpy(v[None]).float())
+    assert mask_np.mean() > 0.8 and (mask_t[0].numpy() > 0).mean() > 0.8
+    np.testing.assert_allclose(z_np[mask_np], expected[mask_np], atol=1e-4)
+    np.testing.assert_allclose(z_t[0].numpy()[mask_np], expected[mask_np], atol=1e-4)
+
+
+def test_translation_shifts_the_image_by_f_tx_over_z() -> None:
+    tx = 0.01
+    uv, _, mask = np_render.inverse_warp(np.ones((64, 64), np.float32), np.array([0, 0, 0, tx, 0, 0.0]))
+    shift = np_render.focal(64) * tx  # z = 1
+    ys, xs = np.mgrid[0:64, 0:64]
+    np.testing.assert_allclose(uv[..., 0][mask], (xs - shift)[mask], atol=1e-4)
+    np.testing.assert_allclose(uv[..., 1][mask], ys[mask], atol=1e-4)
+    assert not mask[:, :3].any()  # the image's left edge shows what lay outside the canonical image
+
+
+def test_normals_and_shading_of_a_plane() -> None:
+    n = renderer.normals(torch.full((1, 8, 8), 2.0))
+    torch.testing.assert_close(n[0, 4, 4], torch.tensor([0.0, 0.0, -1.0]))
+    light = torch.tensor([[0.3, 0.5, 0.0, 0.0]])  # frontal light: k_s + k_d
+    torch.testing.assert_close(renderer.shading(torch.ones(1, 8, 8), light), torch.full((1, 1, 8, 8), 0.8))
+    side_light = torch.tensor([[0.3, 0.5, 1.0, 0.0]])  # 45 degrees from image right
+    s = renderer.shading(torch.ones(1, 8, 8), side_light)[0, 0, 4, 4].item()
+    assert s == pytest.approx(0.3 + 0.5 / np.sqrt(2), abs=1e-6)
+
+
+def test_numpy_renderer_matches_torch() -> None:
+    rng = np.random.default_rng(0)
+    depth = _ellipsoid()
+    albedo = rng.random((64, 64, 3)).astype(np.float32)
+    view = np.array([10, 25, 5, 0.02, -0.01, 0], np.float32)
+    light = np.array([0.4, 0.6, 0.3, -0.2], np.float32)
+    img, z, mask = np_render.render(np_render.Reconstruction(depth, albedo, view, light))
+    t_img, t_z, t_mask = renderer.render(
+        torch.from_numpy(depth)[None],
+        torch.from_numpy(albedo.transpose(2, 0, 1) * 2 - 1)[None],
+        torch.from_numpy(view)[None],
+        torch.from_numpy(light)[None],
+    )
+    t_img = ((t_img[0].numpy().transpose(1, 2, 0) + 1) / 2).clip(0, 1)
+    assert (mask == (t_mask[0].numpy() > 0)).mean() > 0.999 and mask.mean() > 0.5
+    np.testing.assert_allclose(img[mask], t_img[mask], atol=1e-4)
+    np.testing.assert_allclose(z[mask], t_z[0].numpy()[mask], atol=1e-5)
+
+
+def test_network_outputs_and_ranges() -> None:
+    torch.manual_seed(0)
+    net = Recon3dNet(nf=8, zdim=16)
+    out = net(torch.rand(2, 3, 64, 64) * 2 - 1)
+    assert out["depth"].shape == (2, 64, 64) and out["albedo"].shape == (2, 3, 64, 64)
+    assert out["confidence"].shape == (2, 4, 64, 64) and out["confidence"].min() > 0
+    assert out["view"].shape == (2, 6) and out["view"][:, :3].abs().max() <= 60 and (out["view"][:, 5] == 0).all()
+    assert out["light"].shape == (2, 4) and 0 <= out["light"][:, :2].min() and out["light"][:, :2].max() <= 1
+    assert 0.9 <= out["depth"].min() and out["depth"].max() <= 1.1
+    with pytest.raises(ValueError):
+        Recon3dNet(size=128)
+
+
+@pytest.mark.slow
+def test_training_resumes_exactly_and_exports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("onnx")
+    from portraitcli.runtime.session import create_session
+    from portraitcli.train.common.checkpoint import load_checkpoint
+    from portraitcli.train.common.runs import make_run_dir
+    from portraitcli.train.recon3d import train as train_module
+    from portraitcli.train.recon3d.export import export_run
+
+    faces = np.random.default_rng(0).integers(0, 256, (14, 64, 64, 3), dtype=np.uint8)
+    template = {"size": [64, 64], "kps": [[45, 22], [37, 23], [19, 22], [26, 23], [32, 37]], "source": "test"}
+    monkeypatch.setattr(train_module, "synthetic_template", lambda data, size: template)
+    monkeypatch.setattr(
+        train_module, "aligned_faces", lambda *a: {"faces": faces, "names": [str(i) for i in range(14)], "n_no_face": 1}
+    )
+    cfg = Recon3dConfig(nf=8, zdim=16, epochs=2, batch_size=4, n_val=4, threads=1, warp_iterations=3)
+    straight = make_run_dir(tmp_path, "recon3d", "a")
+    final = train_module.train(cfg, tmp_path, straight, None)
+    resumed = make_run_dir(tmp_path, "recon3d", "b")
+    train_module.train(cfg, tmp_path, resumed, None)
+    (resumed / "checkpoints" / "epoch-0002.pt").unlink()
+    train_module.train(cfg, tmp_path, resumed, None)
+    log = [json.loads(line) for line in (straight / "log.jsonl").read_text().splitlines() if '"epoch"' in line]
+    assert [r["epoch"] for r in log] == [1, 2] and all(np.isfinite(r["loss"]) for r in log)
+    assert json.loads((straight / "config.json").read_text())["n_train"] == 10
+    a, b = Recon3dNet(8, 16), Recon3dNet(8, 16)
+    load_checkpoint(straight / "checkpoints" / "epoch-0002.pt", {"net": a})
+    load_checkpoint(resumed / "checkpoints" / "epoch-0002.pt", {"net": b})
+    for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+        torch.testing.assert_close(x, y, msg=name)
+
+    onnx_path = export_run(straight, final)
+    model = np_render.Recon3dModel(None, create_session(str(onnx_path), "cpu", 1))  # type: ignore[arg-type]
+    recon = model.run(faces[0])
+    ref = a.eval()(torch.from_numpy(faces[:1]).permute(0, 3, 1, 2).float() / 127.5 - 1)
+    np.testing.assert_allclose(recon.depth, ref["depth"][0].detach().numpy(), atol=1e-4)
+    np.testing.assert_allclose(recon.view, ref["view"][0].detach().numpy(), atol=1e-3)
+    assert recon.albedo.shape == (64, 64, 3) and 0 <= recon.albedo.min() and recon.albedo.max() <= 1
