@@ -81,14 +81,14 @@ def time_pipeline(task: str, runs: int) -> dict:
     from portraitcli.face.pipeline import PipelineOptions, process
     from portraitcli.types import LoadedImage
 
-    run_model, template, detector = load_task(task, "cpu", 0, True)
+    loaded = load_task(task, "cpu", 0, True)
     image = LoadedImage(data.astronaut(), None, Path("astronaut.png"), "PNG")
     opts = PipelineOptions(size=400)
-    process(image, run_model, template, detector, opts)
+    process(image, loaded.run_model, loaded.template, loaded.detector, opts)
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
-        process(image, run_model, template, detector, opts)
+        process(image, loaded.run_model, loaded.template, loaded.detector, opts)
         times.append((time.perf_counter() - t0) * 1000)
     return {"task": task, "image": "astronaut 512x512", "median_ms": round(statistics.median(times), 2), "runs": runs}
 

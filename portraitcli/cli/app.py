@@ -16,6 +16,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",  # docstring paragraphs are reflowed to the terminal width
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -32,15 +33,16 @@ def _root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
-    """Portrait stylization: sketch, draw, destylize, and more to come. Exit codes: see the README."""
+    """Portrait stylization: sketch, draw, destylize, cartoon3d. Exit codes: see the README."""
 
 
 def _register() -> None:
-    from portraitcli.cli import benchmark, data, destylize, draw, evaluate, info, models, sketch, train
+    from portraitcli.cli import benchmark, cartoon3d, data, destylize, draw, evaluate, info, models, sketch, train
 
     sketch.register(app)
     draw.register(app)
     destylize.register(app)
+    cartoon3d.register(app)
     evaluate.register(app)
     models.register(app)
     info.register(app)

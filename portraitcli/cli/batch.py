@@ -28,6 +28,27 @@ from portraitcli.io.discover import Job, discover, plan_outputs
 from portraitcli.io.image import IMAGE_EXTENSIONS, check_distinct, output_format, read_image, write_image
 from portraitcli.types import Template
 
+#: Writes the outputs of one input into a folder: (folder, pipeline result) -> paths written.
+FolderWriter = Callable[[Path, Result], list[Path]]
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What an image command runs, built once per invocation.
+
+    Attributes:
+        run_model: aligned crop (h, w, 3) uint8 RGB -> output image.
+        template: the model's framing.
+        detector: the face detector (None with ``--aligned``).
+        write: for commands whose outputs are a folder per input (cartoon3d): writes
+            the pipeline's result into that folder. None: one image file per input.
+    """
+
+    run_model: Callable[[np.ndarray], np.ndarray]
+    template: Template
+    detector: Any
+    write: FolderWriter | None = None
+
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -48,30 +69,29 @@ def _face_outputs(base: Path, n: int, faces_all: bool) -> list[Path]:
     return [base.with_name(f"{base.stem}_face{i + 1}{base.suffix}") for i in range(n)]
 
 
-def _existing_outputs(base: Path, faces_all: bool) -> list[Path]:
+def _existing_outputs(base: Path, faces_all: bool, folders: bool = False) -> list[Path]:
+    if folders:
+        return [base] if base.is_dir() and any(base.iterdir()) else []
     if not faces_all:
         return [base] if base.exists() else []
     return sorted(base.parent.glob(f"{base.stem}_face*{base.suffix}")) if base.parent.is_dir() else []
 
 
-def process_file(
-    job: Job,
-    run_model: Callable[[np.ndarray], np.ndarray],
-    template: Template,
-    detector: Any,
-    opts: RunOptions,
-) -> dict[str, Any]:
+def process_file(job: Job, loaded: Loaded, opts: RunOptions) -> dict[str, Any]:
     """Read, process and write one file; return its record (raises on failure)."""
     t0 = time.perf_counter()
     check_distinct(job.input, job.output)
     image = read_image(job.input)
-    result: Result = process(image, run_model, template, detector, opts.pipeline)
-    faces_all = opts.pipeline.faces == "all" and not opts.pipeline.paste_back and result.mode == "faces"
-    paths = _face_outputs(job.output, len(result.images), faces_all)
-    for path in paths:
-        check_distinct(job.input, path)
-    for path, img, alpha in zip(paths, result.images, result.alphas):
-        write_image(path, img, alpha)
+    result: Result = process(image, loaded.run_model, loaded.template, loaded.detector, opts.pipeline)
+    if loaded.write is not None:
+        paths = loaded.write(job.output, result) if result.images else []
+    else:
+        faces_all = opts.pipeline.faces == "all" and not opts.pipeline.paste_back and result.mode == "faces"
+        paths = _face_outputs(job.output, len(result.images), faces_all)
+        for path in paths:
+            check_distinct(job.input, path)
+        for path, img, alpha in zip(paths, result.images, result.alphas):
+            write_image(path, img, alpha)
     return {
         "input": str(job.input),
         "output": str(paths[0]) if paths and result.images else None,
@@ -104,13 +124,16 @@ def is_single(inputs: list[str]) -> bool:
     return len(inputs) == 1 and not Path(inputs[0]).is_dir() and not glob.has_magic(inputs[0])
 
 
-def single_output(src: Path, output: Path | None, task: str) -> Path:
+def single_output(src: Path, output: Path | None, task: str, folders: bool = False) -> Path:
     """Where one file's output goes: ``-o FILE``; ``-o DIR`` (an existing folder or a path
     without extension) gets the input's name; no ``-o`` gives ``./STEM_TASK.png``.
+    For folder outputs: ``-o DIR`` itself, or ``./STEM_TASK/``.
 
     Raises:
         UsageError: the output extension is not an image format.
     """
+    if folders:
+        return output if output is not None else Path(f"{src.stem}_{task}")
     if output is None:
         return Path(f"{src.stem}_{task}.png")
     if output.is_dir() or not output.suffix:
@@ -119,14 +142,28 @@ def single_output(src: Path, output: Path | None, task: str) -> Path:
     return output
 
 
+def folder_jobs(jobs: list[Job]) -> list[Job]:
+    """Folder outputs for planned jobs: ``out/a/b.jpg`` -> ``out/a/b``; when two inputs differ
+    only by extension, each keeps it in the name (``b_jpg``, ``b_png``)."""
+    targets = [j.output.with_suffix("") for j in jobs]
+    counts: dict[str, int] = {}
+    for t in targets:
+        counts[str(t).lower()] = counts.get(str(t).lower(), 0) + 1
+    return [
+        Job(j.input, j.rel, t if counts[str(t).lower()] == 1 else t.with_name(j.output.name.replace(".", "_")))
+        for j, t in zip(jobs, targets)
+    ]
+
+
 def run_batch(
     task: str,
     inputs: list[str],
     output: Path | None,
     opts: RunOptions,
-    load: Callable[[], tuple[Callable[[np.ndarray], np.ndarray], Template, Any]],
+    load: Callable[[], Loaded],
     stdout: Any = None,
     console: Console | None = None,
+    folders: bool = False,
 ) -> list[dict[str, Any]]:
     """Run a model over files, folders or globs.
 
@@ -135,8 +172,9 @@ def run_batch(
         inputs: files, folders or glob patterns.
         output: output file (one input) or folder.
         opts: shared options.
-        load: builds (run_model, template, detector) once; called after the inputs are
-            checked so that usage errors come first.
+        load: builds the :class:`Loaded` model once; called after the inputs are checked
+            so that usage errors come first.
+        folders: each input's outputs are a folder (the command's ``Loaded.write``).
 
     Returns:
         The records of every input, in order.
@@ -152,11 +190,10 @@ def run_batch(
 
     if is_single(inputs):
         src = Path(inputs[0])
-        dst = single_output(src, output, task)
+        dst = single_output(src, output, task, folders)
         job = Job(src, Path(src.name), dst)
         check_distinct(src, dst)
-        run_model, template, detector = load()
-        record = process_file(job, run_model, template, detector, opts)
+        record = process_file(job, load(), opts)
         if record["status"] == "no_face":
             console.print(f"[yellow]skipped[/]: {src}: no face found (--on-no-face skip)")
         if opts.json_lines:
@@ -171,7 +208,9 @@ def run_batch(
         raise UsageError(f"-o {output}: several inputs need an output folder, not an image file name")
     files = discover(inputs, recursive=opts.recursive, exclude=output)
     jobs = plan_outputs(files, output, opts.ext)
-    run_model, template, detector = load()
+    if folders:
+        jobs = folder_jobs(jobs)
+    loaded = load()
     faces_all = opts.pipeline.faces == "all" and not opts.pipeline.paste_back
     records: list[dict[str, Any]] = []
     progress = Progress(
@@ -189,7 +228,7 @@ def run_batch(
         for job in jobs:
             progress.update(bar, current=str(job.rel))
             t0 = time.perf_counter()
-            existing = _existing_outputs(job.output, faces_all)
+            existing = _existing_outputs(job.output, faces_all, folders)
             if existing and not opts.overwrite:
                 record = {
                     "input": str(job.input),
@@ -202,7 +241,7 @@ def run_batch(
                 }
             else:
                 try:
-                    record = process_file(job, run_model, template, detector, opts)
+                    record = process_file(job, loaded, opts)
                 except KeyboardInterrupt:
                     raise
                 except Exception as e:  # recorded, never swallowed: reported below

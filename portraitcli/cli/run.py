@@ -5,19 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from portraitcli.cli.batch import RunOptions, run_batch
+from portraitcli.cli.batch import Loaded, RunOptions, run_batch
 from portraitcli.face.pipeline import PipelineOptions
 
 
-def load_task(
-    task: str, device: str, threads: int, need_detector: bool, model_kwargs: dict[str, Any] | None = None
-) -> tuple[Any, Any, Any]:
-    """Build (run_model, template, detector) for the newest shipped model of ``task``.
+def load_model(task: str, device: str, threads: int) -> Any:
+    """The newest shipped model of ``task``, its weights verified, in an ONNX Runtime session.
 
-    ``model_kwargs`` (e.g. ``{"style": 2}`` for draw) are passed to every ``model.run`` call.
+    Raises:
+        WeightsError: no model, a checksum mismatch, or no crop template in its entry.
     """
-    import functools
-
     from portraitcli.errors import WeightsError
     from portraitcli.models.base import model_class
     from portraitcli.runtime.session import create_session
@@ -26,15 +23,27 @@ def load_task(
     spec = find_model(task)
     path = verify(spec)
     session = create_session(str(path), device, threads)
-    model = model_class(task)(spec, session)
     if spec.template is None:
         raise WeightsError(f"{spec.name}: the manifest entry has no crop template")
+    return model_class(task)(spec, session)
+
+
+def load_task(
+    task: str, device: str, threads: int, need_detector: bool, model_kwargs: dict[str, Any] | None = None
+) -> Loaded:
+    """Build the :class:`Loaded` runner for the newest shipped model of ``task``.
+
+    ``model_kwargs`` (e.g. ``{"style": 2}`` for draw) are passed to every ``model.run`` call.
+    """
+    import functools
+
+    model = load_model(task, device, threads)
     detector = None
     if need_detector:
         from portraitcli.face.detect import FaceDetector
 
         detector = FaceDetector()
-    return functools.partial(model.run, **(model_kwargs or {})), spec.template, detector
+    return Loaded(functools.partial(model.run, **(model_kwargs or {})), model.spec.template, detector)
 
 
 def run_image_command(

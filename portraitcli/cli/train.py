@@ -123,6 +123,34 @@ def train_destylize(
     print(export_run(run_dir, ckpt, console))
 
 
+@app.command("cartoon")
+def train_cartoon(
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Datasets folder (holds toon/); default $PORTRAIT_DATA.")
+    ] = None,
+    set_: Annotated[list[str], typer.Option("--set", help="Config override key=value (repeatable).")] = [],  # noqa: B006
+    runs: Annotated[Path, typer.Option("--runs", help="Folder of run folders.")] = Path("runs"),
+    resume: Annotated[Path | None, typer.Option("--resume", help="Continue the run in this folder.")] = None,
+    desc: Annotated[str | None, typer.Option("--desc", help="Run folder suffix.")] = None,
+) -> None:
+    """Train the 2-D cartoon generator of cartoon3d (pix2pix + perceptual) on the toon pairs, then export it."""
+    _require_torch()
+
+    from rich.console import Console
+
+    from portraitcli.data import data_root
+    from portraitcli.train.cartoon.config import CartoonConfig
+    from portraitcli.train.cartoon.export import export_run
+    from portraitcli.train.cartoon.train import train
+
+    console = Console(stderr=True)
+    root = data_root(data)
+    cfg, run_dir = _config_and_run_dir(CartoonConfig, "cartoon", set_, runs, resume, desc, "size")
+    console.print(f"run folder: {run_dir}")
+    ckpt = train(cfg, root, run_dir, console)
+    print(export_run(run_dir, ckpt, console))
+
+
 @app.command("recon3d")
 def train_recon3d(
     data: Annotated[

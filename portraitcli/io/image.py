@@ -8,9 +8,11 @@ alpha kept aside, refuse bad input with :class:`BadInputError`, and write atomic
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -159,7 +161,8 @@ def write_image(
 
     Args:
         path: destination; its extension picks the format (see :data:`IMAGE_EXTENSIONS`).
-        image: (H, W, 3) uint8 RGB or (H, W) uint8 grayscale.
+        image: (H, W, 3) uint8 RGB or (H, W) uint8 grayscale; (H, W) uint16 grayscale
+            for PNG and TIFF (16-bit data such as depth maps).
         alpha: optional (H, W) uint8 alpha to re-attach. Stored for PNG, WebP and TIFF;
             for JPEG and BMP the image is composited over white instead.
         quality: JPEG / WebP quality, 1-100.
@@ -174,7 +177,8 @@ def write_image(
     p = Path(path)
     fmt = output_format(p)
     img = np.asarray(image)
-    if img.dtype != np.uint8 or img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] != 3):
+    wide = img.dtype == np.uint16 and img.ndim == 2 and fmt in ("PNG", "TIFF") and alpha is None
+    if not wide and (img.dtype != np.uint8 or img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] != 3)):
         raise UsageError(f"write_image needs (H, W) or (H, W, 3) uint8, got {img.shape} {img.dtype}")
     if alpha is not None:
         alpha = np.asarray(alpha, dtype=np.uint8)
@@ -212,8 +216,8 @@ def write_image(
     return p
 
 
-def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
-    """Write a text file atomically (temporary file in the same folder + rename).
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write a file atomically (temporary file in the same folder + rename).
 
     Raises:
         BadInputError: the destination cannot be written.
@@ -225,14 +229,62 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     except OSError as e:
         raise BadInputError(f"{p}: cannot write ({e.strerror or e})") from None
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
         os.chmod(tmp, _new_file_mode())
         os.replace(tmp, p)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise BadInputError(f"{p}: cannot write ({e.strerror or e})") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return p
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Write a UTF-8 text file atomically (:func:`write_bytes_atomic`)."""
+    return write_bytes_atomic(path, text.encode())
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Fill a folder without ever leaving it half written: yield a temporary sibling folder,
+    then move its contents into ``path``.
+
+    A new ``path`` appears at once (one rename); into an existing folder each file is moved
+    with an atomic rename, replacing a file of the same name and leaving other files alone.
+    On an error the temporary folder is removed and ``path`` is untouched.
+
+    Raises:
+        BadInputError: the parent folder cannot be written, or ``path`` is a file.
+    """
+    import shutil
+
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise BadInputError(f"{p} is a file; the outputs need a folder")
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent))
+    except OSError as e:
+        raise BadInputError(f"{p}: cannot write ({e.strerror or e})") from None
+    try:
+        yield tmp
+        if not p.exists():
+            os.chmod(tmp, 0o777 & ~_umask())
+            os.replace(tmp, p)
+            return
+        for src in sorted(tmp.rglob("*")):
+            dst = p / src.relative_to(tmp)
+            if src.is_dir():
+                dst.mkdir(exist_ok=True)
+            else:
+                os.replace(src, dst)
+        shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def rgb_to_bgr(image: np.ndarray) -> np.ndarray:
@@ -240,11 +292,15 @@ def rgb_to_bgr(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(image[:, :, ::-1])
 
 
-def _new_file_mode() -> int:
-    """The mode a plainly created file gets: 0o666 minus the process umask."""
+def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
-    return 0o666 & ~mask
+    return mask
+
+
+def _new_file_mode() -> int:
+    """The mode a plainly created file gets: 0o666 minus the process umask."""
+    return 0o666 & ~_umask()
 
 
 def check_distinct(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:

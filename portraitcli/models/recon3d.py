@@ -63,7 +63,7 @@ def _project(points: np.ndarray, f: float, h: int, w: int) -> np.ndarray:
     return np.stack([points[..., 0] / z * f + (w - 1) / 2.0, points[..., 1] / z * f + (h - 1) / 2.0], -1)
 
 
-def _sample(image: np.ndarray, uv: np.ndarray) -> np.ndarray:
+def sample_bilinear(image: np.ndarray, uv: np.ndarray) -> np.ndarray:
     """Bilinear samples of (H, W[, C]) at pixel coordinates (H', W', 2), the border repeated."""
     return cv2.remap(
         image.astype(np.float32),
@@ -101,7 +101,7 @@ def inverse_warp(
     p = np.stack([xs, ys], -1)
 
     def fmap(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        d = _sample(depth, q).astype(np.float64)
+        d = sample_bilinear(depth, q).astype(np.float64)
         x = (q[..., 0] - (w - 1) / 2.0) / f * d
         y = (q[..., 1] - (h - 1) / 2.0) / f * d
         moved = transform_points(np.stack([x, y, d], -1), view)
@@ -145,7 +145,7 @@ def render(
     light = recon.light if light is None else light
     canonical = recon.albedo * shading(recon.depth, light, fov)[..., None]
     uv, view_depth, mask = inverse_warp(recon.depth, view, fov)
-    image = np.clip(_sample(canonical.astype(np.float32), uv), 0.0, 1.0)
+    image = np.clip(sample_bilinear(canonical.astype(np.float32), uv), 0.0, 1.0)
     return image, view_depth, mask
 
 

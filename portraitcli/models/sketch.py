@@ -20,17 +20,18 @@ CROP_SIZE = (200, 250)
 SIZE_MULTIPLE = 16
 
 
-def photo_to_tensor(photo: np.ndarray) -> np.ndarray:
+def photo_to_tensor(photo: np.ndarray, multiple: int = SIZE_MULTIPLE) -> np.ndarray:
     """Turn an aligned RGB photo crop into the generator's input.
 
     Args:
         photo: (H, W, 3) uint8 RGB, the face in the model's framing.
+        multiple: the padding multiple (16 for the sketch model's four down-samplings).
 
     Returns:
         (3, H', W') float32 in [-1, 1], channels RGB, reflect-padded so that H' and W'
-        are the next multiples of 16.
+        are the next multiples of ``multiple``.
     """
-    top, bottom, left, right = padding(*photo.shape[:2], SIZE_MULTIPLE)
+    top, bottom, left, right = padding(*photo.shape[:2], multiple)
     x = np.pad(photo, ((top, bottom), (left, right), (0, 0)), mode="reflect")
     return (x.astype(np.float32).transpose(2, 0, 1) / 127.5) - 1.0
 

@@ -13,7 +13,7 @@ def paired_jitter(
 
     Args:
         photo: (H, W, 3) uint8 RGB.
-        target: (H, W) uint8, the drawing aligned with the photo.
+        target: (H, W) or (H, W, C) uint8, the drawing (or any image) aligned with the photo.
         rng: the random generator (draws in a fixed order, so runs are reproducible).
         shift: max shift, a fraction of each side.
         scale: max relative zoom.
@@ -23,7 +23,7 @@ def paired_jitter(
         The augmented pair, same shapes and dtypes.
     """
     sketch = target
-    h, w = sketch.shape
+    h, w = sketch.shape[:2]
     if rng.random() < 0.5:
         photo, sketch = photo[:, ::-1], sketch[:, ::-1]
     s = 1.0 + rng.uniform(-scale, scale)

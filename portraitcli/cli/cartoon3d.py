@@ -1,0 +1,158 @@
+"""``portrait cartoon3d``: photo -> 3-D cartoon avatar (cartoon, depth, normals, albedo, mesh, views, lights)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from portraitcli.cli import options as o
+
+DEFAULT_YAWS = "-45,-30,-15,0,15,30,45"
+DEFAULT_LIGHTS = ["-0.8,-0.4", "0.8,-0.4"]
+
+
+def parse_numbers(text: str, option: str, count: int | None = None) -> list[float]:
+    """``"-45,0,45"`` -> [-45.0, 0.0, 45.0].
+
+    Raises:
+        UsageError: not a comma-separated list of numbers (of ``count`` items when given).
+    """
+    from portraitcli.errors import UsageError
+
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise UsageError(f"{option} {text!r}: expected comma-separated numbers") from None
+    if not values or (count is not None and len(values) != count):
+        raise UsageError(f"{option} {text!r}: expected {count or 'one or more'} comma-separated numbers")
+    return values
+
+
+def write_face(
+    folder: Path,
+    cartoon: Any,
+    recon_model: Any,
+    cartoon_template: Any,
+    size: int,
+    yaws: list[float],
+    pitch: float,
+    lights: list[list[float]],
+) -> list[Path]:
+    """Run the 3-D stage on one cartoon crop and write every output into ``folder``; return the paths."""
+    import json
+
+    import numpy as np
+
+    from portraitcli.io.image import write_bytes_atomic, write_image, write_text_atomic
+    from portraitcli.io.mesh import write_textured_mesh
+    from portraitcli.models import cartoon3d as c3d
+
+    face = c3d.to_recon_frame(cartoon, cartoon_template, recon_model.spec.template, size)
+    face3d = c3d.lift(face, recon_model.run(face))
+    depth16, near, far = c3d.depth_image(face3d.depth)
+    buf = _npy_bytes(face3d.depth.astype(np.float32))
+    views = [c3d.render_view(face3d, yaw, pitch) for yaw in yaws]
+    relit = [c3d.relight(face3d, lx, ly) for lx, ly in lights]
+    paths = [
+        write_image(folder / "cartoon.png", cartoon),
+        write_image(folder / "face.png", face),
+        write_image(folder / "depth.png", depth16),
+        write_bytes_atomic(folder / "depth.npy", buf),
+        write_image(folder / "normal.png", c3d.normal_image(face3d.depth)),
+        write_image(folder / "albedo.png", np.rint(face3d.albedo * 255).astype(np.uint8)),
+        *write_textured_mesh(folder, *c3d.mesh_arrays(face3d), face3d.texture),
+        write_image(folder / "views.png", np.concatenate(views, axis=1)),
+        write_image(folder / "relit.png", np.concatenate(relit, axis=1)),
+    ]
+    recon = face3d.recon
+    meta = {
+        "view": dict(zip(("pitch", "yaw", "roll", "tx", "ty", "tz"), np.round(recon.view.astype(float), 4).tolist())),
+        "light": dict(zip(("ambient", "diffuse", "lx", "ly"), np.round(recon.light.astype(float), 4).tolist())),
+        "depth_png": {"near": near, "far": far, "encoding": "65535 * (far - z) / (far - near)"},
+        "depth_npy": f"({size}, {size}) float32 camera-space z, bicubic upsampling of the 64 px prediction",
+        "camera": "pinhole, 10 degree field of view, x right, y down, z forward",
+        "views": {"yaw": yaws, "pitch": pitch},
+        "lights": [{"lx": lx, "ly": ly} for lx, ly in lights],
+        "models": {"recon3d": recon_model.spec.name},
+    }
+    paths.append(write_text_atomic(folder / "cartoon3d.json", json.dumps(meta, indent=2) + "\n"))
+    return paths
+
+
+def _npy_bytes(array: Any) -> bytes:
+    import io
+
+    import numpy as np
+
+    buf = io.BytesIO()
+    np.save(buf, array)
+    return buf.getvalue()
+
+
+def cartoon3d(
+    inputs: o.Inputs,
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Output folder (one input), or the folder of per-input folders."),
+    ] = None,
+    yaw: Annotated[
+        str, typer.Option("--yaw", help="Yaw angles of the views, degrees, comma-separated.")
+    ] = DEFAULT_YAWS,
+    pitch: Annotated[float, typer.Option("--pitch", help="Pitch of the views, degrees (> 0 looks down).")] = 0.0,
+    light: Annotated[
+        list[str],
+        typer.Option("--light", help="Light direction LX,LY for a relit image (repeatable; LX > 0 from the right)."),
+    ] = DEFAULT_LIGHTS,  # noqa: B006
+    size: Annotated[int, typer.Option("--size", help="Side of the 3-D outputs in px.", min=64, max=1024)] = 256,
+    recursive: o.Recursive = False,
+    overwrite: o.Overwrite = False,
+    faces: o.Faces = "largest",
+    aligned: o.Aligned = False,
+    on_no_face: o.OnNoFace = "error",
+    device: o.Device = "auto",
+    threads: o.Threads = 0,
+    json_lines: o.JsonLines = False,
+) -> None:
+    """Turn face photos into 3-D cartoon avatars: a 2-D cartoon, then its depth (Unsup3d-style) and a textured mesh.
+
+    Each input gets a folder: cartoon.png, face.png, depth.png (16-bit) and depth.npy,
+    normal.png, albedo.png, mesh.obj / mesh.mtl / texture.png and mesh.glb, views.png (the
+    face turned by each --yaw), relit.png (one image per --light) and cartoon3d.json.
+    With --faces all, one sub-folder per face.
+    """
+    from portraitcli.cli.batch import Loaded, RunOptions, run_batch
+    from portraitcli.face.pipeline import PipelineOptions
+    from portraitcli.runtime.session import check_device
+
+    check_device(device)
+    yaws = parse_numbers(yaw, "--yaw")
+    lights = [parse_numbers(item, "--light", 2) for item in light]
+    pipeline = PipelineOptions(faces=faces, aligned=aligned, on_no_face=on_no_face)
+    opts = RunOptions(pipeline, recursive, overwrite, json_lines, None, device, threads)
+
+    def load() -> Loaded:
+        from portraitcli.cli.run import load_model, load_task
+        from portraitcli.io.image import atomic_folder
+
+        cartoon = load_task("cartoon", device, threads, not aligned)
+        recon_model = load_model("recon3d", device, threads)
+
+        def write(folder: Path, result: Any) -> list[Path]:
+            several = len(result.images) > 1
+            written: list[Path] = []
+            with atomic_folder(folder) as tmp:
+                for i, crop in enumerate(result.images):
+                    sub = tmp / f"face{i + 1}" if several else tmp
+                    paths = write_face(sub, crop, recon_model, cartoon.template, size, yaws, pitch, lights)
+                    written += [folder / p.relative_to(tmp) for p in paths]
+            return written
+
+        return Loaded(cartoon.run_model, cartoon.template, cartoon.detector, write)
+
+    run_batch("cartoon3d", inputs, output, opts, load, folders=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("cartoon3d")(cartoon3d)

@@ -1,0 +1,163 @@
+"""Training of the 2-D cartoon generator on the Toonify-style pairs of ``datasets/toon``.
+
+A U-Net (the sketch model's, five levels, RGB to RGB) trained as a conditional GAN with
+pixel and perceptual losses (:func:`portraitcli.train.common.paired.paired_gan_step`),
+Adam(lr 2e-4, beta1 0.5) and step decay. The photos are detected and aligned (photo and
+toon with the same similarity) to a template fitted on their landmarks, the framing in
+which ``portrait cartoon3d`` crops real photos. The toon "photos" are StyleGAN images, so
+the input gets strong color and blur augmentation to reach real photos.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from rich.console import Console
+from rich.progress import track
+
+from portraitcli.data.toon import toon_pairs
+from portraitcli.face.align import fit_template, similarity_transform, warp_affine
+from portraitcli.io import read_image
+from portraitcli.metrics.pixel import psnr
+from portraitcli.models.cartoon import photo_to_input, tensor_to_image
+from portraitcli.train.cartoon.config import CartoonConfig
+from portraitcli.train.common.augment import paired_jitter
+from portraitcli.train.common.checkpoint import latest_checkpoint, load_checkpoint, save_epoch
+from portraitcli.train.common.paired import paired_gan_step
+from portraitcli.train.common.perceptual import PerceptualFeatures
+from portraitcli.train.common.runs import JsonlLog, report_epoch, seed_everything, write_config
+from portraitcli.train.sketch.networks import PatchDiscriminator, SEUNet
+
+
+def build(cfg: CartoonConfig) -> tuple[SEUNet, PatchDiscriminator]:
+    """G (SE-U-Net, RGB -> RGB) and the conditional PatchGAN D (photo and cartoon, 6 channels)."""
+    return SEUNet(3, 3, cfg.channels), PatchDiscriminator(6, cfg.ndf)
+
+
+def aligned_toon_pairs(data: Path, size: int) -> tuple[dict, np.ndarray, np.ndarray, list[str]]:
+    """Detect the pairs' photos, fit the template, warp both sides into it.
+
+    Returns:
+        ``(template, photos (N, S, S, 3) uint8, toons (N, S, S, 3) uint8, names)``; pairs
+        whose photo has no detected face are left out (``template["n"]`` counts the rest).
+    """
+    from portraitcli.face.detect import FaceDetector
+
+    detector = FaceDetector()
+    found: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
+    pairs = toon_pairs(data)
+    for photo_file, toon_file in track(pairs, description="detecting toon photos"):
+        photo = read_image(photo_file).rgb
+        faces = detector.detect(photo)
+        if faces:
+            found.append((photo_file.stem, photo, read_image(toon_file).rgb, faces[0].kps))
+    kps = np.stack([f[3] for f in found])
+    sizes = np.array([[f[1].shape[1], f[1].shape[0]] for f in found], np.float32)
+    tpl = fit_template(kps, sizes, (size, size))
+    photos, toons = [], []
+    for _, photo, toon, k in found:
+        M = similarity_transform(k, tpl.kps)
+        photos.append(warp_affine(photo, M, (size, size)))
+        toons.append(warp_affine(toon, M, (size, size)))
+    template = {
+        "size": [size, size],
+        "kps": tpl.kps.round(2).tolist(),
+        "n": len(found),
+        "n_total": len(pairs),
+        "source": f"fitted on the dlib 5-point landmarks of {len(found)} toon training photos (FFHQ-like framing)",
+    }
+    return template, np.stack(photos), np.stack(toons), [f[0] for f in found]
+
+
+def _blur(photo: np.ndarray, rng: np.random.Generator, p: float) -> np.ndarray:
+    if rng.random() >= p:
+        return photo
+    return cv2.GaussianBlur(photo, (0, 0), rng.uniform(0.5, 1.5))
+
+
+def evaluate(G: torch.nn.Module, photos: np.ndarray, toons: np.ndarray, device: str = "cpu") -> dict[str, float]:
+    """Mean L1 ([-1, 1] units) and PSNR (dB) of G's cartoons against the held-out toons."""
+    G.eval()
+    l1s, psnrs = [], []
+    with torch.no_grad():
+        for photo, toon in zip(photos, toons):
+            y = G(torch.from_numpy(photo_to_input(photo))[None].to(device)).cpu().numpy()[0]
+            out = tensor_to_image(y, *toon.shape[:2])
+            l1s.append(np.abs(out.astype(np.float32) - toon).mean() / 127.5)
+            psnrs.append(psnr(out, toon))
+    G.train()
+    return {"val_l1": float(np.mean(l1s)), "val_psnr": float(np.mean(psnrs))}
+
+
+def train(cfg: CartoonConfig, data: Path, run_dir: Path, console: Console | None = None) -> Path:
+    """Train (or resume) the cartoon generator in ``run_dir``; return the final checkpoint.
+
+    Resumes from the newest checkpoint; the order and augmentation of epoch e depend only
+    on (seed, e).
+    """
+    console = console or Console(stderr=True)
+    torch.set_num_threads(cfg.threads)
+    seed_everything(cfg.seed)
+    template, photos, toons, names = aligned_toon_pairs(data, cfg.size)
+    order = np.random.default_rng([cfg.seed, 7]).permutation(len(names))
+    val, keep = np.sort(order[: cfg.n_val]), np.sort(order[cfg.n_val :])
+    G, D = build(cfg)
+    G.to(cfg.device)
+    D.to(cfg.device)
+    perceptual = PerceptualFeatures().to(cfg.device)
+    opt_G = torch.optim.Adam(G.parameters(), cfg.lr, betas=(cfg.beta1, 0.999))
+    opt_D = torch.optim.Adam(D.parameters(), cfg.lr, betas=(cfg.beta1, 0.999))
+    milestones = [max(1, round(f * cfg.epochs)) for f in cfg.lr_milestones]
+    sched_G = torch.optim.lr_scheduler.MultiStepLR(opt_G, milestones, cfg.lr_gamma)
+    sched_D = torch.optim.lr_scheduler.MultiStepLR(opt_D, milestones, cfg.lr_gamma)
+    objects = {"G": G, "D": D, "opt_G": opt_G, "opt_D": opt_D, "sched_G": sched_G, "sched_D": sched_D}
+    start_epoch = 0
+    ckpt = latest_checkpoint(run_dir)
+    if ckpt is not None:
+        start_epoch = int(load_checkpoint(ckpt, objects, cfg.device)["epoch"])
+        console.print(f"resumed from {ckpt.name} (epoch {start_epoch})")
+    else:
+        extra = {"task": "cartoon", "data": str(data), "n_train": len(keep), "n_val": len(val)}
+        extra["data_name"] = f"toon train pairs (Toonify-style), {len(keep)} aligned pairs ({len(val)} held out)"
+        extra["val_names"] = [names[i] for i in val]
+        write_config(run_dir, cfg, extra)
+        (run_dir / "template.json").write_text(json.dumps(template, indent=2) + "\n")
+    log = JsonlLog(run_dir / "log.jsonl")
+    G.train()
+    D.train()
+    t_run = time.time()
+    for epoch in range(start_epoch, cfg.epochs):
+        rng = np.random.default_rng([cfg.seed, epoch])
+        t0 = time.time()
+        sums: dict[str, float] = {}
+        perm = keep[rng.permutation(len(keep))]
+        batches = [perm[i : i + cfg.batch_size] for i in range(0, len(perm) - cfg.batch_size + 1, cfg.batch_size)]
+        for idx in batches:
+            xs, ys = [], []
+            for i in idx:
+                photo, toon = paired_jitter(
+                    photos[i], toons[i], rng, cfg.augment_shift, cfg.augment_scale, cfg.augment_color
+                )
+                xs.append(photo_to_input(_blur(photo, rng, cfg.augment_blur)))
+                ys.append(photo_to_input(toon))
+            x = torch.from_numpy(np.stack(xs)).to(cfg.device)
+            y = torch.from_numpy(np.stack(ys)).to(cfg.device)
+            losses = paired_gan_step(G, D, opt_G, opt_D, x, y, cfg.lambda_l1, perceptual, cfg.lambda_perc)
+            for k, v in losses.items():
+                sums[k] = sums.get(k, 0.0) + v
+        sched_G.step()
+        sched_D.step()
+        record: dict[str, float] = {k: v / len(batches) for k, v in sums.items()}
+        record.update(epoch=epoch + 1, seconds=time.time() - t0, lr=opt_G.param_groups[0]["lr"])
+        record.update(evaluate(G, photos[val], toons[val], cfg.device))
+        report_epoch(log, console, record, cfg.epochs)
+        if (epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == cfg.epochs:
+            save_epoch(run_dir, objects, epoch + 1, asdict(cfg))  # type: ignore[arg-type]
+    log.write(event="done", seconds_this_session=time.time() - t_run, selected_epoch=cfg.epochs)
+    return run_dir / "checkpoints" / f"epoch-{cfg.epochs:04d}.pt"

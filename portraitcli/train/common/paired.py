@@ -1,0 +1,63 @@
+"""One training step of a conditional GAN on aligned pairs (pix2pix, plus an optional perceptual term).
+
+Reference:
+    Isola et al., "Image-to-Image Translation with Conditional Adversarial Networks",
+    CVPR 2017, with least-squares GAN losses (Mao et al., ICCV 2017). With x the input and
+    y its aligned target::
+
+        L_G = L_lsgan(D(x, G(x)), 1) + lambda_l1 |G(x) - y| + lambda_perc perc(G(x), y)
+        L_D = (L_lsgan(D(x, y), 1) + L_lsgan(D(x, G(x)), 0)) / 2
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from portraitcli.train.common.losses import lsgan_loss
+from portraitcli.train.common.perceptual import PerceptualFeatures, perceptual_loss
+
+
+def paired_gan_step(
+    G: torch.nn.Module,
+    D: torch.nn.Module,
+    opt_G: torch.optim.Optimizer,
+    opt_D: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    lambda_l1: float,
+    perceptual: PerceptualFeatures | None = None,
+    lambda_perc: float = 0.0,
+) -> dict[str, float]:
+    """Update G, then D, on inputs x (N, C_in, H, W) and targets y (N, C_out, H, W) in [-1, 1].
+
+    D sees the input and the (real or generated) target concatenated on channels.
+
+    Returns:
+        ``loss_G_gan``, ``loss_G_l1``, ``loss_D`` (and ``loss_G_perc`` with a perceptual term).
+
+    Raises:
+        FloatingPointError: a loss is not finite.
+    """
+    fake = G(x)
+    D.requires_grad_(False)
+    out = {"loss_G_gan": lsgan_loss(D(torch.cat([x, fake], 1)), True), "loss_G_l1": F.l1_loss(fake, y)}
+    loss_G = out["loss_G_gan"] + lambda_l1 * out["loss_G_l1"]
+    if perceptual is not None:
+        out["loss_G_perc"] = perceptual_loss(perceptual, fake, y)
+        loss_G = loss_G + lambda_perc * out["loss_G_perc"]
+    opt_G.zero_grad(set_to_none=True)
+    loss_G.backward()
+    opt_G.step()
+    D.requires_grad_(True)
+    real_score, fake_score = D(torch.cat([x, y], 1)), D(torch.cat([x, fake.detach()], 1))
+    out["loss_D"] = 0.5 * (lsgan_loss(real_score, True) + lsgan_loss(fake_score, False))
+    opt_D.zero_grad(set_to_none=True)
+    out["loss_D"].backward()
+    opt_D.step()
+    values = {k: v.item() for k, v in out.items()}
+    if not all(math.isfinite(v) for v in values.values()):
+        raise FloatingPointError(f"non-finite loss: {values}")
+    return values

@@ -1,0 +1,110 @@
+"""``portrait cartoon3d`` end to end with tiny models: the folder of outputs, the mesh, batches."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from portraitcli.io import read_image, write_image
+from tests.cli.test_cli import run
+from tests.conftest import TEMPLATE_KPS, add_model, make_conv_model
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("onnx")
+trimesh = pytest.importorskip("trimesh")
+
+RECON_KPS = [[45.29, 21.84], [37.51, 22.9], [18.71, 21.84], [26.49, 22.9], [32.0, 37.0]]
+
+
+@pytest.fixture()
+def cartoon3d_weights(weights_dir: Path) -> Path:
+    from portraitcli.train.common.export import export_onnx
+    from portraitcli.train.recon3d.export import OUTPUTS
+    from portraitcli.train.recon3d.networks import InferenceNet, Recon3dNet
+
+    cartoon = make_conv_model(weights_dir / "cartoon-v1.onnx", [[1, 0, 0], [0, 1, 0], [0, 0, 1]])
+    kps = (np.array(TEMPLATE_KPS) - (100, 125)) * 0.9 + (128, 128)
+    add_model(weights_dir, "cartoon-v1", cartoon, {"size": [256, 256], "kps": kps.tolist()})
+    torch.manual_seed(0)
+    path = weights_dir / "recon3d-v1.onnx"
+    export_onnx(InferenceNet(Recon3dNet(8, 16)), torch.zeros(1, 3, 64, 64), path, output_name=OUTPUTS, dynamic_hw=False)
+    add_model(weights_dir, "recon3d-v1", path, {"size": [64, 64], "kps": RECON_KPS})
+    return weights_dir
+
+
+EXPECTED = {
+    "cartoon.png",
+    "face.png",
+    "depth.png",
+    "depth.npy",
+    "normal.png",
+    "albedo.png",
+    "mesh.obj",
+    "mesh.mtl",
+    "texture.png",
+    "mesh.glb",
+    "views.png",
+    "relit.png",
+    "cartoon3d.json",
+}
+
+
+def test_one_photo_writes_the_whole_folder(capsys, cartoon3d_weights: Path, astronaut: np.ndarray, tmp_path: Path):
+    photo = write_image(tmp_path / "astronaut.jpg", astronaut)
+    out = tmp_path / "out"
+    code, stdout, err = run(capsys, "cartoon3d", str(photo), "-o", str(out), "--yaw", "-30,0,30", "--size", "128")
+    assert code == 0, err
+    assert {p.name for p in out.iterdir()} == EXPECTED
+    assert set(stdout.split()) == {str(out / name) for name in EXPECTED}
+    assert read_image(out / "cartoon.png").rgb.shape == (256, 256, 3)
+    views = read_image(out / "views.png").rgb
+    assert views.shape == (128, 3 * 128, 3)
+    relit = read_image(out / "relit.png").rgb
+    assert relit.shape == (128, 2 * 128, 3) and np.abs(relit[:, :128].astype(int) - relit[:, 128:]).mean() > 0
+    from PIL import Image
+
+    depth16 = Image.open(out / "depth.png")
+    assert depth16.mode == "I;16"
+    depth = np.load(out / "depth.npy")
+    assert depth.shape == (128, 128) and depth.dtype == np.float32 and 0.9 <= depth[10:-10, 10:-10].min()
+    meta = json.loads((out / "cartoon3d.json").read_text())
+    assert meta["views"]["yaw"] == [-30, 0, 30] and set(meta["view"]) == {"pitch", "yaw", "roll", "tx", "ty", "tz"}
+    for name in ("mesh.obj", "mesh.glb"):
+        mesh = trimesh.load(out / name, force="mesh")
+        assert len(mesh.faces) > 1000 and mesh.visual.kind == "texture"
+        material = mesh.visual.material  # OBJ: SimpleMaterial; GLB: PBRMaterial
+        texture = material.image if name.endswith(".obj") else material.baseColorTexture
+        assert texture.size == (128, 128)  # the texture travels with the mesh
+        assert len(mesh.split(only_watertight=False)) == 1  # one surface, not torn
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+
+    # the same folder again: the files are replaced, other files are left alone
+    (out / "notes.txt").write_text("mine")
+    code, _, err = run(capsys, "cartoon3d", str(photo), "-o", str(out), "--size", "128")
+    assert code == 0, err
+    assert (out / "notes.txt").read_text() == "mine"
+    assert read_image(out / "views.png").rgb.shape == (128, 7 * 128, 3)
+
+
+def test_batch_reports_bad_files_and_skips_done_ones(capsys, cartoon3d_weights: Path, astronaut: np.ndarray, tmp_path):
+    src = tmp_path / "in"
+    write_image(src / "a.jpg", astronaut)
+    (src / "broken.png").write_bytes(b"not an image")
+    out = tmp_path / "out"
+    code, _, err = run(capsys, "cartoon3d", str(src), "-o", str(out), "--size", "96", "--json")
+    assert code == 7, err
+    assert {p.name for p in out.iterdir()} == {"a"} and (out / "a" / "mesh.glb").is_file()
+    code, stdout, _ = run(capsys, "cartoon3d", str(src / "a.jpg"), str(src / "broken.png"), "-o", str(out), "--json")
+    records = {Path(r["input"]).name: r for r in map(json.loads, stdout.splitlines())}
+    assert records["a.jpg"]["status"] == "skipped" and records["broken.png"]["status"] == "failed"
+
+
+def test_bad_options_are_usage_errors(capsys, cartoon3d_weights: Path, astronaut: np.ndarray, tmp_path: Path):
+    photo = write_image(tmp_path / "p.jpg", astronaut)
+    for args in (["--yaw", "left"], ["--light", "1"], ["--light", "a,b"]):
+        code, _, err = run(capsys, "cartoon3d", str(photo), "-o", str(tmp_path / "o"), *args)
+        assert code == 2, err
+        assert not (tmp_path / "o").exists()
