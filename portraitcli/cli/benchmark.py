@@ -131,3 +131,39 @@ def benchmark_destylize(
         result = run(pairs, root, model, _ablation_runs(baseline), out, None if no_images else images)
     console.print(f"wrote {out / 'destylize.json'} and {out / 'destylize.md'}")
     print(json.dumps({"model": result["model"], **result["metrics"]}))
+
+
+@app.command("cartoon3d")
+def benchmark_cartoon3d(
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Datasets folder (synth_depth/, toon/, utkface/, fs2k/); default $PORTRAIT_DATA."),
+    ] = None,
+    recon_model: Annotated[
+        Path | None, typer.Option("--recon-model", help="A run's model.onnx to score instead of the shipped recon3d.")
+    ] = None,
+    cartoon_model: Annotated[
+        Path | None, typer.Option("--cartoon-model", help="A run's model.onnx to score instead of the shipped cartoon.")
+    ] = None,
+    part: Annotated[str, typer.Option("--part", help="depth, cartoon or all.")] = "all",
+    out: Annotated[Path, typer.Option("--out", help="Folder for cartoon3d.json / .md.")] = Path("docs/benchmarks"),
+    images: Annotated[Path | None, typer.Option("--images", help="Folder for the picture grid.")] = Path("docs/images"),
+    no_images: Annotated[bool, typer.Option("--no-images", help="Skip the picture grid.")] = False,
+) -> None:
+    """Synthetic faces with true depth: SIDE and MAD; real faces: the cartoons' KID and identity distance."""
+    import json
+
+    from rich.console import Console
+
+    from portraitcli.benchmark.cartoon3d import run
+    from portraitcli.data import data_root
+    from portraitcli.errors import UsageError
+
+    parts = {"all": ("depth", "cartoon"), "depth": ("depth",), "cartoon": ("cartoon",)}
+    if part not in parts:
+        raise UsageError(f"--part must be depth, cartoon or all; got {part!r}")
+    console = Console(stderr=True)
+    with console.status("scoring the cartoon3d models and baselines..."):
+        result = run(data_root(data), recon_model, cartoon_model, out, None if no_images else images, parts[part])
+    console.print(f"wrote {out / 'cartoon3d.json'} and {out / 'cartoon3d.md'}")
+    print(json.dumps({"models": result["models"], **result["metrics"]}))

@@ -10,8 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+from rich.progress import track
+
 from portraitcli.data import dataset_dir
 from portraitcli.errors import UsageError
+from portraitcli.face.align import fit_template, similarity_transform, warp_affine
+from portraitcli.io import read_image
 
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
@@ -41,3 +46,43 @@ def toon_pairs(root: Path) -> list[tuple[Path, Path]]:
 def toon_test_photos(root: Path) -> list[Path]:
     """The unpaired test photos, sorted by name."""
     return _images(dataset_dir(root, "toon") / "test" / "photo")
+
+
+def aligned_toon_pairs(data: Path, size: int) -> tuple[dict, np.ndarray, np.ndarray, list[str]]:
+    """Detect the pairs' photos, fit the template, warp both sides into it.
+
+    Returns:
+        ``(template, photos (N, S, S, 3) uint8, toons (N, S, S, 3) uint8, names)``; pairs
+        whose photo has no detected face are left out (``template["n"]`` counts the rest).
+
+    Raises:
+        UsageError: the folders are missing, or no photo has a detectable face.
+    """
+    from portraitcli.face.detect import FaceDetector
+
+    detector = FaceDetector()
+    found: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
+    pairs = toon_pairs(data)
+    for photo_file, toon_file in track(pairs, description="detecting toon photos"):
+        photo = read_image(photo_file).rgb
+        faces = detector.detect(photo)
+        if faces:
+            found.append((photo_file.stem, photo, read_image(toon_file).rgb, faces[0].kps))
+    if not found:
+        raise UsageError(f"no face found on any of the {len(pairs)} toon training photos")
+    kps = np.stack([f[3] for f in found])
+    sizes = np.array([[f[1].shape[1], f[1].shape[0]] for f in found], np.float32)
+    tpl = fit_template(kps, sizes, (size, size))
+    photos, toons = [], []
+    for _, photo, toon, k in found:
+        M = similarity_transform(k, tpl.kps)
+        photos.append(warp_affine(photo, M, (size, size)))
+        toons.append(warp_affine(toon, M, (size, size)))
+    template = {
+        "size": [size, size],
+        "kps": tpl.kps.round(2).tolist(),
+        "n": len(found),
+        "n_total": len(pairs),
+        "source": f"fitted on the dlib 5-point landmarks of {len(found)} toon training photos (FFHQ-like framing)",
+    }
+    return template, np.stack(photos), np.stack(toons), [f[0] for f in found]

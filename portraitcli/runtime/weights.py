@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from portraitcli.errors import WeightsError
+from portraitcli.errors import UsageError, WeightsError
 from portraitcli.types import Template
 
 ENV_VAR = "PORTRAIT_WEIGHTS"
@@ -85,6 +85,23 @@ def _spec(name: str, entry: dict[str, Any], folder: Path) -> ModelSpec:
     if tpl:
         template = Template(size=tuple(tpl["size"]), kps=np.asarray(tpl["kps"], np.float32))  # type: ignore[arg-type]
     return ModelSpec(name, entry["task"], folder / entry["file"], entry["sha256"], template, entry)
+
+
+def run_spec(path: Path, task: str) -> ModelSpec:
+    """A spec for an unpublished model: a run folder's ``model.onnx`` and its ``template.json``.
+
+    Raises:
+        UsageError: the file or its template is missing.
+    """
+    tpl = path.parent / "template.json"
+    if not path.is_file() or not tpl.is_file():
+        raise UsageError(f"{path}: expected a run folder's model.onnx with template.json beside it")
+    name = f"{path.parent.name}/{path.name}"
+    return _spec(
+        name,
+        {"task": task, "file": path.name, "sha256": sha256_of(path), "template": json.loads(tpl.read_text())},
+        path.parent,
+    )
 
 
 def find_model(task_or_name: str, folder: Path | None = None) -> ModelSpec:

@@ -182,3 +182,33 @@ def test_written_files_get_the_umask_mode(tmp_path: Path) -> None:
     finally:
         os.umask(mask)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_16_bit_grayscale_png_round_trips(tmp_path: Path) -> None:
+    depth = (np.arange(40 * 30, dtype=np.uint32).reshape(40, 30) * 53 % 65536).astype(np.uint16)
+    write_image(tmp_path / "d.png", depth)
+    with Image.open(tmp_path / "d.png") as im:
+        assert im.mode == "I;16"
+        np.testing.assert_array_equal(np.asarray(im), depth)
+    with pytest.raises(UsageError):
+        write_image(tmp_path / "d.jpg", depth)  # JPEG has no 16-bit gray
+
+
+def test_atomic_folder_appears_whole_or_not_at_all(tmp_path: Path) -> None:
+    from portraitcli.io.image import atomic_folder
+
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError), atomic_folder(out) as tmp:
+        (tmp / "a.txt").write_text("half")
+        raise RuntimeError("model failed")
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+    with atomic_folder(out) as tmp:
+        (tmp / "a.txt").write_text("1")
+        (tmp / "sub").mkdir()
+        (tmp / "sub" / "b.txt").write_text("2")
+    assert (out / "sub" / "b.txt").read_text() == "2"
+    (out / "mine.txt").write_text("keep")
+    with atomic_folder(out) as tmp:
+        (tmp / "a.txt").write_text("new")
+    assert (out / "a.txt").read_text() == "new" and (out / "mine.txt").read_text() == "keep"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

