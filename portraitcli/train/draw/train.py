@@ -9,27 +9,26 @@ Reference:
         L_D = (L_lsgan(D(x, y), 1) + L_lsgan(D(x, G(x)), 0)) / 2
 
     with a conditional PatchGAN D (pix2pix, Isola et al., CVPR 2017), least-squares GAN
-    losses (Mao et al., ICCV 2017), Adam(lr 2e-4, beta1 0.5) and step decay.
+    losses (Mao et al., ICCV 2017), Adam(lr 2e-4, beta1 0.5) and step decay
+    (:func:`portraitcli.train.common.paired.paired_gan_step`).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F_nn
 from rich.console import Console
 
 from portraitcli.metrics.pixel import ssim
 from portraitcli.models.draw import drawing_to_tensor, photo_to_input, tensor_to_drawing
 from portraitcli.train.common.augment import paired_jitter
 from portraitcli.train.common.checkpoint import latest_checkpoint, load_checkpoint, save_epoch
-from portraitcli.train.common.losses import lsgan_loss
+from portraitcli.train.common.paired import paired_gan_step
 from portraitcli.train.common.runs import JsonlLog, report_epoch, seed_everything, write_config
 from portraitcli.train.draw.config import DrawConfig
 from portraitcli.train.draw.data import AlignedPairs, aligned_pairs, drawing_template
@@ -142,7 +141,7 @@ def train(cfg: DrawConfig, data: Path, run_dir: Path, cache: Path | None, consol
                 ys.append(drawing_to_tensor(drawing))
             x = torch.from_numpy(np.stack(xs)).to(cfg.device)
             y = torch.from_numpy(np.stack(ys)).to(cfg.device)
-            losses = _step(G, D, opt_G, opt_D, x, y, cfg)
+            losses = paired_gan_step(G, D, opt_G, opt_D, x, y, cfg.lambda_l1)
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + v
         sched_G.step()
@@ -156,31 +155,3 @@ def train(cfg: DrawConfig, data: Path, run_dir: Path, cache: Path | None, consol
             save_epoch(run_dir, objects, epoch + 1, asdict(cfg))  # type: ignore[arg-type]
     log.write(event="done", seconds_this_session=time.time() - t_run, selected_epoch=cfg.epochs)
     return run_dir / "checkpoints" / f"epoch-{cfg.epochs:04d}.pt"
-
-
-def _step(
-    G: torch.nn.Module,
-    D: torch.nn.Module,
-    opt_G: torch.optim.Optimizer,
-    opt_D: torch.optim.Optimizer,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    cfg: DrawConfig,
-) -> dict[str, float]:
-    """One step on photos+style x (N, 3+S, H, W) and drawings y (N, 1, H, W)."""
-    fake = G(x)
-    D.requires_grad_(False)
-    loss_G_gan = lsgan_loss(D(torch.cat([x, fake], 1)), True)
-    loss_G_l1 = F_nn.l1_loss(fake, y)
-    opt_G.zero_grad(set_to_none=True)
-    (loss_G_gan + cfg.lambda_l1 * loss_G_l1).backward()
-    opt_G.step()
-    D.requires_grad_(True)
-    loss_D = 0.5 * (lsgan_loss(D(torch.cat([x, y], 1)), True) + lsgan_loss(D(torch.cat([x, fake.detach()], 1)), False))
-    opt_D.zero_grad(set_to_none=True)
-    loss_D.backward()
-    opt_D.step()
-    out = {"loss_G_gan": loss_G_gan.item(), "loss_G_l1": loss_G_l1.item(), "loss_D": loss_D.item()}
-    if not all(math.isfinite(v) for v in out.values()):
-        raise FloatingPointError(f"non-finite loss: {out}")
-    return out
