@@ -25,7 +25,8 @@ from portraitcli.metrics.pixel import psnr
 from portraitcli.models.cartoon import photo_to_input, tensor_to_image
 from portraitcli.train.cartoon.config import CartoonConfig
 from portraitcli.train.common.augment import paired_jitter
-from portraitcli.train.common.checkpoint import latest_checkpoint, load_checkpoint, save_epoch
+from portraitcli.train.common.checkpoint import resume, save_epoch
+from portraitcli.train.common.optim import adam_step_decay
 from portraitcli.train.common.paired import paired_gan_step
 from portraitcli.train.common.perceptual import PerceptualFeatures
 from portraitcli.train.common.runs import JsonlLog, report_epoch, seed_everything, write_config
@@ -73,18 +74,10 @@ def train(cfg: CartoonConfig, data: Path, run_dir: Path, console: Console | None
     G.to(cfg.device)
     D.to(cfg.device)
     perceptual = PerceptualFeatures().to(cfg.device)
-    opt_G = torch.optim.Adam(G.parameters(), cfg.lr, betas=(cfg.beta1, 0.999))
-    opt_D = torch.optim.Adam(D.parameters(), cfg.lr, betas=(cfg.beta1, 0.999))
-    milestones = [max(1, round(f * cfg.epochs)) for f in cfg.lr_milestones]
-    sched_G = torch.optim.lr_scheduler.MultiStepLR(opt_G, milestones, cfg.lr_gamma)
-    sched_D = torch.optim.lr_scheduler.MultiStepLR(opt_D, milestones, cfg.lr_gamma)
-    objects = {"G": G, "D": D, "opt_G": opt_G, "opt_D": opt_D, "sched_G": sched_G, "sched_D": sched_D}
-    start_epoch = 0
-    ckpt = latest_checkpoint(run_dir)
-    if ckpt is not None:
-        start_epoch = int(load_checkpoint(ckpt, objects, cfg.device)["epoch"])
-        console.print(f"resumed from {ckpt.name} (epoch {start_epoch})")
-    else:
+    objects = adam_step_decay({"G": G, "D": D}, cfg.lr, cfg.beta1, cfg.epochs, cfg.lr_milestones, cfg.lr_gamma)
+    opt_G, opt_D = objects["opt_G"], objects["opt_D"]
+    start_epoch = resume(run_dir, objects, cfg.device, console)
+    if start_epoch == 0:
         extra = {"task": "cartoon", "data": str(data), "n_train": len(keep), "n_val": len(val)}
         extra["data_name"] = f"toon train pairs (Toonify-style), {len(keep)} aligned pairs ({len(val)} held out)"
         extra["val_names"] = [names[i] for i in val]
@@ -113,8 +106,8 @@ def train(cfg: CartoonConfig, data: Path, run_dir: Path, console: Console | None
             losses = paired_gan_step(G, D, opt_G, opt_D, x, y, cfg.lambda_l1, perceptual, cfg.lambda_perc)
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + v
-        sched_G.step()
-        sched_D.step()
+        objects["sched_G"].step()
+        objects["sched_D"].step()
         record: dict[str, float] = {k: v / len(batches) for k, v in sums.items()}
         record.update(epoch=epoch + 1, seconds=time.time() - t0, lr=opt_G.param_groups[0]["lr"])
         record.update(evaluate(G, photos[val], toons[val], cfg.device))

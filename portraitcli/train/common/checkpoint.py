@@ -50,3 +50,25 @@ def save_epoch(run_dir: Path, objects: dict[str, Any], epoch: int, config: dict[
     for old in sorted((run_dir / "checkpoints").glob("epoch-*.pt"))[:-keep]:
         old.unlink()
     return path
+
+
+def resume(run_dir: Path, objects: dict[str, Any], device: str = "cpu", console: Any = None) -> int:
+    """Restore the newest checkpoint of ``run_dir`` into ``objects``; return its epoch (0: none, a fresh run)."""
+    ckpt = latest_checkpoint(run_dir)
+    if ckpt is None:
+        return 0
+    epoch = int(load_checkpoint(ckpt, objects, device)["epoch"])
+    if console is not None:
+        console.print(f"resumed from {ckpt.name} (epoch {epoch})")
+    return epoch
+
+
+def checkpoint_config(ckpt: Path, config_cls: type) -> Any:
+    """The training config saved in a checkpoint (lists back to tuples), loaded with ``weights_only=True``."""
+    meta = torch.load(ckpt, map_location="cpu", weights_only=True)["meta"]
+    return config_cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in meta["config"].items()})
+
+
+def checkpoint_epoch(ckpt: Path) -> int | None:
+    """The epoch a checkpoint was saved at."""
+    return torch.load(ckpt, map_location="cpu", weights_only=True)["meta"].get("epoch")

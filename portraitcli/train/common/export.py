@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -71,3 +73,28 @@ def export_onnx(
     if diff > atol:
         raise RuntimeError(f"ONNX export of {type(model).__name__}: max |onnx - torch| = {diff:.2e} > {atol}")
     return diff
+
+
+def write_export_record(
+    run_dir: Path,
+    ckpt: Path,
+    path: Path,
+    diff: float,
+    console: Any,
+    **contract: Any,
+) -> dict[str, Any]:
+    """Report an export and write ``run_dir/export.json``: checkpoint, epoch, sha256, parity, plus ``contract``
+    (the model's ``input`` / ``output`` description, ``license``, ...)."""
+    from portraitcli.runtime.weights import sha256_of
+    from portraitcli.train.common.checkpoint import checkpoint_epoch
+
+    console.print(f"exported {path} ({path.stat().st_size / 1e6:.1f} MB), max |onnx - torch| = {diff:.2e}")
+    record = {
+        "checkpoint": ckpt.name,
+        "epoch": checkpoint_epoch(ckpt),
+        "sha256": sha256_of(path),
+        "max_abs_diff": diff,
+        **contract,
+    }
+    (run_dir / "export.json").write_text(json.dumps(record, indent=2) + "\n")
+    return record

@@ -30,7 +30,7 @@ from portraitcli.data.stylized import read_record
 from portraitcli.io import read_image
 from portraitcli.metrics.pixel import psnr, ssim
 from portraitcli.models.destylize import crops_to_input, output_to_faces
-from portraitcli.train.common.checkpoint import latest_checkpoint, load_checkpoint, save_epoch
+from portraitcli.train.common.checkpoint import resume, save_epoch
 from portraitcli.train.common.perceptual import PerceptualFeatures, perceptual_loss
 from portraitcli.train.common.runs import JsonlLog, report_epoch, seed_everything, write_config
 from portraitcli.train.destylize.config import DestylizeConfig
@@ -110,12 +110,8 @@ def train(cfg: DestylizeConfig, pairs_dir: Path, run_dir: Path, console: Console
     sched_G = torch.optim.lr_scheduler.ExponentialLR(opt_G, cfg.lr_decay)
     sched_D = torch.optim.lr_scheduler.ExponentialLR(opt_D, cfg.lr_decay)
     objects = {"G": G, "D": D, "opt_G": opt_G, "opt_D": opt_D, "sched_G": sched_G, "sched_D": sched_D}
-    start_epoch = 0
-    ckpt = latest_checkpoint(run_dir)
-    if ckpt is not None:
-        start_epoch = int(load_checkpoint(ckpt, objects, cfg.device)["epoch"])  # type: ignore[arg-type]
-        console.print(f"resumed from {ckpt.name} (epoch {start_epoch})")
-    else:
+    start_epoch = resume(run_dir, objects, cfg.device, console)
+    if start_epoch == 0:
         record = read_record(pairs_dir)
         write_config(
             run_dir,

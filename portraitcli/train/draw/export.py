@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 from rich.console import Console
 
 from portraitcli.models.draw import SIZE_MULTIPLE, STYLES
-from portraitcli.runtime.weights import sha256_of
-from portraitcli.train.common.checkpoint import load_checkpoint
-from portraitcli.train.common.export import export_onnx
+from portraitcli.train.common.checkpoint import checkpoint_config, load_checkpoint
+from portraitcli.train.common.export import export_onnx, write_export_record
 from portraitcli.train.draw.config import DrawConfig
 from portraitcli.train.draw.networks import DrawGenerator
 
@@ -32,8 +30,7 @@ LICENSES = {
 
 def load_generator(ckpt: Path) -> tuple[DrawGenerator, DrawConfig]:
     """Rebuild G and its config from a training checkpoint (loaded with ``weights_only=True``)."""
-    state = torch.load(ckpt, map_location="cpu", weights_only=True)
-    cfg = DrawConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["meta"]["config"].items()})
+    cfg = checkpoint_config(ckpt, DrawConfig)
     G = DrawGenerator(cfg.channels, cfg.info_channels, cfg.wavelet_features, len(STYLES), cfg.mode)
     load_checkpoint(ckpt, {"G": G})
     return G.eval(), cfg
@@ -48,16 +45,14 @@ def export_run(run_dir: Path, ckpt: Path, console: Console | None = None) -> Pat
     example[:, 3] = 1.0
     path = run_dir / "model.onnx"
     diff = export_onnx(G, example, path)
-    console.print(f"exported {path} ({path.stat().st_size / 1e6:.1f} MB), max |onnx - torch| = {diff:.2e}")
-    epoch = torch.load(ckpt, map_location="cpu", weights_only=True)["meta"].get("epoch")
-    record = {
-        "checkpoint": ckpt.name,
-        "epoch": epoch,
-        "sha256": sha256_of(path),
-        "max_abs_diff": diff,
-        "input": INPUT_CONTRACT,
-        "output": {"layout": "NCHW", "channels": "gray", "range": [-1, 1]},
-        "license": LICENSES.get(cfg.dataset, LICENSES["fs2k"]),
-    }
-    (run_dir / "export.json").write_text(json.dumps(record, indent=2) + "\n")
+    write_export_record(
+        run_dir,
+        ckpt,
+        path,
+        diff,
+        console,
+        input=INPUT_CONTRACT,
+        output={"layout": "NCHW", "channels": "gray", "range": [-1, 1]},
+        license=LICENSES.get(cfg.dataset, LICENSES["fs2k"]),
+    )
     return path

@@ -27,7 +27,8 @@ from rich.console import Console
 from portraitcli.metrics.pixel import ssim
 from portraitcli.models.draw import drawing_to_tensor, photo_to_input, tensor_to_drawing
 from portraitcli.train.common.augment import paired_jitter
-from portraitcli.train.common.checkpoint import latest_checkpoint, load_checkpoint, save_epoch
+from portraitcli.train.common.checkpoint import resume, save_epoch
+from portraitcli.train.common.optim import adam_step_decay
 from portraitcli.train.common.paired import paired_gan_step
 from portraitcli.train.common.runs import JsonlLog, report_epoch, seed_everything, write_config
 from portraitcli.train.draw.config import DrawConfig
@@ -89,19 +90,11 @@ def train(cfg: DrawConfig, data: Path, run_dir: Path, cache: Path | None, consol
     G, D = build(cfg)
     G.to(cfg.device)
     D.to(cfg.device)
-    opt_G = torch.optim.Adam(G.parameters(), cfg.lr, betas=(cfg.beta1, 0.999))
-    opt_D = torch.optim.Adam(D.parameters(), cfg.lr, betas=(cfg.beta1, 0.999))
-    milestones = [max(1, round(f * cfg.epochs)) for f in cfg.lr_milestones]
-    sched_G = torch.optim.lr_scheduler.MultiStepLR(opt_G, milestones, cfg.lr_gamma)
-    sched_D = torch.optim.lr_scheduler.MultiStepLR(opt_D, milestones, cfg.lr_gamma)
-    objects = {"G": G, "D": D, "opt_G": opt_G, "opt_D": opt_D, "sched_G": sched_G, "sched_D": sched_D}
+    objects = adam_step_decay({"G": G, "D": D}, cfg.lr, cfg.beta1, cfg.epochs, cfg.lr_milestones, cfg.lr_gamma)
+    opt_G, opt_D = objects["opt_G"], objects["opt_D"]
 
-    start_epoch = 0
-    ckpt = latest_checkpoint(run_dir)
-    if ckpt is not None:
-        start_epoch = int(load_checkpoint(ckpt, objects, cfg.device)["epoch"])  # type: ignore[arg-type]
-        console.print(f"resumed from {ckpt.name} (epoch {start_epoch})")
-    else:
+    start_epoch = resume(run_dir, objects, cfg.device, console)
+    if start_epoch == 0:
         write_config(
             run_dir,
             cfg,
@@ -144,8 +137,8 @@ def train(cfg: DrawConfig, data: Path, run_dir: Path, cache: Path | None, consol
             losses = paired_gan_step(G, D, opt_G, opt_D, x, y, cfg.lambda_l1)
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + v
-        sched_G.step()
-        sched_D.step()
+        objects["sched_G"].step()
+        objects["sched_D"].step()
         record: dict[str, float] = {k: v / len(batches) for k, v in sums.items()}
         record.update(epoch=epoch + 1, seconds=time.time() - t0, lr=opt_G.param_groups[0]["lr"])
         if (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs:

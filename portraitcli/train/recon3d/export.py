@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 from rich.console import Console
 
-from portraitcli.runtime.weights import sha256_of
-from portraitcli.train.common.checkpoint import load_checkpoint
-from portraitcli.train.common.export import export_onnx
+from portraitcli.train.common.checkpoint import checkpoint_config, load_checkpoint
+from portraitcli.train.common.export import export_onnx, write_export_record
 from portraitcli.train.recon3d.config import Recon3dConfig
 from portraitcli.train.recon3d.networks import SIZE, InferenceNet, Recon3dNet
 
@@ -27,8 +25,7 @@ OUTPUT_CONTRACT = {
 
 def load_net(ckpt: Path) -> tuple[Recon3dNet, Recon3dConfig]:
     """Rebuild the networks and their config from a training checkpoint (``weights_only=True``)."""
-    state = torch.load(ckpt, map_location="cpu", weights_only=True)
-    cfg = Recon3dConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["meta"]["config"].items()})
+    cfg = checkpoint_config(ckpt, Recon3dConfig)
     net = Recon3dNet(cfg.nf, cfg.zdim, cfg.size)
     load_checkpoint(ckpt, {"net": net})
     return net.eval(), cfg
@@ -41,15 +38,14 @@ def export_run(run_dir: Path, ckpt: Path, console: Console | None = None) -> Pat
     example = torch.linspace(-1, 1, 3 * SIZE * SIZE).view(1, 3, SIZE, SIZE)
     path = run_dir / "model.onnx"
     diff = export_onnx(InferenceNet(net), example, path, output_name=OUTPUTS, dynamic_hw=False, atol=1e-3)
-    console.print(f"exported {path} ({path.stat().st_size / 1e6:.1f} MB), max |onnx - torch| = {diff:.2e}")
-    record = {
-        "checkpoint": ckpt.name,
-        "epoch": torch.load(ckpt, map_location="cpu", weights_only=True)["meta"].get("epoch"),
-        "sha256": sha256_of(path),
-        "max_abs_diff": diff,
-        "input": INPUT_CONTRACT,
-        "output": OUTPUT_CONTRACT,
-        "license": "model weights: research and non-commercial use (trained on UTKFace); code: MIT",
-    }
-    (run_dir / "export.json").write_text(json.dumps(record, indent=2) + "\n")
+    write_export_record(
+        run_dir,
+        ckpt,
+        path,
+        diff,
+        console,
+        input=INPUT_CONTRACT,
+        output=OUTPUT_CONTRACT,
+        license="model weights: research and non-commercial use (trained on UTKFace); code: MIT",
+    )
     return path

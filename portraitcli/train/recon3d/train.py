@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from rich.console import Console
 
-from portraitcli.train.common.checkpoint import latest_checkpoint, load_checkpoint, save_epoch
+from portraitcli.train.common.checkpoint import resume, save_epoch
 from portraitcli.train.common.perceptual import PerceptualFeatures
 from portraitcli.train.common.runs import JsonlLog, report_epoch, seed_everything, write_config
 from portraitcli.train.recon3d.config import Recon3dConfig
@@ -121,12 +121,8 @@ def train(cfg: Recon3dConfig, data: Path, run_dir: Path, cache: Path | None, con
     features = PerceptualFeatures(cfg.perceptual_layers).to(cfg.device)
     opt = torch.optim.Adam(net.parameters(), cfg.lr, betas=(0.9, 0.999))
     objects = {"net": net, "opt": opt}
-    start_epoch = 0
-    ckpt = latest_checkpoint(run_dir)
-    if ckpt is not None:
-        start_epoch = int(load_checkpoint(ckpt, objects, cfg.device)["epoch"])
-        console.print(f"resumed from {ckpt.name} (epoch {start_epoch})")
-    else:
+    start_epoch = resume(run_dir, objects, cfg.device, console)
+    if start_epoch == 0:
         write_config(
             run_dir,
             cfg,

@@ -13,9 +13,8 @@ from portraitcli.errors import UsageError
 from portraitcli.face.align import mean_template
 from portraitcli.face.detect import FaceDetector
 from portraitcli.models.sketch import CROP_SIZE, photo_to_tensor
-from portraitcli.runtime.weights import sha256_of as sha256_file
-from portraitcli.train.common.checkpoint import load_checkpoint
-from portraitcli.train.common.export import export_onnx
+from portraitcli.train.common.checkpoint import checkpoint_config, load_checkpoint
+from portraitcli.train.common.export import export_onnx, write_export_record
 from portraitcli.train.sketch.config import SketchConfig
 from portraitcli.train.sketch.networks import SEUNet
 
@@ -47,8 +46,7 @@ def cufs_template(data: Path, subset: str = "cuhk_student") -> dict:
 
 def load_generator(ckpt: Path) -> SEUNet:
     """Rebuild G from a training checkpoint (loaded with ``weights_only=True``)."""
-    state = torch.load(ckpt, map_location="cpu", weights_only=True)
-    cfg = SketchConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["meta"]["config"].items()})
+    cfg = checkpoint_config(ckpt, SketchConfig)
     G = SEUNet(3, 1, cfg.channels, cfg.use_se)
     load_checkpoint(ckpt, {"G": G})
     return G.eval()
@@ -58,15 +56,12 @@ def export_run(run_dir: Path, ckpt: Path, data: Path, console: Console | None = 
     """Write ``model.onnx`` (checked against torch) and ``template.json`` into the run folder."""
     console = console or Console(stderr=True)
     G = load_generator(ckpt)
-    epoch = torch.load(ckpt, map_location="cpu", weights_only=True)["meta"].get("epoch")
     photo, _ = load_pair(cufs_pairs(data, "cuhk_student", "train")[0])
     example = torch.from_numpy(photo_to_tensor(photo))[None]
     path = run_dir / "model.onnx"
     diff = export_onnx(G, example, path)
-    console.print(f"exported {path} ({path.stat().st_size / 1e6:.1f} MB), max |onnx - torch| = {diff:.2e}")
+    write_export_record(run_dir, ckpt, path, diff, console)
     template = cufs_template(data)
     (run_dir / "template.json").write_text(json.dumps(template, indent=2) + "\n")
-    record = {"checkpoint": ckpt.name, "epoch": epoch, "sha256": sha256_file(path), "max_abs_diff": diff}
-    (run_dir / "export.json").write_text(json.dumps(record, indent=2) + "\n")
     console.print(f"template: landmarks found on {template['n']}/{template['n_total']} CUFS training photos")
     return path

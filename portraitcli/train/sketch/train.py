@@ -30,7 +30,7 @@ from portraitcli.data.cufs import cufs_pairs, load_pair
 from portraitcli.metrics.pixel import ssim
 from portraitcli.models.sketch import photo_to_tensor, sketch_to_tensor, tensor_to_sketch
 from portraitcli.train.common.augment import paired_jitter
-from portraitcli.train.common.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint, save_epoch
+from portraitcli.train.common.checkpoint import resume, save_checkpoint, save_epoch
 from portraitcli.train.common.losses import ImagePool, lsgan_loss, ssim_loss
 from portraitcli.train.common.runs import JsonlLog, report_epoch, seed_everything, write_config
 from portraitcli.train.sketch.config import SketchConfig
@@ -133,12 +133,7 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
     pool_X, pool_Y = ImagePool(cfg.pool_size), ImagePool(cfg.pool_size)
     if cycle:
         objects.update(pool_X=pool_X, pool_Y=pool_Y)
-    start_epoch = 0
-    ckpt = latest_checkpoint(run_dir)
-    if ckpt is not None:
-        meta = load_checkpoint(ckpt, objects, cfg.device)  # type: ignore[arg-type]
-        start_epoch = int(meta["epoch"])
-        console.print(f"resumed from {ckpt.name} (epoch {start_epoch})")
+    start_epoch = resume(run_dir, objects, cfg.device, console)  # type: ignore[arg-type]
     best_path = run_dir / "checkpoints" / "best.pt"
     best_val = -math.inf
     if best_path.exists():
