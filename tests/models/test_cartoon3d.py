@@ -1,0 +1,66 @@
+"""The 3-D stage of cartoon3d on hand-made reconstructions: texture, albedo, maps, mesh."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from portraitcli.models import cartoon3d as c3d
+from portraitcli.models.recon3d import Reconstruction
+
+
+def _ellipsoid(size: int) -> np.ndarray:
+    ys, xs = np.mgrid[0:size, 0:size]
+    c = (size - 1) / 2
+    r2 = ((xs - c) / (0.35 * size)) ** 2 + ((ys - c) / (0.44 * size)) ** 2
+    return 1.0 - 0.06 * np.sqrt(np.clip(1 - r2, 0, None))
+
+
+def _recon(view=(0, 0, 0, 0, 0, 0), light=(1.0, 0.0, 0.0, 0.0)) -> Reconstruction:
+    d = _ellipsoid(64).astype(np.float32)
+    return Reconstruction(
+        d, np.full((64, 64, 3), 0.5, np.float32), np.array(view, np.float32), np.array(light, np.float32)
+    )
+
+
+def test_frontal_view_and_flat_light_keep_the_cartoon() -> None:
+    face = np.random.default_rng(0).integers(0, 256, (128, 128, 3), dtype=np.uint8)
+    f3 = c3d.lift(face, _recon())
+    np.testing.assert_array_equal(f3.texture, face)  # identity view: the forward map is the identity
+    np.testing.assert_allclose(f3.albedo, face / 255.0, atol=1e-6)  # shading 1 everywhere
+    assert f3.depth.shape == (128, 128)
+
+
+def test_turned_view_moves_the_texture() -> None:
+    face = np.zeros((128, 128, 3), np.uint8)
+    face[:, 64:] = 255
+    f3 = c3d.lift(face, _recon(view=(0, 20, 0, 0, 0, 0)))
+    edge = int(np.argmax(f3.texture[64, :, 0] > 127))
+    assert edge != 64  # the frontalized texture's edge is no longer where the input's was
+
+
+def test_maps() -> None:
+    flat = np.ones((32, 32))
+    n = c3d.normal_image(flat)
+    np.testing.assert_array_equal(n[16, 16], [128, 128, 255])  # facing the viewer
+    d16, near, far = c3d.depth_image(_ellipsoid(64))
+    assert d16.dtype == np.uint16 and d16[32, 32] == 65535 and near < far  # the nearest point is brightest
+
+
+def test_mesh_is_one_front_facing_surface() -> None:
+    trimesh = pytest.importorskip("trimesh")
+    f3 = c3d.lift(np.zeros((96, 96, 3), np.uint8), _recon())
+    v, faces, uv = c3d.mesh_arrays(f3, step=2)
+    mesh = trimesh.Trimesh(v, faces, process=False)
+    assert len(mesh.split(only_watertight=False)) == 1
+    assert (mesh.face_normals[:, 2] > 0).mean() > 0.99  # counter-clockwise seen from the front (+z)
+    assert uv.min() >= 0 and uv.max() <= 1 and np.ptp(v[:, 0]) == pytest.approx(1.0, abs=0.1)
+
+
+def test_render_view_turns_and_relights() -> None:
+    f3 = c3d.lift(np.full((64, 64, 3), 200, np.uint8), _recon(light=(0.3, 0.7, 0.0, 0.0)))
+    front, turned = c3d.render_view(f3), c3d.render_view(f3, yaw=30)
+    assert front.shape == turned.shape == (64, 64, 3) and np.abs(front.astype(int) - turned).mean() > 1
+    left, right = c3d.relight(f3, -0.8, 0), c3d.relight(f3, 0.8, 0)
+    # lit from image left, the left half is brighter than the right
+    assert left[:, :28].mean() > left[:, 36:].mean() and right[:, 36:].mean() > right[:, :28].mean()
