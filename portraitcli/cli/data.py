@@ -41,11 +41,16 @@ PACKS = {
     "sketch": ("cufs", lambda row: row["split"] == "train"),
     "draw": ("fs2k", lambda row: row["split"] == "train"),
 }
+#: Tasks whose training data are whole folders (relative to the datasets folder) rather than a pairs.csv split.
+TREES = {
+    "cartoon": ("toon/train",),
+    "recon3d": ("utkface", "sfm/sfm_reference.obj"),  # all of UTKFace: the seeded split needs every name
+}
 
 
 @app.command("pack")
 def pack(
-    task: Annotated[str, typer.Argument(help="sketch or draw.")],
+    task: Annotated[str, typer.Argument(help="sketch, draw, cartoon or recon3d.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="A datasets-shaped folder to write (keep it git-ignored).")],
     data: Annotated[Path | None, typer.Option("--data", help="Datasets folder; default $PORTRAIT_DATA.")] = None,
 ) -> None:
@@ -62,8 +67,23 @@ def pack(
     from portraitcli.data import data_root, dataset_dir
     from portraitcli.errors import UsageError
 
-    if task not in PACKS:
-        raise UsageError(f"pack: task must be one of {', '.join(PACKS)}")
+    if task not in PACKS and task not in TREES:
+        raise UsageError(f"pack: task must be one of {', '.join([*PACKS, *TREES])}")
+    console = Console(stderr=True)
+    if task in TREES:
+        root = data_root(data)
+        for rel in TREES[task]:
+            src_path, dst_path = root / rel, out / rel
+            if not src_path.exists():
+                raise UsageError(f"{src_path} is missing")
+            dst_path.parent.mkdir(parents=True, exist_ok=True)
+            if src_path.is_dir():
+                shutil.copytree(src_path, dst_path, dirs_exist_ok=True)
+            else:
+                shutil.copyfile(src_path, dst_path)
+        size = sum(p.stat().st_size for rel in TREES[task] for p in [out / rel, *(out / rel).rglob("*")] if p.is_file())
+        console.print(f"packed {', '.join(TREES[task])} into {out} ({size / 2**20:.1f} MiB)")
+        return
     name, keep = PACKS[task]
     src = dataset_dir(data_root(data), name)
     with (src / "pairs.csv").open(newline="") as f:
@@ -80,7 +100,7 @@ def pack(
         w.writeheader()
         w.writerows(rows)
     size = sum(p.stat().st_size for p in dst.rglob("*") if p.is_file())
-    Console(stderr=True).print(f"packed {len(rows)} {name} training pairs into {dst} ({size / 2**20:.1f} MiB)")
+    console.print(f"packed {len(rows)} {name} training pairs into {dst} ({size / 2**20:.1f} MiB)")
 
 
 def register(app_: typer.Typer) -> None:

@@ -65,4 +65,9 @@ def test_pack_copies_only_the_training_rows(tmp_path: Path, capsys) -> None:
     assert sorted(p.name for p in (packed / "photo").iterdir()) == ["p0.jpg", "p1.jpg"]
     assert [p.name for p in drawing_pairs(tmp_path / "pack", "fs2k", "train")] == ["photo/p0", "photo/p1"]
     assert drawing_pairs(tmp_path / "pack", "fs2k", "test") == []
-    assert main(["data", "pack", "cartoon", "--out", str(tmp_path / "x"), "--data", str(root)]) == 2
+    assert main(["data", "pack", "cartoon", "--out", str(tmp_path / "x"), "--data", str(root)]) == 2  # no toon/
+    assert main(["data", "pack", "faces", "--out", str(tmp_path / "x"), "--data", str(root)]) == 2
+    write_image(root / "toon" / "train" / "photo" / "a.jpg", np.zeros((20, 20, 3), np.uint8))
+    write_image(root / "toon" / "test" / "photo" / "b.jpg", np.zeros((20, 20, 3), np.uint8))
+    assert main(["data", "pack", "cartoon", "--out", str(tmp_path / "x"), "--data", str(root)]) == 0
+    assert [p.name for p in (tmp_path / "x").rglob("*.jpg")] == ["a.jpg"]  # the training folder only
