@@ -49,6 +49,11 @@ def write_face(
     from portraitcli.io.mesh import write_textured_mesh
     from portraitcli.models import cartoon3d as c3d
 
+    tw, th = cartoon_template.size
+    if cartoon.shape[:2] != (th, tw):  # --aligned or --on-no-face whole: bring it to the template's scale
+        import cv2
+
+        cartoon = cv2.resize(cartoon, (tw, th), interpolation=cv2.INTER_AREA)
     face = c3d.to_recon_frame(cartoon, cartoon_template, recon_model.spec.template, size)
     face3d = c3d.lift(face, recon_model.run(face))
     depth16, near, far = c3d.depth_image(face3d.depth)

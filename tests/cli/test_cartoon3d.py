@@ -102,6 +102,13 @@ def test_batch_reports_bad_files_and_skips_done_ones(capsys, cartoon3d_weights: 
     assert records["a.jpg"]["status"] == "skipped" and records["broken.png"]["status"] == "failed"
 
 
+def test_aligned_input_of_another_size(capsys, cartoon3d_weights: Path, astronaut: np.ndarray, tmp_path: Path):
+    crop = write_image(tmp_path / "crop.png", astronaut[40:360, 100:420])  # 320 px, not the template's 256
+    code, _, err = run(capsys, "cartoon3d", str(crop), "-o", str(tmp_path / "o"), "--aligned", "--size", "64")
+    assert code == 0, err
+    assert read_image(tmp_path / "o" / "cartoon.png").rgb.shape == (256, 256, 3)
+
+
 def test_bad_options_are_usage_errors(capsys, cartoon3d_weights: Path, astronaut: np.ndarray, tmp_path: Path):
     photo = write_image(tmp_path / "p.jpg", astronaut)
     for args in (["--yaw", "left"], ["--light", "1"], ["--light", "a,b"]):
