@@ -103,3 +103,15 @@ def test_wheel_carries_the_weights(tmp_path: Path) -> None:
     shipped = json.loads((REPO / "weights" / "manifest.json").read_text())["models"]
     for entry in shipped.values():
         assert f"portraitcli/weights/{entry['file']}" in names
+
+
+def test_run_spec_reads_a_run_folder(weights_dir: Path, tmp_path: Path) -> None:
+    run = tmp_path / "runs" / "00003-draw-full"
+    run.mkdir(parents=True)
+    (run / "model.onnx").write_bytes((weights_dir / "sketch-v1.onnx").read_bytes())
+    with pytest.raises(UsageError, match="template.json"):
+        weights_mod.run_spec(run / "model.onnx", "draw")
+    (run / "template.json").write_text(json.dumps({"size": [64, 64], "kps": [[1, 2]] * 5, "n": 3}))
+    spec = weights_mod.run_spec(run / "model.onnx", "draw")
+    assert spec.name == "00003-draw-full/model.onnx" and spec.task == "draw" and spec.template.size == (64, 64)
+    assert verify(spec) == run / "model.onnx"
