@@ -20,6 +20,23 @@ def focal(width: int, fov: float = DEFAULT_FOV) -> float:
     return (width - 1) / 2.0 / np.tan(np.deg2rad(fov) / 2.0)
 
 
+def unproject(uv: np.ndarray, depth: np.ndarray, size: tuple[int, int], fov: float = DEFAULT_FOV) -> np.ndarray:
+    """Camera-space points of pixel coordinates at given depths.
+
+    Args:
+        uv: (..., 2) pixel coordinates (x, y) in an image of ``size`` = (H, W).
+        depth: (...) camera-space z of each.
+        fov: horizontal field of view in degrees.
+
+    Returns:
+        (..., 3) float64 points (x right, y down, z forward).
+    """
+    h, w = size
+    f = focal(w, fov)
+    z = np.asarray(depth, np.float64)
+    return np.stack([(uv[..., 0] - (w - 1) / 2.0) / f * z, (uv[..., 1] - (h - 1) / 2.0) / f * z, z], axis=-1)
+
+
 def depth_to_points(depth: np.ndarray, fov: float = DEFAULT_FOV) -> np.ndarray:
     """Unproject a depth map with the centred pinhole camera.
 
@@ -31,10 +48,8 @@ def depth_to_points(depth: np.ndarray, fov: float = DEFAULT_FOV) -> np.ndarray:
         (H, W, 3) float64 camera-space points (x right, y down, z forward).
     """
     h, w = depth.shape
-    f = focal(w, fov)
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
-    z = depth.astype(np.float64)
-    return np.stack([(xs - (w - 1) / 2.0) / f * z, (ys - (h - 1) / 2.0) / f * z, z], axis=2)
+    return unproject(np.stack([xs, ys], axis=-1), depth, (h, w), fov)
 
 
 def normals_from_depth(depth: np.ndarray, fov: float = DEFAULT_FOV) -> np.ndarray:

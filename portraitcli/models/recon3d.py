@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from portraitcli.camera import DEFAULT_FOV, depth_to_points, focal, normals_from_depth
+from portraitcli.camera import DEFAULT_FOV, focal, normals_from_depth, unproject
 from portraitcli.models.base import ImageModel, register
 
 #: The networks' input side in px.
@@ -74,11 +74,18 @@ def sample_bilinear(image: np.ndarray, uv: np.ndarray) -> np.ndarray:
     )
 
 
+def _landing(
+    q: np.ndarray, d: np.ndarray, view: np.ndarray, size: tuple[int, int], fov: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Canonical pixels q (..., 2) at depths d: their view pixel coordinates and camera z after ``view``."""
+    moved = transform_points(unproject(q, d, size, fov), view)
+    return _project(moved, focal(size[1], fov), *size), moved[..., 2]
+
+
 def forward_map(depth: np.ndarray, view: np.ndarray, fov: float = DEFAULT_FOV) -> tuple[np.ndarray, np.ndarray]:
     """Where each canonical pixel lands in the view: ((H, W, 2) view pixel coordinates, (H, W) its z)."""
-    h, w = depth.shape
-    moved = transform_points(depth_to_points(depth, fov), view)
-    return _project(moved, focal(w, fov), h, w), moved[..., 2]
+    ys, xs = np.mgrid[0 : depth.shape[0], 0 : depth.shape[1]].astype(np.float64)
+    return _landing(np.stack([xs, ys], -1), depth, view, depth.shape, fov)
 
 
 def inverse_warp(
@@ -96,16 +103,11 @@ def inverse_warp(
         pixel (see :mod:`portraitcli.train.recon3d.renderer`).
     """
     h, w = depth.shape
-    f = focal(w, fov)
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
     p = np.stack([xs, ys], -1)
 
     def fmap(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        d = sample_bilinear(depth, q).astype(np.float64)
-        x = (q[..., 0] - (w - 1) / 2.0) / f * d
-        y = (q[..., 1] - (h - 1) / 2.0) / f * d
-        moved = transform_points(np.stack([x, y, d], -1), view)
-        return _project(moved, f, h, w), moved[..., 2]
+        return _landing(q, sample_bilinear(depth, q).astype(np.float64), view, (h, w), fov)
 
     q = p.copy()
     for _ in range(iterations):
