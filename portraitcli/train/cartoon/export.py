@@ -10,7 +10,7 @@ from rich.console import Console
 from portraitcli.models.cartoon import SIZE_MULTIPLE
 from portraitcli.train.cartoon.config import CartoonConfig
 from portraitcli.train.cartoon.train import build
-from portraitcli.train.common.checkpoint import checkpoint_config, load_checkpoint
+from portraitcli.train.common.checkpoint import load_trained
 from portraitcli.train.common.export import export_onnx, write_export_record
 
 INPUT_CONTRACT = {
@@ -22,13 +22,17 @@ INPUT_CONTRACT = {
     "padding": "reflect",
 }
 
+#: What ``export.json`` (and then the manifest) says of the exported model.
+CONTRACT = {
+    "input": INPUT_CONTRACT,
+    "output": {"layout": "NCHW", "channels": "RGB", "range": [-1, 1]},
+    "license": "model weights: research and non-commercial use (trained on StyleGAN-made toon pairs); code: MIT",
+}
+
 
 def load_generator(ckpt: Path) -> tuple[torch.nn.Module, CartoonConfig]:
     """Rebuild G and its config from a training checkpoint (``weights_only=True``)."""
-    cfg = checkpoint_config(ckpt, CartoonConfig)
-    G, _ = build(cfg)
-    load_checkpoint(ckpt, {"G": G})
-    return G.eval(), cfg
+    return load_trained(ckpt, CartoonConfig, lambda cfg: build(cfg)[0])
 
 
 def export_run(run_dir: Path, ckpt: Path, console: Console | None = None) -> Path:
@@ -38,14 +42,5 @@ def export_run(run_dir: Path, ckpt: Path, console: Console | None = None) -> Pat
     example = torch.linspace(-1, 1, 3 * cfg.size * cfg.size).view(1, 3, cfg.size, cfg.size)
     path = run_dir / "model.onnx"
     diff = export_onnx(G, example, path)
-    write_export_record(
-        run_dir,
-        ckpt,
-        path,
-        diff,
-        console,
-        input=INPUT_CONTRACT,
-        output={"layout": "NCHW", "channels": "RGB", "range": [-1, 1]},
-        license="model weights: research and non-commercial use (trained on StyleGAN-made toon pairs); code: MIT",
-    )
+    write_export_record(run_dir, ckpt, path, diff, console, **CONTRACT)
     return path

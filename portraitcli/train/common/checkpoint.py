@@ -72,3 +72,17 @@ def checkpoint_config(ckpt: Path, config_cls: type) -> Any:
 def checkpoint_epoch(ckpt: Path) -> int | None:
     """The epoch a checkpoint was saved at."""
     return torch.load(ckpt, map_location="cpu", weights_only=True)["meta"].get("epoch")
+
+
+def load_trained(ckpt: Path, config_cls: type, make: Any, key: str = "G") -> tuple[Any, Any]:
+    """Rebuild a trained network from a checkpoint: ``(make(config).eval(), config)``.
+
+    Args:
+        config_cls: the task's config dataclass (the checkpoint stores its fields).
+        make: config -> the untrained network.
+        key: the network's name in the checkpoint (``G``, ``net``).
+    """
+    cfg = checkpoint_config(ckpt, config_cls)
+    net = make(cfg)
+    load_checkpoint(ckpt, {key: net})
+    return net.eval(), cfg

@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 from rich.console import Console
 
-from portraitcli.train.common.checkpoint import checkpoint_config, load_checkpoint
+from portraitcli.train.common.checkpoint import load_trained
 from portraitcli.train.common.export import export_onnx, write_export_record
 from portraitcli.train.destylize.config import DestylizeConfig
 from portraitcli.train.destylize.networks import SIZE
@@ -23,13 +23,17 @@ INPUT_CONTRACT = {
     "size": [SIZE, SIZE],
 }
 
+#: What ``export.json`` (and then the manifest) says of the exported model.
+CONTRACT = {
+    "input": INPUT_CONTRACT,
+    "output": {"layout": "NCHW", "channels": "RGB", "range": [-1, 1], "size": [SIZE, SIZE]},
+    "license": "model weights: research and non-commercial use (trained on UTKFace); code: MIT",
+}
+
 
 def load_generator(ckpt: Path) -> tuple[torch.nn.Module, DestylizeConfig]:
     """Rebuild G and its config from a training checkpoint (``weights_only=True``)."""
-    cfg = checkpoint_config(ckpt, DestylizeConfig)
-    G, _ = build(cfg)
-    load_checkpoint(ckpt, {"G": G})
-    return G.eval(), cfg
+    return load_trained(ckpt, DestylizeConfig, lambda cfg: build(cfg)[0])
 
 
 def export_run(run_dir: Path, ckpt: Path, console: Console | None = None) -> Path:
@@ -39,14 +43,5 @@ def export_run(run_dir: Path, ckpt: Path, console: Console | None = None) -> Pat
     example = torch.linspace(-1, 1, 3 * SIZE * SIZE).view(1, 3, SIZE, SIZE)
     path = run_dir / "model.onnx"
     diff = export_onnx(G, example, path, opset=OPSET, dynamic_hw=False)
-    write_export_record(
-        run_dir,
-        ckpt,
-        path,
-        diff,
-        console,
-        input=INPUT_CONTRACT,
-        output={"layout": "NCHW", "channels": "RGB", "range": [-1, 1], "size": [SIZE, SIZE]},
-        license="model weights: research and non-commercial use (trained on UTKFace); code: MIT",
-    )
+    write_export_record(run_dir, ckpt, path, diff, console, **CONTRACT)
     return path

@@ -8,7 +8,7 @@ import torch
 from rich.console import Console
 
 from portraitcli.models.draw import SIZE_MULTIPLE, STYLES
-from portraitcli.train.common.checkpoint import checkpoint_config, load_checkpoint
+from portraitcli.train.common.checkpoint import load_trained
 from portraitcli.train.common.export import export_onnx, write_export_record
 from portraitcli.train.draw.config import DrawConfig
 from portraitcli.train.draw.networks import DrawGenerator
@@ -30,10 +30,11 @@ LICENSES = {
 
 def load_generator(ckpt: Path) -> tuple[DrawGenerator, DrawConfig]:
     """Rebuild G and its config from a training checkpoint (loaded with ``weights_only=True``)."""
-    cfg = checkpoint_config(ckpt, DrawConfig)
-    G = DrawGenerator(cfg.channels, cfg.info_channels, cfg.wavelet_features, len(STYLES), cfg.mode)
-    load_checkpoint(ckpt, {"G": G})
-    return G.eval(), cfg
+    return load_trained(
+        ckpt,
+        DrawConfig,
+        lambda cfg: DrawGenerator(cfg.channels, cfg.info_channels, cfg.wavelet_features, len(STYLES), cfg.mode),
+    )
 
 
 def export_run(run_dir: Path, ckpt: Path, console: Console | None = None) -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 from rich.console import Console
 
-from portraitcli.train.common.checkpoint import checkpoint_config, load_checkpoint
+from portraitcli.train.common.checkpoint import load_trained
 from portraitcli.train.common.export import export_onnx, write_export_record
 from portraitcli.train.recon3d.config import Recon3dConfig
 from portraitcli.train.recon3d.networks import SIZE, InferenceNet, Recon3dNet
@@ -22,13 +22,17 @@ OUTPUT_CONTRACT = {
     "camera": "pinhole, 10 degree field of view, x right, y down, z forward",
 }
 
+#: What ``export.json`` (and then the manifest) says of the exported model.
+CONTRACT = {
+    "input": INPUT_CONTRACT,
+    "output": OUTPUT_CONTRACT,
+    "license": "model weights: research and non-commercial use (trained on UTKFace); code: MIT",
+}
+
 
 def load_net(ckpt: Path) -> tuple[Recon3dNet, Recon3dConfig]:
     """Rebuild the networks and their config from a training checkpoint (``weights_only=True``)."""
-    cfg = checkpoint_config(ckpt, Recon3dConfig)
-    net = Recon3dNet(cfg.nf, cfg.zdim, cfg.size)
-    load_checkpoint(ckpt, {"net": net})
-    return net.eval(), cfg
+    return load_trained(ckpt, Recon3dConfig, lambda cfg: Recon3dNet(cfg.nf, cfg.zdim, cfg.size), key="net")
 
 
 def export_run(run_dir: Path, ckpt: Path, console: Console | None = None) -> Path:
@@ -38,14 +42,5 @@ def export_run(run_dir: Path, ckpt: Path, console: Console | None = None) -> Pat
     example = torch.linspace(-1, 1, 3 * SIZE * SIZE).view(1, 3, SIZE, SIZE)
     path = run_dir / "model.onnx"
     diff = export_onnx(InferenceNet(net), example, path, output_name=OUTPUTS, dynamic_hw=False, atol=1e-3)
-    write_export_record(
-        run_dir,
-        ckpt,
-        path,
-        diff,
-        console,
-        input=INPUT_CONTRACT,
-        output=OUTPUT_CONTRACT,
-        license="model weights: research and non-commercial use (trained on UTKFace); code: MIT",
-    )
+    write_export_record(run_dir, ckpt, path, diff, console, **CONTRACT)
     return path

@@ -13,7 +13,7 @@ from portraitcli.errors import UsageError
 from portraitcli.face.align import mean_template
 from portraitcli.face.detect import FaceDetector
 from portraitcli.models.sketch import CROP_SIZE, photo_to_tensor
-from portraitcli.train.common.checkpoint import checkpoint_config, load_checkpoint
+from portraitcli.train.common.checkpoint import load_trained
 from portraitcli.train.common.export import export_onnx, write_export_record
 from portraitcli.train.sketch.config import SketchConfig
 from portraitcli.train.sketch.networks import SEUNet
@@ -46,10 +46,8 @@ def cufs_template(data: Path, subset: str = "cuhk_student") -> dict:
 
 def load_generator(ckpt: Path) -> SEUNet:
     """Rebuild G from a training checkpoint (loaded with ``weights_only=True``)."""
-    cfg = checkpoint_config(ckpt, SketchConfig)
-    G = SEUNet(3, 1, cfg.channels, cfg.use_se)
-    load_checkpoint(ckpt, {"G": G})
-    return G.eval()
+    G, _ = load_trained(ckpt, SketchConfig, lambda cfg: SEUNet(3, 1, cfg.channels, cfg.use_se))
+    return G
 
 
 def export_run(run_dir: Path, ckpt: Path, data: Path, console: Console | None = None) -> Path:
