@@ -45,7 +45,7 @@ def write_face(
 
     import numpy as np
 
-    from portraitcli.io.image import write_bytes_atomic, write_image, write_text_atomic
+    from portraitcli.io.image import write_image, write_npy, write_text_atomic
     from portraitcli.io.mesh import write_textured_mesh
     from portraitcli.models import cartoon3d as c3d
 
@@ -57,14 +57,13 @@ def write_face(
     face = c3d.to_recon_frame(cartoon, cartoon_template, recon_model.spec.template, size)
     face3d = c3d.lift(face, recon_model.run(face))
     depth16, near, far = c3d.depth_image(face3d.depth)
-    buf = _npy_bytes(face3d.depth.astype(np.float32))
     views = [c3d.render_view(face3d, yaw, pitch) for yaw in yaws]
     relit = [c3d.relight(face3d, lx, ly) for lx, ly in lights]
     paths = [
         write_image(folder / "cartoon.png", cartoon),
         write_image(folder / "face.png", face),
         write_image(folder / "depth.png", depth16),
-        write_bytes_atomic(folder / "depth.npy", buf),
+        write_npy(folder / "depth.npy", face3d.depth.astype(np.float32)),
         write_image(folder / "normal.png", c3d.normal_image(face3d.depth)),
         write_image(folder / "albedo.png", np.rint(face3d.albedo * 255).astype(np.uint8)),
         *write_textured_mesh(folder, *c3d.mesh_arrays(face3d), face3d.texture),
@@ -84,16 +83,6 @@ def write_face(
     }
     paths.append(write_text_atomic(folder / "cartoon3d.json", json.dumps(meta, indent=2) + "\n"))
     return paths
-
-
-def _npy_bytes(array: Any) -> bytes:
-    import io
-
-    import numpy as np
-
-    buf = io.BytesIO()
-    np.save(buf, array)
-    return buf.getvalue()
 
 
 def cartoon3d(

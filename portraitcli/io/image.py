@@ -242,6 +242,15 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
     return p
 
 
+def write_npy(path: str | os.PathLike[str], array: np.ndarray) -> Path:
+    """Write a NumPy array as ``.npy`` atomically (:func:`write_bytes_atomic`)."""
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, np.asarray(array))
+    return write_bytes_atomic(path, buf.getvalue())
+
+
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     """Write a UTF-8 text file atomically (:func:`write_bytes_atomic`)."""
     return write_bytes_atomic(path, text.encode())
