@@ -21,6 +21,11 @@ class SketchConfig:
     ``eval_every`` epochs. Measured (run 00006, 30 epochs, best-val picked epoch 10): CUHK
     test SSIM 0.6289, AR 0.5626, against 0.6363 / 0.5420 for the last epoch of the 50-epoch
     recipe: early stopping on AR trades CUHK fidelity for generalization.
+
+    ``ema_decay > 0`` keeps an exponential moving average of G's weights (updated after
+    every step, ``w_ema <- d * w_ema + (1 - d) * w``, as in Karras et al. 2018 / Yazici et al.
+    2019, "The unusual effectiveness of averaging in GAN training") and exports it instead
+    of the last G; the average damps the adversarial game's step-to-step oscillation.
     """
 
     variant: str = "cyclegan-l1"
@@ -37,6 +42,7 @@ class SketchConfig:
     lambda_identity: float = 0.5  # times lambda_cycle, as in CycleGAN's code
     lambda_sup: float = 2.0
     lambda_ssim: float = 40.0  # our addition: weight of 1 - SSIM(G(x), y); 0 = the paper's losses
+    ema_decay: float = 0.0  # 0: export the last G; e.g. 0.995: export the EMA of G's weights
     pool_size: int = 50
     augment_shift: float = 0.03  # max shift, fraction of the side
     augment_scale: float = 0.05  # max relative zoom

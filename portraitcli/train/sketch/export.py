@@ -17,6 +17,7 @@ from portraitcli.train.common.checkpoint import load_trained
 from portraitcli.train.common.export import export_onnx, write_export_record
 from portraitcli.train.sketch.config import SketchConfig
 from portraitcli.train.sketch.networks import SEUNet
+from portraitcli.train.sketch.train import weight_average
 
 
 def cufs_template(data: Path, subset: str = "cuhk_student") -> dict:
@@ -44,16 +45,36 @@ def cufs_template(data: Path, subset: str = "cuhk_student") -> dict:
     }
 
 
-def load_generator(ckpt: Path) -> SEUNet:
-    """Rebuild G from a training checkpoint (loaded with ``weights_only=True``)."""
-    G, _ = load_trained(ckpt, SketchConfig, lambda cfg: SEUNet(3, 1, cfg.channels, cfg.use_se))
-    return G
+def load_generator(ckpt: Path, average: bool | None = None) -> SEUNet:
+    """Rebuild G from a training checkpoint (loaded with ``weights_only=True``).
+
+    Args:
+        average: take the weight average ``G_ema`` (True), the last G (False), or the
+            average when the run kept one (None, what ``portrait train sketch`` exports).
+
+    Raises:
+        KeyError: ``average=True`` and the checkpoint holds no average.
+    """
+    if average is None:
+        average = "G_ema" in torch.load(ckpt, map_location="cpu", weights_only=True)
+    if not average:
+        G, _ = load_trained(ckpt, SketchConfig, lambda cfg: SEUNet(3, 1, cfg.channels, cfg.use_se))
+        return G
+    G_ema, _ = load_trained(
+        ckpt, SketchConfig, lambda cfg: weight_average(SEUNet(3, 1, cfg.channels, cfg.use_se), 0.0), key="G_ema"
+    )
+    return G_ema.module.eval()
 
 
-def export_run(run_dir: Path, ckpt: Path, data: Path, console: Console | None = None) -> Path:
-    """Write ``model.onnx`` (checked against torch) and ``template.json`` into the run folder."""
+def export_run(
+    run_dir: Path, ckpt: Path, data: Path, console: Console | None = None, average: bool | None = None
+) -> Path:
+    """Write ``model.onnx`` (checked against torch) and ``template.json`` into the run folder.
+
+    ``average``: as in :func:`load_generator` (by default the weight average when the run kept one).
+    """
     console = console or Console(stderr=True)
-    G = load_generator(ckpt)
+    G = load_generator(ckpt, average)
     photo, _ = load_pair(cufs_pairs(data, "cuhk_student", "train")[0])
     example = torch.from_numpy(photo_to_tensor(photo))[None]
     path = run_dir / "model.onnx"

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F_nn
 from rich.console import Console
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from portraitcli.data.cufs import cufs_pairs, load_pair
 from portraitcli.metrics.pixel import ssim
@@ -80,6 +81,15 @@ def build(cfg: SketchConfig) -> dict[str, torch.nn.Module]:
     return nets
 
 
+def weight_average(G: torch.nn.Module, decay: float) -> AveragedModel:
+    """An exponential moving average of ``G``'s weights (``torch.optim.swa_utils``).
+
+    ``update_parameters(G)`` after each step sets ``w_ema <- decay * w_ema + (1 - decay) * w``
+    (the first call copies ``w``); the averaged generator is ``.module``.
+    """
+    return AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(decay))
+
+
 def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None = None) -> Path:
     """Train (or resume) a sketch model in ``run_dir``; return the checkpoint to export.
 
@@ -129,6 +139,9 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
     ]
     for i, s in enumerate(schedulers):
         objects[f"sched_{i}"] = s
+    G_ema = weight_average(G, cfg.ema_decay) if cfg.ema_decay > 0 else None
+    if G_ema is not None:
+        objects["G_ema"] = G_ema
 
     pool_X, pool_Y = ImagePool(cfg.pool_size), ImagePool(cfg.pool_size)
     if cycle:
@@ -159,6 +172,8 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
             x = torch.from_numpy(np.stack([photo_to_tensor(p) for p in xs])).to(cfg.device)
             y = torch.from_numpy(np.stack([sketch_to_tensor(s) for s in ys])).to(cfg.device)
             losses = _step(nets, opt_G, objects.get("opt_D"), x, y, cfg, lambda_sup, pool_X, pool_Y)
+            if G_ema is not None:
+                G_ema.update_parameters(G)
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + v
         for s in schedulers:
@@ -167,6 +182,8 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
         record.update(epoch=epoch + 1, seconds=time.time() - t0, lr=opt_G.param_groups[0]["lr"])
         if (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs:
             record["val_ssim_ar_train"] = evaluate_ssim(G, val_pairs, cfg.device)
+            if G_ema is not None:
+                record["val_ssim_ar_train_ema"] = evaluate_ssim(G_ema.module, val_pairs, cfg.device)
             if record["val_ssim_ar_train"] > best_val:
                 best_val = record["val_ssim_ar_train"]
                 save_checkpoint(best_path, {"G": G}, epoch=epoch + 1, val_ssim=best_val, config=asdict(cfg))
