@@ -33,7 +33,7 @@ from portraitcli.data import dataset_dir
 from portraitcli.errors import UsageError
 from portraitcli.io.image import write_text_atomic
 from portraitcli.metrics.depth import erode_mask, mad, side
-from portraitcli.models.recon3d import SIZE, inverse_warp
+from portraitcli.models.recon3d import SIZE, ellipsoid_depth, inverse_warp
 
 #: image (S, S, 3) uint8 RGB -> depth (S, S) float in the image's view, > 0.
 DepthFn = Callable[[np.ndarray], np.ndarray]
@@ -75,33 +75,13 @@ def flat_depth(image: np.ndarray) -> np.ndarray:
     return np.ones(image.shape[:2], np.float64)
 
 
-#: The half-ellipsoid fitted by least squares to the Surrey Face Model's mean face in the
-#: synthetic protocol's framing (semi-axes and centre in units of the crop side, bulge in
-#: camera units); ``tests/benchmark`` refits it from ``sfm/``.
-ELLIPSOID = {"semi_axes": (0.337, 0.429), "center": (0.0, -0.051), "bulge": 0.046}
-
-
-def ellipsoid_depth(
-    image: np.ndarray,
-    semi_axes: tuple[float, float] = ELLIPSOID["semi_axes"],  # type: ignore[assignment]
-    center: tuple[float, float] = ELLIPSOID["center"],  # type: ignore[assignment]
-    bulge: float = ELLIPSOID["bulge"],  # type: ignore[assignment]
-) -> np.ndarray:
-    """Baseline: a half-ellipsoid bulging towards the camera, the same for every face.
-
-    ``z = 1 - bulge * sqrt(1 - (x / a)^2 - (y / b)^2)`` inside the ellipse, 1 outside, with
-    x, y measured from ``center`` (offset from the crop centre, y down) in units of the crop
-    side. The defaults (:data:`ELLIPSOID`) fit the mean face, not the test set.
-    """
-    h, w = image.shape[:2]
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
-    x = ((xs - (w - 1) / 2) / w - center[0]) / semi_axes[0]
-    y = ((ys - (h - 1) / 2) / h - center[1]) / semi_axes[1]
-    return 1.0 - bulge * np.sqrt(np.clip(1.0 - x**2 - y**2, 0.0, None))
+def ellipsoid_baseline(image: np.ndarray) -> np.ndarray:
+    """Baseline: the mean-face half-ellipsoid (:func:`portraitcli.models.recon3d.ellipsoid_depth`) for every face."""
+    return ellipsoid_depth(image.shape[:2])
 
 
 def fit_ellipsoid(vertices: np.ndarray, crop_extent: float) -> dict[str, Any]:
-    """Fit :data:`ELLIPSOID` to face vertices (V, 3) (x right, y up, z towards the camera, camera units).
+    """Fit :data:`~portraitcli.models.recon3d.ELLIPSOID` to face vertices (V, 3) (x right, y up, z towards the camera, camera units).
 
     The semi-axes and centre come from the vertices' x-y bounding box; the bulge ``h`` is the
     least-squares fit of ``z = z0 + h * sqrt(1 - (x/a)^2 - (y/b)^2)``.
@@ -124,7 +104,7 @@ def fit_ellipsoid(vertices: np.ndarray, crop_extent: float) -> dict[str, Any]:
 
 def baselines() -> dict[str, DepthFn]:
     """The classical baselines of the table."""
-    return {"flat depth": flat_depth, "ellipsoid prior": ellipsoid_depth}
+    return {"flat depth": flat_depth, "ellipsoid prior": ellipsoid_baseline}
 
 
 def onnx_depth(model: Any) -> DepthFn:

@@ -43,6 +43,35 @@ class Reconstruction:
     light: np.ndarray
 
 
+#: The half-ellipsoid fitted by least squares to the Surrey Face Model's mean face in the
+#: synthetic protocol's framing (semi-axes and centre in units of the crop side, bulge in
+#: camera units); ``tests/metrics/test_benchmark_cartoon3d.py`` refits it from ``sfm/``.
+ELLIPSOID = {"semi_axes": (0.337, 0.429), "center": (0.0, -0.051), "bulge": 0.046}
+
+
+def ellipsoid_depth(
+    shape: tuple[int, int],
+    semi_axes: tuple[float, float] = ELLIPSOID["semi_axes"],  # type: ignore[assignment]
+    center: tuple[float, float] = ELLIPSOID["center"],  # type: ignore[assignment]
+    bulge: float = ELLIPSOID["bulge"],  # type: ignore[assignment]
+) -> np.ndarray:
+    """The mean-face prior: a half-ellipsoid bulging towards the camera, (H, W) float64 depth.
+
+    The "ellipsoid prior" that the 3-D cartoon paper (after GAN2Shape, Pan et al. 2021)
+    starts its shape from; a baseline of the benchmark and the initial depth of
+    ``portrait train recon3d``.
+
+    ``z = 1 - bulge * sqrt(1 - (x / a)^2 - (y / b)^2)`` inside the ellipse, 1 outside, with
+    x, y measured from ``center`` (offset from the crop centre, y down) in units of the crop
+    side. The defaults (:data:`ELLIPSOID`) fit the mean face, not the test set.
+    """
+    h, w = shape
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+    x = ((xs - (w - 1) / 2) / w - center[0]) / semi_axes[0]
+    y = ((ys - (h - 1) / 2) / h - center[1]) / semi_axes[1]
+    return 1.0 - bulge * np.sqrt(np.clip(1.0 - x**2 - y**2, 0.0, None))
+
+
 def rotation_matrix(pitch: float, yaw: float, roll: float) -> np.ndarray:
     """``Rz(roll) Rx(pitch) Ry(yaw)`` (angles in degrees) -> (3, 3) float64 (the renderer's convention)."""
     x, y, z = np.deg2rad([pitch, yaw, roll])

@@ -129,13 +129,17 @@ class Recon3dNet(nn.Module):
         self.light_net = Encoder(4, nf)
         self.register_buffer("border", _border_mask(size), persistent=False)
 
-    def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+    def canonical_depth(self, image: torch.Tensor) -> torch.Tensor:
+        """(N, 3, S, S) -> (N, S, S) canonical depth in ``DEPTH_RANGE``, the border pushed far."""
         lo, hi = DEPTH_RANGE
         raw = self.depth_net(image)[:, 0]
         raw = torch.tanh(raw - raw.mean(dim=(1, 2), keepdim=True))  # Unsup3d: zero-mean, then tanh
         depth = CENTER[2] + raw * (hi - lo) / 2
         far = 0.7 * hi + 0.3 * lo
-        depth = depth * (1 - self.border) + far * self.border
+        return depth * (1 - self.border) + far * self.border
+
+    def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        depth = self.canonical_depth(image)
         v = self.view_net(image)
         view = torch.cat([v[:, :3] * ROTATION_RANGE, v[:, 3:5] * TRANSLATION_RANGE, torch.zeros_like(v[:, :1])], 1)
         lt = self.light_net(image)
