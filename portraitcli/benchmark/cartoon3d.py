@@ -81,7 +81,9 @@ def ellipsoid_baseline(image: np.ndarray) -> np.ndarray:
 
 
 def fit_ellipsoid(vertices: np.ndarray, crop_extent: float) -> dict[str, Any]:
-    """Fit :data:`~portraitcli.models.recon3d.ELLIPSOID` to face vertices (V, 3) (x right, y up, z towards the camera, camera units).
+    """Fit :data:`~portraitcli.models.recon3d.ELLIPSOID` to face vertices.
+
+    ``vertices`` (V, 3): x right, y up, z towards the camera, in camera units.
 
     The semi-axes and centre come from the vertices' x-y bounding box; the bulge ``h`` is the
     least-squares fit of ``z = z0 + h * sqrt(1 - (x/a)^2 - (y/b)^2)``.

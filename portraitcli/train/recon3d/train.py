@@ -78,9 +78,7 @@ def losses(
     return terms
 
 
-def fit_prior(
-    net: Recon3dNet, faces: torch.Tensor, cfg: Recon3dConfig, console: Console | None = None
-) -> float:
+def fit_prior(net: Recon3dNet, faces: torch.Tensor, cfg: Recon3dConfig, console: Console | None = None) -> float:
     """Fit the depth network to the mean-face ellipsoid for ``cfg.prior_steps`` steps; return the last loss.
 
     The 3-D cartoon paper's (and GAN2Shape's) shape initialisation. The loss is the mean
