@@ -121,6 +121,43 @@ def test_training_runs_and_resumes_exactly(tmp_path: Path, variant: str) -> None
         torch.testing.assert_close(a, b, msg=name)
 
 
+def test_weight_average_is_the_exponential_moving_average() -> None:
+    from portraitcli.train.sketch.train import weight_average
+
+    net = torch.nn.Linear(2, 1, bias=False)
+    avg = weight_average(net, 0.9)
+    seen = []
+    for value in (1.0, 3.0, -2.0):
+        net.weight.data.fill_(value)
+        avg.update_parameters(net)
+        seen.append(value)
+    expected = seen[0]  # the first update copies the weights
+    for value in seen[1:]:
+        expected = 0.9 * expected + 0.1 * value
+    torch.testing.assert_close(avg.module.weight, torch.full((1, 2), expected))
+
+
+def test_weight_average_is_kept_resumed_and_exported(tmp_path: Path) -> None:
+    from portraitcli.train.sketch.export import load_generator
+
+    data = _fake_cufs(tmp_path / "data")
+    cfg = SketchConfig(
+        channels=(8, 16), ndf=8, epochs=2, batch_size=2, checkpoint_every=1, pool_size=2, threads=1, ema_decay=0.5
+    )
+    straight = make_run_dir(tmp_path / "runs", "sketch", "a")
+    final = train(cfg, data, straight)
+    resumed = make_run_dir(tmp_path / "runs", "sketch", "b")
+    train(cfg, data, resumed)
+    (resumed / "checkpoints" / "epoch-0002.pt").unlink()
+    train(cfg, data, resumed)
+    a, b = load_generator(final), load_generator(resumed / "checkpoints" / "epoch-0002.pt")
+    for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
+        torch.testing.assert_close(p, q, msg=name)
+    last = load_generator(final, average=False)
+    assert any(not torch.equal(p, q) for p, q in zip(a.parameters(), last.parameters()))
+    assert "val_ssim_ar_train_ema" in (straight / "log.jsonl").read_text()
+
+
 def test_ssim_loss_matches_scikit_image() -> None:
     from skimage.metrics import structural_similarity
 

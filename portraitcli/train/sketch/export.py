@@ -71,16 +71,32 @@ def export_run(
 ) -> Path:
     """Write ``model.onnx`` (checked against torch) and ``template.json`` into the run folder.
 
-    ``average``: as in :func:`load_generator` (by default the weight average when the run kept one).
+    ``average``: as in :func:`load_generator` (by default the weight average when the run
+    kept one). When ``model.onnx`` is the average, the last G is exported beside it as the
+    run-shaped folder ``run_dir/last/`` (``model.onnx``, ``export.json``, ``config.json``),
+    which ``portrait benchmark sketch --ablation`` takes like any run.
     """
     console = console or Console(stderr=True)
-    G = load_generator(ckpt, average)
+    if average is None:
+        average = "G_ema" in torch.load(ckpt, map_location="cpu", weights_only=True)
     photo, _ = load_pair(cufs_pairs(data, "cuhk_student", "train")[0])
     example = torch.from_numpy(photo_to_tensor(photo))[None]
-    path = run_dir / "model.onnx"
-    diff = export_onnx(G, example, path)
-    write_export_record(run_dir, ckpt, path, diff, console)
+    path = _export(run_dir, ckpt, example, average, console)
+    if average:
+        last = run_dir / "last"
+        last.mkdir(exist_ok=True)
+        _export(last, ckpt, example, False, console)
+        config = json.loads((run_dir / "config.json").read_text())
+        config["exported"] = "the last G of the run, not its weight average"
+        (last / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     template = cufs_template(data)
     (run_dir / "template.json").write_text(json.dumps(template, indent=2) + "\n")
     console.print(f"template: landmarks found on {template['n']}/{template['n_total']} CUFS training photos")
+    return path
+
+
+def _export(folder: Path, ckpt: Path, example: torch.Tensor, average: bool, console: Console) -> Path:
+    path = folder / "model.onnx"
+    diff = export_onnx(load_generator(ckpt, average), example, path)
+    write_export_record(folder, ckpt, path, diff, console, weights="average" if average else "last")
     return path
