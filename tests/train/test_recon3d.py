@@ -103,6 +103,29 @@ def test_network_outputs_and_ranges() -> None:
         Recon3dNet(size=128)
 
 
+def test_depth_network_learns_the_ellipsoid_prior() -> None:
+    from portraitcli.models.recon3d import ELLIPSOID, ellipsoid_depth
+    from portraitcli.train.recon3d.train import fit_prior
+
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    net = Recon3dNet(nf=8, zdim=16)
+    faces = torch.rand(8, 3, 64, 64) * 2 - 1
+    cfg = Recon3dConfig(nf=8, zdim=16, batch_size=4, prior_steps=150, lr=1e-3, threads=1)
+    before = net.canonical_depth(faces).detach()
+    rms = fit_prior(net, faces, cfg) ** 0.5
+    depth = net.canonical_depth(faces).detach()
+    assert rms < ELLIPSOID["bulge"] / 4
+
+    # convex towards the camera: the centre of the face is nearer than its cheeks, as in the prior
+    def relief(d: torch.Tensor) -> float:
+        return float(d[..., 26:32, 10:14].mean() - d[..., 26:32, 30:34].mean())
+
+    target = torch.from_numpy(ellipsoid_depth((64, 64)))
+    assert relief(target) > ELLIPSOID["bulge"] / 3
+    assert abs(relief(depth) - relief(target)) < 0.2 * relief(target) and abs(relief(before)) < 0.2 * relief(target)
+
+
 @pytest.mark.slow
 def test_training_resumes_exactly_and_exports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("onnx")
@@ -118,7 +141,7 @@ def test_training_resumes_exactly_and_exports(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setattr(
         train_module, "aligned_faces", lambda *a: {"faces": faces, "names": [str(i) for i in range(14)], "n_no_face": 1}
     )
-    cfg = Recon3dConfig(nf=8, zdim=16, epochs=2, batch_size=4, n_val=4, threads=1, warp_iterations=3)
+    cfg = Recon3dConfig(nf=8, zdim=16, epochs=2, batch_size=4, n_val=4, threads=1, warp_iterations=3, prior_steps=3)
     straight = make_run_dir(tmp_path, "recon3d", "a")
     final = train_module.train(cfg, tmp_path, straight, None)
     resumed = make_run_dir(tmp_path, "recon3d", "b")
