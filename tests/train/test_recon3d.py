@@ -141,7 +141,12 @@ def test_training_resumes_exactly_and_exports(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setattr(
         train_module, "aligned_faces", lambda *a: {"faces": faces, "names": [str(i) for i in range(14)], "n_no_face": 1}
     )
-    cfg = Recon3dConfig(nf=8, zdim=16, epochs=2, batch_size=4, n_val=4, threads=1, warp_iterations=3, prior_steps=3)
+    views = np.random.default_rng(1).uniform(-20, 20, (14, 2)).astype(np.float32)
+    views[3] = np.nan  # a face without landmarks
+    monkeypatch.setattr(train_module, "cached_landmark_views", lambda *a: views)
+    cfg = Recon3dConfig(
+        nf=8, zdim=16, epochs=2, batch_size=4, n_val=4, threads=1, warp_iterations=3, prior_steps=3, prior="ellipsoid"
+    )
     straight = make_run_dir(tmp_path, "recon3d", "a")
     final = train_module.train(cfg, tmp_path, straight, None)
     resumed = make_run_dir(tmp_path, "recon3d", "b")
@@ -150,6 +155,7 @@ def test_training_resumes_exactly_and_exports(tmp_path: Path, monkeypatch: pytes
     train_module.train(cfg, tmp_path, resumed, None)
     log = [json.loads(line) for line in (straight / "log.jsonl").read_text().splitlines() if '"epoch"' in line]
     assert [r["epoch"] for r in log] == [1, 2] and all(np.isfinite(r["loss"]) for r in log)
+    assert all(np.isfinite(r["loss_view"]) for r in log)
     assert json.loads((straight / "config.json").read_text())["n_train"] == 10
     a, b = Recon3dNet(8, 16), Recon3dNet(8, 16)
     load_checkpoint(straight / "checkpoints" / "epoch-0002.pt", {"net": a})

@@ -13,18 +13,28 @@ class Recon3dConfig:
     protocol's template).
 
     ``prior_steps``: before the photometric training, the depth network is fitted for this
-    many steps to the mean-face ellipsoid (:func:`portraitcli.models.recon3d.ellipsoid_depth`),
-    the shape initialisation of the 3-D cartoon paper (after GAN2Shape). Without it the
+    many steps to a shape prior, ``prior``: ``ellipsoid`` the mean-face half-ellipsoid
+    (:func:`portraitcli.models.recon3d.ellipsoid_depth`), the 3-D cartoon paper's (after
+    GAN2Shape) initialisation, or ``mean-face`` the Surrey Face Model's mean face itself
+    (:func:`portraitcli.train.recon3d.data.mean_face_depth`). Without a prior the
     reconstruction can settle into the hollow-face solution (a concave face lit from the
     opposite side explains the shading as well): run 00013, which had no prior, predicted
     depth anti-correlated with the truth (r = -0.57 on synth_depth after 5 epochs).
+
+    ``lambda_view``: weight of a weak viewpoint supervision, the squared difference (in units
+    of ``ROTATION_RANGE``) between the predicted pitch and yaw and those solved from each
+    training face's five landmarks on the mean face
+    (:func:`portraitcli.train.recon3d.data.landmark_views`); the view network is also fitted
+    to them for ``prior_steps`` steps first. Without it, run 00015 (ellipsoid prior) predicted
+    yaws with a spread of 1 degree where the faces turn by tens, and its depth bent to
+    explain the turns.
     """
 
     data: str = "utkface"
     size: int = 64
     nf: int = 24  # 32 exports 35 MB, over the 25 MB cap; 24 exports about 20 MB
     zdim: int = 128
-    epochs: int = 20
+    epochs: int = 10
     batch_size: int = 16
     lr: float = 1e-4  # Adam, as Unsup3d
     lambda_flip: float = 0.5  # the symmetry term: weight of the flipped reconstruction's losses
@@ -32,7 +42,9 @@ class Recon3dConfig:
     lambda_smooth: float = 0.01  # depth smoothness (the 3-D cartoon paper)
     perceptual_layers: tuple[int, ...] = (3,)  # MobileNetV2 features[3]: stride 4 (16x16 at 64 px)
     warp_iterations: int = 10
+    prior: str = "mean-face"  # or "ellipsoid"
     prior_steps: int = 500
+    lambda_view: float = 1.0
     n_val: int = 100  # training faces held out for the progress signal
     seed: int = 0
     threads: int = 2

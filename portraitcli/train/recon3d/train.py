@@ -13,7 +13,10 @@ Reference:
 
     ``I^`` the reconstruction, ``I^'`` the one from the flipped depth and albedo; the last
     term is the depth smoothness of the 3-D cartoon paper (lambda 0.01). Adam, lr 1e-4.
-    Before it, the depth network starts from the paper's ellipsoid prior (:func:`fit_prior`).
+    Before it, the depth network starts from a shape prior (:func:`fit_prior`; the paper's
+    ellipsoid or the 3-D face model's mean face) and the view network from the viewpoints
+    solved from each face's landmarks (:func:`fit_views`), which also weakly supervise the
+    viewpoint during training (``lambda_view``).
 """
 
 from __future__ import annotations
@@ -33,12 +36,13 @@ from portraitcli.train.common.checkpoint import resume, save_epoch
 from portraitcli.train.common.perceptual import PerceptualFeatures
 from portraitcli.train.common.runs import JsonlLog, report_epoch, seed_everything, write_config
 from portraitcli.train.recon3d.config import Recon3dConfig
-from portraitcli.train.recon3d.data import aligned_faces, synthetic_template
+from portraitcli.train.recon3d.data import aligned_faces, cached_landmark_views, mean_face_depth, synthetic_template
 from portraitcli.train.recon3d.losses import perceptual_nll, photometric_loss, smoothness_loss
-from portraitcli.train.recon3d.networks import Recon3dNet
+from portraitcli.train.recon3d.networks import ROTATION_RANGE, Recon3dNet
 from portraitcli.train.recon3d.renderer import render
 
 DATASETS = ("utkface",)
+PRIORS = ("mean-face", "ellipsoid")
 
 
 def to_tensor(faces: np.ndarray) -> torch.Tensor:
@@ -46,10 +50,26 @@ def to_tensor(faces: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(faces).permute(0, 3, 1, 2).float() / 127.5 - 1.0
 
 
+def view_loss(view: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean squared (pitch, yaw) error in units of ``ROTATION_RANGE``; ``labels`` (N, 2) degrees, NaN rows skipped."""
+    known = ~labels.isnan().any(1)
+    if not known.any():
+        return view.new_zeros(())
+    return (((view[known, :2] - labels[known]) / ROTATION_RANGE) ** 2).mean()
+
+
 def losses(
-    net: Recon3dNet, features: PerceptualFeatures, image: torch.Tensor, cfg: Recon3dConfig
+    net: Recon3dNet,
+    features: PerceptualFeatures,
+    image: torch.Tensor,
+    cfg: Recon3dConfig,
+    view_labels: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
-    """Every loss term of one batch (N, 3, S, S) in [-1, 1]; ``loss`` is the weighted total (module docstring)."""
+    """Every loss term of one batch (N, 3, S, S) in [-1, 1]; ``loss`` is the weighted total (module docstring).
+
+    ``view_labels`` (N, 2): the landmark pitch and yaw of each face (degrees, NaN unknown),
+    for the ``lambda_view`` term.
+    """
     n = image.shape[0]
     out = net(image)
     depth = torch.cat([out["depth"], out["depth"].flip(-1)])
@@ -75,27 +95,51 @@ def losses(
         + cfg.lambda_perc * (terms["loss_perc"] + cfg.lambda_flip * terms["loss_perc_flip"])
         + cfg.lambda_smooth * terms["loss_smooth"]
     )
+    if view_labels is not None and cfg.lambda_view > 0:
+        terms["loss_view"] = view_loss(out["view"], view_labels)
+        terms["loss"] = terms["loss"] + cfg.lambda_view * terms["loss_view"]
     return terms
 
 
-def fit_prior(net: Recon3dNet, faces: torch.Tensor, cfg: Recon3dConfig, console: Console | None = None) -> float:
-    """Fit the depth network to the mean-face ellipsoid for ``cfg.prior_steps`` steps; return the last loss.
+def prior_depth(cfg: Recon3dConfig, data: Path | None, size: int) -> np.ndarray:
+    """The (size, size) depth the depth network starts from (``cfg.prior``).
+
+    Raises:
+        ValueError: unknown prior, or ``mean-face`` without a datasets folder.
+    """
+    if cfg.prior == "ellipsoid":
+        return ellipsoid_depth((size, size))
+    if cfg.prior == "mean-face" and data is not None:
+        return mean_face_depth(data, size)
+    raise ValueError(f"prior must be one of {PRIORS} (mean-face needs the datasets folder), got {cfg.prior!r}")
+
+
+def fit_prior(
+    net: Recon3dNet,
+    faces: torch.Tensor,
+    cfg: Recon3dConfig,
+    console: Console | None = None,
+    target: np.ndarray | None = None,
+) -> float:
+    """Fit the depth network to a prior depth for ``cfg.prior_steps`` steps; return the last loss.
 
     The 3-D cartoon paper's (and GAN2Shape's) shape initialisation. The loss is the mean
-    squared difference to :func:`portraitcli.models.recon3d.ellipsoid_depth` up to a
-    constant offset (the depth network fixes the mean depth itself), over the pixels inside
-    the 2-px border, in camera units squared; Adam at ``cfg.lr``, batches of ``cfg.batch_size``
-    faces drawn with the run's seed.
+    squared difference to ``target`` (S, S) (by default the ellipsoid,
+    :func:`portraitcli.models.recon3d.ellipsoid_depth`) up to a constant offset (the depth
+    network fixes the mean depth itself), over the pixels inside the 2-px border, in camera
+    units squared; Adam at ``cfg.lr``, batches of ``cfg.batch_size`` faces drawn with the
+    run's seed.
     """
     size = faces.shape[-1]
-    target = torch.from_numpy(ellipsoid_depth((size, size))).float().to(cfg.device)
+    target = ellipsoid_depth((size, size)) if target is None else target
+    goal = torch.from_numpy(target).float().to(cfg.device)
     inside = 1.0 - net.border
     opt = torch.optim.Adam(net.depth_net.parameters(), cfg.lr, betas=(0.9, 0.999))
     rng = np.random.default_rng([cfg.seed, 11])
     value = math.nan
     for step in range(cfg.prior_steps):
         idx = torch.from_numpy(rng.choice(len(faces), cfg.batch_size, replace=False))
-        diff = (net.canonical_depth(faces[idx].to(cfg.device)) - target) * inside
+        diff = (net.canonical_depth(faces[idx].to(cfg.device)) - goal) * inside
         diff = diff - diff.sum(dim=(1, 2), keepdim=True) / inside.sum()
         loss = (diff**2 * inside).sum() / (inside.sum() * len(idx))
         opt.zero_grad(set_to_none=True)
@@ -104,6 +148,27 @@ def fit_prior(net: Recon3dNet, faces: torch.Tensor, cfg: Recon3dConfig, console:
         value = loss.item()
         if console is not None and (step + 1) % 100 == 0:
             console.print(f"depth prior: step {step + 1}/{cfg.prior_steps}, rms {math.sqrt(value):.2e}")
+    return value
+
+
+def fit_views(net: Recon3dNet, faces: torch.Tensor, labels: torch.Tensor, cfg: Recon3dConfig) -> float:
+    """Fit the view network to the landmark views (:func:`view_loss`) for ``cfg.prior_steps`` steps.
+
+    Faces without a label are left out; returns the last loss (0 when no face has one).
+    """
+    known = torch.nonzero(~labels.isnan().any(1))[:, 0]
+    if len(known) == 0:
+        return 0.0
+    opt = torch.optim.Adam(net.view_net.parameters(), cfg.lr, betas=(0.9, 0.999))
+    rng = np.random.default_rng([cfg.seed, 13])
+    value = 0.0
+    for _ in range(cfg.prior_steps):
+        idx = known[torch.from_numpy(rng.choice(len(known), min(cfg.batch_size, len(known)), replace=False))]
+        loss = view_loss(net(faces[idx].to(cfg.device))["view"], labels[idx].to(cfg.device))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        value = loss.item()
     return value
 
 
@@ -139,6 +204,8 @@ def train(cfg: Recon3dConfig, data: Path, run_dir: Path, cache: Path | None, con
     console = console or Console(stderr=True)
     if cfg.data not in DATASETS:
         raise ValueError(f"data must be one of {DATASETS}, got {cfg.data!r}")
+    if cfg.prior not in PRIORS:
+        raise ValueError(f"prior must be one of {PRIORS}, got {cfg.prior!r}")
     torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)
     template = synthetic_template(data, cfg.size)
@@ -147,6 +214,10 @@ def train(cfg: Recon3dConfig, data: Path, run_dir: Path, cache: Path | None, con
     val_idx, train_idx = np.sort(order[: cfg.n_val]), np.sort(order[cfg.n_val :])
     faces = to_tensor(everything["faces"])
     train_faces, val_faces = faces[train_idx], faces[val_idx]
+    labels = None
+    if cfg.lambda_view > 0:
+        views = cached_landmark_views(data, everything["faces"], everything["names"], cache)
+        labels = torch.from_numpy(views[train_idx]).float()
 
     net = Recon3dNet(cfg.nf, cfg.zdim, cfg.size).to(cfg.device)
     features = PerceptualFeatures(cfg.perceptual_layers).to(cfg.device)
@@ -170,8 +241,19 @@ def train(cfg: Recon3dConfig, data: Path, run_dir: Path, cache: Path | None, con
     log = JsonlLog(run_dir / "log.jsonl")
     if start_epoch == 0 and cfg.prior_steps > 0:
         t0 = time.time()
-        rms = math.sqrt(fit_prior(net, train_faces, cfg, console))
-        log.write(event="depth prior", steps=cfg.prior_steps, rms=rms, seconds=time.time() - t0)
+        rms = math.sqrt(fit_prior(net, train_faces, cfg, console, prior_depth(cfg, data, cfg.size)))
+        log.write(event="depth prior", prior=cfg.prior, steps=cfg.prior_steps, rms=rms, seconds=time.time() - t0)
+        if labels is not None:
+            t0 = time.time()
+            loss_view = fit_views(net, train_faces, labels, cfg)
+            n_known = int((~labels.isnan().any(1)).sum())
+            log.write(
+                event="view prior",
+                steps=cfg.prior_steps,
+                loss_view=loss_view,
+                n_labelled=n_known,
+                seconds=time.time() - t0,
+            )
     net.train()
     t_run = time.time()
     for epoch in range(start_epoch, cfg.epochs):
@@ -184,7 +266,12 @@ def train(cfg: Recon3dConfig, data: Path, run_dir: Path, cache: Path | None, con
             x = train_faces[torch.from_numpy(idx)]
             flip = torch.from_numpy(rng.random(len(idx)) < 0.5)
             x = torch.where(flip[:, None, None, None], x.flip(-1), x).to(cfg.device)
-            terms = losses(net, features, x, cfg)
+            batch_labels = None
+            if labels is not None:  # a mirrored face turns the other way: yaw changes sign
+                batch_labels = labels[torch.from_numpy(idx)].clone()
+                batch_labels[flip, 1] *= -1
+                batch_labels = batch_labels.to(cfg.device)
+            terms = losses(net, features, x, cfg, batch_labels)
             opt.zero_grad(set_to_none=True)
             terms["loss"].backward()
             opt.step()
