@@ -22,8 +22,8 @@ class Recon3dConfig:
     depth anti-correlated with the truth (r = -0.57 on synth_depth after 5 epochs).
 
     ``lambda_view``: weight of a weak viewpoint supervision, the squared difference (in units
-    of ``ROTATION_RANGE``) between the predicted pitch and yaw and those solved from each
-    training face's five landmarks on the mean face
+    of ``ROTATION_RANGE``) between the predicted yaw and the one solved from each training
+    face's five landmarks on the mean face
     (:func:`portraitcli.train.recon3d.data.landmark_views`); the view network is also fitted
     to them for ``prior_steps`` steps first. Without it, run 00015 (ellipsoid prior) predicted
     yaws with a spread of 1 degree where the faces turn by tens, and its depth bent to

@@ -51,11 +51,16 @@ def to_tensor(faces: np.ndarray) -> torch.Tensor:
 
 
 def view_loss(view: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Mean squared (pitch, yaw) error in units of ``ROTATION_RANGE``; ``labels`` (N, 2) degrees, NaN rows skipped."""
-    known = ~labels.isnan().any(1)
+    """Mean squared yaw error in units of ``ROTATION_RANGE``; ``labels`` (N, 2) pitch, yaw in degrees, NaN rows skipped.
+
+    Only the yaw is supervised: five landmarks determine the pitch weakly (r = 0.50 against
+    the rendered pose on synthetic faces, against 0.93 for the yaw) and with a bias (mean
+    -9.5 degrees over the UTKFace training faces), so the pitch is left to the photometric losses.
+    """
+    known = ~labels[:, 1].isnan()
     if not known.any():
         return view.new_zeros(())
-    return (((view[known, :2] - labels[known]) / ROTATION_RANGE) ** 2).mean()
+    return (((view[known, 1] - labels[known, 1]) / ROTATION_RANGE) ** 2).mean()
 
 
 def losses(
@@ -156,7 +161,7 @@ def fit_views(net: Recon3dNet, faces: torch.Tensor, labels: torch.Tensor, cfg: R
 
     Faces without a label are left out; returns the last loss (0 when no face has one).
     """
-    known = torch.nonzero(~labels.isnan().any(1))[:, 0]
+    known = torch.nonzero(~labels[:, 1].isnan())[:, 0]
     if len(known) == 0:
         return 0.0
     opt = torch.optim.Adam(net.view_net.parameters(), cfg.lr, betas=(0.9, 0.999))
