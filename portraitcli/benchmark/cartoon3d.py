@@ -7,9 +7,10 @@ depth, reduced to 64 px over 2x2 blocks that lie wholly on the face, on the true
 eroded by one pixel: the scale-invariant depth error (SIDE) and the mean angle deviation of
 the normals (MAD, degrees), averaged over the faces.
 
-Baselines, scored the same way: a flat depth (a plane facing the camera), and the crude
+Baselines, scored the same way: a flat depth (a plane facing the camera), the crude
 ellipsoid prior that GAN2Shape-style methods start from (a half-ellipsoid fitted to the
-mean face, the same for every face).
+mean face, the same for every face), and the classical landmark recipe (the 3-D face
+model's mean face turned to the head pose solved from five detected landmarks).
 
 The 2-D cartoon, on 500 real test faces (250 of UTKFace's seeded test split, 250 FS2K test
 photos, detected and aligned to the cartoon model's template): the KID of the cartoons
@@ -104,9 +105,39 @@ def fit_ellipsoid(vertices: np.ndarray, crop_extent: float) -> dict[str, Any]:
     }
 
 
-def baselines() -> dict[str, DepthFn]:
-    """The classical baselines of the table."""
-    return {"flat depth": flat_depth, "ellipsoid prior": ellipsoid_baseline}
+def posed_mean_face(data: Path, size: int = SIZE) -> DepthFn:
+    """Baseline: the 3-D face model's mean face, turned to the pose solved from the face's landmarks.
+
+    The classical single-image recipe: detect the five landmarks (on the 4x enlarged
+    crop), solve the head's pitch and yaw by PnP against the mean face
+    (:func:`portraitcli.face.shape.detect_pose`), and rotate the mean face's depth
+    (:func:`portraitcli.face.shape.mean_face_depth`) to that view; the frontal mean face
+    where no face is found.
+    """
+    from portraitcli.face.detect import FaceDetector
+    from portraitcli.face.shape import SFM_KPS_VERTICES, detect_pose, mean_face, mean_face_depth
+
+    detector = FaceDetector()
+    depth = mean_face_depth(data, size)
+    landmarks3d = mean_face(data)[list(SFM_KPS_VERTICES)]
+
+    def predict(image: np.ndarray) -> np.ndarray:
+        pose = detect_pose(image, detector, landmarks3d)
+        if pose is None:
+            return depth
+        _, view_depth, _ = inverse_warp(depth, np.array([pose[0], pose[1], 0.0, 0.0, 0.0, 0.0]))
+        return view_depth
+
+    return predict
+
+
+def baselines(data: Path) -> dict[str, DepthFn]:
+    """The classical baselines of the table (the posed mean face reads ``sfm/`` under ``data``)."""
+    return {
+        "flat depth": flat_depth,
+        "ellipsoid prior": ellipsoid_baseline,
+        "mean face, landmark pose": posed_mean_face(data),
+    }
 
 
 def onnx_depth(model: Any) -> DepthFn:
@@ -369,7 +400,7 @@ def run(
         ours = score(onnx_depth(recon_model), synth)
         result["metrics"].update(side=ours["side"], mad=ours["mad"])
         result["spread"] = {"side_std": ours["side_std"], "mad_std": ours["mad_std"]}
-        for bname, fn in baselines().items():
+        for bname, fn in baselines(data).items():
             r = score(fn, synth)
             result["baselines"][bname] = {"side": r["side"], "mad": r["mad"], "kind": "baseline"}
         result["paper_bfm"] = PAPER_BFM

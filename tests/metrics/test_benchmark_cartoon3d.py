@@ -30,8 +30,8 @@ def test_flat_depth_side_is_the_spread_of_log_depth() -> None:
 
 
 def test_ellipsoid_prior_is_fitted_to_the_mean_face() -> None:
+    from portraitcli.face.shape import FACE_HEIGHT, read_obj_vertices
     from portraitcli.models.recon3d import ELLIPSOID, ellipsoid_depth
-    from portraitcli.train.recon3d.data import FACE_HEIGHT, read_obj_vertices
 
     v = read_obj_vertices(data_dir("sfm") / "sfm_reference.obj")
     v = (v - v.mean(0)) * (FACE_HEIGHT / np.ptp(v[:, 1]))
@@ -40,6 +40,29 @@ def test_ellipsoid_prior_is_fitted_to_the_mean_face() -> None:
         np.testing.assert_allclose(fit[key], value, atol=1e-3, err_msg=key)
     z = ellipsoid_depth((64, 64))
     assert z.min() == pytest.approx(1 - ELLIPSOID["bulge"], abs=2e-3) and z.max() == 1.0
+
+
+def test_landmark_pose_of_the_mean_face_and_of_rendered_faces() -> None:
+    from portraitcli.face.detect import FaceDetector
+    from portraitcli.face.shape import SFM_KPS_VERTICES, detect_pose, landmark_pose, mean_face
+    from portraitcli.train.recon3d.data import synthetic_template
+
+    root = data_dir("sfm").parent
+    landmarks3d = mean_face(root)[list(SFM_KPS_VERTICES)]
+    # the template is the frontal mean face's own landmarks: PnP finds no rotation
+    pitch, yaw = landmark_pose(np.array(synthetic_template(root, 64)["kps"]), landmarks3d, 64)
+    assert abs(pitch) < 0.5 and abs(yaw) < 0.5
+    # rendered faces: the solved yaw follows the rendered one (the renderer's yaw is the
+    # protocol's with the opposite sign)
+    synth = bench.load_synth(root)
+    detector = FaceDetector()
+    est, true = [], []
+    for image, pose in zip(synth["image"][:30], synth["pose"][:30]):
+        found = detect_pose(bench.reduce_image(image), detector, landmarks3d)
+        if found is not None:
+            est.append(found[1])
+            true.append(pose[0])
+    assert len(est) >= 28 and np.corrcoef(est, true)[0, 1] < -0.85
 
 
 @pytest.mark.slow
@@ -66,7 +89,9 @@ def test_depth_part_on_the_real_test_set(tmp_path: Path) -> None:
     )
     result = bench.run(root, run / "model.onnx", None, tmp_path / "docs", None, ("depth",))
     assert result["settings"]["depth"]["n"] == 300
-    assert set(result["baselines"]) == {"flat depth", "ellipsoid prior"}
+    assert set(result["baselines"]) == {"flat depth", "ellipsoid prior", "mean face, landmark pose"}
+    posed = result["baselines"]["mean face, landmark pose"]
+    assert posed["mad"] < result["baselines"]["ellipsoid prior"]["mad"]
     flat = result["baselines"]["flat depth"]
     assert flat["side"] == pytest.approx(0.0107, abs=5e-4) and flat["mad"] == pytest.approx(34.8, abs=0.5)
     assert 0 < result["metrics"]["side"] < 0.1 and 0 < result["metrics"]["mad"] < 90

@@ -16,7 +16,7 @@ class Recon3dConfig:
     many steps to a shape prior, ``prior``: ``ellipsoid`` the mean-face half-ellipsoid
     (:func:`portraitcli.models.recon3d.ellipsoid_depth`), the 3-D cartoon paper's (after
     GAN2Shape) initialisation, or ``mean-face`` the Surrey Face Model's mean face itself
-    (:func:`portraitcli.train.recon3d.data.mean_face_depth`). Without a prior the
+    (:func:`portraitcli.face.shape.mean_face_depth`). Without a prior the
     reconstruction can settle into the hollow-face solution (a concave face lit from the
     opposite side explains the shading as well): run 00013, which had no prior, predicted
     depth anti-correlated with the truth (r = -0.57 on synth_depth after 5 epochs).
@@ -24,7 +24,7 @@ class Recon3dConfig:
     ``lambda_view``: weight of a weak viewpoint supervision, the squared difference (in units
     of ``ROTATION_RANGE``) between the predicted yaw and the one solved from each training
     face's five landmarks on the mean face
-    (:func:`portraitcli.train.recon3d.data.landmark_views`); the view network is also fitted
+    (:func:`portraitcli.face.shape.landmark_pose`); the view network is also fitted
     to them for ``prior_steps`` steps first. Without it, run 00015 (ellipsoid prior) predicted
     yaws with a spread of 1 degree where the faces turn by tens, and its depth bent to
     explain the turns.

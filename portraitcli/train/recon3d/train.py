@@ -31,12 +31,13 @@ import numpy as np
 import torch
 from rich.console import Console
 
+from portraitcli.face.shape import mean_face_depth
 from portraitcli.models.recon3d import ellipsoid_depth
 from portraitcli.train.common.checkpoint import resume, save_epoch
 from portraitcli.train.common.perceptual import PerceptualFeatures
 from portraitcli.train.common.runs import JsonlLog, report_epoch, seed_everything, write_config
 from portraitcli.train.recon3d.config import Recon3dConfig
-from portraitcli.train.recon3d.data import aligned_faces, cached_landmark_views, mean_face_depth, synthetic_template
+from portraitcli.train.recon3d.data import aligned_faces, cached_landmark_views, synthetic_template
 from portraitcli.train.recon3d.losses import perceptual_nll, photometric_loss, smoothness_loss
 from portraitcli.train.recon3d.networks import ROTATION_RANGE, Recon3dNet
 from portraitcli.train.recon3d.renderer import render
