@@ -36,6 +36,39 @@ def stylized_pairs(
     )
 
 
+@app.command("synth-depth")
+def synth_depth(
+    out: Annotated[Path, typer.Option("--out", "-o", help="The .npz file to write.")],
+    n: Annotated[int, typer.Option("--n", min=1, help="Number of faces.")] = 200,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (0 is the test set's, refused).")] = 1,
+    size: Annotated[int, typer.Option("--size", min=16, help="Image side in px.")] = 128,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Datasets folder (holds sfm/); default $PORTRAIT_DATA.")
+    ] = None,
+) -> None:
+    """Synthetic faces with true depth, rendered as the cartoon3d test set was, with another seed (a validation set)."""
+    from rich.console import Console
+
+    from portraitcli.data import data_root, dataset_dir
+    from portraitcli.data.synth_depth import render_faces
+    from portraitcli.errors import UsageError
+    from portraitcli.io.image import write_bytes_atomic
+
+    if out.exists():
+        raise UsageError(f"{out} exists; choose another --out")
+    if out.suffix != ".npz":
+        raise UsageError(f"--out must name a .npz file, got {out}")
+    faces = render_faces(dataset_dir(data_root(data), "sfm"), n, size, seed)
+    import io
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **faces)
+    write_bytes_atomic(out, buffer.getvalue())
+    Console(stderr=True).print(f"wrote {n} faces ({size} px, seed {seed}) to {out}")
+
+
 #: Training rows each task needs: dataset folder -> predicate on a pairs.csv row.
 PACKS = {
     "sketch": ("cufs", lambda row: row["split"] == "train"),

@@ -144,8 +144,26 @@ def test_training_resumes_exactly_and_exports(tmp_path: Path, monkeypatch: pytes
     views = np.random.default_rng(1).uniform(-20, 20, (14, 2)).astype(np.float32)
     views[3] = np.nan  # a face without landmarks
     monkeypatch.setattr(train_module, "cached_landmark_views", lambda *a: views)
+    # a tiny stand-in for a synthetic validation set: a tilted plane with its true depth
+    rng = np.random.default_rng(2)
+    plane = 1.0 + 0.01 * np.linspace(-1, 1, 128)[None, :].repeat(128, 0)
+    np.savez(
+        tmp_path / "val.npz",
+        image=rng.integers(0, 256, (2, 128, 128, 3), dtype=np.uint8),
+        depth=np.stack([plane, plane]).astype(np.float32),
+        mask=np.ones((2, 128, 128), bool),
+    )
     cfg = Recon3dConfig(
-        nf=8, zdim=16, epochs=2, batch_size=4, n_val=4, threads=1, warp_iterations=3, prior_steps=3, prior="ellipsoid"
+        nf=8,
+        zdim=16,
+        epochs=2,
+        batch_size=4,
+        n_val=4,
+        threads=1,
+        warp_iterations=3,
+        prior_steps=3,
+        prior="ellipsoid",
+        val_synth=str(tmp_path / "val.npz"),
     )
     straight = make_run_dir(tmp_path, "recon3d", "a")
     final = train_module.train(cfg, tmp_path, straight, None)
@@ -156,6 +174,7 @@ def test_training_resumes_exactly_and_exports(tmp_path: Path, monkeypatch: pytes
     log = [json.loads(line) for line in (straight / "log.jsonl").read_text().splitlines() if '"epoch"' in line]
     assert [r["epoch"] for r in log] == [1, 2] and all(np.isfinite(r["loss"]) for r in log)
     assert all(np.isfinite(r["loss_view"]) for r in log)
+    assert all(0 <= r["val_side"] < 1 and 0 <= r["val_mad"] <= 180 for r in log)
     assert json.loads((straight / "config.json").read_text())["n_train"] == 10
     a, b = Recon3dNet(8, 16), Recon3dNet(8, 16)
     load_checkpoint(straight / "checkpoints" / "epoch-0002.pt", {"net": a})

@@ -46,6 +46,7 @@ class Recon3dConfig:
     prior_steps: int = 500
     lambda_view: float = 1.0
     n_val: int = 100  # training faces held out for the progress signal
+    val_synth: str = ""  # synthetic faces with true depth (portrait data synth-depth, seed != 0): SIDE / MAD each epoch
     seed: int = 0
     threads: int = 2
     device: str = "cpu"

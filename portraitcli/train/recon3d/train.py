@@ -197,6 +197,29 @@ def evaluate(net: Recon3dNet, faces: torch.Tensor, cfg: Recon3dConfig) -> dict[s
     return {"val_l1": float(np.mean(l1)), "val_abs_yaw": float(np.mean(yaw)), "val_valid": float(np.mean(valid))}
 
 
+def evaluate_depth(net: Recon3dNet, synth: dict[str, np.ndarray], cfg: Recon3dConfig) -> dict[str, float]:
+    """SIDE and MAD of the networks on synthetic faces with true depth, by the benchmark's protocol.
+
+    ``synth``: the keys of ``synth_depth/test.npz`` (a validation set of
+    ``portrait data synth-depth``, never the test set). Returns ``val_side`` (plain value) and
+    ``val_mad`` (degrees).
+    """
+    from portraitcli.benchmark.cartoon3d import score
+    from portraitcli.models.recon3d import inverse_warp
+
+    net.eval()
+
+    def predict(image: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            out = net(to_tensor(image[None]).to(cfg.device))
+        _, view_depth, _ = inverse_warp(out["depth"][0].cpu().double().numpy(), out["view"][0].cpu().double().numpy())
+        return view_depth
+
+    result = score(predict, synth, cfg.size)
+    net.train()
+    return {"val_side": result["side"], "val_mad": result["mad"]}
+
+
 def train(cfg: Recon3dConfig, data: Path, run_dir: Path, cache: Path | None, console: Console | None = None) -> Path:
     """Train (or resume) the reconstruction networks in ``run_dir``; return the final checkpoint.
 
@@ -220,6 +243,12 @@ def train(cfg: Recon3dConfig, data: Path, run_dir: Path, cache: Path | None, con
     val_idx, train_idx = np.sort(order[: cfg.n_val]), np.sort(order[cfg.n_val :])
     faces = to_tensor(everything["faces"])
     train_faces, val_faces = faces[train_idx], faces[val_idx]
+    synth_val = None
+    if cfg.val_synth:
+        if not Path(cfg.val_synth).is_file():
+            raise ValueError(f"val_synth: {cfg.val_synth} is not a file (make one with portrait data synth-depth)")
+        with np.load(cfg.val_synth) as z:
+            synth_val = {k: z[k] for k in ("image", "depth", "mask")}
     labels = None
     if cfg.lambda_view > 0:
         views = cached_landmark_views(data, everything["faces"], everything["names"], cache)
@@ -289,6 +318,8 @@ def train(cfg: Recon3dConfig, data: Path, run_dir: Path, cache: Path | None, con
         record: dict[str, float] = {k: v / len(batches) for k, v in sums.items()}
         record.update(epoch=epoch + 1, seconds=time.time() - t0)
         record.update(evaluate(net, val_faces, cfg))
+        if synth_val is not None:
+            record.update(evaluate_depth(net, synth_val, cfg))
         report_epoch(log, console, record, cfg.epochs)
         if (epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == cfg.epochs:
             save_epoch(run_dir, objects, epoch + 1, asdict(cfg))  # type: ignore[arg-type]

@@ -1,0 +1,151 @@
+"""Synthetic faces with true depth, rendered as ``synth_depth/test.npz`` was: a validation set.
+
+The benchmark's test faces (``synth_depth/test.npz``) were made by the datasets'
+``tools/render_synth_depth.py`` with seed 0; this module renders more faces the same way
+with another seed, so the 3-D reconstruction's recipe can be chosen without the test set.
+Each face: a random Surrey Face Model identity (63 shape coefficients ~ N(0, 1)), up to two
+expression blendshapes, a head pose (yaw +-30, pitch +-15, roll +-5 degrees), a directional
+light and a uniform skin albedo; perspective camera with a 10 degree field of view, the face
+0.15 units high at distance 1, Lambertian shading, z-buffer rasterization. The rendering
+follows the tool line for line (same random draws in the same order), so seed 0 re-creates
+the test set, which :func:`render_faces` therefore refuses.
+
+Needs ``eos-py`` (the ``train`` extra) to read the model files in ``sfm/``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+from rich.progress import track
+
+from portraitcli.errors import UsageError
+
+#: The seed of the benchmark's test faces.
+TEST_SEED = 0
+FOV = 10.0
+FACE_HEIGHT = 0.15
+SKIN = np.array([[0.87, 0.72, 0.62], [0.76, 0.57, 0.45], [0.55, 0.38, 0.28], [0.93, 0.80, 0.70]])
+
+
+def rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
+    """(3, 3) ``Rz(roll) @ Rx(pitch) @ Ry(yaw)``, angles in degrees (the tool's convention)."""
+    y, p, r = (math.radians(a) for a in (yaw, pitch, roll))
+    ry = np.array([[math.cos(y), 0, math.sin(y)], [0, 1, 0], [-math.sin(y), 0, math.cos(y)]])
+    rx = np.array([[1, 0, 0], [0, math.cos(p), -math.sin(p)], [0, math.sin(p), math.cos(p)]])
+    rz = np.array([[math.cos(r), -math.sin(r), 0], [math.sin(r), math.cos(r), 0], [0, 0, 1]])
+    return rz @ rx @ ry
+
+
+def vertex_normals(v: np.ndarray, tri: np.ndarray) -> np.ndarray:
+    """(V, 3) unit normals: the area-weighted sum of the adjacent faces' normals."""
+    fn = np.cross(v[tri[:, 1]] - v[tri[:, 0]], v[tri[:, 2]] - v[tri[:, 0]])
+    vn = np.zeros_like(v)
+    for k in range(3):
+        np.add.at(vn, tri[:, k], fn)
+    return vn / (np.linalg.norm(vn, axis=1, keepdims=True) + 1e-12)
+
+
+def rasterize(
+    uv: np.ndarray, z: np.ndarray, attr: np.ndarray, tri: np.ndarray, size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Z-buffer rasterization of a triangle mesh into a (size, size) image.
+
+    Args:
+        uv: (V, 2) pixel coordinates; z: (V,) depth (smaller is nearer); attr: (V, C)
+            per-vertex attributes, interpolated linearly (fine at a 10 degree field of view).
+
+    Returns:
+        ``(depth (size, size), inf off the mesh; attributes (size, size, C))``.
+    """
+    depth = np.full((size, size), np.inf)
+    out = np.zeros((size, size, attr.shape[1]))
+    for a, b, c in tri:
+        p = uv[[a, b, c]]
+        x0, y0 = np.maximum(np.floor(p.min(0)).astype(int), 0)
+        x1, y1 = np.minimum(np.ceil(p.max(0)).astype(int), size - 1)
+        if x1 < x0 or y1 < y0:
+            continue
+        gx, gy = np.meshgrid(np.arange(x0, x1 + 1) + 0.5, np.arange(y0, y1 + 1) + 0.5)
+        t = np.array([[p[0, 0] - p[2, 0], p[1, 0] - p[2, 0]], [p[0, 1] - p[2, 1], p[1, 1] - p[2, 1]]])
+        if abs(np.linalg.det(t)) < 1e-12:
+            continue
+        lam = np.linalg.solve(t, np.stack([gx.ravel() - p[2, 0], gy.ravel() - p[2, 1]]))
+        lam = np.vstack([lam, 1 - lam.sum(0)])
+        inside = (lam >= -1e-9).all(0)
+        if not inside.any():
+            continue
+        lam = lam[:, inside]
+        zz = lam.T @ z[[a, b, c]]
+        px = (gx.ravel()[inside] - 0.5).astype(int)
+        py = (gy.ravel()[inside] - 0.5).astype(int)
+        nearer = zz < depth[py, px]
+        px, py, zz, lam = px[nearer], py[nearer], zz[nearer], lam[:, nearer]
+        depth[py, px] = zz
+        out[py, px] = lam.T @ attr[[a, b, c]]
+    return depth, out
+
+
+def render_faces(sfm_dir: Path, n: int, size: int = 128, seed: int = 1, progress: bool = True) -> dict[str, np.ndarray]:
+    """Render ``n`` synthetic faces (module docstring).
+
+    Returns:
+        ``image`` (n, size, size, 3) uint8, ``depth`` (n, size, size) float32 camera-space z
+        (0 off the face), ``mask`` (n, size, size) bool, ``pose`` (n, 3) yaw, pitch, roll
+        degrees, ``light`` (n, 5) ambient, diffuse, direction; the keys of ``test.npz``.
+
+    Raises:
+        UsageError: ``seed`` is the test set's, the model files are missing, or eos-py is not installed.
+    """
+    if seed == TEST_SEED:
+        raise UsageError(f"seed {TEST_SEED} re-creates the benchmark's test faces; choose another seed")
+    return _render(sfm_dir, n, size, seed, progress)
+
+
+def _render(sfm_dir: Path, n: int, size: int, seed: int, progress: bool) -> dict[str, np.ndarray]:
+    try:
+        import eos
+    except ImportError:
+        raise UsageError("rendering synthetic faces needs eos-py: pip install 'portraitcli[train]'") from None
+    shape_file, blend_file = sfm_dir / "sfm_shape_3448.bin", sfm_dir / "expression_blendshapes_3448.bin"
+    for f in (shape_file, blend_file):
+        if not f.is_file():
+            raise UsageError(f"{f} is missing (see the datasets README)")
+    shape = eos.morphablemodel.load_model(str(shape_file)).get_shape_model()
+    tri = np.array(shape.get_triangle_list())
+    blend = eos.morphablemodel.load_blendshapes(str(blend_file))
+    deltas = np.stack([np.array(b.deformation).reshape(-1, 3) for b in blend])
+    rng = np.random.default_rng(seed)
+    f = (size / 2) / math.tan(math.radians(FOV / 2))
+    keys: dict[str, list[np.ndarray]] = {k: [] for k in ("image", "depth", "mask", "pose", "light")}
+    faces = track(range(n), description="rendering synthetic faces") if progress else range(n)
+    for _ in faces:
+        coeffs = rng.normal(0, 1, shape.get_num_principal_components())
+        expr = np.zeros(len(blend))
+        for j in rng.choice(len(blend), size=rng.integers(0, 3), replace=False):
+            expr[j] = rng.uniform(0.1, 0.8)
+        v = np.array(shape.draw_sample(list(coeffs))).reshape(-1, 3) + np.tensordot(expr, deltas, 1)
+        v = v - v.mean(0)
+        v = v * (FACE_HEIGHT / np.ptp(v[:, 1]))
+        pose = np.array([rng.uniform(-30, 30), rng.uniform(-15, 15), rng.uniform(-5, 5)])
+        v = v @ rotation(*pose).T
+        normals = vertex_normals(v, tri)
+        cam_z = 1.0 - v[:, 2]  # the camera at +z looks down -z; the face looks towards +z
+        uv = np.stack([f * v[:, 0] / cam_z + size / 2, size / 2 - f * v[:, 1] / cam_z], 1)
+        depth, nrm = rasterize(uv, cam_z, normals, tri, size)
+        mask = np.isfinite(depth)
+        nrm = nrm / (np.linalg.norm(nrm, axis=2, keepdims=True) + 1e-12)
+        light = np.array([rng.uniform(-0.6, 0.6), rng.uniform(-0.6, 0.6), 1.0])
+        light /= np.linalg.norm(light)
+        ambient, diffuse = rng.uniform(0.3, 0.6), rng.uniform(0.4, 0.7)
+        shade = ambient + diffuse * np.clip(nrm @ light, 0, None)
+        albedo = SKIN[rng.integers(len(SKIN))] * rng.uniform(0.9, 1.1)
+        image = np.clip(shade[..., None] * albedo, 0, 1) * mask[..., None]
+        keys["image"].append((image * 255).round().astype(np.uint8))
+        keys["depth"].append(np.where(mask, depth, 0).astype(np.float32))
+        keys["mask"].append(mask)
+        keys["pose"].append(pose.astype(np.float32))
+        keys["light"].append(np.array([ambient, diffuse, *light], np.float32))
+    return {k: np.stack(v) for k, v in keys.items()}
