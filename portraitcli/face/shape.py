@@ -45,20 +45,29 @@ def mean_face(data: Path) -> np.ndarray:
     return v * (FACE_HEIGHT / np.ptp(v[:, 1]))
 
 
+def project(vertices: np.ndarray, size: int, fov: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
+    """Project protocol-space vertices (V, 3) into a (size, size) image of the protocol's camera.
+
+    Returns:
+        ``(uv (V, 2) pixel coordinates, principal point at size / 2; z (V,) camera-space depth)``.
+    """
+    f = (size / 2) / math.tan(math.radians(fov / 2))
+    z = 1.0 - vertices[:, 2]
+    uv = np.stack([f * vertices[:, 0] / z + size / 2, size / 2 - f * vertices[:, 1] / z], 1)
+    return uv, z
+
+
 def mean_face_depth(data: Path, size: int, fov: float = 10.0) -> np.ndarray:
     """The mean face's frontal depth map, (size, size) float64 camera-space z, the shape prior.
 
     The mean face (:func:`mean_face`) 1 unit in front of the protocol's camera, framed as
-    the template (:func:`synthetic_template`), its vertex depths interpolated linearly over
-    their projections (the front of a face is a height field); pixels off the face get the
-    face's farthest depth.
+    the template (:func:`portraitcli.train.recon3d.data.synthetic_template`), its vertex
+    depths interpolated linearly over their projections (the front of a face is a height
+    field); pixels off the face get the face's farthest depth.
     """
     from scipy.interpolate import griddata
 
-    v = mean_face(data)
-    f = (size / 2) / math.tan(math.radians(fov / 2))
-    z = 1.0 - v[:, 2]
-    uv = np.stack([f * v[:, 0] / z + size / 2, size / 2 - f * v[:, 1] / z], 1)
+    uv, z = project(mean_face(data), size, fov)
     ys, xs = np.mgrid[0:size, 0:size]
     depth = griddata(uv, z, (xs, ys), method="linear")
     return np.where(np.isnan(depth), np.nanmax(depth), depth)

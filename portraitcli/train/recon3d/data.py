@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,7 @@ from portraitcli.face.shape import (
     SFM_KPS_VERTICES,
     detect_pose,
     mean_face,
+    project,
 )
 from portraitcli.io import read_image
 
@@ -72,11 +72,7 @@ def synthetic_template(data: Path, size: int, fov: float = 10.0) -> dict:
     Raises:
         UsageError: ``sfm/`` is missing.
     """
-    v = mean_face(data)
-    f = (size / 2) / math.tan(math.radians(fov / 2))
-    k = v[list(SFM_KPS_VERTICES)]
-    z = 1.0 - k[:, 2]
-    uv = np.stack([f * k[:, 0] / z + size / 2, size / 2 - f * k[:, 1] / z], 1)
+    uv, _ = project(mean_face(data)[list(SFM_KPS_VERTICES)], size, fov)
     return {
         "size": [size, size],
         "kps": uv.round(2).tolist(),
