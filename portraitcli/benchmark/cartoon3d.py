@@ -115,11 +115,11 @@ def posed_mean_face(data: Path, size: int = SIZE) -> DepthFn:
     where no face is found.
     """
     from portraitcli.face.detect import FaceDetector
-    from portraitcli.face.shape import SFM_KPS_VERTICES, detect_pose, mean_face, mean_face_depth
+    from portraitcli.face.shape import detect_pose, mean_face_depth, mean_face_landmarks
 
     detector = FaceDetector()
     depth = mean_face_depth(data, size)
-    landmarks3d = mean_face(data)[list(SFM_KPS_VERTICES)]
+    landmarks3d = mean_face_landmarks(data)
 
     def predict(image: np.ndarray) -> np.ndarray:
         pose = detect_pose(image, detector, landmarks3d)

@@ -52,20 +52,13 @@ def synth_depth(
     from portraitcli.data import data_root, dataset_dir
     from portraitcli.data.synth_depth import render_faces
     from portraitcli.errors import UsageError
-    from portraitcli.io.image import write_bytes_atomic
+    from portraitcli.io.image import write_npz
 
     if out.exists():
         raise UsageError(f"{out} exists; choose another --out")
     if out.suffix != ".npz":
         raise UsageError(f"--out must name a .npz file, got {out}")
-    faces = render_faces(dataset_dir(data_root(data), "sfm"), n, size, seed)
-    import io
-
-    import numpy as np
-
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **faces)
-    write_bytes_atomic(out, buffer.getvalue())
+    write_npz(out, **render_faces(dataset_dir(data_root(data), "sfm"), n, size, seed))
     Console(stderr=True).print(f"wrote {n} faces ({size} px, seed {seed}) to {out}")
 
 

@@ -15,28 +15,18 @@ Needs ``eos-py`` (the ``train`` extra) to read the model files in ``sfm/``.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 from rich.progress import track
 
 from portraitcli.errors import UsageError
+from portraitcli.face.shape import project, to_protocol
+from portraitcli.models.recon3d import rotation_matrix
 
 #: The seed of the benchmark's test faces.
 TEST_SEED = 0
-FOV = 10.0
-FACE_HEIGHT = 0.15
 SKIN = np.array([[0.87, 0.72, 0.62], [0.76, 0.57, 0.45], [0.55, 0.38, 0.28], [0.93, 0.80, 0.70]])
-
-
-def rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
-    """(3, 3) ``Rz(roll) @ Rx(pitch) @ Ry(yaw)``, angles in degrees (the tool's convention)."""
-    y, p, r = (math.radians(a) for a in (yaw, pitch, roll))
-    ry = np.array([[math.cos(y), 0, math.sin(y)], [0, 1, 0], [-math.sin(y), 0, math.cos(y)]])
-    rx = np.array([[1, 0, 0], [0, math.cos(p), -math.sin(p)], [0, math.sin(p), math.cos(p)]])
-    rz = np.array([[math.cos(r), -math.sin(r), 0], [math.sin(r), math.cos(r), 0], [0, 0, 1]])
-    return rz @ rx @ ry
 
 
 def vertex_normals(v: np.ndarray, tri: np.ndarray) -> np.ndarray:
@@ -118,7 +108,6 @@ def _render(sfm_dir: Path, n: int, size: int, seed: int, progress: bool) -> dict
     blend = eos.morphablemodel.load_blendshapes(str(blend_file))
     deltas = np.stack([np.array(b.deformation).reshape(-1, 3) for b in blend])
     rng = np.random.default_rng(seed)
-    f = (size / 2) / math.tan(math.radians(FOV / 2))
     keys: dict[str, list[np.ndarray]] = {k: [] for k in ("image", "depth", "mask", "pose", "light")}
     faces = track(range(n), description="rendering synthetic faces") if progress else range(n)
     for _ in faces:
@@ -126,14 +115,11 @@ def _render(sfm_dir: Path, n: int, size: int, seed: int, progress: bool) -> dict
         expr = np.zeros(len(blend))
         for j in rng.choice(len(blend), size=rng.integers(0, 3), replace=False):
             expr[j] = rng.uniform(0.1, 0.8)
-        v = np.array(shape.draw_sample(list(coeffs))).reshape(-1, 3) + np.tensordot(expr, deltas, 1)
-        v = v - v.mean(0)
-        v = v * (FACE_HEIGHT / np.ptp(v[:, 1]))
+        v = to_protocol(np.array(shape.draw_sample(list(coeffs))).reshape(-1, 3) + np.tensordot(expr, deltas, 1))
         pose = np.array([rng.uniform(-30, 30), rng.uniform(-15, 15), rng.uniform(-5, 5)])
-        v = v @ rotation(*pose).T
+        v = v @ rotation_matrix(pitch=pose[1], yaw=pose[0], roll=pose[2]).T  # the tool's Rz Rx Ry
         normals = vertex_normals(v, tri)
-        cam_z = 1.0 - v[:, 2]  # the camera at +z looks down -z; the face looks towards +z
-        uv = np.stack([f * v[:, 0] / cam_z + size / 2, size / 2 - f * v[:, 1] / cam_z], 1)
+        uv, cam_z = project(v, size)  # the camera at +z looks down -z; the face looks towards +z
         depth, nrm = rasterize(uv, cam_z, normals, tri, size)
         mask = np.isfinite(depth)
         nrm = nrm / (np.linalg.norm(nrm, axis=2, keepdims=True) + 1e-12)

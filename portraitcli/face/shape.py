@@ -23,6 +23,8 @@ from portraitcli.data import dataset_dir
 SFM_KPS_VERTICES = (610, 614, 177, 181, 270)
 #: Face height in camera units at distance 1 in the synthetic protocol.
 FACE_HEIGHT = 0.15
+#: The protocol camera's field of view, degrees.
+FOV = 10.0
 
 
 def read_obj_vertices(path: Path) -> np.ndarray:
@@ -40,24 +42,38 @@ def mean_face(data: Path) -> np.ndarray:
     Raises:
         UsageError: ``sfm/`` is missing.
     """
-    v = read_obj_vertices(dataset_dir(data, "sfm") / "sfm_reference.obj")
-    v = v - v.mean(0)
+    return to_protocol(read_obj_vertices(dataset_dir(data, "sfm") / "sfm_reference.obj"))
+
+
+def to_protocol(vertices: np.ndarray) -> np.ndarray:
+    """Face vertices (V, 3) in model units -> the protocol's: centred on their mean, ``FACE_HEIGHT`` high."""
+    v = vertices - vertices.mean(0)
     return v * (FACE_HEIGHT / np.ptp(v[:, 1]))
 
 
-def project(vertices: np.ndarray, size: int, fov: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
+def mean_face_landmarks(data: Path) -> np.ndarray:
+    """(5, 3) the mean face's landmark vertices (:data:`SFM_KPS_VERTICES`), the 3-D side of :func:`landmark_pose`."""
+    return mean_face(data)[list(SFM_KPS_VERTICES)]
+
+
+def focal_length(size: int, fov: float = FOV) -> float:
+    """The protocol camera's focal length in px for a (size, size) image."""
+    return (size / 2) / math.tan(math.radians(fov / 2))
+
+
+def project(vertices: np.ndarray, size: int, fov: float = FOV) -> tuple[np.ndarray, np.ndarray]:
     """Project protocol-space vertices (V, 3) into a (size, size) image of the protocol's camera.
 
     Returns:
         ``(uv (V, 2) pixel coordinates, principal point at size / 2; z (V,) camera-space depth)``.
     """
-    f = (size / 2) / math.tan(math.radians(fov / 2))
+    f = focal_length(size, fov)
     z = 1.0 - vertices[:, 2]
     uv = np.stack([f * vertices[:, 0] / z + size / 2, size / 2 - f * vertices[:, 1] / z], 1)
     return uv, z
 
 
-def mean_face_depth(data: Path, size: int, fov: float = 10.0) -> np.ndarray:
+def mean_face_depth(data: Path, size: int, fov: float = FOV) -> np.ndarray:
     """The mean face's frontal depth map, (size, size) float64 camera-space z, the shape prior.
 
     The mean face (:func:`mean_face`) 1 unit in front of the protocol's camera, framed as
@@ -73,13 +89,13 @@ def mean_face_depth(data: Path, size: int, fov: float = 10.0) -> np.ndarray:
     return np.where(np.isnan(depth), np.nanmax(depth), depth)
 
 
-def camera_matrix(size: int, fov: float = 10.0) -> np.ndarray:
+def camera_matrix(size: int, fov: float = FOV) -> np.ndarray:
     """(3, 3) pinhole intrinsics of the protocol's camera for a (size, size) image, principal point at size / 2."""
-    f = (size / 2) / math.tan(math.radians(fov / 2))
+    f = focal_length(size, fov)
     return np.array([[f, 0.0, size / 2], [0.0, f, size / 2], [0.0, 0.0, 1.0]])
 
 
-def landmark_pose(kps: np.ndarray, landmarks3d: np.ndarray, size: int, fov: float = 10.0) -> tuple[float, float] | None:
+def landmark_pose(kps: np.ndarray, landmarks3d: np.ndarray, size: int, fov: float = FOV) -> tuple[float, float] | None:
     """Pitch and yaw (degrees, the renderer's view convention) of a face from its five landmarks.
 
     ``cv2.solvePnP`` of the landmarks against the mean face's landmark vertices in the

@@ -251,6 +251,15 @@ def write_npy(path: str | os.PathLike[str], array: np.ndarray) -> Path:
     return write_bytes_atomic(path, buf.getvalue())
 
 
+def write_npz(path: str | os.PathLike[str], **arrays: np.ndarray) -> Path:
+    """Write NumPy arrays as a compressed ``.npz`` atomically (:func:`write_bytes_atomic`)."""
+    import io
+
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return write_bytes_atomic(path, buf.getvalue())
+
+
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     """Write a UTF-8 text file atomically (:func:`write_bytes_atomic`)."""
     return write_bytes_atomic(path, text.encode())

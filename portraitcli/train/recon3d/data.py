@@ -21,12 +21,7 @@ from rich.progress import track
 
 from portraitcli.data.stylized import PairsConfig, split, utkface_files
 from portraitcli.face.align import similarity_transform, warp_affine
-from portraitcli.face.shape import (
-    SFM_KPS_VERTICES,
-    detect_pose,
-    mean_face,
-    project,
-)
+from portraitcli.face.shape import detect_pose, mean_face_landmarks, project
 from portraitcli.io import read_image
 
 
@@ -36,7 +31,7 @@ def landmark_views(data: Path, faces: np.ndarray) -> np.ndarray:
     from portraitcli.face.detect import FaceDetector
 
     detector = FaceDetector()
-    landmarks3d = mean_face(data)[list(SFM_KPS_VERTICES)]
+    landmarks3d = mean_face_landmarks(data)
     views = np.full((len(faces), 2), np.nan, np.float32)
     for i, face in enumerate(track(faces, description="landmark poses")):
         pose = detect_pose(face, detector, landmarks3d)
@@ -72,7 +67,7 @@ def synthetic_template(data: Path, size: int, fov: float = 10.0) -> dict:
     Raises:
         UsageError: ``sfm/`` is missing.
     """
-    uv, _ = project(mean_face(data)[list(SFM_KPS_VERTICES)], size, fov)
+    uv, _ = project(mean_face_landmarks(data), size, fov)
     return {
         "size": [size, size],
         "kps": uv.round(2).tolist(),

@@ -45,6 +45,11 @@ def cufs_template(data: Path, subset: str = "cuhk_student") -> dict:
     }
 
 
+def keeps_average(ckpt: Path) -> bool:
+    """Whether a training checkpoint holds the weight average of G (``ema_decay > 0``)."""
+    return "G_ema" in torch.load(ckpt, map_location="cpu", weights_only=True)
+
+
 def load_generator(ckpt: Path, average: bool | None = None) -> SEUNet:
     """Rebuild G from a training checkpoint (loaded with ``weights_only=True``).
 
@@ -56,7 +61,7 @@ def load_generator(ckpt: Path, average: bool | None = None) -> SEUNet:
         KeyError: ``average=True`` and the checkpoint holds no average.
     """
     if average is None:
-        average = "G_ema" in torch.load(ckpt, map_location="cpu", weights_only=True)
+        average = keeps_average(ckpt)
     if not average:
         G, _ = load_trained(ckpt, SketchConfig, lambda cfg: SEUNet(3, 1, cfg.channels, cfg.use_se))
         return G
@@ -78,7 +83,7 @@ def export_run(
     """
     console = console or Console(stderr=True)
     if average is None:
-        average = "G_ema" in torch.load(ckpt, map_location="cpu", weights_only=True)
+        average = keeps_average(ckpt)
     photo, _ = load_pair(cufs_pairs(data, "cuhk_student", "train")[0])
     example = torch.from_numpy(photo_to_tensor(photo))[None]
     path = _export(run_dir, ckpt, example, average, console)
