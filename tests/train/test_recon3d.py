@@ -126,6 +126,32 @@ def test_depth_network_learns_the_ellipsoid_prior() -> None:
     assert abs(relief(depth) - relief(target)) < 0.2 * relief(target) and abs(relief(before)) < 0.2 * relief(target)
 
 
+def test_pseudo_view_loss_teaches_only_the_view_network() -> None:
+    import copy
+
+    from portraitcli.train.recon3d.train import pseudo_view_loss, random_views
+
+    torch.manual_seed(0)
+    net = Recon3dNet(nf=8, zdim=16)
+    cfg = Recon3dConfig(nf=8, zdim=16, warp_iterations=3, lambda_pseudo_view=1.0)
+    image = torch.rand(3, 3, 64, 64) * 2 - 1
+    out = net(image)
+    rng = np.random.default_rng(0)
+    views = random_views(3, cfg, copy.deepcopy(rng))
+    assert views[:, 0].abs().max() <= cfg.pseudo_pitch and views[:, 1].abs().max() <= cfg.pseudo_yaw
+    assert (views[:, 2:] == 0).all() and views[:, :2].std() > 1
+
+    loss = pseudo_view_loss(net, out, image, cfg, copy.deepcopy(rng))
+    loss.backward()
+    grads = {name: p.grad is not None and p.grad.abs().sum() > 0 for name, p in net.named_parameters()}
+    assert any(g for n, g in grads.items() if n.startswith("view_net."))
+    assert not any(g for n, g in grads.items() if not n.startswith("view_net."))
+
+    # a view network that reads the random views exactly pays nothing
+    net.predict_view = lambda turned: views  # type: ignore[method-assign]
+    assert float(pseudo_view_loss(net, out, image, cfg, copy.deepcopy(rng))) == 0.0
+
+
 @pytest.mark.slow
 def test_training_resumes_exactly_and_exports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("onnx")
@@ -163,6 +189,7 @@ def test_training_resumes_exactly_and_exports(tmp_path: Path, monkeypatch: pytes
         warp_iterations=3,
         prior_steps=3,
         prior="ellipsoid",
+        lambda_pseudo_view=1.0,
         val_synth=str(tmp_path / "val.npz"),
     )
     straight = make_run_dir(tmp_path, "recon3d", "a")
@@ -173,7 +200,7 @@ def test_training_resumes_exactly_and_exports(tmp_path: Path, monkeypatch: pytes
     train_module.train(cfg, tmp_path, resumed, None)
     log = [json.loads(line) for line in (straight / "log.jsonl").read_text().splitlines() if '"epoch"' in line]
     assert [r["epoch"] for r in log] == [1, 2] and all(np.isfinite(r["loss"]) for r in log)
-    assert all(np.isfinite(r["loss_view"]) for r in log)
+    assert all(np.isfinite(r["loss_view"]) and np.isfinite(r["loss_pseudo_view"]) for r in log)
     assert all(0 <= r["val_side"] < 1 and 0 <= r["val_mad"] <= 180 for r in log)
     assert json.loads((straight / "config.json").read_text())["n_train"] == 10
     a, b = Recon3dNet(8, 16), Recon3dNet(8, 16)

@@ -28,6 +28,11 @@ class Recon3dConfig:
     to them for ``prior_steps`` steps first. Without it, run 00015 (ellipsoid prior) predicted
     yaws with a spread of 1 degree where the faces turn by tens, and its depth bent to
     explain the turns.
+
+    ``lambda_pseudo_view``: weight of the viewpoint self-supervision
+    (:func:`portraitcli.train.recon3d.train.pseudo_view_loss`): each face's reconstruction
+    rendered from a random view (pitch +-``pseudo_pitch``, yaw +-``pseudo_yaw`` degrees, a
+    common range of head poses in portraits) and the view network asked to read it back.
     """
 
     data: str = "utkface"
@@ -45,6 +50,9 @@ class Recon3dConfig:
     prior: str = "mean-face"  # or "ellipsoid"
     prior_steps: int = 500
     lambda_view: float = 1.0
+    lambda_pseudo_view: float = 0.0
+    pseudo_yaw: float = 30.0  # degrees: the random views of the pseudo-view term
+    pseudo_pitch: float = 15.0
     n_val: int = 100  # training faces held out for the progress signal
     val_synth: str = ""  # synthetic faces with true depth (portrait data synth-depth, seed != 0): SIDE / MAD each epoch
     seed: int = 0

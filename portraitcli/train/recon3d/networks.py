@@ -138,10 +138,14 @@ class Recon3dNet(nn.Module):
         far = 0.7 * hi + 0.3 * lo
         return depth * (1 - self.border) + far * self.border
 
+    def predict_view(self, image: torch.Tensor) -> torch.Tensor:
+        """(N, 3, S, S) -> (N, 6) viewpoint: pitch, yaw, roll in degrees, tx, ty, tz = 0 (see ``forward``)."""
+        v = self.view_net(image)
+        return torch.cat([v[:, :3] * ROTATION_RANGE, v[:, 3:5] * TRANSLATION_RANGE, torch.zeros_like(v[:, :1])], 1)
+
     def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
         depth = self.canonical_depth(image)
-        v = self.view_net(image)
-        view = torch.cat([v[:, :3] * ROTATION_RANGE, v[:, 3:5] * TRANSLATION_RANGE, torch.zeros_like(v[:, :1])], 1)
+        view = self.predict_view(image)
         lt = self.light_net(image)
         light = torch.cat([(lt[:, :2] + 1) / 2, lt[:, 2:]], 1)
         return {
