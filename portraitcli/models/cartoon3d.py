@@ -24,9 +24,9 @@ from portraitcli.models.recon3d import (
     Reconstruction,
     forward_map,
     outward_normals,
-    render,
     sample_bilinear,
     shading,
+    splat,
     view_from_angles,
 )
 from portraitcli.types import Template
@@ -65,7 +65,7 @@ def lift(face: np.ndarray, recon: Reconstruction) -> Face3d:
     """Bring a 64 px reconstruction to the size of ``face`` (R, R, 3) uint8 (module docstring)."""
     r = face.shape[0]
     depth = cv2.resize(recon.depth.astype(np.float32), (r, r), interpolation=cv2.INTER_CUBIC).astype(np.float64)
-    landing, _ = forward_map(depth, recon.view.astype(np.float64))
+    _, landing, _ = forward_map(depth, recon.view.astype(np.float64))
     texture = np.clip(sample_bilinear(face, landing), 0, 255).round().astype(np.uint8)
     shade = shading(depth, recon.light.astype(np.float64))
     albedo = np.clip(texture.astype(np.float32) / 255.0 / np.maximum(shade, 0.05)[..., None], 0.0, 1.0)
@@ -80,11 +80,15 @@ def _on_white(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 def render_view(face3d: Face3d, yaw: float = 0.0, pitch: float = 0.0, light: np.ndarray | None = None) -> np.ndarray:
     """The face turned by ``yaw`` / ``pitch`` degrees (0, 0: frontal) under ``light`` (default: the input's).
 
+    Rendered by z-buffered splatting (:func:`portraitcli.models.recon3d.splat`): the far
+    side of a turned face is hidden, not torn.
+
     Returns:
         (R, R, 3) uint8 RGB on white (pixels that show nothing of the surface are white).
     """
-    recon = Reconstruction(face3d.depth, face3d.albedo, view_from_angles(yaw, pitch), face3d.recon.light)
-    image, _, mask = render(recon, light=light)
+    light = face3d.recon.light if light is None else light
+    colors = face3d.albedo * shading(face3d.depth, light)[..., None]
+    image, _, mask = splat(face3d.depth, np.clip(colors, 0.0, 1.0), view_from_angles(yaw, pitch))
     return _on_white(image, mask)
 
 
