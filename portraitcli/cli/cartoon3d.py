@@ -75,7 +75,8 @@ def write_face(
         "view": dict(zip(("pitch", "yaw", "roll", "tx", "ty", "tz"), np.round(recon.view.astype(float), 4).tolist())),
         "light": dict(zip(("ambient", "diffuse", "lx", "ly"), np.round(recon.light.astype(float), 4).tolist())),
         "depth_png": {"near": near, "far": far, "encoding": "65535 * (far - z) / (far - near)"},
-        "depth_npy": f"({size}, {size}) float32 camera-space z, bicubic upsampling of the 64 px prediction",
+        "depth_npy": f"({size}, {size}) float32 camera-space z, bicubic upsampling of the 64 px prediction, "
+        f"Gaussian-smoothed (sigma {c3d.SMOOTH_SIGMA} px of the prediction)",
         "camera": "pinhole, 10 degree field of view, x right, y down, z forward",
         "views": {"yaw": yaws, "pitch": pitch},
         "lights": [{"lx": lx, "ly": ly} for lx, ly in lights],

@@ -6,7 +6,7 @@ Reference:
     3-D shape from the single image as in Unsup3d (:mod:`portraitcli.models.recon3d`).
 
 The reconstruction runs at 64 px; its canonical depth is upsampled (bicubic) to the output
-size, and the cartoon itself gives the colors at that size: the cartoon (in the
+size and smoothed (``SMOOTH_SIGMA``), and the cartoon itself gives the colors at that size: the cartoon (in the
 reconstruction's framing) is read where each canonical surface point lands in the input's
 view (the forward map), which frontalizes it; dividing by the predicted shading gives the
 high-resolution albedo that new lights multiply.
@@ -30,6 +30,10 @@ from portraitcli.models.recon3d import (
     view_from_angles,
 )
 from portraitcli.types import Template
+
+#: Gaussian smoothing of the upsampled depth, in pixels of the 64 px prediction: the network's
+#: pixel-level ripple, upsampled, would otherwise print a grid on the normals and the mesh.
+SMOOTH_SIGMA = 0.75
 
 #: The reconstruction's far border (2 px at 64 px) is left out of meshes, in units of the side.
 BORDER = 3 / 64
@@ -64,7 +68,9 @@ def to_recon_frame(cartoon: np.ndarray, cartoon_template: Template, recon_templa
 def lift(face: np.ndarray, recon: Reconstruction) -> Face3d:
     """Bring a 64 px reconstruction to the size of ``face`` (R, R, 3) uint8 (module docstring)."""
     r = face.shape[0]
-    depth = cv2.resize(recon.depth.astype(np.float32), (r, r), interpolation=cv2.INTER_CUBIC).astype(np.float64)
+    depth = cv2.resize(recon.depth.astype(np.float32), (r, r), interpolation=cv2.INTER_CUBIC)
+    sigma = SMOOTH_SIGMA * r / recon.depth.shape[0]
+    depth = cv2.GaussianBlur(depth, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE).astype(np.float64)
     _, landing, _ = forward_map(depth, recon.view.astype(np.float64))
     texture = np.clip(sample_bilinear(face, landing), 0, 255).round().astype(np.uint8)
     shade = shading(depth, recon.light.astype(np.float64))

@@ -65,7 +65,7 @@ def view_loss(view: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 
 def random_views(n: int, cfg: Recon3dConfig, rng: np.random.Generator) -> torch.Tensor:
-    """(n, 6) viewpoints: pitch and yaw uniform in +-``cfg.pseudo_pitch`` and +-``cfg.pseudo_yaw`` degrees, the rest 0."""
+    """(n, 6) viewpoints: pitch, yaw uniform in +-``cfg.pseudo_pitch``, +-``cfg.pseudo_yaw`` degrees; the rest 0."""
     views = np.zeros((n, 6), np.float32)
     views[:, 0] = rng.uniform(-cfg.pseudo_pitch, cfg.pseudo_pitch, n)
     views[:, 1] = rng.uniform(-cfg.pseudo_yaw, cfg.pseudo_yaw, n)
