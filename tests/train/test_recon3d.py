@@ -216,3 +216,34 @@ def test_training_resumes_exactly_and_exports(tmp_path: Path, monkeypatch: pytes
     np.testing.assert_allclose(recon.depth, ref["depth"][0].detach().numpy(), atol=1e-4)
     np.testing.assert_allclose(recon.view, ref["view"][0].detach().numpy(), atol=1e-3)
     assert recon.albedo.shape == (64, 64, 3) and 0 <= recon.albedo.min() and recon.albedo.max() <= 1
+
+
+def test_training_on_photos_and_their_cartoons(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from portraitcli.train.common.runs import make_run_dir
+    from portraitcli.train.recon3d import train as train_module
+
+    rng = np.random.default_rng(0)
+    photos = rng.integers(0, 256, (10, 64, 64, 3), dtype=np.uint8)
+    names = [str(i) for i in range(10)]
+    template = {"size": [64, 64], "kps": [[45, 22], [37, 23], [19, 22], [26, 23], [32, 37]], "source": "test"}
+    monkeypatch.setattr(train_module, "synthetic_template", lambda data, size: template)
+    monkeypatch.setattr(train_module, "aligned_faces", lambda *a: {"faces": photos, "names": names, "n_no_face": 0})
+    seen: list[Path] = []
+
+    def cartoons(data, tpl, cache, model):  # noqa: ANN001, ANN202
+        seen.append(model)
+        return {"faces": 255 - photos, "names": names, "n_no_face": 0}
+
+    monkeypatch.setattr(train_module, "cartoon_faces", cartoons)
+    monkeypatch.setattr(train_module, "cached_landmark_views", lambda *a: np.zeros((10, 2), np.float32))
+    common = dict(nf=8, zdim=16, epochs=1, batch_size=4, n_val=2, threads=1, warp_iterations=2, prior_steps=0)
+    for data, n_train in (("cartoon", 8), ("both", 16)):
+        cfg = Recon3dConfig(data=data, cartoon_model="runs/x/model.onnx", **common)
+        run = make_run_dir(tmp_path, "recon3d", data)
+        train_module.train(cfg, tmp_path, run, None)
+        assert json.loads((run / "config.json").read_text())["n_train"] == n_train
+    assert seen == [Path("runs/x/model.onnx")] * 2
+    monkeypatch.setattr(train_module, "cartoon_faces", lambda *a: {"faces": photos[:9], "names": names[:9]})
+    with pytest.raises(ValueError, match="differ"):
+        cfg = Recon3dConfig(data="cartoon", cartoon_model="m.onnx", **common)
+        train_module.train(cfg, tmp_path, tmp_path / "x", None)

@@ -10,7 +10,8 @@ class Recon3dConfig:
     """Hyper-parameters of ``portrait train recon3d`` (Unsup3d's, narrower and shorter).
 
     ``data`` picks the training faces: ``utkface`` (real photos aligned to the synthetic
-    protocol's template).
+    protocol's template), ``cartoon`` (their 2-D cartoons by ``cartoon_model``, a run's
+    ``model.onnx``, or the shipped cartoon model when empty), or ``both``.
 
     ``prior_steps``: before the photometric training, the depth network is fitted for this
     many steps to a shape prior, ``prior``: ``ellipsoid`` the mean-face half-ellipsoid
@@ -36,6 +37,7 @@ class Recon3dConfig:
     """
 
     data: str = "utkface"
+    cartoon_model: str = ""
     size: int = 64
     nf: int = 24  # 32 exports 35 MB, over the 25 MB cap; 24 exports about 20 MB
     zdim: int = 128

@@ -7,7 +7,9 @@ face, centred, scaled to a height of 0.15 units, 1 unit in front of a pinhole ca
 crop are the template, so real photos aligned to it are framed as the synthetic faces are.
 
 Training faces: UTKFace's seeded train split (the same split as the destylize pairs),
-detected and aligned to that template, cached as one ``.npz`` under the cache folder.
+detected and aligned to that template, cached as one ``.npz`` under the cache folder; or the
+2-D cartoons of the same faces (:func:`cartoon_faces`), made as ``portrait cartoon3d`` makes
+them, since at inference the reconstruction sees cartoons.
 """
 
 from __future__ import annotations
@@ -102,6 +104,57 @@ def aligned_faces(data: Path, template: dict, cache: Path | None, split_cfg: Pai
         found = detector.detect(rgb)
         if found:
             faces.append(warp_affine(rgb, similarity_transform(found[0].kps, tpl_kps), size))
+            names.append(f.name)
+    out = {"faces": np.stack(faces), "names": names, "n_no_face": len(files) - len(faces)}
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, faces=out["faces"], names=np.array(names), n_no_face=out["n_no_face"])
+    return out
+
+
+def cartoon_faces(
+    data: Path, template: dict, cache: Path | None, cartoon_model: Path, split_cfg: PairsConfig | None = None
+) -> dict:
+    """The 2-D cartoons of UTKFace's train split, in the reconstruction's framing ``template``.
+
+    Each photo is detected, aligned to the cartoon model's template, turned into a cartoon
+    by ``cartoon_model`` (an exported cartoon generator, ``template.json`` beside it or a
+    shipped model's file) and warped into ``template`` as ``portrait cartoon3d`` does
+    (:func:`portraitcli.models.cartoon3d.to_recon_frame`). Cached, keyed by the model's sha256.
+
+    Returns:
+        ``{"faces": (N, S, S, 3) uint8 RGB, "names": [file names], "n_no_face": int}``, the
+        same faces as :func:`aligned_faces` finds.
+
+    Raises:
+        UsageError: UTKFace or the model (or its template) is missing.
+    """
+    from portraitcli.models.cartoon import CartoonModel
+    from portraitcli.models.cartoon3d import to_recon_frame
+    from portraitcli.runtime.session import create_session
+    from portraitcli.runtime.weights import run_spec
+    from portraitcli.types import Template
+
+    spec = run_spec(cartoon_model, "cartoon")
+    split_cfg = split_cfg or PairsConfig()
+    files, _ = split(utkface_files(data), split_cfg)
+    key = hashlib.sha256(json.dumps([template, [f.name for f in files], spec.sha256]).encode()).hexdigest()[:12]
+    path = cache / f"recon3d-utkface-cartoon-{key}.npz" if cache else None
+    if path is not None and path.is_file():
+        with np.load(path) as z:
+            return {"faces": z["faces"], "names": list(z["names"]), "n_no_face": int(z["n_no_face"])}
+    from portraitcli.face.detect import FaceDetector
+
+    detector = FaceDetector()
+    model = CartoonModel(spec, create_session(str(cartoon_model), "cpu", 2))
+    recon_tpl = Template(tuple(template["size"]), np.asarray(template["kps"], np.float32))
+    faces, names = [], []
+    for f in track(files, description="cartoons of UTKFace train faces"):
+        rgb = read_image(f).rgb
+        found = detector.detect(rgb)
+        if found:
+            crop = warp_affine(rgb, similarity_transform(found[0].kps, spec.template.kps), spec.template.size)
+            faces.append(to_recon_frame(model.run(crop), spec.template, recon_tpl, recon_tpl.size[0]))
             names.append(f.name)
     out = {"faces": np.stack(faces), "names": names, "n_no_face": len(files) - len(faces)}
     if path is not None:

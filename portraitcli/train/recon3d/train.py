@@ -37,12 +37,12 @@ from portraitcli.train.common.checkpoint import resume, save_epoch
 from portraitcli.train.common.perceptual import PerceptualFeatures
 from portraitcli.train.common.runs import JsonlLog, report_epoch, seed_everything, write_config
 from portraitcli.train.recon3d.config import Recon3dConfig
-from portraitcli.train.recon3d.data import aligned_faces, cached_landmark_views, synthetic_template
+from portraitcli.train.recon3d.data import aligned_faces, cached_landmark_views, cartoon_faces, synthetic_template
 from portraitcli.train.recon3d.losses import perceptual_nll, photometric_loss, smoothness_loss
 from portraitcli.train.recon3d.networks import ROTATION_RANGE, Recon3dNet
 from portraitcli.train.recon3d.renderer import render
 
-DATASETS = ("utkface",)
+DATASETS = ("utkface", "cartoon", "both")
 PRIORS = ("mean-face", "ellipsoid")
 
 
@@ -262,6 +262,20 @@ def evaluate_depth(net: Recon3dNet, synth: dict[str, np.ndarray], cfg: Recon3dCo
     return {"val_side": result["side"], "val_mad": result["mad"]}
 
 
+def cartoon_model_file(cfg: Recon3dConfig) -> Path:
+    """The cartoon generator that makes the ``cartoon`` training faces: ``cfg.cartoon_model``
+    (a run's ``model.onnx``), or the shipped one (checksum verified).
+
+    Raises:
+        WeightsError: no cartoon model is shipped and none was given.
+    """
+    if cfg.cartoon_model:
+        return Path(cfg.cartoon_model)
+    from portraitcli.runtime.weights import find_model, verify
+
+    return verify(find_model("cartoon"))
+
+
 def train(cfg: Recon3dConfig, data: Path, run_dir: Path, cache: Path | None, console: Console | None = None) -> Path:
     """Train (or resume) the reconstruction networks in ``run_dir``; return the final checkpoint.
 
@@ -284,7 +298,16 @@ def train(cfg: Recon3dConfig, data: Path, run_dir: Path, cache: Path | None, con
     order = np.random.default_rng([cfg.seed, 7]).permutation(len(everything["names"]))
     val_idx, train_idx = np.sort(order[: cfg.n_val]), np.sort(order[cfg.n_val :])
     faces = to_tensor(everything["faces"])
+    if cfg.data != "utkface":
+        toons = cartoon_faces(data, template, cache, cartoon_model_file(cfg))
+        if toons["names"] != everything["names"]:
+            raise ValueError("the cartoons' faces differ from the photos' (detector or split changed); clear the cache")
+        toon_faces = to_tensor(toons["faces"])
+        faces = toon_faces if cfg.data == "cartoon" else faces
     train_faces, val_faces = faces[train_idx], faces[val_idx]
+    if cfg.data == "both":  # the photos and their cartoons, the same faces' labels twice
+        train_faces = torch.cat([train_faces, toon_faces[train_idx]])
+        train_idx = np.concatenate([train_idx, train_idx])
     synth_val = None
     if cfg.val_synth:
         if not Path(cfg.val_synth).is_file():
