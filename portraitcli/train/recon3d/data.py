@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from portraitcli.data.stylized import PairsConfig, split, utkface_files
 from portraitcli.face.align import similarity_transform, warp_affine
 from portraitcli.face.shape import detect_pose, mean_face_landmarks, project
 from portraitcli.io import read_image
+from portraitcli.types import Face
 
 
 def landmark_views(data: Path, faces: np.ndarray) -> np.ndarray:
@@ -77,6 +79,40 @@ def synthetic_template(data: Path, size: int, fov: float = 10.0) -> dict:
     }
 
 
+def _train_split_faces(
+    data: Path,
+    cache_name: str,
+    key_parts: list,
+    crop: Callable[[np.ndarray, Face], np.ndarray],
+    description: str,
+    cache: Path | None,
+    split_cfg: PairsConfig | None,
+) -> dict:
+    """Detect every face of UTKFace's train split and keep ``crop(rgb, face)``; cached as
+    ``{cache_name}-{key}.npz``, the key hashing ``key_parts`` and the file names."""
+    files, _ = split(utkface_files(data), split_cfg or PairsConfig())
+    key = hashlib.sha256(json.dumps([*key_parts, [f.name for f in files]]).encode()).hexdigest()[:12]
+    path = cache / f"{cache_name}-{key}.npz" if cache else None
+    if path is not None and path.is_file():
+        with np.load(path) as z:
+            return {"faces": z["faces"], "names": list(z["names"]), "n_no_face": int(z["n_no_face"])}
+    from portraitcli.face.detect import FaceDetector
+
+    detector = FaceDetector()
+    faces, names = [], []
+    for f in track(files, description=description):
+        rgb = read_image(f).rgb
+        found = detector.detect(rgb)
+        if found:
+            faces.append(crop(rgb, found[0]))
+            names.append(f.name)
+    out = {"faces": np.stack(faces), "names": names, "n_no_face": len(files) - len(faces)}
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, faces=out["faces"], names=np.array(names), n_no_face=out["n_no_face"])
+    return out
+
+
 def aligned_faces(data: Path, template: dict, cache: Path | None, split_cfg: PairsConfig | None = None) -> dict:
     """UTKFace's train split aligned to ``template``.
 
@@ -86,30 +122,15 @@ def aligned_faces(data: Path, template: dict, cache: Path | None, split_cfg: Pai
     Raises:
         UsageError: UTKFace is missing or too small.
     """
-    split_cfg = split_cfg or PairsConfig()
-    files, _ = split(utkface_files(data), split_cfg)
-    key = hashlib.sha256(json.dumps([template, [f.name for f in files]]).encode()).hexdigest()[:12]
-    path = cache / f"recon3d-utkface-{key}.npz" if cache else None
-    if path is not None and path.is_file():
-        with np.load(path) as z:
-            return {"faces": z["faces"], "names": list(z["names"]), "n_no_face": int(z["n_no_face"])}
-    from portraitcli.face.detect import FaceDetector
-
-    detector = FaceDetector()
     tpl_kps = np.asarray(template["kps"], np.float32)
     size = tuple(template["size"])
-    faces, names = [], []
-    for f in track(files, description="aligning UTKFace train faces"):
-        rgb = read_image(f).rgb
-        found = detector.detect(rgb)
-        if found:
-            faces.append(warp_affine(rgb, similarity_transform(found[0].kps, tpl_kps), size))
-            names.append(f.name)
-    out = {"faces": np.stack(faces), "names": names, "n_no_face": len(files) - len(faces)}
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, faces=out["faces"], names=np.array(names), n_no_face=out["n_no_face"])
-    return out
+
+    def crop(rgb: np.ndarray, face: Face) -> np.ndarray:
+        return warp_affine(rgb, similarity_transform(face.kps, tpl_kps), size)
+
+    return _train_split_faces(
+        data, "recon3d-utkface", [template], crop, "aligning UTKFace train faces", cache, split_cfg
+    )
 
 
 def cartoon_faces(
@@ -136,28 +157,19 @@ def cartoon_faces(
     from portraitcli.types import Template
 
     spec = run_spec(cartoon_model, "cartoon")
-    split_cfg = split_cfg or PairsConfig()
-    files, _ = split(utkface_files(data), split_cfg)
-    key = hashlib.sha256(json.dumps([template, [f.name for f in files], spec.sha256]).encode()).hexdigest()[:12]
-    path = cache / f"recon3d-utkface-cartoon-{key}.npz" if cache else None
-    if path is not None and path.is_file():
-        with np.load(path) as z:
-            return {"faces": z["faces"], "names": list(z["names"]), "n_no_face": int(z["n_no_face"])}
-    from portraitcli.face.detect import FaceDetector
-
-    detector = FaceDetector()
     model = CartoonModel(spec, create_session(str(cartoon_model), "cpu", 2))
     recon_tpl = Template(tuple(template["size"]), np.asarray(template["kps"], np.float32))
-    faces, names = [], []
-    for f in track(files, description="cartoons of UTKFace train faces"):
-        rgb = read_image(f).rgb
-        found = detector.detect(rgb)
-        if found:
-            crop = warp_affine(rgb, similarity_transform(found[0].kps, spec.template.kps), spec.template.size)
-            faces.append(to_recon_frame(model.run(crop), spec.template, recon_tpl, recon_tpl.size[0]))
-            names.append(f.name)
-    out = {"faces": np.stack(faces), "names": names, "n_no_face": len(files) - len(faces)}
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, faces=out["faces"], names=np.array(names), n_no_face=out["n_no_face"])
-    return out
+
+    def crop(rgb: np.ndarray, face: Face) -> np.ndarray:
+        photo = warp_affine(rgb, similarity_transform(face.kps, spec.template.kps), spec.template.size)
+        return to_recon_frame(model.run(photo), spec.template, recon_tpl, recon_tpl.size[0])
+
+    return _train_split_faces(
+        data,
+        "recon3d-utkface-cartoon",
+        [template, spec.sha256],
+        crop,
+        "cartoons of UTKFace train faces",
+        cache,
+        split_cfg,
+    )
