@@ -170,14 +170,15 @@ def train_recon3d(
     from portraitcli.data import data_root
     from portraitcli.train.recon3d.config import Recon3dConfig
     from portraitcli.train.recon3d.export import export_run
-    from portraitcli.train.recon3d.train import train
+    from portraitcli.train.recon3d.train import prior_depth, train
 
     console = Console(stderr=True)
     root = data_root(data)
     cfg, run_dir = _config_and_run_dir(Recon3dConfig, "recon3d", set_, runs, resume, desc, "data")
     console.print(f"run folder: {run_dir}")
     ckpt = train(cfg, root, run_dir, cache, console)
-    print(export_run(run_dir, ckpt, console))
+    prior = prior_depth(cfg, root, cfg.size) if cfg.prior_blend else None
+    print(export_run(run_dir, ckpt, console, prior, cfg.prior_blend))
 
 
 @app.command("publish")

@@ -152,6 +152,25 @@ def test_pseudo_view_loss_teaches_only_the_view_network() -> None:
     assert float(pseudo_view_loss(net, out, image, cfg, copy.deepcopy(rng))) == 0.0
 
 
+def test_shrink_to_prior_keeps_distance_and_border() -> None:
+    from portraitcli.train.recon3d.networks import shrink_to_prior
+
+    torch.manual_seed(0)
+    net = Recon3dNet(nf=8, zdim=16)
+    depth = net(torch.rand(2, 3, 64, 64) * 2 - 1)["depth"].detach()
+    prior = torch.from_numpy(_ellipsoid())
+    inside = net.border == 0
+    torch.testing.assert_close(shrink_to_prior(depth, prior, 0.0, net.border), depth)
+    full = shrink_to_prior(depth, prior, 1.0, net.border)
+    for d, f in zip(depth, full):
+        shape = f[inside] - f[inside].mean()
+        torch.testing.assert_close(shape, prior[inside] - prior[inside].mean())  # the prior's shape
+        torch.testing.assert_close(f[inside].mean(), d[inside].mean())  # at the network's distance
+        torch.testing.assert_close(f[~inside], d[~inside])  # the far border untouched
+    half = shrink_to_prior(depth, prior, 0.5, net.border)
+    torch.testing.assert_close(half, (depth + full) / 2)
+
+
 @pytest.mark.slow
 def test_training_resumes_exactly_and_exports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("onnx")
@@ -209,11 +228,23 @@ def test_training_resumes_exactly_and_exports(tmp_path: Path, monkeypatch: pytes
     for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
         torch.testing.assert_close(x, y, msg=name)
 
+    blends = [r for r in map(json.loads, (straight / "log.jsonl").read_text().splitlines()) if "table" in r]
+    assert len(blends) == 1 and set(blends[0]["table"]) == {"0", "0.25", "0.5", "0.75", "1"}
+
     onnx_path = export_run(straight, final)
     model = np_render.Recon3dModel(None, create_session(str(onnx_path), "cpu", 1))  # type: ignore[arg-type]
     recon = model.run(faces[0])
     ref = a.eval()(torch.from_numpy(faces[:1]).permute(0, 3, 1, 2).float() / 127.5 - 1)
     np.testing.assert_allclose(recon.depth, ref["depth"][0].detach().numpy(), atol=1e-4)
+    # exported with a blend, the graph holds the shrinkage
+    from portraitcli.train.recon3d.networks import shrink_to_prior
+
+    prior = _ellipsoid()
+    blended = export_run(resumed, final, prior=prior, prior_blend=0.75)  # sessions are cached by path: another run
+    assert json.loads((resumed / "export.json").read_text())["prior_blend"] == 0.75
+    shrunk = np_render.Recon3dModel(None, create_session(str(blended), "cpu", 1)).run(faces[0])  # type: ignore[arg-type]
+    expected = shrink_to_prior(ref["depth"].detach(), torch.from_numpy(prior), 0.75, a.border)[0].numpy()
+    np.testing.assert_allclose(shrunk.depth, expected, atol=1e-4)
     np.testing.assert_allclose(recon.view, ref["view"][0].detach().numpy(), atol=1e-3)
     assert recon.albedo.shape == (64, 64, 3) and 0 <= recon.albedo.min() and recon.albedo.max() <= 1
 

@@ -34,6 +34,12 @@ class Recon3dConfig:
     (:func:`portraitcli.train.recon3d.train.pseudo_view_loss`): each face's reconstruction
     rendered from a random view (pitch +-``pseudo_pitch``, yaw +-``pseudo_yaw`` degrees, a
     common range of head poses in portraits) and the view network asked to read it back.
+
+    ``prior_blend``: the exported model's depth is ``d + prior_blend (prior - d)`` (the prior
+    shifted to the depth's mean; :func:`portraitcli.train.recon3d.networks.shrink_to_prior`).
+    With ``val_synth`` set, the end of training logs SIDE / MAD on it for blends 0 .. 1, to
+    choose it there (never on the test set); set it and re-export by resuming the finished
+    run with ``--set prior_blend=...``.
     """
 
     data: str = "utkface"
@@ -53,6 +59,7 @@ class Recon3dConfig:
     prior_steps: int = 500
     lambda_view: float = 1.0
     lambda_pseudo_view: float = 0.0
+    prior_blend: float = 0.0  # export: shrink the depth towards the prior by this much (0 .. 1)
     pseudo_yaw: float = 30.0  # degrees: the random views of the pseudo-view term
     pseudo_pitch: float = 15.0
     n_val: int = 100  # training faces held out for the progress signal

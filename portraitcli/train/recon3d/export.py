@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from rich.console import Console
 
@@ -35,12 +36,24 @@ def load_net(ckpt: Path) -> tuple[Recon3dNet, Recon3dConfig]:
     return load_trained(ckpt, Recon3dConfig, lambda cfg: Recon3dNet(cfg.nf, cfg.zdim, cfg.size), key="net")
 
 
-def export_run(run_dir: Path, ckpt: Path, console: Console | None = None) -> Path:
-    """Write ``model.onnx`` (fixed 64x64 input; the confidence network is left out) and ``export.json``."""
+def export_run(
+    run_dir: Path,
+    ckpt: Path,
+    console: Console | None = None,
+    prior: np.ndarray | None = None,
+    prior_blend: float = 0.0,
+) -> Path:
+    """Write ``model.onnx`` (fixed 64x64 input; the confidence network is left out) and ``export.json``.
+
+    ``prior`` (64, 64) and ``prior_blend``: the exported depth is shrunk towards the prior
+    (:func:`portraitcli.train.recon3d.networks.shrink_to_prior`); recorded in ``export.json``.
+    """
     console = console or Console(stderr=True)
     net, _ = load_net(ckpt)
     example = torch.linspace(-1, 1, 3 * SIZE * SIZE).view(1, 3, SIZE, SIZE)
     path = run_dir / "model.onnx"
-    diff = export_onnx(InferenceNet(net), example, path, output_name=OUTPUTS, dynamic_hw=False, atol=1e-3)
-    write_export_record(run_dir, ckpt, path, diff, console, **CONTRACT)
+    prior_t = None if prior is None else torch.from_numpy(np.asarray(prior, np.float32))
+    graph = InferenceNet(net, prior_t, prior_blend)
+    diff = export_onnx(graph, example, path, output_name=OUTPUTS, dynamic_hw=False, atol=1e-3)
+    write_export_record(run_dir, ckpt, path, diff, console, prior_blend=prior_blend, **CONTRACT)
     return path

@@ -157,14 +157,40 @@ class Recon3dNet(nn.Module):
         }
 
 
+def shrink_to_prior(depth: torch.Tensor, prior: torch.Tensor, blend: float, border: torch.Tensor) -> torch.Tensor:
+    """Shrink canonical depths towards a shape prior: ``d + blend (p' - d)`` inside the border.
+
+    ``p'`` is the prior (S, S) shifted to each depth's mean over the pixels inside the
+    border (the prior fixes the shape, not the distance); the far border (S, S mask
+    ``border``, 1 on it) is left as the network made it. ``blend`` 0 keeps the network's
+    depth (N, S, S), 1 gives the prior at the network's distance. A shrinkage estimator:
+    on synthetic faces the networks' own depth, trained without depth labels, strays from
+    the mean face in ways that cost accuracy (docs/design.md), so the exported model may
+    pull it back by a ``prior_blend`` chosen on synthetic validation faces.
+    """
+    inside = 1.0 - border
+    n_inside = inside.sum()
+    mean_d = (depth * inside).sum(dim=(1, 2), keepdim=True) / n_inside
+    mean_p = (prior * inside).sum() / n_inside
+    return depth + blend * (prior - mean_p + mean_d - depth) * inside
+
+
 class InferenceNet(nn.Module):
     """The graph exported to ONNX: image (N, 3, 64, 64) in [-1, 1] ->
-    (depth (N, 64, 64), albedo (N, 3, 64, 64), view (N, 6), light (N, 4)) as :class:`Recon3dNet`."""
+    (depth (N, 64, 64), albedo (N, 3, 64, 64), view (N, 6), light (N, 4)) as :class:`Recon3dNet`,
+    the depth shrunk towards ``prior`` (S, S) by ``prior_blend`` (:func:`shrink_to_prior`) when given."""
 
-    def __init__(self, net: Recon3dNet) -> None:
+    def __init__(self, net: Recon3dNet, prior: torch.Tensor | None = None, prior_blend: float = 0.0) -> None:
         super().__init__()
         self.net = net
+        self.prior_blend = float(prior_blend)
+        if prior_blend and prior is None:
+            raise ValueError("prior_blend needs the prior depth")
+        self.register_buffer("prior", prior if prior is not None else torch.zeros(1), persistent=False)
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
         out = self.net(image)
-        return out["depth"], out["albedo"], out["view"], out["light"]
+        depth = out["depth"]
+        if self.prior_blend:
+            depth = shrink_to_prior(depth, self.prior, self.prior_blend, self.net.border)
+        return depth, out["albedo"], out["view"], out["light"]

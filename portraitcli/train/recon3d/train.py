@@ -39,11 +39,12 @@ from portraitcli.train.common.runs import JsonlLog, report_epoch, seed_everythin
 from portraitcli.train.recon3d.config import Recon3dConfig
 from portraitcli.train.recon3d.data import aligned_faces, cached_landmark_views, cartoon_faces, synthetic_template
 from portraitcli.train.recon3d.losses import perceptual_nll, photometric_loss, smoothness_loss
-from portraitcli.train.recon3d.networks import ROTATION_RANGE, Recon3dNet
+from portraitcli.train.recon3d.networks import ROTATION_RANGE, InferenceNet, Recon3dNet
 from portraitcli.train.recon3d.renderer import render
 
 DATASETS = ("utkface", "cartoon", "both")
 PRIORS = ("mean-face", "ellipsoid")
+PRIOR_BLENDS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 def to_tensor(faces: np.ndarray) -> torch.Tensor:
@@ -239,22 +240,30 @@ def evaluate(net: Recon3dNet, faces: torch.Tensor, cfg: Recon3dConfig) -> dict[s
     return {"val_l1": float(np.mean(l1)), "val_abs_yaw": float(np.mean(yaw)), "val_valid": float(np.mean(valid))}
 
 
-def evaluate_depth(net: Recon3dNet, synth: dict[str, np.ndarray], cfg: Recon3dConfig) -> dict[str, float]:
+def evaluate_depth(
+    net: Recon3dNet,
+    synth: dict[str, np.ndarray],
+    cfg: Recon3dConfig,
+    prior: np.ndarray | None = None,
+    prior_blend: float = 0.0,
+) -> dict[str, float]:
     """SIDE and MAD of the networks on synthetic faces with true depth, by the benchmark's protocol.
 
     ``synth``: the keys of ``synth_depth/test.npz`` (a validation set of
-    ``portrait data synth-depth``, never the test set). Returns ``val_side`` (plain value) and
-    ``val_mad`` (degrees).
+    ``portrait data synth-depth``, never the test set); the depth shrunk towards ``prior`` by
+    ``prior_blend`` as the exported model would (:class:`InferenceNet`). Returns
+    ``val_side`` (plain value) and ``val_mad`` (degrees).
     """
     from portraitcli.benchmark.cartoon3d import score
     from portraitcli.models.recon3d import inverse_warp
 
     net.eval()
+    graph = InferenceNet(net, None if prior is None else torch.from_numpy(prior).float(), prior_blend).to(cfg.device)
 
     def predict(image: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            out = net(to_tensor(image[None]).to(cfg.device))
-        _, view_depth, _ = inverse_warp(out["depth"][0].cpu().double().numpy(), out["view"][0].cpu().double().numpy())
+            depth, _, view, _ = graph(to_tensor(image[None]).to(cfg.device))
+        _, view_depth, _ = inverse_warp(depth[0].cpu().double().numpy(), view[0].cpu().double().numpy())
         return view_depth
 
     result = score(predict, synth, cfg.size)
@@ -388,5 +397,10 @@ def train(cfg: Recon3dConfig, data: Path, run_dir: Path, cache: Path | None, con
         report_epoch(log, console, record, cfg.epochs)
         if (epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == cfg.epochs:
             save_epoch(run_dir, objects, epoch + 1, asdict(cfg))  # type: ignore[arg-type]
+    if synth_val is not None:  # the shrinkage towards the prior, measured on the validation faces
+        prior = prior_depth(cfg, data, cfg.size)
+        table = {f"{a:g}": evaluate_depth(net, synth_val, cfg, prior, a) for a in PRIOR_BLENDS}
+        log.write(event="prior blend on val_synth", table=table, exported=cfg.prior_blend)
+        console.print(f"prior blend on val_synth (choose with --set prior_blend=...): {table}")
     log.write(event="done", seconds_this_session=time.time() - t_run, selected_epoch=cfg.epochs)
     return run_dir / "checkpoints" / f"epoch-{cfg.epochs:04d}.pt"
