@@ -207,6 +207,14 @@ def test_publish_writes_manifest_entry(tmp_path: Path) -> None:
     assert entry["training"]["command"] == "portrait train sketch --set epochs=2"
     assert entry["training"]["seed"] == 3 and entry["training"]["duration_s"] == 21.5
     assert "Test CPU" in entry["training"]["hardware"] and entry["metrics"] == {}
+    assert "export_command" not in entry["training"]
     verify(find_model("sketch", weights))
     with pytest.raises(UsageError, match="TASK-vN"):
         publish_run(run, "sketch", weights)
+    # re-exported later by another command (a resumed run): the manifest says how
+    argv = ["/venv/bin/portrait", "train", "recon3d", "--resume", str(run), "--set", "prior_blend=0.5"]
+    (run / "export.json").write_text(json.dumps({"epoch": 2, "argv": argv, "prior_blend": 0.5}))
+    publish_run(run, "sketch-v4", weights)
+    entry = json.loads((weights / "manifest.json").read_text())["models"]["sketch-v4"]
+    assert entry["training"]["export_command"] == " ".join(["portrait", *argv[1:]])
+    assert entry["training"]["prior_blend"] == 0.5

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,7 @@ def write_export_record(
 
     console.print(f"exported {path} ({path.stat().st_size / 1e6:.1f} MB), max |onnx - torch| = {diff:.2e}")
     record = {
+        "argv": list(sys.argv),
         "checkpoint": ckpt.name,
         "epoch": checkpoint_epoch(ckpt),
         "sha256": sha256_of(path),

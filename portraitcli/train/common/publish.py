@@ -53,6 +53,16 @@ def _template_source(template: dict[str, Any], config: dict[str, Any]) -> str:
     return f"fitted on the dlib 5-point landmarks of {template.get('n', '?')} training photos"
 
 
+def _export_settings(exported: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """What the export added to the trained networks (a recon3d ``prior_blend``) and, when it
+    was a later command than the training's (a resumed run re-exported), that command."""
+    out: dict[str, Any] = {k: exported[k] for k in ("prior_blend",) if k in exported}
+    argv = exported.get("argv")
+    if argv and argv != config.get("argv"):
+        out["export_command"] = _command(argv, config.get("task", ""))
+    return out
+
+
 def _export_record(run_dir: Path) -> dict[str, Any]:
     """The run's ``export.json`` (epoch, and optionally the model's input / output contract and license)."""
     path = run_dir / "export.json"
@@ -123,6 +133,7 @@ def publish_run(run_dir: Path, name: str, weights: Path, extra: dict[str, Any] |
             "git_sha": config.get("git_sha"),
             "run": run_dir.name,
             "selected_epoch": exported.get("epoch"),
+            **_export_settings(exported, config),
         },
         "metrics": old.get("metrics", {}) if old.get("sha256") == sha256_file(dst) else {},
         **(extra or {}),
