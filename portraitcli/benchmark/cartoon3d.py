@@ -305,10 +305,29 @@ def write_markdown(result: dict, path: Path) -> None:
     if result.get("grid"):
         lines += ["## Pictures", "", f"![cartoon3d]({result['grid']})", ""]
         lines += ["Columns: " + ", ".join(GRID_COLUMNS) + ".", ""]
+    if result.get("turn"):
+        lines += [
+            "The astronaut's cartoon (scikit-image's `data.astronaut()`, first row above) turned by",
+            "`portrait cartoon3d`'s default yaws, -45 to 45 degrees:",
+            "",
+            f"![astronaut turning]({result['turn']})",
+            "",
+        ]
     write_text_atomic(path, "\n".join(lines))
 
 
-GRID_COLUMNS = ("photo", "cartoon", "depth", "normals", "yaw -40", "yaw 0", "yaw 40", "light left", "light right")
+GRID_COLUMNS = (
+    "photo",
+    "cartoon",
+    "OpenCV stylization",
+    "depth",
+    "normals",
+    "yaw -40",
+    "yaw 0",
+    "yaw 40",
+    "light left",
+    "light right",
+)
 
 
 def picture_grid(
@@ -330,6 +349,7 @@ def picture_grid(
         cells = [
             photo,
             cartoon,
+            opencv_stylization(photo),
             np.repeat((depth16 >> 8).astype(np.uint8)[..., None], 3, axis=2),
             c3d.normal_image(face3d.depth),
             *(c3d.render_view(face3d, yaw) for yaw in (-40, 0, 40)),
@@ -340,6 +360,24 @@ def picture_grid(
     rows[0] = [label(img, text) for img, text in zip(rows[0], GRID_COLUMNS)]
     path.parent.mkdir(parents=True, exist_ok=True)
     grid(rows).save(path)
+
+
+#: The yaws of the turn strip (degrees), ``portrait cartoon3d``'s default views.
+TURN_YAWS = (-45, -30, -15, 0, 15, 30, 45)
+
+
+def turn_strip(photo: np.ndarray, cartoonize: CartoonFn, recon_model: Any, cartoon_template: Any, path: Path) -> None:
+    """One face's cartoon turned from yaw -45 to 45 degrees (``TURN_YAWS``), 256 px each (docs/)."""
+    from PIL import Image
+
+    from portraitcli.benchmark.pictures import grid, label
+    from portraitcli.models import cartoon3d as c3d
+
+    face = c3d.to_recon_frame(cartoonize(photo), cartoon_template, recon_model.spec.template, 256)
+    face3d = c3d.lift(face, recon_model.run(face))
+    cells = [label(Image.fromarray(c3d.render_view(face3d, yaw)), f"yaw {yaw}") for yaw in TURN_YAWS]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    grid([cells]).save(path)
 
 
 def _spec(task: str, path: Path | None) -> tuple[Any, Path]:
@@ -447,7 +485,9 @@ def run(
             ct = T(tuple(ctpl["size"]), np.asarray(ctpl["kps"], np.float32))
             photos = [_align_astronaut(skdata.astronaut(), ct), *faces["crops"][[0, 1, 250, 251]]]
             picture_grid(photos, cartoonize, recon_model, ct, images_dir / "cartoon3d.png")
+            turn_strip(photos[0], cartoonize, recon_model, ct, images_dir / "cartoon3d_turn.png")
             result["grid"] = "../images/cartoon3d.png"
+            result["turn"] = "../images/cartoon3d_turn.png"
     out_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out_dir / "cartoon3d.json", json.dumps(result, indent=2) + "\n")
     write_markdown(result, out_dir / "cartoon3d.md")

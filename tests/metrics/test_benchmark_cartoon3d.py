@@ -121,3 +121,26 @@ def test_cartoon_scoring_on_a_few_faces(astronaut: np.ndarray) -> None:
     styl = bench.score_cartoon(bench.opencv_stylization, crops, toons, extractor, descriptor, box, ids)
     assert styl["kid_cartoon"] < same["kid_cartoon"]  # the toon set here *is* the stylized crops
     assert 0.1 < styl["id_dist_cartoon"] < 1.0  # changed, but still a face
+
+
+def test_pictures_of_the_shipped_models(astronaut: np.ndarray, tmp_path: Path) -> None:
+    from PIL import Image
+
+    from portraitcli.face.align import align_face
+    from portraitcli.face.detect import FaceDetector
+    from portraitcli.models.recon3d import Recon3dModel
+    from portraitcli.runtime.session import create_session
+    from portraitcli.runtime.weights import find_model, verify
+
+    recon_spec, cartoon_spec = find_model("recon3d"), find_model("cartoon")
+    recon = Recon3dModel(recon_spec, create_session(str(verify(recon_spec)), "cpu", 1))
+    cartoonize = bench.onnx_cartoonizer(verify(cartoon_spec), threads=1)
+    crop = align_face(astronaut, FaceDetector().detect(astronaut)[0], cartoon_spec.template).crop
+    bench.picture_grid([crop], cartoonize, recon, cartoon_spec.template, tmp_path / "grid.png")
+    bench.turn_strip(crop, cartoonize, recon, cartoon_spec.template, tmp_path / "turn.png")
+    grid, turn = Image.open(tmp_path / "grid.png"), Image.open(tmp_path / "turn.png")
+    assert grid.width >= len(bench.GRID_COLUMNS) * 160 and grid.height >= 160
+    assert turn.width >= len(bench.TURN_YAWS) * 256
+    strip = np.asarray(turn.convert("RGB")).astype(int)
+    cells = [strip[:, i * 260 : i * 260 + 256] for i in range(len(bench.TURN_YAWS))]  # 256 px, 4 px gaps
+    assert all(np.abs(a - b).mean() > 2 for a, b in zip(cells, cells[1:]))  # every yaw shows a different picture
