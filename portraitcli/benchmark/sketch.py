@@ -286,7 +286,7 @@ def record_metrics(
     path = weights_dir() / MANIFEST
     manifest = json.loads(path.read_text())
     manifest["models"][name]["metrics"] = {
-        **{k: round(v, 4) for k, v in metrics.items()},
+        **{k: float(f"{v:.5g}") for k, v in metrics.items()},  # 5 significant digits: SIDE is about 0.007
         "split": split,
         "measured_by": measured_by,
     }
