@@ -89,7 +89,9 @@ def test_depth_part_on_the_real_test_set(tmp_path: Path) -> None:
     )
     result = bench.run(root, run / "model.onnx", None, tmp_path / "docs", None, ("depth",))
     assert result["settings"]["depth"]["n"] == 300
-    assert set(result["baselines"]) == {"flat depth", "ellipsoid prior", "mean face, landmark pose"}
+    ablation = "mean face, our viewpoint (ablation)"
+    assert set(result["baselines"]) == {"flat depth", "ellipsoid prior", "mean face, landmark pose", ablation}
+    assert result["baselines"][ablation]["kind"] == "ablation" and 0 < result["baselines"][ablation]["side"] < 0.1
     posed = result["baselines"]["mean face, landmark pose"]
     assert posed["mad"] < result["baselines"]["ellipsoid prior"]["mad"]
     flat = result["baselines"]["flat depth"]
