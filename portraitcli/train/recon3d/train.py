@@ -306,17 +306,16 @@ def train(cfg: Recon3dConfig, data: Path, run_dir: Path, cache: Path | None, con
     everything = aligned_faces(data, template, cache)
     order = np.random.default_rng([cfg.seed, 7]).permutation(len(everything["names"]))
     val_idx, train_idx = np.sort(order[: cfg.n_val]), np.sort(order[cfg.n_val :])
-    faces = to_tensor(everything["faces"])
+    sources = [everything] if cfg.data != "cartoon" else []
     if cfg.data != "utkface":
         toons = cartoon_faces(data, template, cache, cartoon_model_file(cfg))
         if toons["names"] != everything["names"]:
             raise ValueError("the cartoons' faces differ from the photos' (detector or split changed); clear the cache")
-        toon_faces = to_tensor(toons["faces"])
-        faces = toon_faces if cfg.data == "cartoon" else faces
-    train_faces, val_faces = faces[train_idx], faces[val_idx]
-    if cfg.data == "both":  # the photos and their cartoons, the same faces' labels twice
-        train_faces = torch.cat([train_faces, toon_faces[train_idx]])
-        train_idx = np.concatenate([train_idx, train_idx])
+        sources.append(toons)
+    # "both": the photos and their cartoons, the same faces' labels twice; validation on the first
+    train_faces = torch.cat([to_tensor(source["faces"][train_idx]) for source in sources])
+    val_faces = to_tensor(sources[0]["faces"][val_idx])
+    train_idx = np.concatenate([train_idx] * len(sources))
     synth_val = None
     if cfg.val_synth:
         if not Path(cfg.val_synth).is_file():
