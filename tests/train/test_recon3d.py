@@ -15,6 +15,9 @@ from portraitcli.train.recon3d import renderer  # noqa: E402
 from portraitcli.train.recon3d.config import Recon3dConfig  # noqa: E402
 from portraitcli.train.recon3d.networks import Recon3dNet  # noqa: E402
 
+#: A stand-in for the synthetic protocol's 64 px crop template.
+TEMPLATE = {"size": [64, 64], "kps": [[45, 22], [37, 23], [19, 22], [26, 23], [32, 37]], "source": "test"}
+
 
 def _ellipsoid(size: int = 64) -> np.ndarray:
     ys, xs = np.mgrid[0:size, 0:size]
@@ -181,8 +184,7 @@ def test_training_resumes_exactly_and_exports(tmp_path: Path, monkeypatch: pytes
     from portraitcli.train.recon3d.export import export_run
 
     faces = np.random.default_rng(0).integers(0, 256, (14, 64, 64, 3), dtype=np.uint8)
-    template = {"size": [64, 64], "kps": [[45, 22], [37, 23], [19, 22], [26, 23], [32, 37]], "source": "test"}
-    monkeypatch.setattr(train_module, "synthetic_template", lambda data, size: template)
+    monkeypatch.setattr(train_module, "synthetic_template", lambda data, size: TEMPLATE)
     monkeypatch.setattr(
         train_module, "aligned_faces", lambda *a: {"faces": faces, "names": [str(i) for i in range(14)], "n_no_face": 1}
     )
@@ -256,8 +258,7 @@ def test_training_on_photos_and_their_cartoons(tmp_path: Path, monkeypatch: pyte
     rng = np.random.default_rng(0)
     photos = rng.integers(0, 256, (10, 64, 64, 3), dtype=np.uint8)
     names = [str(i) for i in range(10)]
-    template = {"size": [64, 64], "kps": [[45, 22], [37, 23], [19, 22], [26, 23], [32, 37]], "source": "test"}
-    monkeypatch.setattr(train_module, "synthetic_template", lambda data, size: template)
+    monkeypatch.setattr(train_module, "synthetic_template", lambda data, size: TEMPLATE)
     monkeypatch.setattr(train_module, "aligned_faces", lambda *a: {"faces": photos, "names": names, "n_no_face": 0})
     seen: list[Path] = []
 
