@@ -6,10 +6,11 @@ Reference:
     3-D shape from the single image as in Unsup3d (:mod:`portraitcli.models.recon3d`).
 
 The reconstruction runs at 64 px; its canonical depth is upsampled (bicubic) to the output
-size and smoothed (``SMOOTH_SIGMA``), and the cartoon itself gives the colors at that size: the cartoon (in the
-reconstruction's framing) is read where each canonical surface point lands in the input's
-view (the forward map), which frontalizes it; dividing by the predicted shading gives the
-high-resolution albedo that new lights multiply.
+size and smoothed (``SMOOTH_SIGMA``), and the cartoon itself gives the colors at that size:
+the cartoon (in the reconstruction's framing) is read where each canonical surface point
+lands in the input's view (the forward map), which frontalizes it; dividing by the
+predicted shading gives the high-resolution albedo that new lights multiply. New views are
+drawn by z-buffered splatting (:func:`portraitcli.models.recon3d.splat`).
 """
 
 from __future__ import annotations
