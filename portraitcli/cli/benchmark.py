@@ -115,6 +115,10 @@ def benchmark_destylize(
     out: Annotated[Path, typer.Option("--out", help="Folder for destylize.json / .md.")] = Path("docs/benchmarks"),
     images: Annotated[Path | None, typer.Option("--images", help="Folder for the picture grid.")] = Path("docs/images"),
     no_images: Annotated[bool, typer.Option("--no-images", help="Skip the picture grid.")] = False,
+    frr_faces: Annotated[
+        int | None,
+        typer.Option("--frr-faces", min=5, help="Retrieval on this many seeded test faces per style (default all)."),
+    ] = None,
 ) -> None:
     """Stylized UTKFace test faces (seen / unseen styles) and CUFS sketches: PSNR, SSIM, FRR, FCR."""
     import json
@@ -128,7 +132,7 @@ def benchmark_destylize(
     root = data_root(data) if (data is not None or os.environ.get(ENV_VAR)) else None
     console = Console(stderr=True)
     with console.status("scoring the destylize model and baselines..."):
-        result = run(pairs, root, model, _ablation_runs(baseline), out, None if no_images else images)
+        result = run(pairs, root, model, _ablation_runs(baseline), out, None if no_images else images, frr_faces)
     console.print(f"wrote {out / 'destylize.json'} and {out / 'destylize.md'}")
     print(json.dumps({"model": result["model"], **result["metrics"]}))
 

@@ -143,3 +143,19 @@ def test_benchmark_destylize_plumbing(tmp_path: Path, astronaut: np.ndarray) -> 
     assert base["stylized input"]["frr5_seen"] == 1.0  # top-5 of a 3-face gallery
     assert (tmp_path / "img" / "destylize_grid.png").is_file()
     assert "| stylized input | baseline |" in (tmp_path / "docs" / "destylize.md").read_text()
+
+
+def test_retrieval_queries_are_the_same_faces_in_every_style() -> None:
+    """``--frr-faces``: a seeded subset of target faces, each queried in every style."""
+    from portraitcli.benchmark.destylize import Column, query_rows
+
+    n, styles = 10, ["s00", "s02", "s08"]
+    truth = np.tile(np.arange(n), len(styles))
+    col = Column([np.zeros((1, 1, 3))] * len(truth), np.zeros((n, 1, 1, 3)), truth, list(np.repeat(styles, n)), [])
+    np.testing.assert_array_equal(query_rows(col, None), np.arange(len(truth)))
+    np.testing.assert_array_equal(query_rows(col, 50), np.arange(len(truth)))
+    rows = query_rows(col, 4)
+    assert len(rows) == 4 * len(styles)
+    faces = {s: sorted(truth[[r for r in rows if col.styles[r] == s]]) for s in styles}
+    assert faces["s00"] == faces["s02"] == faces["s08"] and len(set(faces["s00"])) == 4
+    np.testing.assert_array_equal(rows, query_rows(col, 4))
