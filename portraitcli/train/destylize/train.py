@@ -134,7 +134,7 @@ def train(cfg: DestylizeConfig, pairs_dir: Path, run_dir: Path, console: Console
         lam, eta = decayed(cfg.lambda_adv, epoch), decayed(cfg.eta_id, epoch)
         t0 = time.time()
         sums: dict[str, float] = {}
-        for idx in batches:
+        for idx in track(batches, f"epoch {epoch + 1}/{cfg.epochs}", console=console, transient=True):
             x = to_tensor(inputs[idx]).to(cfg.device)
             y = to_tensor(targets[idx]).to(cfg.device)
             losses = _step(G, D, phi, opt_G, opt_D, x, y, lam, eta)
