@@ -126,13 +126,13 @@ def score(
     descriptor: Any,
     box: tuple,
     galleries: dict[str, np.ndarray],
-    frr_faces: int | None = None,
+    queries: dict[str, np.ndarray] | None = None,
 ) -> tuple[dict, dict]:
     """Metrics of one method over all columns, and its outputs per column.
 
     ``galleries`` holds each column's (M, 128) descriptors of the real faces, computed once
-    for all methods. PSNR and SSIM average over every input; FRR and FCR over the inputs of
-    :func:`query_rows` (all unless ``frr_faces`` is given).
+    for all methods. PSNR and SSIM average over every input; FRR and FCR over each column's
+    ``queries`` rows (:func:`query_rows`; all inputs when None).
     """
     from portraitcli.metrics.identity import consistency_ratio, retrieval_ratio
 
@@ -144,7 +144,7 @@ def score(
         outputs[key] = outs
         metrics[f"psnr_{key}"] = float(np.mean([psnr(o, col.targets[t]) for o, t in zip(outs, col.truth)]))
         metrics[f"ssim_{key}"] = float(np.mean([ssim(o, col.targets[t]) for o, t in zip(outs, col.truth)]))
-        rows = query_rows(col, frr_faces)
+        rows = query_rows(col, None) if queries is None else queries[key]
         q = descriptor.embed([outs[i] for i in rows], box=box)
         truth, styles = col.truth[rows], [col.styles[i] for i in rows]
         g = galleries[key]
@@ -250,7 +250,8 @@ def run(
     descriptor = FaceDescriptor()
     box = template_box(np.asarray(record["template"]["kps"]))
     galleries = {key: descriptor.embed(list(col.targets), box=box) for key, col in columns.items()}
-    metrics, outputs = score(onnx_recover(model_path), columns, descriptor, box, galleries, frr_faces)
+    queries = {key: query_rows(col, frr_faces) for key, col in columns.items()}
+    metrics, outputs = score(onnx_recover(model_path), columns, descriptor, box, galleries, queries)
     result: dict[str, Any] = {
         "task": "destylize",
         "model": model_name,
@@ -269,7 +270,7 @@ def run(
         runs[name] = {"run": run_dir.name, "config": cfg["config"], "sha256": sha256_of(run_dir / "model.onnx")}
     all_outputs = {"ours": outputs}
     for name, (fn, kind) in methods.items():
-        m, outs = score(fn, columns, descriptor, box, galleries, frr_faces)
+        m, outs = score(fn, columns, descriptor, box, galleries, queries)
         result["baselines"][name] = {**m, "kind": kind}
         all_outputs[name] = outs
     if runs:
@@ -279,7 +280,7 @@ def run(
         "ssim": SSIM_SETTINGS,
         "color": "8-bit RGB, SSIM averaged over channels",
         "identity": "dlib_face_recognition_resnet_model_v1 at the template's face box (aligned faces, no detection)",
-        "frr_queries": {k: len(query_rows(c, frr_faces)) for k, c in columns.items()},
+        "frr_queries": {k: len(rows) for k, rows in queries.items()},
         "pairs": record["config"],
         "python": platform.python_version(),
     }
