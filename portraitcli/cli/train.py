@@ -30,11 +30,16 @@ def _config_and_run_dir(
     ``runs/NNNNN-TASK-DESC`` folder (DESC defaults to the config's ``desc_field``)."""
     import json
 
-    from portraitcli.train.common.runs import apply_overrides, make_run_dir
+    from portraitcli.errors import UsageError
+    from portraitcli.train.common.runs import apply_overrides, log_resume, make_run_dir
 
     if resume is not None:
+        if not (resume / "config.json").is_file():
+            raise UsageError(f"--resume {resume}: no config.json there; not a run folder")
         saved = json.loads((resume / "config.json").read_text())["config"]
-        return apply_overrides(config_cls(), [f"{k}={json.dumps(v)}" for k, v in saved.items()] + list(set_)), resume
+        cfg = apply_overrides(config_cls(), [f"{k}={json.dumps(v)}" for k, v in saved.items()] + list(set_))
+        log_resume(resume, cfg)
+        return cfg, resume
     cfg = apply_overrides(config_cls(), list(set_))
     return cfg, make_run_dir(runs, task, desc or str(getattr(cfg, desc_field)))
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 from pathlib import Path
 
@@ -218,3 +219,28 @@ def test_publish_writes_manifest_entry(tmp_path: Path) -> None:
     entry = json.loads((weights / "manifest.json").read_text())["models"]["sketch-v4"]
     assert entry["training"]["export_command"] == " ".join(["portrait", *argv[1:]])
     assert entry["training"]["prior_blend"] == 0.5
+
+
+def test_resume_is_logged_and_published(tmp_path: Path) -> None:
+    """A resumed run's manifest entry lists the resume commands and the effective config."""
+    from portraitcli.cli.train import _config_and_run_dir
+    from portraitcli.train.common.publish import publish_run
+
+    run = tmp_path / "runs" / "00001-sketch-x"
+    run.mkdir(parents=True)
+    with pytest.raises(UsageError, match="not a run folder"):
+        _config_and_run_dir(SketchConfig, "sketch", [], tmp_path, run, None, "variant")
+    export_onnx(SEUNet(3, 1, (8, 16)), torch.randn(1, 3, 32, 32), run / "model.onnx")
+    first = {"config": {**dataclasses.asdict(SketchConfig()), "epochs": 2}, "argv": ["portrait", "train", "sketch"]}
+    (run / "config.json").write_text(json.dumps({**first, "environment": {"processor": "CPU A"}}))
+    (run / "template.json").write_text(json.dumps({"size": [200, 250], "kps": [[1, 2]] * 5, "n": 88}))
+    (run / "log.jsonl").write_text('{"epoch": 1, "seconds": 1.0}\n{"epoch": 2, "seconds": 2.0}\n')
+    cfg, same = _config_and_run_dir(SketchConfig, "sketch", ["epochs=3"], tmp_path, run, None, "variant")
+    assert same == run and cfg.epochs == 3
+    with (run / "log.jsonl").open("a") as log:
+        log.write('{"epoch": 3, "seconds": 4.0}\n')
+    entry_path = publish_run(run, "sketch-v2", tmp_path / "weights").with_name("manifest.json")
+    training = json.loads(entry_path.read_text())["models"]["sketch-v2"]["training"]
+    assert training["config"]["epochs"] == 3 and training["duration_s"] == 7.0
+    assert len(training["resume_commands"]) == 1 and training["hardware"].startswith("CPU A, ")
+    assert training["hardware"].count("; ") == 1  # the first session's machine, then the resume's

@@ -22,6 +22,18 @@ def run_seconds(run_dir: Path) -> float:
     return total
 
 
+def run_resumes(run_dir: Path) -> list[dict[str, Any]]:
+    """The ``resume`` events of a run's ``log.jsonl`` (see ``runs.log_resume``), oldest first."""
+    lines = (run_dir / "log.jsonl").read_text().splitlines()
+    return [rec for rec in map(json.loads, lines) if rec.get("event") == "resume"]
+
+
+def _hardware(env: dict[str, Any]) -> str:
+    return f"{env.get('processor')}, {env.get('torch_threads')} torch threads" + (
+        f", {env['cuda']}" if env.get("cuda") else ", CPU only"
+    )
+
+
 def _command(argv: list[str], task: str) -> str:
     """The command line of a run, as a user would type it."""
     if argv and Path(argv[0]).name == "portrait":
@@ -94,7 +106,8 @@ def publish_run(run_dir: Path, name: str, weights: Path, extra: dict[str, Any] |
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {"models": {}}
     old = manifest["models"].get(name, {})
     exported = _export_record(run_dir)
-    env = config.get("environment", {})
+    resumes = run_resumes(run_dir)
+    hardware = list(dict.fromkeys(_hardware(r.get("environment", {})) for r in [config, *resumes]))
     entry = {
         "task": task,
         "version": int(version),
@@ -125,11 +138,11 @@ def publish_run(run_dir: Path, name: str, weights: Path, extra: dict[str, Any] |
             "data": _describe_data(config),
             "command": _command(config.get("argv") or [], task),
             "argv": config.get("argv"),
-            "config": config["config"],
+            **({"resume_commands": [_command(r["argv"], task) for r in resumes]} if resumes else {}),
+            "config": resumes[-1]["config"] if resumes else config["config"],
             "seed": config["config"].get("seed"),
             "duration_s": round(run_seconds(run_dir), 1),
-            "hardware": f"{env.get('processor')}, {env.get('torch_threads')} torch threads"
-            + (f", {env['cuda']}" if env.get("cuda") else ", CPU only"),
+            "hardware": "; ".join(hardware),
             "git_sha": config.get("git_sha"),
             "run": run_dir.name,
             "selected_epoch": exported.get("epoch"),

@@ -123,6 +123,25 @@ def write_config(run_dir: Path, config: Any, extra: dict[str, Any] | None = None
     (run_dir / "config.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
 
 
+def log_resume(run_dir: Path, config: Any) -> None:
+    """Append a ``resume`` event to the run's ``log.jsonl``: the command line, the effective
+    config (the saved one plus this command's overrides), git sha and environment, so that
+    a published model records every command that trained it, not only the first. Sets
+    torch's thread count to ``config.threads`` first (as training will), so that the
+    recorded environment is the one the epochs ran in.
+    """
+    if getattr(config, "threads", 0):
+        torch.set_num_threads(config.threads)
+    JsonlLog(run_dir / "log.jsonl").write(
+        event="resume",
+        argv=sys.argv,
+        config=dataclasses.asdict(config),
+        git_sha=git_sha(),
+        environment=environment(),
+        time=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    )
+
+
 class JsonlLog:
     """Append-only JSON-lines log (``log.jsonl`` in the run folder)."""
 
