@@ -13,8 +13,8 @@ from portraitcli.train.common.checkpoint import load_checkpoint  # noqa: E402
 from portraitcli.train.common.export import export_onnx  # noqa: E402
 from portraitcli.train.common.runs import make_run_dir  # noqa: E402
 from portraitcli.train.destylize.config import DestylizeConfig  # noqa: E402
-from portraitcli.train.destylize.networks import DN, SRN, SpatialTransformer  # noqa: E402
-from portraitcli.train.destylize.train import decayed, train  # noqa: E402
+from portraitcli.train.destylize.networks import DN, SRN, CanvasHead, SpatialTransformer  # noqa: E402
+from portraitcli.train.destylize.train import build, decayed, optimizers, train  # noqa: E402
 
 
 def test_spatial_transformer_starts_as_identity_and_follows_theta() -> None:
@@ -47,6 +47,29 @@ def test_srn_with_warping_stns_exports_to_onnx(tmp_path: Path) -> None:
                 m.theta.bias.copy_(torch.tensor([0.95, -0.1, 0.05, 0.1, 0.95, -0.03]))
     diff = export_onnx(G.eval(), torch.rand(1, 3, 128, 128) * 2 - 1, tmp_path / "srn.onnx", opset=20, dynamic_hw=False)
     assert diff < 1e-4
+
+
+@pytest.mark.parametrize("arch", ["srn", "unet"])
+def test_mean_canvas_starts_at_the_mean_face(arch: str) -> None:
+    """With the canvas head, an untrained generator outputs the mean face whatever the input."""
+    torch.manual_seed(0)
+    cfg = DestylizeConfig(arch=arch, channels=(8, 16, 32, 32))
+    G = build(cfg)[0].eval()
+    mean = torch.rand(3, 128, 128) * 1.6 - 0.8
+    G.head.init_canvas(mean)
+    torch.testing.assert_close(G(torch.rand(2, 3, 128, 128) * 2 - 1), mean.expand(2, -1, -1, -1), atol=1e-5, rtol=0)
+    assert "head.canvas" in G.state_dict()  # saved with the checkpoint, exported with the model
+    plain = build(DestylizeConfig(arch=arch, channels=(8, 16, 32, 32), mean_canvas=False))[0]
+    assert not any(isinstance(m, CanvasHead) for m in plain.modules())
+
+
+def test_optimizer_choice() -> None:
+    G, D = build(DestylizeConfig(channels=(8, 16, 32, 32), ndf=8))
+    opt_G, _ = optimizers(DestylizeConfig(lr=3e-4, beta1=0.4), G, D)
+    assert isinstance(opt_G, torch.optim.Adam) and opt_G.defaults["betas"] == (0.4, 0.999)
+    assert isinstance(optimizers(DestylizeConfig(optimizer="rmsprop"), G, D)[0], torch.optim.RMSprop)
+    with pytest.raises(ValueError, match="adam or rmsprop"):
+        optimizers(DestylizeConfig(optimizer="sgd"), G, D)
 
 
 def test_loss_weight_decay() -> None:
@@ -97,7 +120,7 @@ def test_destylize_training_resumes_exactly_and_exports(tmp_path: Path) -> None:
     log = [json.loads(line) for line in (a / "log.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in log if "epoch" in r] == [1, 2]
     assert all(np.isfinite(r["val_psnr"]) for r in log if "epoch" in r)
-    G_a, G_b = SRN((8, 16, 32, 32)), SRN((8, 16, 32, 32))
+    G_a, G_b = build(cfg)[0], build(cfg)[0]
     load_checkpoint(a / "checkpoints" / "epoch-0002.pt", {"G": G_a})
     load_checkpoint(b / "checkpoints" / "epoch-0002.pt", {"G": G_b})
     for (name, x), y in zip(G_a.state_dict().items(), G_b.state_dict().values()):

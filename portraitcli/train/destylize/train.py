@@ -7,9 +7,12 @@ Reference:
         L_G = ||G(x) - y||^2 + lambda_n * BCE(D(G(x)), 1) + eta_n * sum_l ||phi_l(G(x)) - phi_l(y)||^2
         L_D = BCE(D(y), 1) + BCE(D(G(x)), 0)
 
-    where phi are the ImageNet MobileNetV2 feature maps standing in for the paper's VGG-19
-    relu3_2 (not obtainable offline), lambda_n = max(1e-2 * 0.995^n, 1e-2 / 2) and
-    eta_n = max(1e-3 * 0.995^n, 1e-3 / 2) at epoch n, and RMSprop(lr 1e-3) for both.
+    where ||.||^2 is the squared Frobenius norm of one image (summed over its pixels or
+    feature elements) and every term is averaged over the batch, as in the paper; phi are the
+    ImageNet MobileNetV2 feature maps standing in for the paper's VGG-19 relu3_2 (not
+    obtainable offline), lambda_n = max(1e-2 * 0.995^n, 1e-2 / 2) and
+    eta_n = max(1e-3 * 0.995^n, 1e-3 / 2) at epoch n. The paper trains both networks with
+    RMSprop (lr 1e-3, batch 64); the default here is Adam at batch 8 (see ``DestylizeConfig``).
 """
 
 from __future__ import annotations
@@ -31,10 +34,10 @@ from portraitcli.io import read_image
 from portraitcli.metrics.pixel import psnr, ssim
 from portraitcli.models.destylize import crops_to_input, output_to_faces
 from portraitcli.train.common.checkpoint import resume, save_epoch
-from portraitcli.train.common.perceptual import PerceptualFeatures, perceptual_loss
+from portraitcli.train.common.perceptual import PerceptualFeatures
 from portraitcli.train.common.runs import JsonlLog, report_epoch, seed_everything, write_config
 from portraitcli.train.destylize.config import DestylizeConfig
-from portraitcli.train.destylize.networks import DN, SRN
+from portraitcli.train.destylize.networks import DN, SRN, CanvasHead
 from portraitcli.train.sketch.networks import SEUNet
 
 ARCHS = ("srn", "unet")
@@ -67,7 +70,22 @@ def build(cfg: DestylizeConfig) -> tuple[torch.nn.Module, torch.nn.Module]:
     if cfg.arch not in ARCHS:
         raise ValueError(f"arch must be one of {ARCHS}, got {cfg.arch!r}")
     G = SRN(cfg.channels, cfg.use_stn, cfg.skips) if cfg.arch == "srn" else SEUNet(3, 3, cfg.channels, use_se=False)
+    if cfg.mean_canvas:
+        G.head = CanvasHead(G.head)
     return G, DN(cfg.ndf)
+
+
+def optimizers(cfg: DestylizeConfig, G: torch.nn.Module, D: torch.nn.Module) -> tuple[torch.optim.Optimizer, ...]:
+    """The optimizers of G and D named by ``cfg.optimizer`` (``adam`` or ``rmsprop``).
+
+    Raises:
+        ValueError: another name.
+    """
+    if cfg.optimizer == "adam":
+        return tuple(torch.optim.Adam(m.parameters(), cfg.lr, betas=(cfg.beta1, 0.999)) for m in (G, D))
+    if cfg.optimizer == "rmsprop":
+        return tuple(torch.optim.RMSprop(m.parameters(), cfg.lr) for m in (G, D))
+    raise ValueError(f"optimizer must be adam or rmsprop, got {cfg.optimizer!r}")
 
 
 def decayed(weight: float, epoch: int) -> float:
@@ -105,13 +123,14 @@ def train(cfg: DestylizeConfig, pairs_dir: Path, run_dir: Path, console: Console
     G.to(cfg.device)
     D.to(cfg.device)
     phi = PerceptualFeatures(cfg.id_layers).to(cfg.device) if cfg.eta_id > 0 else None
-    opt_G = torch.optim.RMSprop(G.parameters(), cfg.lr)
-    opt_D = torch.optim.RMSprop(D.parameters(), cfg.lr)
+    opt_G, opt_D = optimizers(cfg, G, D)
     sched_G = torch.optim.lr_scheduler.ExponentialLR(opt_G, cfg.lr_decay)
     sched_D = torch.optim.lr_scheduler.ExponentialLR(opt_D, cfg.lr_decay)
     objects = {"G": G, "D": D, "opt_G": opt_G, "opt_D": opt_D, "sched_G": sched_G, "sched_D": sched_D}
     start_epoch = resume(run_dir, objects, cfg.device, console)
     if start_epoch == 0:
+        if isinstance(G.head, CanvasHead):
+            G.head.init_canvas(to_tensor(targets[train_idx]).mean(0).to(cfg.device))
         record = read_record(pairs_dir)
         write_config(
             run_dir,
@@ -166,15 +185,24 @@ def _step(
     lam: float,
     eta: float,
 ) -> dict[str, float]:
-    """One step: G on pixel + adversarial + identity losses, then D."""
+    """One step: G on pixel + adversarial + identity losses (the module docstring's L_G), then D.
+
+    Returns the per-element means for the log (``loss_pixel``: MSE in [-1, 1] units,
+    ``loss_id``: feature MSE), not the per-image sums that are optimized.
+    """
     fake = G(x)
     D.requires_grad_(False)
     logits = D(fake)
-    loss_pixel = F_nn.mse_loss(fake, y)
+    sse_pixel = (fake - y).pow(2).flatten(1).sum(1).mean()
     loss_adv = F_nn.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
-    loss_id = perceptual_loss(phi, fake, y) if phi is not None else torch.zeros((), device=x.device)
+    sse_id = torch.zeros((), device=x.device)
+    n_id = 1
+    if phi is not None:
+        pairs = list(zip(phi(fake), phi(y)))
+        sse_id = sum((a - b).pow(2).flatten(1).sum(1).mean() for a, b in pairs)  # type: ignore[assignment]
+        n_id = sum(a[0].numel() for a, _ in pairs)
     opt_G.zero_grad(set_to_none=True)
-    (loss_pixel + lam * loss_adv + eta * loss_id).backward()
+    (sse_pixel + lam * loss_adv + eta * sse_id).backward()
     opt_G.step()
     D.requires_grad_(True)
     real_logits, fake_logits = D(y), D(fake.detach())
@@ -185,9 +213,9 @@ def _step(
     loss_D.backward()
     opt_D.step()
     out = {
-        "loss_pixel": loss_pixel.item(),
+        "loss_pixel": sse_pixel.item() / fake[0].numel(),
         "loss_adv": loss_adv.item(),
-        "loss_id": loss_id.item(),
+        "loss_id": float(sse_id) / n_id,
         "loss_D": loss_D.item(),
     }
     if not all(math.isfinite(v) for v in out.values()):
