@@ -17,7 +17,10 @@ Protocol (Shiri et al., WACV 2018, adapted):
   (:func:`portraitcli.metrics.identity.consistency_ratio`).
 
 Baselines computed the same way: the stylized input itself, and any ONNX generator with the
-destylize contract given as a run folder (the plain U-Net trained on the same pairs).
+destylize contract given as a run folder (the plain U-Net trained on the same pairs). A
+reference row, the mean training face output for every input, shows how much of the PSNR and
+SSIM a model earns from the input rather than from the average face (its retrieval is at
+chance).
 """
 
 from __future__ import annotations
@@ -104,6 +107,18 @@ def cufs_sketch_column(data: Path, template: dict) -> Column:
         inputs.append(np.repeat(warp_affine(sketch, M, size)[..., None], 3, axis=2))
         names.append(pair.name)
     return Column(inputs, np.stack(targets), np.arange(len(inputs)), ["sketch"] * len(inputs), names)
+
+
+def mean_training_face(pairs_dir: Path, record: dict) -> np.ndarray | None:
+    """(128, 128, 3) uint8 mean of the training targets of a pairs folder; None without them."""
+    paths = [pairs_dir / "train" / "target" / f"{n}.png" for n in sorted(record.get("train", {}))]
+    paths = [p for p in paths if p.is_file()]
+    if not paths:
+        return None
+    total = np.zeros((128, 128, 3), np.float64)
+    for p in paths:
+        total += read_image(p).rgb
+    return np.round(total / len(paths)).astype(np.uint8)
 
 
 def query_rows(col: Column, frr_faces: int | None, seed: int = 0) -> np.ndarray:
@@ -263,6 +278,9 @@ def run(
         "baselines": {},
     }
     methods: dict[str, tuple[RecoverFn, str]] = {"stylized input": (lambda x: x, "baseline")}
+    mean_face = mean_training_face(pairs_dir, record)
+    if mean_face is not None:
+        methods["mean training face"] = (lambda x: mean_face, "reference")
     runs = {}
     for name, run_dir in (others or {}).items():
         methods[name] = (onnx_recover(run_dir / "model.onnx"), "baseline")
@@ -301,7 +319,7 @@ def run(
                 cells += [
                     label(Image.fromarray(o[key][i]), name)
                     for name, o in all_outputs.items()
-                    if name != "stylized input"
+                    if name not in ("stylized input", "mean training face")
                 ]
                 cells.append(label(Image.fromarray(col.targets[col.truth[i]]), "real"))
                 rows.append(cells)

@@ -152,6 +152,9 @@ def test_benchmark_destylize_plumbing(tmp_path: Path, astronaut: np.ndarray) -> 
         for group, style in (("seen", "s00"), ("seen", "s02"), ("unseen", "s08")):
             write_image(pairs / "test" / group / style / f"{n}.jpg", 255 - target)
     record = {"test": {n: {} for n in names}, "config": {}, "template": {"size": [128, 128], "kps": kps.tolist()}}
+    record["train"] = {"t0": {}, "t1": {}}
+    write_image(pairs / "train" / "target" / "t0.png", np.full((128, 128, 3), 100, np.uint8))
+    write_image(pairs / "train" / "target" / "t1.png", np.full((128, 128, 3), 141, np.uint8))
     (pairs / "pairs.json").write_text(json.dumps(record))
     run_dir = tmp_path / "run"
     run_dir.mkdir()
@@ -164,6 +167,13 @@ def test_benchmark_destylize_plumbing(tmp_path: Path, astronaut: np.ndarray) -> 
     assert set(m) == {f"{k}_{c}" for k in ("psnr", "ssim", "frr1", "frr5") for c in ("seen", "unseen")} | {"fcr"}
     assert base["again"]["psnr_seen"] == pytest.approx(m["psnr_seen"])
     assert base["stylized input"]["frr5_seen"] == 1.0  # top-5 of a 3-face gallery
+    from portraitcli.io import read_image
+    from portraitcli.metrics.pixel import psnr
+
+    targets = [read_image(pairs / "test" / "target" / f"{n}.png").rgb for n in names]
+    mean_face = np.full((128, 128, 3), 120, np.uint8)  # round((100 + 141) / 2)
+    assert base["mean training face"]["psnr_unseen"] == pytest.approx(np.mean([psnr(mean_face, t) for t in targets]))
+    assert base["mean training face"]["kind"] == "reference"
     assert (tmp_path / "img" / "destylize_grid.png").is_file()
     assert "| stylized input | baseline |" in (tmp_path / "docs" / "destylize.md").read_text()
 

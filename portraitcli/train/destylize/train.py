@@ -215,7 +215,7 @@ def _step(
     out = {
         "loss_pixel": sse_pixel.item() / fake[0].numel(),
         "loss_adv": loss_adv.item(),
-        "loss_id": float(sse_id) / n_id,
+        "loss_id": float(sse_id.detach()) / n_id,
         "loss_D": loss_D.item(),
     }
     if not all(math.isfinite(v) for v in out.values()):
