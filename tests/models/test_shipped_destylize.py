@@ -37,7 +37,8 @@ def test_shipped_destylize_recovers_the_stylized_astronaut(astronaut: np.ndarray
     jitter = np.hstack([A, (np.array([128.0, 128.0]) - A @ [128.0, 128.0] + (6, -4))[:, None]])
     M = np.vstack([similarity_transform(kps, tpl * 2), [0, 0, 1]])
     moved = warp_affine(astronaut, jitter @ M, (256, 256))
-    painting = np.asarray(Image.fromarray(Stylizer(threads=2)(moved, style)).resize((128, 128), Image.Resampling.LANCZOS))
+    stylized = Image.fromarray(Stylizer(threads=2)(moved, style))
+    painting = np.asarray(stylized.resize((128, 128), Image.Resampling.LANCZOS))
     face = model.run(painting)
     assert face.shape == (128, 128, 3) and face.dtype == np.uint8
     assert psnr(face, real) > psnr(painting, real) + 1.0

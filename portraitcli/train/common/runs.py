@@ -126,18 +126,18 @@ def write_config(run_dir: Path, config: Any, extra: dict[str, Any] | None = None
 def log_resume(run_dir: Path, config: Any) -> None:
     """Append a ``resume`` event to the run's ``log.jsonl``: the command line, the effective
     config (the saved one plus this command's overrides), git sha and environment, so that
-    a published model records every command that trained it, not only the first. Sets
-    torch's thread count to ``config.threads`` first (as training will), so that the
-    recorded environment is the one the epochs ran in.
+    a published model records every command that trained it, not only the first. The
+    recorded ``torch_threads`` is ``config.threads``, the count the training will set.
     """
+    env = environment()
     if getattr(config, "threads", 0):
-        torch.set_num_threads(config.threads)
+        env["torch_threads"] = config.threads
     JsonlLog(run_dir / "log.jsonl").write(
         event="resume",
         argv=sys.argv,
         config=dataclasses.asdict(config),
         git_sha=git_sha(),
-        environment=environment(),
+        environment=env,
         time=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     )
 

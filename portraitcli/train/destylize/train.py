@@ -130,7 +130,8 @@ def train(cfg: DestylizeConfig, pairs_dir: Path, run_dir: Path, console: Console
     start_epoch = resume(run_dir, objects, cfg.device, console)
     if start_epoch == 0:
         if isinstance(G.head, CanvasHead):
-            G.head.init_canvas(to_tensor(targets[train_idx]).mean(0).to(cfg.device))
+            # the mean in numpy: a float tensor of every training face would take about 1 GB
+            G.head.init_canvas(to_tensor(targets[train_idx].mean(0, keepdims=True))[0].to(cfg.device))
         record = read_record(pairs_dir)
         write_config(
             run_dir,
@@ -174,6 +175,11 @@ def train(cfg: DestylizeConfig, pairs_dir: Path, run_dir: Path, console: Console
     return run_dir / "checkpoints" / f"epoch-{cfg.epochs:04d}.pt"
 
 
+def _frobenius_sq(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``||a_i - b_i||_F^2`` per sample (summed over all its elements), averaged over the batch."""
+    return (a - b).pow(2).flatten(1).sum(1).mean()
+
+
 def _step(
     G: torch.nn.Module,
     D: torch.nn.Module,
@@ -193,13 +199,13 @@ def _step(
     fake = G(x)
     D.requires_grad_(False)
     logits = D(fake)
-    sse_pixel = (fake - y).pow(2).flatten(1).sum(1).mean()
+    sse_pixel = _frobenius_sq(fake, y)
     loss_adv = F_nn.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
     sse_id = torch.zeros((), device=x.device)
     n_id = 1
     if phi is not None:
         pairs = list(zip(phi(fake), phi(y)))
-        sse_id = sum((a - b).pow(2).flatten(1).sum(1).mean() for a, b in pairs)  # type: ignore[assignment]
+        sse_id = sum(_frobenius_sq(a, b) for a, b in pairs)  # type: ignore[assignment]
         n_id = sum(a[0].numel() for a, _ in pairs)
     opt_G.zero_grad(set_to_none=True)
     (sse_pixel + lam * loss_adv + eta * sse_id).backward()
