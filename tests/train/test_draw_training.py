@@ -18,10 +18,11 @@ from portraitcli.train.draw.networks import MODES, DrawGenerator  # noqa: E402
 from portraitcli.train.draw.train import train  # noqa: E402
 
 
+@pytest.mark.parametrize("upsample", ["transpose", "resize"])
 @pytest.mark.parametrize("mode", MODES)
-def test_generator_modes_shapes(mode: str) -> None:
+def test_generator_modes_shapes(mode: str, upsample: str) -> None:
     torch.manual_seed(0)
-    G = DrawGenerator((8, 16), (8, 16), 4, mode=mode)
+    G = DrawGenerator((8, 16), (8, 16), 4, mode=mode, upsample=upsample)
     x = torch.from_numpy(np.stack([photo_to_input(np.zeros((64, 96, 3), np.uint8), s) for s in (1, 3)]))
     assert x.shape == (2, 6, 64, 96)
     y = G(x)
@@ -29,6 +30,13 @@ def test_generator_modes_shapes(mode: str) -> None:
     has_info = any(n.startswith("information_generator") for n, _ in G.named_parameters())
     assert has_info == (mode in ("full", "no-disentangle"))
     assert hasattr(G, "dwt") == (mode != "pix2pix")
+    has_transposed = any(isinstance(m, torch.nn.ConvTranspose2d) for m in G.modules())
+    assert has_transposed == (upsample == "transpose")
+
+
+def test_unknown_upsampling_is_refused() -> None:
+    with pytest.raises(ValueError, match="upsample"):
+        DrawGenerator((8, 16), (8, 16), 4, upsample="bilinear")
 
 
 def test_style_code_changes_the_output() -> None:
@@ -76,6 +84,7 @@ def test_draw_training_resumes_exactly_and_exports(tmp_path: Path, astronaut: np
         channels=(8, 16),
         info_channels=(8, 16),
         wavelet_features=4,
+        upsample="resize",  # the shipped decoders (nearest x2 + conv): their Resize op must export
         ndf=8,
         epochs=2,
         batch_size=2,
@@ -96,7 +105,7 @@ def test_draw_training_resumes_exactly_and_exports(tmp_path: Path, astronaut: np
     assert (config["n_train"], config["n_val"], config["n_no_face"]) == (3, 3, 0)
     template = json.loads((straight / "template.json").read_text())
     assert template["size"] == [64, 64] and template["n"] == 6
-    G_a, G_b = DrawGenerator((8, 16), (8, 16), 4), DrawGenerator((8, 16), (8, 16), 4)
+    G_a, G_b = (DrawGenerator((8, 16), (8, 16), 4, upsample="resize") for _ in range(2))
     load_checkpoint(straight / "checkpoints" / "epoch-0002.pt", {"G": G_a})
     load_checkpoint(resumed / "checkpoints" / "epoch-0002.pt", {"G": G_b})
     for (name, a), b in zip(G_a.state_dict().items(), G_b.state_dict().values()):

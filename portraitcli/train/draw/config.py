@@ -21,6 +21,7 @@ class DrawConfig:
     channels: tuple[int, ...] = (32, 64, 128, 256)
     info_channels: tuple[int, ...] = (24, 48, 96, 192)
     wavelet_features: int = 16
+    upsample: str = "transpose"  # the U-Nets' decoders: "transpose" (ConvT 4x4 s2) or "resize" (nearest + 3x3)
     ndf: int = 32
     epochs: int = 8  # about 35 min on 2 CPU cores at 192 px, batch 8: the budget of every row of the table
     batch_size: int = 8

@@ -33,7 +33,9 @@ def load_generator(ckpt: Path) -> tuple[DrawGenerator, DrawConfig]:
     return load_trained(
         ckpt,
         DrawConfig,
-        lambda cfg: DrawGenerator(cfg.channels, cfg.info_channels, cfg.wavelet_features, len(STYLES), cfg.mode),
+        lambda cfg: DrawGenerator(
+            cfg.channels, cfg.info_channels, cfg.wavelet_features, len(STYLES), cfg.mode, cfg.upsample
+        ),
     )
 
 

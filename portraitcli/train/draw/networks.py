@@ -83,6 +83,8 @@ class DrawGenerator(nn.Module):
             generator predicts their 4k sub-band coefficients).
         n_styles: S, the number of drawing styles.
         mode: ``full`` or an ablation (:data:`MODES`).
+        upsample: the U-Nets' decoder up-sampling, ``transpose`` or ``resize``
+            (:class:`~portraitcli.train.sketch.networks.SEUNet`).
     """
 
     def __init__(
@@ -92,12 +94,13 @@ class DrawGenerator(nn.Module):
         wavelet_features: int = 16,
         n_styles: int = N_STYLES,
         mode: str = "full",
+        upsample: str = "transpose",
     ) -> None:
         super().__init__()
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         self.mode, self.n_styles, self.k = mode, n_styles, wavelet_features
-        self.image_generator = SEUNet(3 + n_styles, 1, channels, use_se=mode != "pix2pix")
+        self.image_generator = SEUNet(3 + n_styles, 1, channels, use_se=mode != "pix2pix", upsample=upsample)
         if mode == "pix2pix":
             return
         self.dwt, self.idwt = HaarDWT(3), HaarIDWT(wavelet_features)
@@ -105,7 +108,7 @@ class DrawGenerator(nn.Module):
             self.information_generator = None
             self.to_subbands = nn.Conv2d(12 + n_styles, 4 * wavelet_features, 1)
         else:
-            self.information_generator = SEUNet(12 + n_styles, 1, info_channels, use_se=True)
+            self.information_generator = SEUNet(12 + n_styles, 1, info_channels, use_se=True, upsample=upsample)
             self.to_subbands = nn.Conv2d(info_channels[0], 4 * wavelet_features, 3, 1, 1)
         self.fusion = CrossModalFusion(channels[0], wavelet_features, channels[0])
         self.head = nn.Conv2d(channels[0], 1, 3, 1, 1)

@@ -38,7 +38,7 @@ from portraitcli.train.draw.networks import MODES, N_STYLES, DrawGenerator, Patc
 
 def build(cfg: DrawConfig) -> tuple[DrawGenerator, PatchDiscriminator]:
     """G of the configured mode and the conditional discriminator D (photo, style, drawing)."""
-    G = DrawGenerator(cfg.channels, cfg.info_channels, cfg.wavelet_features, N_STYLES, cfg.mode)
+    G = DrawGenerator(cfg.channels, cfg.info_channels, cfg.wavelet_features, N_STYLES, cfg.mode, cfg.upsample)
     D = PatchDiscriminator(3 + N_STYLES + 1, cfg.ndf)
     return G, D
 
