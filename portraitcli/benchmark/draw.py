@@ -201,6 +201,7 @@ def write_markdown(result: dict, path: Path) -> None:
                 _fmt(m.get(f"ssim_style{s}"), 4),
             ]
         lines.append(f"| {name} | {m.get('kind', 'baseline')} | " + " | ".join(cells) + " |")
+    lines += ["", *_config_table(result)]
     n_style = result["settings"]["n_per_style"]
     lines += [
         "",
@@ -214,6 +215,33 @@ def write_markdown(result: dict, path: Path) -> None:
     for s in STYLES:
         lines += [f"![style {s}: photo, artist, methods](../images/draw_style{s}.png)", ""]
     write_text_atomic(path, "\n".join(lines))
+
+
+#: Training settings shown for each trained row (a missing ``upsample`` predates the option: ConvT).
+CONFIG_COLUMNS = ("mode", "upsample", "size", "lambda_l1", "batch_size", "epochs", "seed")
+
+
+def _config_table(result: dict) -> list[str]:
+    """Markdown lines: the training configuration of ours and of every ablation run."""
+    configs = {f"ours ({result['model']})": result.get("model_config")}
+    configs |= {name: r["config"] for name, r in result.get("ablation_runs", {}).items()}
+    rows = [
+        f"| {name} | "
+        + " | ".join(str(cfg.get(k, "transpose" if k == "upsample" else "-")) for k in CONFIG_COLUMNS)
+        + " |"
+        for name, cfg in configs.items()
+        if cfg
+    ]
+    if not rows:
+        return []
+    return [
+        "Training configurations (same data and augmentation; `upsample`: the U-Nets' decoders, "
+        "`transpose` = 4x4 stride-2 transposed convolutions, `resize` = nearest x2 + 3x3 convolution):",
+        "",
+        "| method | " + " | ".join(CONFIG_COLUMNS) + " |",
+        "|---|" + "---|" * len(CONFIG_COLUMNS),
+        *rows,
+    ]
 
 
 def run(
@@ -293,6 +321,8 @@ def run(
         result["ablation_runs"] = runs
     if shipped:
         result["model_config"] = spec.entry.get("training", {}).get("config")
+    elif (model_path.parent / "config.json").is_file():
+        result["model_config"] = json.loads((model_path.parent / "config.json").read_text())["config"]
     result["paper_apdrawing"] = PAPER_APDRAWING
     result["settings"] = settings(test, extractor)
     out_dir.mkdir(parents=True, exist_ok=True)
