@@ -138,3 +138,22 @@ def test_draw_training_resumes_exactly_and_exports(tmp_path: Path, astronaut: np
     assert "| ours (model.onnx) | full | resize | 64 | 100.0 | 2 | 2 | 0 |" in md  # its training configuration
     assert "| tiny again | full | resize | 64 |" in md
     assert sorted(p.name for p in (tmp_path / "img").iterdir()) == [f"draw_style{s}.png" for s in (1, 2, 3)]
+
+
+@pytest.mark.slow
+def test_draw_training_with_a_perceptual_term(tmp_path: Path, astronaut: np.ndarray) -> None:
+    from portraitcli.train.common import perceptual
+
+    try:
+        perceptual.weights_file()
+    except Exception as e:  # noqa: BLE001
+        pytest.skip(str(e))
+    data = _fake_fs2k(tmp_path / "data", astronaut)
+    cfg = DrawConfig(
+        size=64, channels=(8, 16), info_channels=(8, 16), wavelet_features=4, ndf=8, epochs=1, batch_size=2,
+        val_per_style=1, threads=1, lambda_perc=1.0,
+    )  # fmt: skip
+    run_dir = make_run_dir(tmp_path / "runs", "draw", "perc")
+    train(cfg, data, run_dir, tmp_path / "cache")
+    (record,) = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()[:1]]
+    assert record["loss_G_perc"] > 0 and record["loss_G_l1"] > 0

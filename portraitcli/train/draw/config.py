@@ -30,6 +30,7 @@ class DrawConfig:
     lr_milestones: tuple[float, ...] = (0.6, 0.85)  # fractions of the epochs
     lr_gamma: float = 0.3
     lambda_l1: float = 100.0  # pixel loss weight, as pix2pix
+    lambda_perc: float = 0.0  # perceptual loss weight (MobileNetV2 features, DESIGN.md); 0 = none
     augment_shift: float = 0.03
     augment_scale: float = 0.05
     augment_color: float = 0.15

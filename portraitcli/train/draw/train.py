@@ -5,7 +5,7 @@ Reference:
     Disentanglement and Reconstruction", Electronics 2024: adversarial plus pixel losses.
     Here (x: photo and style planes, y: the artist's drawing)::
 
-        L_G = L_lsgan(D(x, G(x)), 1) + lambda_l1 * |G(x) - y|
+        L_G = L_lsgan(D(x, G(x)), 1) + lambda_l1 * |G(x) - y| [+ lambda_perc * perc(G(x), y)]
         L_D = (L_lsgan(D(x, y), 1) + L_lsgan(D(x, G(x)), 0)) / 2
 
     with a conditional PatchGAN D (pix2pix, Isola et al., CVPR 2017), least-squares GAN
@@ -30,6 +30,7 @@ from portraitcli.train.common.augment import paired_jitter
 from portraitcli.train.common.checkpoint import resume, save_epoch
 from portraitcli.train.common.optim import adam_step_decay
 from portraitcli.train.common.paired import paired_gan_step
+from portraitcli.train.common.perceptual import PerceptualFeatures
 from portraitcli.train.common.runs import JsonlLog, report_epoch, seed_everything, write_config
 from portraitcli.train.draw.config import DrawConfig
 from portraitcli.train.draw.data import AlignedPairs, aligned_pairs, drawing_template
@@ -92,6 +93,7 @@ def train(cfg: DrawConfig, data: Path, run_dir: Path, cache: Path | None, consol
     D.to(cfg.device)
     objects = adam_step_decay({"G": G, "D": D}, cfg.lr, cfg.beta1, cfg.epochs, cfg.lr_milestones, cfg.lr_gamma)
     opt_G, opt_D = objects["opt_G"], objects["opt_D"]
+    perceptual = PerceptualFeatures().to(cfg.device) if cfg.lambda_perc > 0 else None
 
     start_epoch = resume(run_dir, objects, cfg.device, console)
     if start_epoch == 0:
@@ -134,7 +136,7 @@ def train(cfg: DrawConfig, data: Path, run_dir: Path, cache: Path | None, consol
                 ys.append(drawing_to_tensor(drawing))
             x = torch.from_numpy(np.stack(xs)).to(cfg.device)
             y = torch.from_numpy(np.stack(ys)).to(cfg.device)
-            losses = paired_gan_step(G, D, opt_G, opt_D, x, y, cfg.lambda_l1)
+            losses = paired_gan_step(G, D, opt_G, opt_D, x, y, cfg.lambda_l1, perceptual, cfg.lambda_perc)
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + v
         objects["sched_G"].step()
