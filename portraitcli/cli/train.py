@@ -31,13 +31,13 @@ def _config_and_run_dir(
     import json
 
     from portraitcli.errors import UsageError
-    from portraitcli.train.common.runs import apply_overrides, log_resume, make_run_dir
+    from portraitcli.train.common.runs import apply_overrides, log_resume, make_run_dir, saved_config
 
     if resume is not None:
         if not (resume / "config.json").is_file():
             raise UsageError(f"--resume {resume}: no config.json there; not a run folder")
         saved = json.loads((resume / "config.json").read_text())["config"]
-        cfg = apply_overrides(config_cls(), [f"{k}={json.dumps(v)}" for k, v in saved.items()] + list(set_))
+        cfg = apply_overrides(saved_config(config_cls, saved), list(set_))
         log_resume(resume, cfg)
         return cfg, resume
     cfg = apply_overrides(config_cls(), list(set_))

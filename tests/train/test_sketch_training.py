@@ -14,7 +14,7 @@ from portraitcli.errors import UsageError  # noqa: E402
 from portraitcli.io import write_image  # noqa: E402
 from portraitcli.train.common.checkpoint import load_checkpoint  # noqa: E402
 from portraitcli.train.common.export import export_onnx  # noqa: E402
-from portraitcli.train.common.runs import apply_overrides, make_run_dir  # noqa: E402
+from portraitcli.train.common.runs import apply_overrides, make_run_dir, saved_config  # noqa: E402
 from portraitcli.train.sketch.config import SketchConfig  # noqa: E402
 from portraitcli.train.sketch.networks import PatchDiscriminator, SEUNet, SqueezeExcitation  # noqa: E402
 from portraitcli.train.sketch.train import train  # noqa: E402
@@ -63,6 +63,18 @@ def test_overrides() -> None:
         apply_overrides(SketchConfig(), ["nope=1"])
     with pytest.raises(UsageError, match="key=value"):
         apply_overrides(SketchConfig(), ["epochs"])
+
+
+def test_saved_config_fills_fields_a_run_predates() -> None:
+    from portraitcli.train.draw.config import DrawConfig
+
+    old = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(DrawConfig()).items()}
+    del old["upsample"]  # draw runs saved before the option trained transposed-convolution decoders
+    cfg = saved_config(DrawConfig, {**old, "epochs": 3})
+    assert (cfg.upsample, cfg.epochs, cfg.channels) == ("transpose", 3, DrawConfig().channels)
+    assert saved_config(SketchConfig, {"lambda_ssim": 0.0}).lambda_ssim == 0.0  # no SAVED_DEFAULTS: today's defaults
+    with pytest.raises(UsageError, match="does not know: nope"):
+        saved_config(SketchConfig, {"nope": 1})
 
 
 def _fake_cufs(root: Path) -> Path:

@@ -65,8 +65,9 @@ def resume(run_dir: Path, objects: dict[str, Any], device: str = "cpu", console:
 
 def checkpoint_config(ckpt: Path, config_cls: type) -> Any:
     """The training config saved in a checkpoint (lists back to tuples), loaded with ``weights_only=True``."""
-    meta = torch.load(ckpt, map_location="cpu", weights_only=True)["meta"]
-    return config_cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in meta["config"].items()})
+    from portraitcli.train.common.runs import saved_config
+
+    return saved_config(config_cls, torch.load(ckpt, map_location="cpu", weights_only=True)["meta"]["config"])
 
 
 def checkpoint_epoch(ckpt: Path) -> int | None:

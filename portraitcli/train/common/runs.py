@@ -35,6 +35,23 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def saved_config(config_cls: type[C], saved: dict[str, Any]) -> C:
+    """Rebuild a config dataclass from its saved fields (``config.json``, a checkpoint's meta).
+
+    Lists come back as tuples. A field the saved dict lacks (the run predates it) takes the
+    class's ``SAVED_DEFAULTS`` value when it has one (the behaviour before the field
+    existed), else today's default.
+
+    Raises:
+        UsageError: the saved dict has a field the class does not (a newer or other task's run).
+    """
+    unknown = sorted(set(saved) - {f.name for f in dataclasses.fields(config_cls)})  # type: ignore[arg-type]
+    if unknown:
+        raise UsageError(f"saved config has fields {config_cls.__name__} does not know: {', '.join(unknown)}")
+    values = {**getattr(config_cls, "SAVED_DEFAULTS", {}), **saved}
+    return config_cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
 def apply_overrides(config: C, overrides: list[str]) -> C:
     """Return a copy of a config dataclass with ``key=value`` overrides applied.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 
 @dataclass(frozen=True)
@@ -12,8 +13,12 @@ class DrawConfig:
     ``mode`` picks the paper's model or an ablation (see
     :mod:`portraitcli.train.draw.networks`): ``full``, ``no-disentangle``, ``no-info`` or
     ``pix2pix`` (the U-Net baseline). ``dataset`` is ``fs2k`` (three styles) or
-    ``apdrawing`` (one style, the release's side-by-side layout).
+    ``apdrawing`` (one style, the release's side-by-side layout). ``upsample`` picks the
+    U-Nets' decoders (:class:`~portraitcli.train.sketch.networks.SEUNet`); runs saved before
+    the option existed used ``transpose`` (``SAVED_DEFAULTS``).
     """
+
+    SAVED_DEFAULTS: ClassVar[dict[str, object]] = {"upsample": "transpose"}
 
     mode: str = "full"
     dataset: str = "fs2k"
