@@ -15,20 +15,21 @@ class DrawConfig:
     ``pix2pix`` (the U-Net baseline). ``dataset`` is ``fs2k`` (three styles) or
     ``apdrawing`` (one style, the release's side-by-side layout). ``upsample`` picks the
     U-Nets' decoders (:class:`~portraitcli.train.sketch.networks.SEUNet`); runs saved before
-    the option existed used ``transpose`` (``SAVED_DEFAULTS``).
+    the option existed used ``transpose`` (``SAVED_DEFAULTS``); ``resize`` is the default since
+    draw-v2 (docs/design.md: transposed convolutions drew fields of dots).
     """
 
     SAVED_DEFAULTS: ClassVar[dict[str, object]] = {"upsample": "transpose"}
 
     mode: str = "full"
     dataset: str = "fs2k"
-    size: int = 192  # the aligned crop, size x size px (192: about 4.2 min/epoch on 2 CPU cores; 256: 8.9)
+    size: int = 192  # the aligned crop, size x size px (192: about 6 min/epoch on 2 CPU cores, full model)
     channels: tuple[int, ...] = (32, 64, 128, 256)
     info_channels: tuple[int, ...] = (24, 48, 96, 192)
     wavelet_features: int = 16
-    upsample: str = "transpose"  # the U-Nets' decoders: "transpose" (ConvT 4x4 s2) or "resize" (nearest + 3x3)
+    upsample: str = "resize"  # the U-Nets' decoders: "resize" (nearest x2 + 3x3) or "transpose" (ConvT 4x4 s2)
     ndf: int = 32
-    epochs: int = 8  # about 35 min on 2 CPU cores at 192 px, batch 8: the budget of every row of the table
+    epochs: int = 8  # about 50 min on 2 CPU cores at 192 px, batch 8: the budget of every row of the table
     batch_size: int = 8
     lr: float = 2e-4
     beta1: float = 0.5
