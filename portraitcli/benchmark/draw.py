@@ -217,17 +217,22 @@ def write_markdown(result: dict, path: Path) -> None:
     write_text_atomic(path, "\n".join(lines))
 
 
-#: Training settings shown for each trained row (a missing ``upsample`` predates the option: ConvT).
+#: Training settings shown for each trained row.
 CONFIG_COLUMNS = ("mode", "upsample", "size", "lambda_l1", "batch_size", "epochs", "seed")
 
 
 def _config_table(result: dict) -> list[str]:
-    """Markdown lines: the training configuration of ours and of every ablation run."""
+    """Markdown lines: the training configuration of ours and of every ablation run.
+
+    A field a run's config lacks predates it: shown as ``DrawConfig.SAVED_DEFAULTS`` has it, else "-".
+    """
+    from portraitcli.train.draw.config import DrawConfig
+
     configs = {f"ours ({result['model']})": result.get("model_config")}
     configs |= {name: r["config"] for name, r in result.get("ablation_runs", {}).items()}
     rows = [
         f"| {name} | "
-        + " | ".join(str(cfg.get(k, "transpose" if k == "upsample" else "-")) for k in CONFIG_COLUMNS)
+        + " | ".join(str(cfg.get(k, DrawConfig.SAVED_DEFAULTS.get(k, "-"))) for k in CONFIG_COLUMNS)
         + " |"
         for name, cfg in configs.items()
         if cfg
