@@ -23,6 +23,16 @@ def data_dir(name: str) -> Path:
     return path
 
 
+def needs_mobilenet_weights() -> None:
+    """Skip the test, with the reason, when the ImageNet MobileNetV2 weights package is missing."""
+    from portraitcli.train.common.perceptual import weights_file
+
+    try:
+        weights_file()
+    except Exception as e:  # noqa: BLE001
+        pytest.skip(str(e))
+
+
 @pytest.fixture(scope="session")
 def astronaut() -> np.ndarray:
     """scikit-image's astronaut (Eileen Collins, public domain): (512, 512, 3) uint8 RGB."""

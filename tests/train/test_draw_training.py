@@ -16,6 +16,7 @@ from portraitcli.train.common.runs import make_run_dir  # noqa: E402
 from portraitcli.train.draw.config import DrawConfig  # noqa: E402
 from portraitcli.train.draw.networks import MODES, DrawGenerator  # noqa: E402
 from portraitcli.train.draw.train import train  # noqa: E402
+from tests.conftest import needs_mobilenet_weights  # noqa: E402
 
 
 @pytest.mark.parametrize("upsample", ["transpose", "resize"])
@@ -142,12 +143,7 @@ def test_draw_training_resumes_exactly_and_exports(tmp_path: Path, astronaut: np
 
 @pytest.mark.slow
 def test_draw_training_with_a_perceptual_term(tmp_path: Path, astronaut: np.ndarray) -> None:
-    from portraitcli.train.common import perceptual
-
-    try:
-        perceptual.weights_file()
-    except Exception as e:  # noqa: BLE001
-        pytest.skip(str(e))
+    needs_mobilenet_weights()
     data = _fake_fs2k(tmp_path / "data", astronaut)
     cfg = DrawConfig(
         size=64, channels=(8, 16), info_channels=(8, 16), wavelet_features=4, ndf=8, epochs=1, batch_size=2,
@@ -155,5 +151,5 @@ def test_draw_training_with_a_perceptual_term(tmp_path: Path, astronaut: np.ndar
     )  # fmt: skip
     run_dir = make_run_dir(tmp_path / "runs", "draw", "perc")
     train(cfg, data, run_dir, tmp_path / "cache")
-    (record,) = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()[:1]]
+    record = json.loads((run_dir / "log.jsonl").read_text().splitlines()[0])
     assert record["loss_G_perc"] > 0 and record["loss_G_l1"] > 0

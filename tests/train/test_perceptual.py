@@ -6,13 +6,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from portraitcli.train.common import perceptual  # noqa: E402
-
-
-def _needs_weights() -> None:
-    try:
-        perceptual.weights_file()
-    except Exception as e:  # noqa: BLE001
-        pytest.skip(str(e))
+from tests.conftest import needs_mobilenet_weights  # noqa: E402
 
 
 def _imagenet_batch(images: list[np.ndarray]) -> torch.Tensor:
@@ -26,7 +20,7 @@ def _imagenet_batch(images: list[np.ndarray]) -> torch.Tensor:
 
 
 def test_mobilenet_v2_loads_strictly_and_classifies_imagenet_photos() -> None:
-    _needs_weights()
+    needs_mobilenet_weights()
     from skimage import data
 
     net = perceptual.imagenet_mobilenet_v2()
@@ -37,7 +31,7 @@ def test_mobilenet_v2_loads_strictly_and_classifies_imagenet_photos() -> None:
 
 
 def test_perceptual_loss_is_zero_for_equal_images_and_differentiable() -> None:
-    _needs_weights()
+    needs_mobilenet_weights()
     feats = perceptual.PerceptualFeatures()
     feats.train()  # stays in eval mode: ImageNet batch-norm statistics
     assert not feats.training and not any(p.requires_grad for p in feats.parameters())

@@ -12,6 +12,8 @@ from typing import Any
 
 import torch
 
+from portraitcli.train.common.runs import saved_config
+
 
 def save_checkpoint(path: Path, objects: dict[str, Any], **meta: Any) -> None:
     """Save ``{name: obj.state_dict()}`` and ``meta`` atomically to ``path``."""
@@ -65,8 +67,6 @@ def resume(run_dir: Path, objects: dict[str, Any], device: str = "cpu", console:
 
 def checkpoint_config(ckpt: Path, config_cls: type) -> Any:
     """The training config saved in a checkpoint (lists back to tuples), loaded with ``weights_only=True``."""
-    from portraitcli.train.common.runs import saved_config
-
     return saved_config(config_cls, torch.load(ckpt, map_location="cpu", weights_only=True)["meta"]["config"])
 
 
