@@ -34,6 +34,7 @@ from portraitcli.benchmark.sketch import pencil_sketch
 from portraitcli.errors import UsageError
 from portraitcli.io.image import write_text_atomic
 from portraitcli.metrics.pixel import SSIM_SETTINGS, ssim, to_gray
+from portraitcli.train.draw.config import DrawConfig
 from portraitcli.train.draw.data import AlignedPairs
 
 #: (aligned crop (H, W, 3) uint8 RGB, style 1..3) -> (H, W) uint8 drawing.
@@ -226,8 +227,6 @@ def _config_table(result: dict) -> list[str]:
 
     A field a run's config lacks predates it: shown as ``DrawConfig.SAVED_DEFAULTS`` has it, else "-".
     """
-    from portraitcli.train.draw.config import DrawConfig
-
     configs = {f"ours ({result['model']})": result.get("model_config")}
     configs |= {name: r["config"] for name, r in result.get("ablation_runs", {}).items()}
     rows = [
