@@ -30,6 +30,7 @@ import numpy as np
 from PIL import Image
 
 from portraitcli.benchmark.pictures import grid, label
+from portraitcli.benchmark.recorded import carried_note, recorded_ablations
 from portraitcli.benchmark.sketch import pencil_sketch
 from portraitcli.errors import UsageError
 from portraitcli.io.image import write_text_atomic
@@ -202,7 +203,7 @@ def write_markdown(result: dict, path: Path) -> None:
                 _fmt(m.get(f"ssim_style{s}"), 4),
             ]
         lines.append(f"| {name} | {m.get('kind', 'baseline')} | " + " | ".join(cells) + " |")
-    lines += ["", *_config_table(result)]
+    lines += ["", *_config_table(result), *carried_note(result)]
     n_style = result["settings"]["n_per_style"]
     lines += [
         "",
@@ -256,6 +257,7 @@ def run(
     images_dir: Path | None = Path("docs/images"),
     cache: Path | None = Path("runs/cache"),
     kid_subsets: int = 100,
+    keep_ablations: bool = False,
 ) -> dict:
     """Score the shipped (or given) draw model, the baselines and the ablation runs.
 
@@ -267,12 +269,15 @@ def run(
         out_dir: where ``draw.json`` and ``draw.md`` go.
         images_dir: where the per-style picture grids go; None skips them.
         cache: where detected landmarks and aligned test pairs are cached.
+        keep_ablations: also carry the ablation rows recorded in ``out_dir``'s earlier report
+            that ``ablations`` does not re-score (see :mod:`portraitcli.benchmark.recorded`).
 
     Returns:
         The result written to ``draw.json``.
 
     Raises:
-        UsageError: no template for ``model_path``; WeightsError: no shipped draw model.
+        UsageError: no template for ``model_path``, or ``keep_ablations`` and the earlier
+            report used another protocol; WeightsError: no shipped draw model.
     """
     from portraitcli.benchmark.sketch import record_metrics
     from portraitcli.metrics.distribution import InceptionFeatures
@@ -321,6 +326,13 @@ def run(
         outputs[name] = r.pop("_outputs")
         per_image[name] = r.pop("per_image")
         result["baselines"][name] = {**{k: v for k, v in r.items()}, "kind": kinds[name]}
+    if keep_ablations:
+        kept = recorded_ablations(
+            out_dir / "draw.json", out_dir / "draw_per_image.csv", settings(test, extractor), skip=runs
+        )
+        result["baselines"] |= kept.rows
+        runs |= kept.runs
+        per_image |= {name: {n: scores[n]["ssim"] for n in test.names} for name, scores in kept.per_image.items()}
     if runs:
         result["ablation_runs"] = runs
     if shipped:

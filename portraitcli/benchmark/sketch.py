@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from portraitcli.benchmark.pictures import grid, label
+from portraitcli.benchmark.recorded import carried_note, recorded_ablations
 from portraitcli.data.cufs import cufs_pairs, load_pair
 from portraitcli.errors import BadInputError
 from portraitcli.io.image import write_text_atomic
@@ -230,7 +231,7 @@ def write_markdown(result: dict, path: Path) -> None:
             f"| {name} | {b.get('kind', 'baseline')} | {_fmt(b['ssim'])} | {cell} | {_fmt(b['psnr'], 2)} | "
             f"{_fmt(b['ssim_ar'])} | {_fmt(b['psnr_ar'], 2)} |"
         )
-    keys = ("variant", "use_se", "lambda_cycle", "lambda_sup", "lambda_ssim", "epochs", "seed")
+    keys = ("variant", "use_se", "lambda_cycle", "lambda_sup", "lambda_ssim", "ema_decay", "epochs", "seed")
     runs = {f"ours ({result['model']})": result.get("model_config")} | {
         name: r["config"] for name, r in result.get("ablation_runs", {}).items()
     }
@@ -242,7 +243,7 @@ def write_markdown(result: dict, path: Path) -> None:
             cells = [
                 "n/a"
                 if g_alone and k in ("lambda_cycle", "lambda_sup")
-                else str(cfg.get(k, 0.0 if k == "lambda_ssim" else ""))
+                else str(cfg.get(k, 0.0 if k in ("lambda_ssim", "ema_decay") else ""))
                 for k in keys
             ]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
@@ -255,6 +256,7 @@ def write_markdown(result: dict, path: Path) -> None:
         + (", ".join(tied) if tied else "none")
         + ".",
     ]
+    lines += carried_note(result)
     lines += [
         "",
         "The paper's CUHK SSIM (its own table; not re-measured here): "
@@ -302,6 +304,7 @@ def run(
     ablations: dict[str, Path] | None = None,
     out_dir: Path = Path("docs/benchmarks"),
     images_dir: Path | None = Path("docs/images"),
+    keep_ablations: bool = False,
 ) -> dict:
     """Score the shipped (or given) model, the baselines and the ablation runs; write the report.
 
@@ -311,9 +314,14 @@ def run(
         ablations: {name: run folder holding ``model.onnx`` and ``config.json``}.
         out_dir: where ``sketch.json``, ``sketch.md`` and ``sketch_per_image.csv`` go.
         images_dir: where the picture grids go; None skips them.
+        keep_ablations: also carry the ablation rows recorded in ``out_dir``'s earlier report
+            that ``ablations`` does not re-score (see :mod:`portraitcli.benchmark.recorded`).
 
     Returns:
         The result dict written to ``sketch.json``.
+
+    Raises:
+        UsageError: ``keep_ablations`` and the earlier report used another protocol.
     """
     import csv
     import json
@@ -359,6 +367,13 @@ def run(
     base = baselines(data)
     result["baselines"] = {name: {**both(g, name), "kind": "baseline"} for name, g in base.items()}
     runs = {}
+    if keep_ablations:
+        kept = recorded_ablations(
+            out_dir / "sketch.json", out_dir / "sketch_per_image.csv", settings(), skip=ablations or {}
+        )
+        result["baselines"] |= kept.rows
+        runs |= kept.runs
+        per_image |= kept.per_image
     for name, run_dir in (ablations or {}).items():
         cfg = json.loads((run_dir / "config.json").read_text())
         result["baselines"][name] = {**both(onnx_generator(run_dir / "model.onnx"), name), "kind": "ablation"}

@@ -43,6 +43,14 @@ def benchmark_sketch(
     ),
     no_images: Annotated[bool, typer.Option("--no-images", help="Skip the picture grids.")] = False,
     json_path: Annotated[Path | None, typer.Option("--json", help="Also write the result JSON here.")] = None,
+    keep_ablations: Annotated[
+        bool,
+        typer.Option(
+            "--keep-ablations",
+            help="Keep the ablation rows of the earlier report in --out that --ablation does not rescore "
+            "(same model files, same protocol; for when their run folders are gone).",
+        ),
+    ] = False,
 ) -> None:
     """CUFS test: SSIM and PSNR (CUHK 100 pairs, AR 23 pairs) beside baselines and ablations."""
     import json
@@ -55,7 +63,7 @@ def benchmark_sketch(
     runs = _ablation_runs(ablation)
     console = Console(stderr=True)
     with console.status("scoring the sketch model and baselines on CUFS test..."):
-        result = run(data_root(data), model, runs, out, None if no_images else images)
+        result = run(data_root(data), model, runs, out, None if no_images else images, keep_ablations)
     if json_path is not None:
         json_path.write_text(json.dumps(result, indent=2) + "\n")
     console.print(f"wrote {out / 'sketch.json'} and {out / 'sketch.md'}")
@@ -81,6 +89,14 @@ def benchmark_draw(
     cache: Annotated[Path, typer.Option("--cache", help="Cache of aligned test pairs.")] = Path("runs/cache"),
     kid_subsets: Annotated[int, typer.Option("--kid-subsets", help="KID subsets.", min=1)] = 100,
     json_path: Annotated[Path | None, typer.Option("--json", help="Also write the result JSON here.")] = None,
+    keep_ablations: Annotated[
+        bool,
+        typer.Option(
+            "--keep-ablations",
+            help="Keep the ablation rows of the earlier report in --out that --ablation does not rescore "
+            "(same model files, same protocol; for when their run folders are gone).",
+        ),
+    ] = False,
 ) -> None:
     """FS2K test: FID, KID and SSIM per style and overall, beside XDoG, pencilSketch and ablations."""
     import json
@@ -93,7 +109,9 @@ def benchmark_draw(
     runs = _ablation_runs(ablation)
     console = Console(stderr=True)
     with console.status("scoring the draw model, baselines and ablations on FS2K test..."):
-        result = run(data_root(data), model, runs, out, None if no_images else images, cache, kid_subsets)
+        result = run(
+            data_root(data), model, runs, out, None if no_images else images, cache, kid_subsets, keep_ablations
+        )
     if json_path is not None:
         json_path.write_text(json.dumps(result, indent=2) + "\n")
     console.print(f"wrote {out / 'draw.json'} and {out / 'draw.md'}")

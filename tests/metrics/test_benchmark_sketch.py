@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,11 +14,20 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.mark.slow
 def test_benchmark_sketch_regenerates_the_shipped_numbers(tmp_path: Path, capsys, monkeypatch) -> None:
-    """`portrait benchmark sketch` on the shipped weights reproduces docs/ and the manifest."""
+    """`portrait benchmark sketch` on the shipped weights reproduces docs/ and the manifest.
+
+    With ``--keep-ablations`` and the committed report in ``--out``, the ablation rows whose
+    run folders are not here are carried; their paired differences, recomputed from the
+    per-image CSV against a fresh scoring of the shipped model, equal the committed ones.
+    """
     root = data_dir("cufs").parent
+    docs_dir = REPO / "docs" / "benchmarks"
+    for name in ("sketch.json", "sketch_per_image.csv"):
+        shutil.copy(docs_dir / name, tmp_path / name)
     monkeypatch.delenv("PORTRAIT_WEIGHTS", raising=False)
     monkeypatch.setattr("portraitcli.benchmark.sketch.record_metrics", lambda *a, **k: None)
-    code = main(["benchmark", "sketch", "--data", str(root), "--out", str(tmp_path), "--no-images"])
+    argv = ["benchmark", "sketch", "--data", str(root), "--out", str(tmp_path), "--no-images", "--keep-ablations"]
+    code = main(argv)
     out, err = capsys.readouterr()
     assert code == 0, err
     result = json.loads((tmp_path / "sketch.json").read_text())
@@ -34,3 +44,28 @@ def test_benchmark_sketch_regenerates_the_shipped_numbers(tmp_path: Path, capsys
     docs = json.loads((REPO / "docs" / "benchmarks" / "sketch.json").read_text())
     assert docs["sha256"] == result["sha256"]
     assert docs["metrics"]["ssim"] == pytest.approx(result["metrics"]["ssim"], abs=1e-6)
+    assert result["ablation_runs"].keys() == docs["ablation_runs"].keys()
+    for name in docs["ablation_runs"]:
+        assert result["ablation_runs"][name]["carried"] and result["baselines"][name] == docs["baselines"][name]
+        diff, recorded = result["ssim_diff_vs_ours"][name], docs["ssim_diff_vs_ours"][name]
+        assert [diff["mean"], *diff["ci95"]] == pytest.approx([recorded["mean"], *recorded["ci95"]], abs=2e-6)
+
+
+def test_recorded_ablations_refuse_another_protocol(tmp_path: Path) -> None:
+    """Rows scored under other settings are not carried; library versions may differ."""
+    from portraitcli.benchmark.recorded import recorded_ablations
+    from portraitcli.errors import UsageError
+
+    report = {
+        "baselines": {"abl": {"ssim": 0.5, "kind": "ablation"}, "gray": {"ssim": 0.4}},
+        "ablation_runs": {"abl": {"run": "00001-x", "config": {}, "sha256": "0" * 64}},
+        "settings": {"ssim": {"sigma": 1.5}, "versions": {"python": "3.11"}},
+    }
+    (tmp_path / "r.json").write_text(json.dumps(report))
+    (tmp_path / "r.csv").write_text("method,image,ssim\nabl,a.jpg,0.5\ngray,a.jpg,0.4\n")
+    kept = recorded_ablations(tmp_path / "r.json", tmp_path / "r.csv", {"ssim": {"sigma": 1.5}, "versions": {}})
+    assert kept.rows == {"abl": {"ssim": 0.5, "kind": "ablation"}} and kept.runs["abl"]["carried"]
+    assert kept.per_image == {"abl": {"a.jpg": {"ssim": 0.5}}}
+    assert not recorded_ablations(tmp_path / "r.json", tmp_path / "r.csv", report["settings"], skip=["abl"]).rows
+    with pytest.raises(UsageError, match="another protocol"):
+        recorded_ablations(tmp_path / "r.json", tmp_path / "r.csv", {"ssim": {"sigma": 2.0}})

@@ -140,6 +140,14 @@ def test_draw_training_resumes_exactly_and_exports(tmp_path: Path, astronaut: np
     assert "| tiny again | full | resize | 64 |" in md
     assert sorted(p.name for p in (tmp_path / "img").iterdir()) == [f"draw_style{s}.png" for s in (1, 2, 3)]
 
+    # regenerated without the run folder at hand: --keep-ablations carries its row and per-image SSIM
+    again = benchmark(data, onnx_path, {}, tmp_path / "docs", None, cache, 5, keep_ablations=True)
+    assert again["baselines"]["tiny again"] == result["baselines"]["tiny again"]
+    assert again["ablation_runs"]["tiny again"] == {**result["ablation_runs"]["tiny again"], "carried": True}
+    rows = (tmp_path / "docs" / "draw_per_image.csv").read_text().splitlines()
+    assert sum(r.startswith("tiny again,") for r in rows) == result["n"]
+    assert "Rows carried from an earlier run" in (tmp_path / "docs" / "draw.md").read_text()
+
 
 @pytest.mark.slow
 def test_draw_training_with_a_perceptual_term(tmp_path: Path, astronaut: np.ndarray) -> None:
