@@ -27,6 +27,7 @@ from portraitcli.data.cufs import cufs_pairs, load_pair
 from portraitcli.errors import BadInputError
 from portraitcli.io.image import write_text_atomic
 from portraitcli.metrics.pixel import SSIM_SETTINGS, psnr, ssim, to_gray
+from portraitcli.train.sketch.config import SketchConfig
 
 SPLITS = {"cuhk": "cuhk_student", "ar": "ar"}
 Generator = Callable[[np.ndarray], np.ndarray]
@@ -243,7 +244,7 @@ def write_markdown(result: dict, path: Path) -> None:
             cells = [
                 "n/a"
                 if g_alone and k in ("lambda_cycle", "lambda_sup")
-                else str(cfg.get(k, 0.0 if k in ("lambda_ssim", "ema_decay") else ""))
+                else str(cfg.get(k, SketchConfig.SAVED_DEFAULTS.get(k, "")))
                 for k in keys
             ]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")

@@ -72,7 +72,9 @@ def test_saved_config_fills_fields_a_run_predates() -> None:
     del old["upsample"]  # draw runs saved before the option trained transposed-convolution decoders
     cfg = saved_config(DrawConfig, {**old, "epochs": 3})
     assert (cfg.upsample, cfg.epochs, cfg.channels) == ("transpose", 3, DrawConfig().channels)
-    assert saved_config(SketchConfig, {"lambda_ssim": 0.0}).lambda_ssim == 0.0  # no SAVED_DEFAULTS: today's defaults
+    before_ssim_and_ema = saved_config(SketchConfig, {"epochs": 3})  # sketch runs saved before both terms
+    assert (before_ssim_and_ema.lambda_ssim, before_ssim_and_ema.ema_decay, before_ssim_and_ema.epochs) == (0, 0, 3)
+    assert saved_config(SketchConfig, {"lambda_sup": 5.0}).use_se  # a field every run saved: today's default
     with pytest.raises(UsageError, match="does not know: nope"):
         saved_config(SketchConfig, {"nope": 1})
 
