@@ -13,6 +13,17 @@ app = typer.Typer(
 )
 
 
+#: ``--keep-ablations`` of the sketch and draw benchmarks (see ``portraitcli.benchmark.recorded``).
+KeepAblations = Annotated[
+    bool,
+    typer.Option(
+        "--keep-ablations",
+        help="Keep the ablation rows of the earlier report in --out that --ablation does not rescore "
+        "(same model files, same protocol; for when their run folders are gone).",
+    ),
+]
+
+
 def _ablation_runs(items: list[str]) -> dict[str, Path]:
     """Parse ``NAME=RUN_DIR`` options; each RUN_DIR must hold ``model.onnx``."""
     from portraitcli.errors import UsageError
@@ -43,14 +54,7 @@ def benchmark_sketch(
     ),
     no_images: Annotated[bool, typer.Option("--no-images", help="Skip the picture grids.")] = False,
     json_path: Annotated[Path | None, typer.Option("--json", help="Also write the result JSON here.")] = None,
-    keep_ablations: Annotated[
-        bool,
-        typer.Option(
-            "--keep-ablations",
-            help="Keep the ablation rows of the earlier report in --out that --ablation does not rescore "
-            "(same model files, same protocol; for when their run folders are gone).",
-        ),
-    ] = False,
+    keep_ablations: KeepAblations = False,
 ) -> None:
     """CUFS test: SSIM and PSNR (CUHK 100 pairs, AR 23 pairs) beside baselines and ablations."""
     import json
@@ -89,14 +93,7 @@ def benchmark_draw(
     cache: Annotated[Path, typer.Option("--cache", help="Cache of aligned test pairs.")] = Path("runs/cache"),
     kid_subsets: Annotated[int, typer.Option("--kid-subsets", help="KID subsets.", min=1)] = 100,
     json_path: Annotated[Path | None, typer.Option("--json", help="Also write the result JSON here.")] = None,
-    keep_ablations: Annotated[
-        bool,
-        typer.Option(
-            "--keep-ablations",
-            help="Keep the ablation rows of the earlier report in --out that --ablation does not rescore "
-            "(same model files, same protocol; for when their run folders are gone).",
-        ),
-    ] = False,
+    keep_ablations: KeepAblations = False,
 ) -> None:
     """FS2K test: FID, KID and SSIM per style and overall, beside XDoG, pencilSketch and ablations."""
     import json
