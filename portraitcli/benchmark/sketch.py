@@ -253,7 +253,8 @@ def write_markdown(result: dict, path: Path) -> None:
     lines += [
         "",
         "Rows with a CUHK SSIM at least ours: " + (", ".join(better) if better else "none") + ".",
-        "Rows not told apart from ours (the paired bootstrap 95% interval of the difference contains 0): "
+        "Rows not told apart from ours (the paired bootstrap 95% interval of the difference contains 0; it "
+        "resamples the test images only, so it does not cover the spread between training seeds): "
         + (", ".join(tied) if tied else "none")
         + ".",
     ]
