@@ -70,7 +70,8 @@ def recorded_ablations(
     if not report.is_file():
         return out
     old = json.loads(report.read_text())
-    names = [n for n in old.get("ablation_runs", {}) if n not in set(skip)]
+    skipped = set(skip)
+    names = [n for n in old.get("ablation_runs", {}) if n not in skipped]
     if not names:
         return out
     if _protocol(old.get("settings", {})) != _protocol(settings):
