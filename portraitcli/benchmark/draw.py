@@ -326,10 +326,9 @@ def run(
         outputs[name] = r.pop("_outputs")
         per_image[name] = r.pop("per_image")
         result["baselines"][name] = {**{k: v for k, v in r.items()}, "kind": kinds[name]}
+    protocol = settings(test, extractor)
     if keep_ablations:
-        kept = recorded_ablations(
-            out_dir / "draw.json", out_dir / "draw_per_image.csv", settings(test, extractor), skip=runs
-        )
+        kept = recorded_ablations(out_dir / "draw.json", out_dir / "draw_per_image.csv", protocol, skip=runs)
         result["baselines"] |= kept.rows
         runs |= kept.runs
         per_image |= {name: {n: scores[n]["ssim"] for n in test.names} for name, scores in kept.per_image.items()}
@@ -340,7 +339,7 @@ def run(
     elif (model_path.parent / "config.json").is_file():
         result["model_config"] = json.loads((model_path.parent / "config.json").read_text())["config"]
     result["paper_apdrawing"] = PAPER_APDRAWING
-    result["settings"] = settings(test, extractor)
+    result["settings"] = protocol
     out_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out_dir / "draw.json", json.dumps(result, indent=2) + "\n")
     write_text_atomic(

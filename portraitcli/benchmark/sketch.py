@@ -369,9 +369,10 @@ def run(
     base = baselines(data)
     result["baselines"] = {name: {**both(g, name), "kind": "baseline"} for name, g in base.items()}
     runs = {}
+    protocol = settings()
     if keep_ablations:
         kept = recorded_ablations(
-            out_dir / "sketch.json", out_dir / "sketch_per_image.csv", settings(), skip=ablations or {}
+            out_dir / "sketch.json", out_dir / "sketch_per_image.csv", protocol, skip=ablations or {}
         )
         result["baselines"] |= kept.rows
         runs |= kept.runs
@@ -391,7 +392,7 @@ def run(
     if shipped:
         result["model_config"] = spec.entry.get("training", {}).get("config")
     result["paper_ssim_cuhk"] = PAPER
-    result["settings"] = settings()
+    result["settings"] = protocol
 
     out_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out_dir / "sketch.json", json.dumps(result, indent=2) + "\n")
