@@ -161,3 +161,42 @@ def test_draw_training_with_a_perceptual_term(tmp_path: Path, astronaut: np.ndar
     train(cfg, data, run_dir, tmp_path / "cache")
     record = json.loads((run_dir / "log.jsonl").read_text().splitlines()[0])
     assert record["loss_G_perc"] > 0 and record["loss_G_l1"] > 0
+
+
+@pytest.mark.slow
+def test_draw_weight_average_is_kept_resumed_and_exported(tmp_path: Path, astronaut: np.ndarray) -> None:
+    import onnxruntime as ort
+
+    from portraitcli.train.common.average import AVERAGE_KEY
+    from portraitcli.train.draw.export import export_run, load_generator
+
+    data = _fake_fs2k(tmp_path / "data", astronaut)
+    cfg = DrawConfig(
+        size=64, channels=(8, 16), info_channels=(8, 16), wavelet_features=4, ndf=8, epochs=2, batch_size=2,
+        val_per_style=1, threads=1, ema_decay=0.5,
+    )  # fmt: skip
+    cache = tmp_path / "cache"
+    straight = make_run_dir(tmp_path / "runs", "draw", "a")
+    final = train(cfg, data, straight, cache)
+    resumed = make_run_dir(tmp_path / "runs", "draw", "b")
+    train(cfg, data, resumed, cache)
+    (resumed / "checkpoints" / "epoch-0002.pt").unlink()
+    train(cfg, data, resumed, cache)  # resumes from epoch 1, average included
+    averages = [
+        torch.load(r / "checkpoints" / "epoch-0002.pt", weights_only=True)[AVERAGE_KEY] for r in (straight, resumed)
+    ]
+    for name, a in averages[0].items():
+        torch.testing.assert_close(a, averages[1][name], msg=name)
+    log = [json.loads(line) for line in (straight / "log.jsonl").read_text().splitlines()]
+    assert all(0 <= r["val_ssim_ema"] <= 1 for r in log if "epoch" in r)
+
+    G_avg, _ = load_generator(final)
+    G_last, _ = load_generator(final, average=False)
+    onnx_path = export_run(straight, final)
+    assert json.loads((straight / "export.json").read_text())["weights"] == "average"
+    x = torch.from_numpy(photo_to_input(astronaut[100:164, 180:244], 2))[None]
+    got = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).run(None, {"input": x.numpy()})[0]
+    with torch.no_grad():
+        expected, last = G_avg(x).numpy(), G_last(x).numpy()
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    assert np.abs(expected - last).max() > 1e-3  # the average is not the last G

@@ -137,7 +137,7 @@ def test_training_runs_and_resumes_exactly(tmp_path: Path, variant: str) -> None
 
 
 def test_weight_average_is_the_exponential_moving_average() -> None:
-    from portraitcli.train.sketch.train import weight_average
+    from portraitcli.train.common.average import weight_average
 
     net = torch.nn.Linear(2, 1, bias=False)
     avg = weight_average(net, 0.9)

@@ -17,6 +17,9 @@ class DrawConfig:
     U-Nets' decoders (:class:`~portraitcli.train.sketch.networks.SEUNet`); runs saved before
     the option existed used ``transpose`` (``SAVED_DEFAULTS``); ``resize`` is the default since
     draw-v2 (docs/design.md: transposed convolutions drew fields of dots).
+
+    ``ema_decay > 0`` keeps an exponential moving average of G's weights and exports it
+    instead of the last G (:mod:`portraitcli.train.common.average`), as the sketch recipe does.
     """
 
     SAVED_DEFAULTS: ClassVar[dict[str, object]] = {"upsample": "transpose"}
@@ -36,6 +39,7 @@ class DrawConfig:
     lr_milestones: tuple[float, ...] = (0.6, 0.85)  # fractions of the epochs
     lr_gamma: float = 0.3
     lambda_l1: float = 100.0  # pixel loss weight, as pix2pix
+    ema_decay: float = 0.0  # > 0: export the moving average of G's weights (0.995: about 2 epochs)
     lambda_perc: float = 0.0  # perceptual loss weight (MobileNetV2 features, DESIGN.md); 0 = none
     augment_shift: float = 0.03
     augment_scale: float = 0.05

@@ -8,6 +8,7 @@ import torch
 from rich.console import Console
 
 from portraitcli.models.draw import SIZE_MULTIPLE, STYLES
+from portraitcli.train.common.average import AVERAGE_KEY, keeps_average, weight_average
 from portraitcli.train.common.checkpoint import load_trained
 from portraitcli.train.common.export import export_onnx, write_export_record
 from portraitcli.train.draw.config import DrawConfig
@@ -28,21 +29,36 @@ LICENSES = {
 }
 
 
-def load_generator(ckpt: Path) -> tuple[DrawGenerator, DrawConfig]:
-    """Rebuild G and its config from a training checkpoint (loaded with ``weights_only=True``)."""
-    return load_trained(
-        ckpt,
-        DrawConfig,
-        lambda cfg: DrawGenerator(
-            cfg.channels, cfg.info_channels, cfg.wavelet_features, len(STYLES), cfg.mode, cfg.upsample
-        ),
-    )
+def load_generator(ckpt: Path, average: bool | None = None) -> tuple[DrawGenerator, DrawConfig]:
+    """Rebuild G and its config from a training checkpoint (loaded with ``weights_only=True``).
+
+    Args:
+        average: take the weight average ``G_ema`` (True), the last G (False), or the
+            average when the run kept one (None, what ``portrait train draw`` exports).
+
+    Raises:
+        KeyError: ``average=True`` and the checkpoint holds no average.
+    """
+
+    def make(cfg: DrawConfig) -> DrawGenerator:
+        return DrawGenerator(cfg.channels, cfg.info_channels, cfg.wavelet_features, len(STYLES), cfg.mode, cfg.upsample)
+
+    if average is None:
+        average = keeps_average(ckpt)
+    if not average:
+        return load_trained(ckpt, DrawConfig, make)
+    G_ema, cfg = load_trained(ckpt, DrawConfig, lambda cfg: weight_average(make(cfg), 0.0), key=AVERAGE_KEY)
+    return G_ema.module.eval(), cfg
 
 
 def export_run(run_dir: Path, ckpt: Path, console: Console | None = None) -> Path:
-    """Write ``model.onnx`` (ONNX Runtime checked against torch) and ``export.json``."""
+    """Write ``model.onnx`` (ONNX Runtime checked against torch) and ``export.json``.
+
+    The model is G's weight average when the run kept one (``ema_decay > 0``), else the last G.
+    """
     console = console or Console(stderr=True)
-    G, cfg = load_generator(ckpt)
+    average = keeps_average(ckpt)
+    G, cfg = load_generator(ckpt, average)
     example = torch.zeros(1, 3 + len(STYLES), cfg.size, cfg.size)
     example[:, :3] = torch.linspace(-1, 1, cfg.size).view(1, 1, 1, -1)
     example[:, 3] = 1.0
@@ -57,5 +73,6 @@ def export_run(run_dir: Path, ckpt: Path, console: Console | None = None) -> Pat
         input=INPUT_CONTRACT,
         output={"layout": "NCHW", "channels": "gray", "range": [-1, 1]},
         license=LICENSES.get(cfg.dataset, LICENSES["fs2k"]),
+        weights="average" if average else "last",
     )
     return path

@@ -27,6 +27,7 @@ from rich.console import Console
 from portraitcli.metrics.pixel import ssim
 from portraitcli.models.draw import drawing_to_tensor, photo_to_input, tensor_to_drawing
 from portraitcli.train.common.augment import paired_jitter
+from portraitcli.train.common.average import AVERAGE_KEY, weight_average
 from portraitcli.train.common.checkpoint import resume, save_epoch
 from portraitcli.train.common.optim import adam_step_decay
 from portraitcli.train.common.paired import paired_gan_step
@@ -72,6 +73,9 @@ def evaluate(G: torch.nn.Module, pairs: AlignedPairs, device: str = "cpu") -> di
 def train(cfg: DrawConfig, data: Path, run_dir: Path, cache: Path | None, console: Console | None = None) -> Path:
     """Train (or resume) a draw model in ``run_dir``; return the final checkpoint path.
 
+    With ``cfg.ema_decay > 0`` the checkpoints also hold the weight average of G
+    (``G_ema``), updated after every step, which the export takes.
+
     Fits the crop template on the training photos (``run_dir/template.json``), aligns the
     pairs (cached in ``cache``), holds out ``cfg.val_per_style`` pairs per style, then
     trains. Resumes from the newest ``checkpoints/epoch-*.pt``; the order and jitter of
@@ -94,6 +98,9 @@ def train(cfg: DrawConfig, data: Path, run_dir: Path, cache: Path | None, consol
     objects = adam_step_decay({"G": G, "D": D}, cfg.lr, cfg.beta1, cfg.epochs, cfg.lr_milestones, cfg.lr_gamma)
     opt_G, opt_D = objects["opt_G"], objects["opt_D"]
     perceptual = PerceptualFeatures().to(cfg.device) if cfg.lambda_perc > 0 else None
+    G_ema = weight_average(G, cfg.ema_decay) if cfg.ema_decay > 0 else None
+    if G_ema is not None:
+        objects[AVERAGE_KEY] = G_ema
 
     start_epoch = resume(run_dir, objects, cfg.device, console)
     if start_epoch == 0:
@@ -137,6 +144,8 @@ def train(cfg: DrawConfig, data: Path, run_dir: Path, cache: Path | None, consol
             x = torch.from_numpy(np.stack(xs)).to(cfg.device)
             y = torch.from_numpy(np.stack(ys)).to(cfg.device)
             losses = paired_gan_step(G, D, opt_G, opt_D, x, y, cfg.lambda_l1, perceptual, cfg.lambda_perc)
+            if G_ema is not None:
+                G_ema.update_parameters(G)
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + v
         objects["sched_G"].step()
@@ -145,6 +154,8 @@ def train(cfg: DrawConfig, data: Path, run_dir: Path, cache: Path | None, consol
         record.update(epoch=epoch + 1, seconds=time.time() - t0, lr=opt_G.param_groups[0]["lr"])
         if (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs:
             record.update(evaluate(G, val_set, cfg.device))
+            if G_ema is not None:
+                record.update({f"{k}_ema": v for k, v in evaluate(G_ema.module, val_set, cfg.device).items()})
         report_epoch(log, console, record, cfg.epochs)
         if (epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == cfg.epochs:
             save_epoch(run_dir, objects, epoch + 1, asdict(cfg))  # type: ignore[arg-type]

@@ -13,11 +13,11 @@ from portraitcli.errors import UsageError
 from portraitcli.face.align import mean_template
 from portraitcli.face.detect import FaceDetector
 from portraitcli.models.sketch import CROP_SIZE, photo_to_tensor
+from portraitcli.train.common.average import AVERAGE_KEY, keeps_average, weight_average
 from portraitcli.train.common.checkpoint import load_trained
 from portraitcli.train.common.export import export_onnx, write_export_record
 from portraitcli.train.sketch.config import SketchConfig
 from portraitcli.train.sketch.networks import SEUNet
-from portraitcli.train.sketch.train import weight_average
 
 
 def cufs_template(data: Path, subset: str = "cuhk_student") -> dict:
@@ -45,11 +45,6 @@ def cufs_template(data: Path, subset: str = "cuhk_student") -> dict:
     }
 
 
-def keeps_average(ckpt: Path) -> bool:
-    """Whether a training checkpoint holds the weight average of G (``ema_decay > 0``)."""
-    return "G_ema" in torch.load(ckpt, map_location="cpu", weights_only=True)
-
-
 def load_generator(ckpt: Path, average: bool | None = None) -> SEUNet:
     """Rebuild G from a training checkpoint (loaded with ``weights_only=True``).
 
@@ -66,7 +61,7 @@ def load_generator(ckpt: Path, average: bool | None = None) -> SEUNet:
         G, _ = load_trained(ckpt, SketchConfig, lambda cfg: SEUNet(3, 1, cfg.channels, cfg.use_se))
         return G
     G_ema, _ = load_trained(
-        ckpt, SketchConfig, lambda cfg: weight_average(SEUNet(3, 1, cfg.channels, cfg.use_se), 0.0), key="G_ema"
+        ckpt, SketchConfig, lambda cfg: weight_average(SEUNet(3, 1, cfg.channels, cfg.use_se), 0.0), key=AVERAGE_KEY
     )
     return G_ema.module.eval()
 

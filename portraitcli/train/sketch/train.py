@@ -25,12 +25,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F_nn
 from rich.console import Console
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from portraitcli.data.cufs import cufs_pairs, load_pair
 from portraitcli.metrics.pixel import ssim
 from portraitcli.models.sketch import photo_to_tensor, sketch_to_tensor, tensor_to_sketch
 from portraitcli.train.common.augment import paired_jitter
+from portraitcli.train.common.average import AVERAGE_KEY, weight_average
 from portraitcli.train.common.checkpoint import resume, save_checkpoint, save_epoch
 from portraitcli.train.common.losses import ImagePool, lsgan_loss, ssim_loss
 from portraitcli.train.common.runs import JsonlLog, report_epoch, seed_everything, write_config
@@ -79,15 +79,6 @@ def build(cfg: SketchConfig) -> dict[str, torch.nn.Module]:
         nets["D_X"] = PatchDiscriminator(3, cfg.ndf)
         nets["D_Y"] = PatchDiscriminator(1, cfg.ndf)
     return nets
-
-
-def weight_average(G: torch.nn.Module, decay: float) -> AveragedModel:
-    """An exponential moving average of ``G``'s weights (``torch.optim.swa_utils``).
-
-    ``update_parameters(G)`` after each step sets ``w_ema <- decay * w_ema + (1 - decay) * w``
-    (the first call copies ``w``); the averaged generator is ``.module``.
-    """
-    return AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(decay))
 
 
 def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None = None) -> Path:
@@ -141,7 +132,7 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
         objects[f"sched_{i}"] = s
     G_ema = weight_average(G, cfg.ema_decay) if cfg.ema_decay > 0 else None
     if G_ema is not None:
-        objects["G_ema"] = G_ema
+        objects[AVERAGE_KEY] = G_ema
 
     pool_X, pool_Y = ImagePool(cfg.pool_size), ImagePool(cfg.pool_size)
     if cycle:
