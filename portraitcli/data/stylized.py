@@ -174,7 +174,12 @@ def make_pairs(data: Path, out: Path, cfg: PairsConfig, stylizer: Stylizer | Non
         "unseen_styles": list(UNSEEN_STYLES),
         "test_seen_styles": test_seen,
         "excluded_styles": list(EXCLUDED_STYLES),
-        "template": {"size": [SIZE, SIZE], "kps": tpl.kps.round(2).tolist()},
+        "template": {
+            "size": [SIZE, SIZE],
+            "kps": tpl.kps.round(2).tolist(),
+            "n": len(train_ok),
+            "source": f"fitted on the dlib 5-point landmarks of {len(train_ok)} UTKFace training faces",
+        },
         "train": {},
         "test": {},
         "n_no_face": {"train": len(train_files) - len(train_ok), "test": sum(f.name not in kps for f in test_files)},

@@ -37,6 +37,8 @@ def test_stylized_pairs_layout_determinism_and_evaluate_layout(tmp_path: Path, c
     assert not set(rec["seen_styles"]) & set(rec["unseen_styles"])
     assert len(rec["test_seen_styles"]) == 2 and set(rec["test_seen_styles"]) <= set(rec["seen_styles"])
     assert all(e["style"] in rec["seen_styles"] for e in rec["train"].values())
+    assert rec["template"]["size"] == [128, 128] and rec["template"]["n"] == 3
+    assert "of 3 UTKFace training faces" in rec["template"]["source"]  # what the manifest entry records
     # deterministic: same split, styles, misalignments and pixels
     assert (tmp_path / "b" / "pairs.json").read_text() == (tmp_path / "a" / "pairs.json").read_text()
     name = next(iter(rec["train"]))

@@ -62,7 +62,8 @@ def _template_source(template: dict[str, Any], config: dict[str, Any]) -> str:
         return str(template["source"])
     if config.get("task", "sketch") == "sketch":
         return f"mean dlib 5-point landmarks on {template['n']} CUFS training photos"
-    return f"fitted on the dlib 5-point landmarks of {template.get('n', '?')} training photos"
+    n = template.get("n")
+    return f"fitted on the dlib 5-point landmarks of {n} training photos" if n else "fitted on the training photos"
 
 
 def _export_settings(exported: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
