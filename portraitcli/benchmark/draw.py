@@ -220,7 +220,7 @@ def write_markdown(result: dict, path: Path) -> None:
 
 
 #: Training settings shown for each trained row.
-CONFIG_COLUMNS = ("mode", "upsample", "size", "lambda_l1", "batch_size", "epochs", "seed")
+CONFIG_COLUMNS = ("mode", "upsample", "size", "lambda_l1", "ema_decay", "batch_size", "epochs", "seed")
 
 
 def _config_table(result: dict) -> list[str]:
@@ -241,7 +241,8 @@ def _config_table(result: dict) -> list[str]:
         return []
     return [
         "Training configurations (same data and augmentation; `upsample`: the U-Nets' decoders, "
-        "`transpose` = 4x4 stride-2 transposed convolutions, `resize` = nearest x2 + 3x3 convolution):",
+        "`transpose` = 4x4 stride-2 transposed convolutions, `resize` = nearest x2 + 3x3 convolution; "
+        "`ema_decay` > 0: the model is the moving average of G's weights, 0: the last G):",
         "",
         "| method | " + " | ".join(CONFIG_COLUMNS) + " |",
         "|---|" + "---|" * len(CONFIG_COLUMNS),

@@ -136,7 +136,7 @@ def test_draw_training_resumes_exactly_and_exports(tmp_path: Path, astronaut: np
     assert json.loads((tmp_path / "docs" / "draw.json").read_text())["task"] == "draw"
     md = (tmp_path / "docs" / "draw.md").read_text()
     assert "| **ours (model.onnx)** | model |" in md
-    assert "| ours (model.onnx) | full | resize | 64 | 100.0 | 2 | 2 | 0 |" in md  # its training configuration
+    assert "| ours (model.onnx) | full | resize | 64 | 100.0 | 0.0 | 2 | 2 | 0 |" in md  # its training configuration
     assert "| tiny again | full | resize | 64 |" in md
     assert sorted(p.name for p in (tmp_path / "img").iterdir()) == [f"draw_style{s}.png" for s in (1, 2, 3)]
 
