@@ -72,6 +72,21 @@ def _fake_fs2k(root: Path, astronaut: np.ndarray) -> Path:
     return root
 
 
+def _train_straight_and_resumed(cfg: DrawConfig, data: Path, tmp_path: Path) -> tuple[Path, Path, Path]:
+    """Train ``cfg`` (2 epochs) twice: straight through, and stopped after epoch 1 then resumed.
+
+    Returns the two run folders and the straight run's final checkpoint.
+    """
+    cache = tmp_path / "cache"
+    straight = make_run_dir(tmp_path / "runs", "draw", "a")
+    final = train(cfg, data, straight, cache)
+    resumed = make_run_dir(tmp_path / "runs", "draw", "b")
+    train(cfg, data, resumed, cache)
+    (resumed / "checkpoints" / "epoch-0002.pt").unlink()
+    train(cfg, data, resumed, cache)  # resumes from epoch 1
+    return straight, resumed, final
+
+
 @pytest.mark.slow
 def test_draw_training_resumes_exactly_and_exports(tmp_path: Path, astronaut: np.ndarray) -> None:
     pytest.importorskip("onnx")
@@ -93,12 +108,7 @@ def test_draw_training_resumes_exactly_and_exports(tmp_path: Path, astronaut: np
         threads=1,
     )
     cache = tmp_path / "cache"
-    straight = make_run_dir(tmp_path / "runs", "draw", "a")
-    final = train(cfg, data, straight, cache)
-    resumed = make_run_dir(tmp_path / "runs", "draw", "b")
-    train(cfg, data, resumed, cache)
-    (resumed / "checkpoints" / "epoch-0002.pt").unlink()
-    train(cfg, data, resumed, cache)  # resumes from epoch 1
+    straight, resumed, final = _train_straight_and_resumed(cfg, data, tmp_path)
     log = [json.loads(line) for line in (straight / "log.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in log if "epoch" in r] == [1, 2]
     assert all(0 <= r["val_ssim"] <= 1 for r in log if "epoch" in r)
@@ -175,13 +185,7 @@ def test_draw_weight_average_is_kept_resumed_and_exported(tmp_path: Path, astron
         size=64, channels=(8, 16), info_channels=(8, 16), wavelet_features=4, ndf=8, epochs=2, batch_size=2,
         val_per_style=1, threads=1, ema_decay=0.5,
     )  # fmt: skip
-    cache = tmp_path / "cache"
-    straight = make_run_dir(tmp_path / "runs", "draw", "a")
-    final = train(cfg, data, straight, cache)
-    resumed = make_run_dir(tmp_path / "runs", "draw", "b")
-    train(cfg, data, resumed, cache)
-    (resumed / "checkpoints" / "epoch-0002.pt").unlink()
-    train(cfg, data, resumed, cache)  # resumes from epoch 1, average included
+    straight, resumed, final = _train_straight_and_resumed(cfg, data, tmp_path)  # average included
     averages = [
         torch.load(r / "checkpoints" / "epoch-0002.pt", weights_only=True)[AVERAGE_KEY] for r in (straight, resumed)
     ]
