@@ -13,10 +13,14 @@ Reference:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from portraitcli.train.common.checkpoint import load_trained
 
 AVERAGE_KEY = "G_ema"  # the averaged generator's name in a training checkpoint
 
@@ -37,3 +41,28 @@ def weight_average(G: torch.nn.Module, decay: float) -> AveragedModel:
 def keeps_average(ckpt: Path) -> bool:
     """Whether a training checkpoint holds a weight average of G (``ema_decay > 0``)."""
     return AVERAGE_KEY in torch.load(ckpt, map_location="cpu", weights_only=True)
+
+
+def load_generator_weights(
+    ckpt: Path, config_cls: type, make: Callable[[Any], torch.nn.Module], average: bool | None = None
+) -> tuple[torch.nn.Module, Any]:
+    """Rebuild a trained G from a checkpoint: its weight average or its last weights.
+
+    Args:
+        config_cls: the task's config dataclass (the checkpoint stores its fields).
+        make: config -> the untrained generator.
+        average: take the weight average ``G_ema`` (True), the last G (False), or the
+            average when the run kept one (None, what the ``portrait train`` exports take).
+
+    Returns:
+        ``(G in eval mode, config)``.
+
+    Raises:
+        KeyError: ``average=True`` and the checkpoint holds no average.
+    """
+    if average is None:
+        average = keeps_average(ckpt)
+    if not average:
+        return load_trained(ckpt, config_cls, make)
+    G_ema, cfg = load_trained(ckpt, config_cls, lambda cfg: weight_average(make(cfg), 0.0), key=AVERAGE_KEY)
+    return G_ema.module.eval(), cfg

@@ -8,8 +8,7 @@ import torch
 from rich.console import Console
 
 from portraitcli.models.draw import SIZE_MULTIPLE, STYLES
-from portraitcli.train.common.average import AVERAGE_KEY, keeps_average, weight_average
-from portraitcli.train.common.checkpoint import load_trained
+from portraitcli.train.common.average import keeps_average, load_generator_weights
 from portraitcli.train.common.export import export_onnx, write_export_record
 from portraitcli.train.draw.config import DrawConfig
 from portraitcli.train.draw.networks import DrawGenerator
@@ -43,12 +42,7 @@ def load_generator(ckpt: Path, average: bool | None = None) -> tuple[DrawGenerat
     def make(cfg: DrawConfig) -> DrawGenerator:
         return DrawGenerator(cfg.channels, cfg.info_channels, cfg.wavelet_features, len(STYLES), cfg.mode, cfg.upsample)
 
-    if average is None:
-        average = keeps_average(ckpt)
-    if not average:
-        return load_trained(ckpt, DrawConfig, make)
-    G_ema, cfg = load_trained(ckpt, DrawConfig, lambda cfg: weight_average(make(cfg), 0.0), key=AVERAGE_KEY)
-    return G_ema.module.eval(), cfg
+    return load_generator_weights(ckpt, DrawConfig, make, average)
 
 
 def export_run(run_dir: Path, ckpt: Path, console: Console | None = None) -> Path:

@@ -13,8 +13,7 @@ from portraitcli.errors import UsageError
 from portraitcli.face.align import mean_template
 from portraitcli.face.detect import FaceDetector
 from portraitcli.models.sketch import CROP_SIZE, photo_to_tensor
-from portraitcli.train.common.average import AVERAGE_KEY, keeps_average, weight_average
-from portraitcli.train.common.checkpoint import load_trained
+from portraitcli.train.common.average import keeps_average, load_generator_weights
 from portraitcli.train.common.export import export_onnx, write_export_record
 from portraitcli.train.sketch.config import SketchConfig
 from portraitcli.train.sketch.networks import SEUNet
@@ -55,15 +54,8 @@ def load_generator(ckpt: Path, average: bool | None = None) -> SEUNet:
     Raises:
         KeyError: ``average=True`` and the checkpoint holds no average.
     """
-    if average is None:
-        average = keeps_average(ckpt)
-    if not average:
-        G, _ = load_trained(ckpt, SketchConfig, lambda cfg: SEUNet(3, 1, cfg.channels, cfg.use_se))
-        return G
-    G_ema, _ = load_trained(
-        ckpt, SketchConfig, lambda cfg: weight_average(SEUNet(3, 1, cfg.channels, cfg.use_se), 0.0), key=AVERAGE_KEY
-    )
-    return G_ema.module.eval()
+    G, _ = load_generator_weights(ckpt, SketchConfig, lambda cfg: SEUNet(3, 1, cfg.channels, cfg.use_se), average)
+    return G
 
 
 def export_run(
