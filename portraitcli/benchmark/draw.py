@@ -20,6 +20,7 @@ Photos without a detected face are left out (counted in the report).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import platform
@@ -33,6 +34,7 @@ from PIL import Image
 
 from portraitcli.benchmark.pictures import grid, label
 from portraitcli.benchmark.recorded import carried_note, recorded_ablations
+from portraitcli.benchmark.seeds import NOT_RECIPE, seed_groups
 from portraitcli.benchmark.sketch import pencil_sketch
 from portraitcli.errors import UsageError
 from portraitcli.io.image import write_text_atomic
@@ -205,7 +207,7 @@ def write_markdown(result: dict, path: Path) -> None:
                 _fmt(m.get(f"ssim_style{s}"), 4),
             ]
         lines.append(f"| {name} | {m.get('kind', 'baseline')} | " + " | ".join(cells) + " |")
-    lines += ["", *_config_table(result), *carried_note(result)]
+    lines += ["", *_seed_mean_table(result), *_config_table(result), *carried_note(result)]
     n_style = result["settings"]["n_per_style"]
     lines += [
         "",
@@ -219,6 +221,100 @@ def write_markdown(result: dict, path: Path) -> None:
     for s in STYLES:
         lines += [f"![style {s}: photo, artist, methods](../images/draw_style{s}.png)", ""]
     write_text_atomic(path, "\n".join(lines))
+
+
+#: The names of the generator modes (``DrawConfig.mode``) in the tables.
+MODE_NAMES = {
+    "full": "full model",
+    "pix2pix": "pix2pix U-Net",
+    "no-info": "w/o information generator",
+    "no-disentangle": "w/o disentanglement",
+}
+#: The columns the acceptance ranks methods on: FID and KID overall and per style (styles with
+#: at least ``MIN_STYLE_N`` test pairs).
+RANKED = ("fid", "kid")
+MIN_STYLE_N = 100
+
+
+def seed_means(result: dict) -> list[dict[str, Any]]:
+    """The mean and spread over training seeds of each recipe scored with two or more seeds.
+
+    The trained rows are the shipped model (``model_config``) and the ablation runs
+    (``ablation_runs``); see :func:`portraitcli.benchmark.seeds.seed_groups`.
+
+    Returns:
+        ``[{"name", "recipe", "rows", "seeds", "mean", "sd"}]``: ``name`` is the mode's name
+        (``MODE_NAMES``) followed by the recipe's fields that differ from today's
+        ``DrawConfig`` defaults; ``mean`` / ``sd`` hold every metric of the report's rows.
+    """
+    ours = f"ours ({result['model']})"
+    rows = {ours: result["metrics"]} | result["baselines"]
+    configs = {ours: result.get("model_config") or {}}
+    configs |= {name: r["config"] for name, r in result.get("ablation_runs", {}).items()}
+    metrics = [k for k in result["metrics"] if not k.endswith("_std")]
+    defaults = {k: v for k, v in dataclasses.asdict(DrawConfig()).items() if k not in NOT_RECIPE}
+    defaults = json.loads(json.dumps(defaults))
+    out = []
+    for g in seed_groups(rows, configs, metrics, DrawConfig):
+        changed = [f"{k} {v}" for k, v in g.recipe.items() if k != "mode" and v != defaults.get(k)]
+        name = MODE_NAMES.get(g.recipe["mode"], g.recipe["mode"]) + (f" ({', '.join(changed)})" if changed else "")
+        out.append({"name": name, **dataclasses.asdict(g)})
+    return out
+
+
+def _mean_sd(group: dict, key: str, scale: float = 1.0, digits: int = 2) -> str:
+    return f"{scale * group['mean'][key]:.{digits}f} ± {scale * group['sd'][key]:.{digits}f}"
+
+
+def _seed_mean_table(result: dict) -> list[str]:
+    """Markdown lines: the seed means, and where the full model's mean ranks first among the
+    recipes that differ from it only in the mode (the paper's comparison at the same budget)."""
+    groups = result.get("seed_means") or []
+    if not groups:
+        return []
+    lines = [
+        "Means over training seeds (mean ± sample standard deviation over the seeds; a recipe scored with "
+        "one seed has no row here). The spread between seeds of one recipe is as large as the gaps between "
+        "methods, so the methods are ranked on these means, not on single rows:",
+        "",
+        "| recipe | seeds | FID | KID | SSIM | " + " | ".join(f"FID s{s} | KID s{s}" for s in STYLES) + " |",
+        "|---|---|" + "---:|" * (3 + 2 * len(STYLES)),
+    ]
+    for g in groups:
+        cells = [_mean_sd(g, "fid"), _mean_sd(g, "kid", 1000), _mean_sd(g, "ssim", digits=4)]
+        cells += [c for s in STYLES for c in (_mean_sd(g, f"fid_style{s}"), _mean_sd(g, f"kid_style{s}", 1000))]
+        seeds = ", ".join(map(str, g["seeds"]))
+        lines.append(f"| {g['name']} | {seeds} | " + " | ".join(cells) + " |")
+    return [*lines, "", *_ranking_lines(result, groups), ""]
+
+
+def _ranking_lines(result: dict, groups: list[dict]) -> list[str]:
+    full = next((g for g in groups if g["name"] == MODE_NAMES["full"]), None)
+    if full is None:
+        return []
+    same_budget = {k: v for k, v in full["recipe"].items() if k != "mode"}
+    rivals = [
+        g for g in groups if g is not full and {k: v for k, v in g["recipe"].items() if k != "mode"} == same_budget
+    ]
+    if not rivals:
+        return []
+    n_style = result["settings"]["n_per_style"]
+    columns = [*RANKED, *(f"{m}_style{s}" for s in STYLES if n_style[str(s)] >= MIN_STYLE_N for m in RANKED)]
+    lost = [
+        f"{col} (lower: {', '.join(g['name'] for g in rivals if g['mean'][col] <= full['mean'][col])})"
+        for col in columns
+        if any(g["mean"][col] <= full["mean"][col] for g in rivals)
+    ]
+    against = ", ".join(g["name"] for g in rivals)
+    if not lost:
+        return [
+            f"The full model's seed mean is the lowest in all {len(columns)} ranked columns "
+            f"({', '.join(columns)}) against {against}."
+        ]
+    return [
+        f"The full model's seed mean is not the lowest in {len(lost)} of {len(columns)} ranked columns "
+        f"against {against}: {'; '.join(lost)}."
+    ]
 
 
 #: Training settings shown for each trained row.
@@ -341,6 +437,7 @@ def run(
         result["model_config"] = spec.entry.get("training", {}).get("config")
     elif (model_path.parent / "config.json").is_file():
         result["model_config"] = json.loads((model_path.parent / "config.json").read_text())["config"]
+    result["seed_means"] = seed_means(result)
     result["paper_apdrawing"] = PAPER_APDRAWING
     result["settings"] = protocol
     out_dir.mkdir(parents=True, exist_ok=True)
