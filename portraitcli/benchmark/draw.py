@@ -20,7 +20,6 @@ Photos without a detected face are left out (counted in the report).
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import json
 import platform
@@ -34,7 +33,7 @@ from PIL import Image
 
 from portraitcli.benchmark.pictures import grid, label
 from portraitcli.benchmark.recorded import carried_note, recorded_ablations
-from portraitcli.benchmark.seeds import NOT_RECIPE, seed_groups
+from portraitcli.benchmark.seeds import mean_sd, report_seed_means
 from portraitcli.benchmark.sketch import pencil_sketch
 from portraitcli.errors import UsageError
 from portraitcli.io.image import write_text_atomic
@@ -237,33 +236,15 @@ MIN_STYLE_N = 100
 
 
 def seed_means(result: dict) -> list[dict[str, Any]]:
-    """The mean and spread over training seeds of each recipe scored with two or more seeds.
+    """The mean and spread over training seeds of each recipe scored with two or more seeds
+    (:func:`portraitcli.benchmark.seeds.report_seed_means`), named by the mode
+    (``MODE_NAMES``) and the fields that differ from today's ``DrawConfig`` defaults."""
 
-    The trained rows are the shipped model (``model_config``) and the ablation runs
-    (``ablation_runs``); see :func:`portraitcli.benchmark.seeds.seed_groups`.
+    def describe(recipe: dict[str, Any], changed: dict[str, Any]) -> str:
+        extra = ", ".join(f"{k} {v}" for k, v in changed.items() if k != "mode")
+        return MODE_NAMES.get(recipe["mode"], recipe["mode"]) + (f" ({extra})" if extra else "")
 
-    Returns:
-        ``[{"name", "recipe", "rows", "seeds", "mean", "sd"}]``: ``name`` is the mode's name
-        (``MODE_NAMES``) followed by the recipe's fields that differ from today's
-        ``DrawConfig`` defaults; ``mean`` / ``sd`` hold every metric of the report's rows.
-    """
-    ours = f"ours ({result['model']})"
-    rows = {ours: result["metrics"]} | result["baselines"]
-    configs = {ours: result.get("model_config") or {}}
-    configs |= {name: r["config"] for name, r in result.get("ablation_runs", {}).items()}
-    metrics = [k for k in result["metrics"] if not k.endswith("_std")]
-    defaults = {k: v for k, v in dataclasses.asdict(DrawConfig()).items() if k not in NOT_RECIPE}
-    defaults = json.loads(json.dumps(defaults))
-    out = []
-    for g in seed_groups(rows, configs, metrics, DrawConfig):
-        changed = [f"{k} {v}" for k, v in g.recipe.items() if k != "mode" and v != defaults.get(k)]
-        name = MODE_NAMES.get(g.recipe["mode"], g.recipe["mode"]) + (f" ({', '.join(changed)})" if changed else "")
-        out.append({"name": name, **dataclasses.asdict(g)})
-    return out
-
-
-def _mean_sd(group: dict, key: str, scale: float = 1.0, digits: int = 2) -> str:
-    return f"{scale * group['mean'][key]:.{digits}f} ± {scale * group['sd'][key]:.{digits}f}"
+    return report_seed_means(result, DrawConfig, describe)
 
 
 def _seed_mean_table(result: dict) -> list[str]:
@@ -281,8 +262,8 @@ def _seed_mean_table(result: dict) -> list[str]:
         "|---|---|" + "---:|" * (3 + 2 * len(STYLES)),
     ]
     for g in groups:
-        cells = [_mean_sd(g, "fid"), _mean_sd(g, "kid", 1000), _mean_sd(g, "ssim", digits=4)]
-        cells += [c for s in STYLES for c in (_mean_sd(g, f"fid_style{s}"), _mean_sd(g, f"kid_style{s}", 1000))]
+        cells = [mean_sd(g, "fid"), mean_sd(g, "kid", 1000), mean_sd(g, "ssim", digits=4)]
+        cells += [c for s in STYLES for c in (mean_sd(g, f"fid_style{s}"), mean_sd(g, f"kid_style{s}", 1000))]
         seeds = ", ".join(map(str, g["seeds"]))
         lines.append(f"| {g['name']} | {seeds} | " + " | ".join(cells) + " |")
     return [*lines, "", *_ranking_lines(result, groups), ""]

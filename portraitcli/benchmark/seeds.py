@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,3 +107,41 @@ def seed_groups(
             )
         )
     return groups
+
+
+def report_seed_means(
+    result: Mapping[str, Any], config_cls: type, describe: Callable[[dict[str, Any], dict[str, Any]], str]
+) -> list[dict[str, Any]]:
+    """The seed means of a benchmark report's trained rows, for its JSON and its tables.
+
+    The trained rows are the report's own model (``metrics``, trained with ``model_config``)
+    and the ablation runs (``baselines`` rows named in ``ablation_runs``).
+
+    Args:
+        result: the report (``model``, ``metrics``, ``baselines``, optional ``model_config``
+            and ``ablation_runs``).
+        config_cls: the task's config dataclass; its defaults are the reference recipe.
+        describe: (recipe, {field: value} where the recipe differs from ``config_cls()``'s
+            defaults) -> the group's name in the tables.
+
+    Returns:
+        ``[{"name", "recipe", "rows", "seeds", "mean", "sd"}]`` (see :class:`SeedGroup`) over
+        every metric of ``result["metrics"]`` but the ``*_std`` spreads; the report's model
+        is named ``"ours (MODEL)"`` in ``rows``.
+    """
+    ours = f"ours ({result['model']})"
+    rows = {ours: result["metrics"], **result["baselines"]}
+    configs = {ours: result.get("model_config") or {}}
+    configs |= {name: r["config"] for name, r in result.get("ablation_runs", {}).items()}
+    metrics = [k for k in result["metrics"] if not k.endswith("_std")]
+    defaults = json.loads(json.dumps(dataclasses.asdict(config_cls())))
+    out = []
+    for g in seed_groups(rows, configs, metrics, config_cls):
+        changed = {k: v for k, v in g.recipe.items() if v != defaults.get(k)}
+        out.append({"name": describe(g.recipe, changed), **dataclasses.asdict(g)})
+    return out
+
+
+def mean_sd(group: Mapping[str, Any], key: str, scale: float = 1.0, digits: int = 2) -> str:
+    """A table cell ``"mean ± sd"`` of a :func:`report_seed_means` group's metric, times ``scale``."""
+    return f"{scale * group['mean'][key]:.{digits}f} ± {scale * group['sd'][key]:.{digits}f}"

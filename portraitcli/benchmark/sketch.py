@@ -23,6 +23,7 @@ from PIL import Image
 
 from portraitcli.benchmark.pictures import grid, label
 from portraitcli.benchmark.recorded import carried_note, recorded_ablations
+from portraitcli.benchmark.seeds import mean_sd, report_seed_means
 from portraitcli.data.cufs import cufs_pairs, load_pair
 from portraitcli.errors import BadInputError
 from portraitcli.io.image import write_text_atomic
@@ -258,6 +259,7 @@ def write_markdown(result: dict, path: Path) -> None:
         + (", ".join(tied) if tied else "none")
         + ".",
     ]
+    lines += _seed_mean_table(result)
     lines += carried_note(result)
     lines += [
         "",
@@ -274,6 +276,45 @@ def write_markdown(result: dict, path: Path) -> None:
         "",
     ]
     write_text_atomic(path, "\n".join(lines))
+
+
+def seed_means(result: dict) -> list[dict[str, Any]]:
+    """The mean and spread over training seeds of each recipe scored with two or more seeds
+    (:func:`portraitcli.benchmark.seeds.report_seed_means`), named by the fields that differ
+    from today's ``SketchConfig`` defaults (the shipped recipe)."""
+
+    def describe(recipe: dict[str, Any], changed: dict[str, Any]) -> str:
+        return "our recipe" + "".join(f", {k} {v}" for k, v in changed.items())
+
+    return report_seed_means(result, SketchConfig, describe)
+
+
+def _seed_mean_table(result: dict) -> list[str]:
+    """Markdown lines: the seed means, and the recipes whose mean CUHK SSIM reaches ours."""
+    groups = result.get("seed_means") or []
+    if not groups:
+        return []
+    ours = next((g for g in groups if g["name"] == "our recipe"), None)
+    lines = [
+        "",
+        "Means over training seeds (mean ± sample standard deviation over the seeds; a recipe scored with one "
+        "seed has no row here):",
+        "",
+        "| recipe | seeds | CUHK SSIM | CUHK PSNR | AR SSIM | AR PSNR |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for g in groups:
+        cells = [
+            mean_sd(g, "ssim", digits=4),
+            mean_sd(g, "psnr"),
+            mean_sd(g, "ssim_ar", digits=4),
+            mean_sd(g, "psnr_ar"),
+        ]
+        lines.append(f"| {g['name']} | {', '.join(map(str, g['seeds']))} | " + " | ".join(cells) + " |")
+    if ours is not None:
+        reach = [g["name"] for g in groups if g is not ours and g["mean"]["ssim"] >= ours["mean"]["ssim"]]
+        lines += ["", "Recipes whose mean CUHK SSIM is at least our recipe's: " + (", ".join(reach) or "none") + "."]
+    return lines
 
 
 def record_metrics(
@@ -391,6 +432,7 @@ def run(
     }
     if shipped:
         result["model_config"] = spec.entry.get("training", {}).get("config")
+    result["seed_means"] = seed_means(result)
     result["paper_ssim_cuhk"] = PAPER
     result["settings"] = protocol
 

@@ -98,3 +98,35 @@ def test_the_report_says_when_the_full_model_wins_every_ranked_column() -> None:
     result["seed_means"] = seed_means(result)
     text = "\n".join(_seed_mean_table(result))
     assert "lowest in all 4 ranked columns (fid, kid, fid_style2, kid_style2) against pix2pix U-Net" in text
+
+
+def test_the_sketch_report_names_recipes_by_their_change_from_the_shipped_one() -> None:
+    from portraitcli.benchmark.sketch import _seed_mean_table
+    from portraitcli.benchmark.sketch import seed_means as sketch_seed_means
+    from portraitcli.train.sketch.config import SketchConfig
+
+    def cfg(**changes) -> dict:
+        return {
+            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(SketchConfig(**changes)).items()
+        }
+
+    def row(ssim: float) -> dict:
+        return {"ssim": ssim, "psnr": 15.0, "ssim_ar": 0.55, "psnr_ar": 14.0, "ssim_std": 0.05, "kind": "ablation"}
+
+    result = {
+        "model": "sketch-vX",
+        "metrics": {k: v for k, v in row(0.640).items() if k != "kind"},
+        "model_config": cfg(seed=0),
+        "baselines": {"ours, seed 1": row(0.650), "no SE": row(0.644), "no SE, seed 1": row(0.648)},
+        "ablation_runs": {
+            "ours, seed 1": {"config": cfg(seed=1)},
+            "no SE": {"config": cfg(use_se=False)},
+            "no SE, seed 1": {"config": cfg(use_se=False, seed=1)},
+        },
+    }
+    result["seed_means"] = sketch_seed_means(result)
+    assert [g["name"] for g in result["seed_means"]] == ["our recipe", "our recipe, use_se False"]
+    assert set(result["seed_means"][0]["mean"]) == {"ssim", "psnr", "ssim_ar", "psnr_ar"}
+    text = "\n".join(_seed_mean_table(result))
+    assert "| our recipe | 0, 1 | 0.6450 ± 0.0071 |" in text
+    assert "at least our recipe's: our recipe, use_se False." in text
