@@ -19,8 +19,6 @@ Photos without a detected face are left out (counted in the report).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import platform
 import warnings
@@ -36,7 +34,7 @@ from portraitcli.benchmark.recorded import carried_note, recorded_ablations
 from portraitcli.benchmark.seeds import mean_sd, report_seed_means
 from portraitcli.benchmark.sketch import pencil_sketch
 from portraitcli.errors import UsageError
-from portraitcli.io.image import write_text_atomic
+from portraitcli.io.image import write_csv_atomic, write_text_atomic
 from portraitcli.metrics.pixel import SSIM_SETTINGS, ssim, to_gray
 from portraitcli.train.draw.config import DrawConfig
 from portraitcli.train.draw.data import AlignedPairs
@@ -423,13 +421,11 @@ def run(
     result["settings"] = protocol
     out_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out_dir / "draw.json", json.dumps(result, indent=2) + "\n")
-    table = io.StringIO()
-    w = csv.writer(table, lineterminator="\n")  # quotes method names holding commas
-    w.writerow(["method", "image", "style", "ssim"])
-    w.writerows(
-        [m, n, s, f"{v:.6f}"] for m, values in per_image.items() for (n, v), s in zip(values.items(), test.styles)
+    write_csv_atomic(  # quotes method names holding commas
+        out_dir / "draw_per_image.csv",
+        ["method", "image", "style", "ssim"],
+        ([m, n, s, f"{v:.6f}"] for m, values in per_image.items() for (n, v), s in zip(values.items(), test.styles)),
     )
-    write_text_atomic(out_dir / "draw_per_image.csv", table.getvalue())
     write_markdown(result, out_dir / "draw.md")
     if shipped:
         record_metrics(

@@ -26,7 +26,7 @@ from portraitcli.benchmark.recorded import carried_note, recorded_ablations
 from portraitcli.benchmark.seeds import mean_sd, report_seed_means
 from portraitcli.data.cufs import cufs_pairs, load_pair
 from portraitcli.errors import BadInputError
-from portraitcli.io.image import write_text_atomic
+from portraitcli.io.image import write_csv_atomic, write_text_atomic
 from portraitcli.metrics.pixel import SSIM_SETTINGS, psnr, ssim, to_gray
 from portraitcli.train.sketch.config import SketchConfig
 
@@ -366,7 +366,6 @@ def run(
     Raises:
         UsageError: ``keep_ablations`` and the earlier report used another protocol.
     """
-    import csv
     import json
 
     from portraitcli.runtime.weights import find_model, sha256_of, verify
@@ -438,12 +437,15 @@ def run(
 
     out_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out_dir / "sketch.json", json.dumps(result, indent=2) + "\n")
-    with (out_dir / "sketch_per_image.csv").open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["method", "image", "ssim", "psnr"])
-        for label, values in per_image.items():
-            for img, v in values.items():
-                w.writerow([label, img, f"{v['ssim']:.6f}", f"{v['psnr']:.4f}"])
+    write_csv_atomic(
+        out_dir / "sketch_per_image.csv",
+        ["method", "image", "ssim", "psnr"],
+        (
+            [label, img, f"{v['ssim']:.6f}", f"{v['psnr']:.4f}"]
+            for label, values in per_image.items()
+            for img, v in values.items()
+        ),
+    )
     write_markdown(result, out_dir / "sketch.md")
     if shipped:
         record_metrics(model_name, result["metrics"])

@@ -92,6 +92,7 @@ def pack(
 
     from portraitcli.data import data_root, dataset_dir
     from portraitcli.errors import UsageError
+    from portraitcli.io.image import write_csv_atomic
 
     if task not in PACKS and task not in TREES:
         raise UsageError(f"pack: task must be one of {', '.join([*PACKS, *TREES])}")
@@ -121,10 +122,7 @@ def pack(
         for col in ("photo", "sketch"):
             (dst / row[col]).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src / row[col], dst / row[col])
-    with (dst / "pairs.csv").open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=fields)
-        w.writeheader()
-        w.writerows(rows)
+    write_csv_atomic(dst / "pairs.csv", fields, ([r[k] for k in fields] for r in rows))
     size = sum(p.stat().st_size for p in dst.rglob("*") if p.is_file())
     console.print(f"packed {len(rows)} {name} training pairs into {dst} ({size / 2**20:.1f} MiB)")
 

@@ -33,15 +33,13 @@ def evaluate(
 
     The mean of each metric is printed as JSON on stdout; the table goes to stderr.
     """
-    import csv
-    import io
     import json
 
     from rich.console import Console
     from rich.progress import track
     from rich.table import Table
 
-    from portraitcli.io.image import write_text_atomic
+    from portraitcli.io.image import write_csv_atomic, write_text_atomic
     from portraitcli.metrics import evaluate as ev
 
     if task not in ev.DEFAULT_METRICS:
@@ -113,12 +111,9 @@ def evaluate(
         if key in details:
             console.print(f"[yellow]warning[/]: {details[key]}")
     if csv_path is not None and per_names:
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(["key", *per_names])
-        for key, values in rows:
-            w.writerow([key, *(f"{values[m]:.6f}" for m in per_names)])
-        write_text_atomic(csv_path, buf.getvalue())
+        write_csv_atomic(
+            csv_path, ["key", *per_names], ([key, *(f"{values[m]:.6f}" for m in per_names)] for key, values in rows)
+        )
     if json_path is not None:
         write_text_atomic(json_path, json.dumps(report, indent=2) + "\n")
     print(json.dumps(report["metrics"]))

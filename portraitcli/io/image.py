@@ -12,7 +12,7 @@ import contextlib
 import os
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -263,6 +263,19 @@ def write_npz(path: str | os.PathLike[str], **arrays: np.ndarray) -> Path:
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     """Write a UTF-8 text file atomically (:func:`write_bytes_atomic`)."""
     return write_bytes_atomic(path, text.encode())
+
+
+def write_csv_atomic(path: str | os.PathLike[str], header: Sequence[str], rows: Iterable[Sequence[object]]) -> Path:
+    """Write a CSV table atomically (:func:`write_bytes_atomic`): ``csv.writer`` quoting (a
+    field holding a comma is quoted), ``\\n`` line ends, UTF-8."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    return write_text_atomic(path, buf.getvalue())
 
 
 @contextlib.contextmanager

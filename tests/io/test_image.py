@@ -156,6 +156,25 @@ def test_write_replaces_existing_atomically(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["x.png"]
 
 
+def test_csv_is_written_whole_and_quotes_commas(tmp_path: Path) -> None:
+    import csv
+
+    target = tmp_path / "t.csv"
+    rows = [["full model, seed 1", "photo1/image0788", 0.5], ["xdog", "a", 1]]
+    image_io.write_csv_atomic(target, ["method", "image", "ssim"], rows)
+    with target.open(newline="") as f:
+        assert list(csv.reader(f)) == [["method", "image", "ssim"], *[[str(c) for c in r] for r in rows]]
+
+    def failing_rows():
+        yield ["a", "b", 1]
+        raise RuntimeError("a row could not be made")
+
+    with pytest.raises(RuntimeError):
+        image_io.write_csv_atomic(target, ["method", "image", "ssim"], failing_rows())
+    assert target.read_text().startswith("method,image,ssim\n\"full model, seed 1\"")  # the old table, whole
+    assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]
+
+
 def test_unknown_output_extension(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="unknown output extension"):
         write_image(tmp_path / "x.gif", _gradient())
