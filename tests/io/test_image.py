@@ -171,7 +171,7 @@ def test_csv_is_written_whole_and_quotes_commas(tmp_path: Path) -> None:
 
     with pytest.raises(RuntimeError):
         image_io.write_csv_atomic(target, ["method", "image", "ssim"], failing_rows())
-    assert target.read_text().startswith("method,image,ssim\n\"full model, seed 1\"")  # the old table, whole
+    assert target.read_text().startswith('method,image,ssim\n"full model, seed 1"')  # the old table, whole
     assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]
 
 

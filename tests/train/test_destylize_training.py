@@ -79,6 +79,8 @@ def test_loss_weight_decay() -> None:
 
 
 def _fake_pairs(root: Path, n: int = 10) -> Path:
+    from portraitcli.data.stylized import PairsConfig, misalignment
+
     rng = np.random.default_rng(0)
     names = [f"f{i}" for i in range(n)]
     for name in names:
@@ -86,7 +88,8 @@ def _fake_pairs(root: Path, n: int = 10) -> Path:
         write_image(root / "train" / "target" / f"{name}.png", target)
         write_image(root / "train" / "input" / f"{name}.jpg", 255 - target)
     record = {
-        "train": {n: {} for n in names},
+        "config": {"render": 256},
+        "train": {n: {"misalignment": misalignment(rng, PairsConfig(), 256).tolist()} for n in names},
         "test": {},
         "seen_styles": [0],
         "template": {"size": [128, 128], "kps": [[80, 50], [70, 50], [48, 50], [58, 50], [64, 70]]},
@@ -192,3 +195,35 @@ def test_retrieval_queries_are_the_same_faces_in_every_style() -> None:
     faces = {s: sorted(truth[[r for r in rows if col.styles[r] == s]]) for s in styles}
     assert faces["s00"] == faces["s02"] == faces["s08"] and len(set(faces["s00"])) == 4
     np.testing.assert_array_equal(rows, query_rows(col, 4))
+
+
+def test_stn_supervision_pulls_the_first_transformer_to_the_misalignment() -> None:
+    from portraitcli.train.destylize.train import _step
+
+    torch.manual_seed(0)
+    G, D = build(DestylizeConfig(channels=(8, 16, 32, 32), ndf=8, mean_canvas=False))
+    opt_G, opt_D = optimizers(DestylizeConfig(lr=1e-2), G, D)
+    c, s = 1.05 * np.cos(0.2), 1.05 * np.sin(0.2)
+    target = torch.tensor([[c, -s, 0.1], [s, c, -0.05]], dtype=torch.float32).expand(4, 2, 3)
+    x, y = torch.rand(4, 3, 128, 128) * 2 - 1, torch.rand(4, 3, 128, 128) * 2 - 1
+    errors = [_step(G, D, None, opt_G, opt_D, x, y, 0.0, 0.0, (target, 1e4))["loss_align"] for _ in range(40)]
+    assert errors[-1] < 0.05 * errors[0]
+    assert "loss_align" not in _step(G, D, None, opt_G, opt_D, x, y, 0.0, 0.0)
+
+
+def test_oracle_alignment_trains_but_is_not_exported(tmp_path: Path) -> None:
+    from portraitcli.errors import UsageError
+    from portraitcli.train.destylize.export import export_run
+
+    pairs = _fake_pairs(tmp_path / "pairs")
+    small = {"channels": (8, 16, 32, 32), "ndf": 8, "epochs": 1, "batch_size": 4, "n_val": 2, "threads": 1}
+    cfg = DestylizeConfig(**small, eta_id=0.0, oracle_align=True)
+    run = make_run_dir(tmp_path / "runs", "destylize", "oracle")
+    final = train(cfg, pairs, run)
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert np.isfinite(log[0]["val_psnr"])
+    with pytest.raises(UsageError, match="oracle_align"):
+        export_run(run, final)
+    for bad in ({"arch": "unet"}, {"use_stn": False}, {"oracle_align": True}):
+        with pytest.raises(UsageError, match="lambda_align"):
+            train(DestylizeConfig(**small, eta_id=0.0, lambda_align=1.0, **bad), pairs, tmp_path / "never")

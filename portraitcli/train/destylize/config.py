@@ -29,6 +29,15 @@ class DestylizeConfig:
     300-step probes on 1,300 training pairs, validation PSNR / SSIM: RMSprop 1e-4 without the
     adversarial term 14.43 / 0.39 (200 steps), Adam 14.53 / 0.41, Adam with the canvas
     14.87 / 0.52.
+
+    Alignment (our diagnostics and addition; the paper's STNs learn from the losses alone):
+    ``oracle_align`` undoes each input's recorded misalignment
+    (:func:`~portraitcli.data.stylized.misalignment_theta`) before G, in training and
+    validation: an upper bound that says how much the misalignment costs; its model expects
+    aligned input and is refused by the export. ``lambda_align > 0`` supervises the first
+    encoder STN's affine matrix with the recorded misalignment (weight times the squared
+    Frobenius norm of the difference, batch mean); at inference the STN still aligns
+    without landmarks.
     """
 
     arch: str = "srn"
@@ -46,6 +55,8 @@ class DestylizeConfig:
     lambda_adv: float = 1e-2
     eta_id: float = 1e-3
     id_layers: tuple[int, ...] = (3, 6, 13)  # MobileNetV2 feature stages (strides 4, 8, 16)
+    oracle_align: bool = False  # diagnostic: undo the recorded misalignment before G
+    lambda_align: float = 0.0  # weight of the first encoder STN's supervision (srn with use_stn)
     n_val: int = 100  # training pairs held out for the progress signal
     seed: int = 0
     threads: int = 2

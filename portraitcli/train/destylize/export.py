@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 from rich.console import Console
 
+from portraitcli.errors import UsageError
 from portraitcli.train.common.checkpoint import load_trained
 from portraitcli.train.common.export import export_onnx, write_export_record
 from portraitcli.train.destylize.config import DestylizeConfig
@@ -37,9 +38,15 @@ def load_generator(ckpt: Path) -> tuple[torch.nn.Module, DestylizeConfig]:
 
 
 def export_run(run_dir: Path, ckpt: Path, console: Console | None = None) -> Path:
-    """Write ``model.onnx`` (fixed 128x128 input, checked against torch) and ``export.json``."""
+    """Write ``model.onnx`` (fixed 128x128 input, checked against torch) and ``export.json``.
+
+    Raises:
+        UsageError: the run is an ``oracle_align`` diagnostic (its G expects aligned input).
+    """
     console = console or Console(stderr=True)
-    G, _ = load_generator(ckpt)
+    G, cfg = load_generator(ckpt)
+    if cfg.oracle_align:
+        raise UsageError(f"{ckpt}: an oracle_align run's generator needs the true misalignment; it is not exported")
     example = torch.linspace(-1, 1, 3 * SIZE * SIZE).view(1, 3, SIZE, SIZE)
     path = run_dir / "model.onnx"
     diff = export_onnx(G, example, path, opset=OPSET, dynamic_hw=False)

@@ -36,7 +36,8 @@ class SpatialTransformer(nn.Module):
     Localization network: two 3x3 stride-2 convolutions, global average pooling, a linear
     layer to 6 numbers initialised to the identity transform.
 
-    Shape: (N, C, H, W) -> (N, C, H, W).
+    Shape: (N, C, H, W) -> (N, C, H, W). The last forward's (N, 2, 3) matrices stay in
+    ``last_theta`` (for a loss on them; None before the first call).
     """
 
     def __init__(self, channels: int, hidden: int = 32) -> None:
@@ -53,9 +54,11 @@ class SpatialTransformer(nn.Module):
         nn.init.zeros_(self.theta.weight)
         with torch.no_grad():
             self.theta.bias.copy_(torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 0.0]))
+        self.last_theta: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         theta = self.theta(self.localization(x)).view(-1, 2, 3)
+        self.last_theta = theta
         grid = F.affine_grid(theta, list(x.shape), align_corners=False)
         return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 

@@ -29,7 +29,8 @@ import torch.nn.functional as F_nn
 from rich.console import Console
 from rich.progress import track
 
-from portraitcli.data.stylized import read_record
+from portraitcli.data.stylized import misalignment_theta, read_record
+from portraitcli.errors import UsageError
 from portraitcli.io import read_image
 from portraitcli.metrics.pixel import psnr, ssim
 from portraitcli.models.destylize import crops_to_input, output_to_faces
@@ -53,6 +54,24 @@ def load_pairs(pairs_dir: Path, split: str = "train") -> tuple[list[str], np.nda
     inputs = np.stack([read_image(pairs_dir / split / "input" / f"{n}.jpg").rgb for n in track(names, "reading")])
     targets = np.stack([read_image(pairs_dir / split / "target" / f"{n}.png").rgb for n in names])
     return names, inputs, targets
+
+
+def load_thetas(pairs_dir: Path, names: list[str]) -> np.ndarray:
+    """The recorded misalignment of each training input as ``affine_grid`` matrices.
+
+    Returns:
+        (N, 2, 3) float32, in ``names`` order (:func:`~portraitcli.data.stylized.misalignment_theta`).
+    """
+    record = read_record(pairs_dir)
+    size = record["config"]["render"]
+    return np.stack([misalignment_theta(record["train"][n]["misalignment"], size) for n in names])
+
+
+def undo_misalignment(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    """Warp (N, 3, H, W) inputs back into the aligned frame with their (N, 2, 3) ``theta``
+    (bilinear; outside the input: 0, mid-gray in [-1, 1] units)."""
+    grid = F_nn.affine_grid(theta, list(x.shape), align_corners=False)
+    return F_nn.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
@@ -93,13 +112,24 @@ def decayed(weight: float, epoch: int) -> float:
     return max(weight * 0.995**epoch, weight / 2)
 
 
-def evaluate(G: torch.nn.Module, inputs: np.ndarray, targets: np.ndarray, device: str, batch: int = 32) -> dict:
-    """Mean PSNR (dB) and SSIM (Wang setting, RGB) of G on pairs."""
+def evaluate(
+    G: torch.nn.Module,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    device: str,
+    batch: int = 32,
+    thetas: np.ndarray | None = None,
+) -> dict:
+    """Mean PSNR (dB) and SSIM (Wang setting, RGB) of G on pairs; with ``thetas`` the
+    inputs' misalignment is undone first (``oracle_align``)."""
     G.eval()
     ps, ss = [], []
     with torch.no_grad():
         for i in range(0, len(inputs), batch):
-            out = to_images(G(to_tensor(inputs[i : i + batch]).to(device)))
+            x = to_tensor(inputs[i : i + batch]).to(device)
+            if thetas is not None:
+                x = undo_misalignment(x, torch.from_numpy(thetas[i : i + batch]).to(device))
+            out = to_images(G(x))
             for o, t in zip(out, targets[i : i + batch]):
                 ps.append(psnr(o, t))
                 ss.append(ssim(o, t))
@@ -114,9 +144,15 @@ def train(cfg: DestylizeConfig, pairs_dir: Path, run_dir: Path, console: Console
     the newest checkpoint; epoch e's order depends only on (seed, e).
     """
     console = console or Console(stderr=True)
+    if cfg.lambda_align > 0 and not (cfg.arch == "srn" and cfg.use_stn and not cfg.oracle_align):
+        raise UsageError(
+            "lambda_align supervises the SRN's first spatial transformer with the misalignment: "
+            "it needs arch=srn, use_stn=true and oracle_align=false"
+        )
     torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)
     names, inputs, targets = load_pairs(pairs_dir)
+    thetas = load_thetas(pairs_dir, names) if cfg.oracle_align or cfg.lambda_align > 0 else None
     order = np.random.default_rng([cfg.seed, 5]).permutation(len(names))
     val_idx, train_idx = np.sort(order[: cfg.n_val]), np.sort(order[cfg.n_val :])
     G, D = build(cfg)
@@ -157,7 +193,11 @@ def train(cfg: DestylizeConfig, pairs_dir: Path, run_dir: Path, console: Console
         for idx in track(batches, f"epoch {epoch + 1}/{cfg.epochs}", console=console, transient=True):
             x = to_tensor(inputs[idx]).to(cfg.device)
             y = to_tensor(targets[idx]).to(cfg.device)
-            losses = _step(G, D, phi, opt_G, opt_D, x, y, lam, eta)
+            theta = None if thetas is None else torch.from_numpy(thetas[idx]).to(cfg.device)
+            if cfg.oracle_align:
+                x = undo_misalignment(x, theta)  # type: ignore[arg-type]
+            align = (theta, cfg.lambda_align) if cfg.lambda_align > 0 else None
+            losses = _step(G, D, phi, opt_G, opt_D, x, y, lam, eta, align)
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + v
         sched_G.step()
@@ -167,7 +207,8 @@ def train(cfg: DestylizeConfig, pairs_dir: Path, run_dir: Path, console: Console
             epoch=epoch + 1, seconds=time.time() - t0, lr=opt_G.param_groups[0]["lr"], lambda_adv=lam, eta_id=eta
         )
         if (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs:
-            rec.update(evaluate(G, inputs[val_idx], targets[val_idx], cfg.device))
+            val_thetas = thetas[val_idx] if cfg.oracle_align and thetas is not None else None
+            rec.update(evaluate(G, inputs[val_idx], targets[val_idx], cfg.device, thetas=val_thetas))
         report_epoch(log, console, rec, cfg.epochs)
         if (epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == cfg.epochs:
             save_epoch(run_dir, objects, epoch + 1, asdict(cfg))  # type: ignore[arg-type]
@@ -190,13 +231,21 @@ def _step(
     y: torch.Tensor,
     lam: float,
     eta: float,
+    align: tuple[torch.Tensor, float] | None = None,
 ) -> dict[str, float]:
     """One step: G on pixel + adversarial + identity losses (the module docstring's L_G), then D.
 
+    ``align`` = (target (N, 2, 3) matrices, weight) adds the weight times
+    ``||theta - target||_F^2`` (batch mean) of the SRN's first encoder STN.
+
     Returns the per-element means for the log (``loss_pixel``: MSE in [-1, 1] units,
-    ``loss_id``: feature MSE), not the per-image sums that are optimized.
+    ``loss_id``: feature MSE, ``loss_align``: squared error per matrix entry), not the
+    per-image sums that are optimized.
     """
     fake = G(x)
+    sse_align = torch.zeros((), device=x.device)
+    if align is not None:
+        sse_align = _frobenius_sq(G.enc_stn[0].last_theta, align[0])
     D.requires_grad_(False)
     logits = D(fake)
     sse_pixel = _frobenius_sq(fake, y)
@@ -208,7 +257,7 @@ def _step(
         sse_id = sum(_frobenius_sq(a, b) for a, b in pairs)  # type: ignore[assignment]
         n_id = sum(a[0].numel() for a, _ in pairs)
     opt_G.zero_grad(set_to_none=True)
-    (sse_pixel + lam * loss_adv + eta * sse_id).backward()
+    (sse_pixel + lam * loss_adv + eta * sse_id + (align[1] * sse_align if align else 0)).backward()
     opt_G.step()
     D.requires_grad_(True)
     real_logits, fake_logits = D(y), D(fake.detach())
@@ -224,6 +273,8 @@ def _step(
         "loss_id": float(sse_id.detach()) / n_id,
         "loss_D": loss_D.item(),
     }
+    if align is not None:
+        out["loss_align"] = sse_align.item() / 6
     if not all(math.isfinite(v) for v in out.values()):
         raise FloatingPointError(f"non-finite loss: {out}")
     return out
