@@ -253,8 +253,8 @@ def _seed_mean_table(result: dict) -> list[str]:
         return []
     lines = [
         "Means over training seeds (mean ± sample standard deviation over the seeds; a recipe scored with "
-        "one seed has no row here). The spread between seeds of one recipe is as large as the gaps between "
-        "methods, so the methods are ranked on these means, not on single rows:",
+        "one seed has no row here). A single run is one draw from its recipe's spread over seeds, so the "
+        "methods are ranked on these means, not on single rows:",
         "",
         "| recipe | seeds | FID | KID | SSIM | " + " | ".join(f"FID s{s} | KID s{s}" for s in STYLES) + " |",
         "|---|---|" + "---:|" * (3 + 2 * len(STYLES)),
