@@ -30,6 +30,13 @@ from torch import nn
 SIZE = 128
 
 
+def affine_warp(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    """Resample (N, C, H, W) maps at ``affine_grid(theta)`` for (N, 2, 3) ``theta``: bilinear,
+    zeros outside, ``align_corners=False`` (exports to ONNX at opset >= 20)."""
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
 class SpatialTransformer(nn.Module):
     """Warp a feature map by an affine transform predicted from it (Jaderberg et al. 2015).
 
@@ -59,8 +66,7 @@ class SpatialTransformer(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         theta = self.theta(self.localization(x)).view(-1, 2, 3)
         self.last_theta = theta
-        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-        return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+        return affine_warp(x, theta)
 
 
 def _down(c_in: int, c_out: int, norm: bool = True) -> nn.Sequential:

@@ -38,7 +38,7 @@ from portraitcli.train.common.checkpoint import resume, save_epoch
 from portraitcli.train.common.perceptual import PerceptualFeatures
 from portraitcli.train.common.runs import JsonlLog, report_epoch, seed_everything, write_config
 from portraitcli.train.destylize.config import DestylizeConfig
-from portraitcli.train.destylize.networks import DN, SRN, CanvasHead
+from portraitcli.train.destylize.networks import DN, SRN, CanvasHead, affine_warp
 from portraitcli.train.sketch.networks import SEUNet
 
 ARCHS = ("srn", "unet")
@@ -56,22 +56,17 @@ def load_pairs(pairs_dir: Path, split: str = "train") -> tuple[list[str], np.nda
     return names, inputs, targets
 
 
-def load_thetas(pairs_dir: Path, names: list[str]) -> np.ndarray:
+def load_thetas(record: dict, names: list[str]) -> np.ndarray:
     """The recorded misalignment of each training input as ``affine_grid`` matrices.
+
+    Args:
+        record: the pairs' ``pairs.json`` (:func:`~portraitcli.data.stylized.read_record`).
 
     Returns:
         (N, 2, 3) float32, in ``names`` order (:func:`~portraitcli.data.stylized.misalignment_theta`).
     """
-    record = read_record(pairs_dir)
     size = record["config"]["render"]
     return np.stack([misalignment_theta(record["train"][n]["misalignment"], size) for n in names])
-
-
-def undo_misalignment(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-    """Warp (N, 3, H, W) inputs back into the aligned frame with their (N, 2, 3) ``theta``
-    (bilinear; outside the input: 0, mid-gray in [-1, 1] units)."""
-    grid = F_nn.affine_grid(theta, list(x.shape), align_corners=False)
-    return F_nn.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
@@ -128,7 +123,7 @@ def evaluate(
         for i in range(0, len(inputs), batch):
             x = to_tensor(inputs[i : i + batch]).to(device)
             if thetas is not None:
-                x = undo_misalignment(x, torch.from_numpy(thetas[i : i + batch]).to(device))
+                x = affine_warp(x, torch.from_numpy(thetas[i : i + batch]).to(device))
             out = to_images(G(x))
             for o, t in zip(out, targets[i : i + batch]):
                 ps.append(psnr(o, t))
@@ -152,7 +147,8 @@ def train(cfg: DestylizeConfig, pairs_dir: Path, run_dir: Path, console: Console
     torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)
     names, inputs, targets = load_pairs(pairs_dir)
-    thetas = load_thetas(pairs_dir, names) if cfg.oracle_align or cfg.lambda_align > 0 else None
+    record = read_record(pairs_dir)
+    thetas = load_thetas(record, names) if cfg.oracle_align or cfg.lambda_align > 0 else None
     order = np.random.default_rng([cfg.seed, 5]).permutation(len(names))
     val_idx, train_idx = np.sort(order[: cfg.n_val]), np.sort(order[cfg.n_val :])
     G, D = build(cfg)
@@ -168,7 +164,6 @@ def train(cfg: DestylizeConfig, pairs_dir: Path, run_dir: Path, console: Console
         if isinstance(G.head, CanvasHead):
             # the mean in numpy: a float tensor of every training face would take about 1 GB
             G.head.init_canvas(to_tensor(targets[train_idx].mean(0, keepdims=True))[0].to(cfg.device))
-        record = read_record(pairs_dir)
         write_config(
             run_dir,
             cfg,
@@ -195,7 +190,7 @@ def train(cfg: DestylizeConfig, pairs_dir: Path, run_dir: Path, console: Console
             y = to_tensor(targets[idx]).to(cfg.device)
             theta = None if thetas is None else torch.from_numpy(thetas[idx]).to(cfg.device)
             if cfg.oracle_align:
-                x = undo_misalignment(x, theta)  # type: ignore[arg-type]
+                x = affine_warp(x, theta)  # type: ignore[arg-type]  # undo the misalignment
             align = (theta, cfg.lambda_align) if cfg.lambda_align > 0 else None
             losses = _step(G, D, phi, opt_G, opt_D, x, y, lam, eta, align)
             for k, v in losses.items():
