@@ -40,7 +40,7 @@ def test_srn_shapes_ablations_and_dn() -> None:
 def test_srn_with_warping_stns_exports_to_onnx(tmp_path: Path) -> None:
     pytest.importorskip("onnx")
     torch.manual_seed(0)
-    G = SRN((8, 16, 32, 32))
+    G = SRN((8, 16, 32, 32), stn_grid=8)
     with torch.no_grad():  # rotate and shift inside every STN so grid_sample really resamples
         for m in G.modules():
             if isinstance(m, SpatialTransformer):
@@ -197,16 +197,52 @@ def test_retrieval_queries_are_the_same_faces_in_every_style() -> None:
     np.testing.assert_array_equal(rows, query_rows(col, 4))
 
 
+def _shifted_blobs(n: int, size: int, channels: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """n images of one Gaussian blob at a random place, and the translation matrices that
+    centre each blob (affine_grid's theta; normalized coordinates in [-1, 1])."""
+    g = torch.Generator().manual_seed(seed)
+    centres = (torch.rand(n, 2, generator=g) - 0.5) * 0.8
+    axis = (torch.arange(size) + 0.5) / size * 2 - 1
+    yy, xx = torch.meshgrid(axis, axis, indexing="ij")
+    blobs = torch.exp(-((xx - centres[:, 0, None, None]) ** 2 + (yy - centres[:, 1, None, None]) ** 2) / 0.02)
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0] = theta[:, 1, 1] = 1
+    theta[:, :, 2] = centres
+    return (blobs * 2 - 1)[:, None].expand(n, channels, size, size).contiguous(), theta
+
+
+@pytest.mark.parametrize("grid", [0, 4])
+def test_localization_grid_lets_the_stn_see_position(grid: int) -> None:
+    """A translation depends on where the content is: the g x g head can regress it, the
+    global-pooling head (destylize-v1's) cannot, however it is trained."""
+    torch.manual_seed(0)
+    x, target = _shifted_blobs(16, 32, 1)
+    stn = SpatialTransformer(1, grid=grid, side=32)
+    opt = torch.optim.Adam(stn.parameters(), lr=3e-3)
+    errors = []
+    for _ in range(150):
+        stn(x)
+        loss = (stn.last_theta - target).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        errors.append(loss.item())
+    if grid:
+        assert errors[-1] < 0.05 * errors[0]
+    else:
+        assert errors[-1] > 0.5 * errors[0]
+
+
 def test_stn_supervision_pulls_the_first_transformer_to_the_misalignment() -> None:
     from portraitcli.train.destylize.train import _step
 
     torch.manual_seed(0)
-    G, D = build(DestylizeConfig(channels=(8, 16, 32, 32), ndf=8, mean_canvas=False))
-    opt_G, opt_D = optimizers(DestylizeConfig(lr=1e-2), G, D)
-    c, s = 1.05 * np.cos(0.2), 1.05 * np.sin(0.2)
-    target = torch.tensor([[c, -s, 0.1], [s, c, -0.05]], dtype=torch.float32).expand(4, 2, 3)
-    x, y = torch.rand(4, 3, 128, 128) * 2 - 1, torch.rand(4, 3, 128, 128) * 2 - 1
-    errors = [_step(G, D, None, opt_G, opt_D, x, y, 0.0, 0.0, (target, 1e4))["loss_align"] for _ in range(40)]
+    cfg = DestylizeConfig(channels=(8, 16, 32, 32), ndf=8, mean_canvas=False, stn_grid=8, lr=3e-3)
+    G, D = build(cfg)
+    opt_G, opt_D = optimizers(cfg, G, D)
+    x, target = _shifted_blobs(8, 128, 3)  # a different matrix for each input
+    y = torch.rand(8, 3, 128, 128) * 2 - 1
+    errors = [_step(G, D, None, opt_G, opt_D, x, y, 0.0, 0.0, (target, 1e4))["loss_align"] for _ in range(60)]
     assert errors[-1] < 0.05 * errors[0]
     assert "loss_align" not in _step(G, D, None, opt_G, opt_D, x, y, 0.0, 0.0)
 

@@ -37,13 +37,16 @@ class DestylizeConfig:
     aligned input and is refused by the export. ``lambda_align > 0`` supervises the first
     encoder STN's affine matrix with the recorded misalignment (weight times the squared
     Frobenius norm of the difference, batch mean); at inference the STN still aligns
-    without landmarks.
+    without landmarks. ``stn_grid`` > 0 gives the STNs' localization networks a pooled
+    g x g map instead of global pooling, so they can see where the face is
+    (:class:`~portraitcli.train.destylize.networks.SpatialTransformer`); 0 is destylize-v1's.
     """
 
     arch: str = "srn"
     channels: tuple[int, ...] = (32, 64, 128, 256)
     use_stn: bool = True
     skips: bool = True
+    stn_grid: int = 0  # STN localization map size (0: global pooling, destylize-v1)
     ndf: int = 32
     mean_canvas: bool = True
     epochs: int = 10  # the shipped destylize-v1; its validation was still rising (try 24)

@@ -40,23 +40,48 @@ def affine_warp(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
 class SpatialTransformer(nn.Module):
     """Warp a feature map by an affine transform predicted from it (Jaderberg et al. 2015).
 
-    Localization network: two 3x3 stride-2 convolutions, global average pooling, a linear
-    layer to 6 numbers initialised to the identity transform.
+    Localization network: two 3x3 stride-2 convolutions, then either
 
-    Shape: (N, C, H, W) -> (N, C, H, W). The last forward's (N, 2, 3) matrices stay in
-    ``last_theta`` (for a loss on them; None before the first call).
+    - ``grid=0``: global average pooling and a linear layer to the 6 numbers. Pooling away
+      the positions leaves a head that cannot see where the face is, so it cannot predict a
+      shift (our destylize-v1; run 00016 in docs/design.md);
+    - ``grid=g``: average pooling to a g x g map, which keeps where the features are, then
+      two fully connected layers (``hidden`` units, leaky ReLU) to the 6 numbers, as in
+      Jaderberg et al.'s localization networks. The pooling is a fixed ``AvgPool2d`` (its
+      kernel set from ``side``) because ONNX cannot export an adaptive pooling of a map whose
+      size it does not know (the output of an earlier STN's ``grid_sample``).
+
+    The last linear layer starts at zero weights with the identity as bias, so the module
+    starts as the identity warp.
+
+    Shape: (N, C, H, W) -> (N, C, H, W); with ``grid`` > 0, H = W = ``side``, a multiple of
+    ``4 * grid`` (the convolutions halve it twice).
+
+    Raises:
+        ValueError: ``grid`` < 0, or ``side`` not a multiple of ``4 * grid``. The last forward's (N, 2, 3) matrices
+    stay in ``last_theta`` (for a loss on them; None before the first call).
     """
 
-    def __init__(self, channels: int, hidden: int = 32) -> None:
+    def __init__(self, channels: int, hidden: int = 32, grid: int = 0, side: int = 0) -> None:
         super().__init__()
-        self.localization = nn.Sequential(
+        if grid < 0 or (grid > 0 and (side <= 0 or side % (4 * grid))):
+            raise ValueError(f"grid must be >= 0 and side a positive multiple of 4 * grid, got {grid=}, {side=}")
+        conv = [
             nn.Conv2d(channels, hidden, 3, 2, 1),
             nn.LeakyReLU(0.2, inplace=True),
             nn.Conv2d(hidden, hidden, 3, 2, 1),
             nn.LeakyReLU(0.2, inplace=True),
-            nn.AdaptiveAvgPool2d(1),
-            nn.Flatten(),
-        )
+        ]
+        if grid == 0:
+            head: list[nn.Module] = [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+        else:
+            head = [
+                nn.AvgPool2d(side // (4 * grid)),
+                nn.Flatten(),
+                nn.Linear(hidden * grid * grid, hidden),
+                nn.LeakyReLU(0.2, inplace=True),
+            ]
+        self.localization = nn.Sequential(*conv, *head)
         self.theta = nn.Linear(hidden, 6)
         nn.init.zeros_(self.theta.weight)
         with torch.no_grad():
@@ -97,19 +122,32 @@ class SRN(nn.Module):
         channels: encoder widths (the decoder mirrors them).
         use_stn: False removes the spatial transformers (an ablation).
         skips: U-Net skip connections between encoder and decoder.
+        stn_grid: the localization heads' pooled map size (:class:`SpatialTransformer`'s
+            ``grid``; 0 = global pooling, as destylize-v1), capped per STN at a quarter of its
+            feature map's side.
+        size: the input's side in pixels (fixes each STN's feature-map size).
     """
 
     def __init__(
-        self, channels: tuple[int, ...] = (32, 64, 128, 256), use_stn: bool = True, skips: bool = True
+        self,
+        channels: tuple[int, ...] = (32, 64, 128, 256),
+        use_stn: bool = True,
+        skips: bool = True,
+        stn_grid: int = 0,
+        size: int = SIZE,
     ) -> None:
         super().__init__()
         self.skips = skips
+
+        def stn(c: int, side: int) -> SpatialTransformer:
+            return SpatialTransformer(c, grid=min(stn_grid, side // 4), side=side)
+
         self.encoder = nn.ModuleList()
         self.enc_stn = nn.ModuleList()
         c_prev = 3
         for i, c in enumerate(channels):
             self.encoder.append(_down(c_prev, c, norm=i > 0))
-            self.enc_stn.append(SpatialTransformer(c) if use_stn and i < 2 else nn.Identity())
+            self.enc_stn.append(stn(c, size >> (i + 1)) if use_stn and i < 2 else nn.Identity())
             c_prev = c
         self.bottleneck = nn.Sequential(
             nn.Conv2d(c_prev, c_prev, 3, 1, 1, bias=False), nn.BatchNorm2d(c_prev), nn.LeakyReLU(0.2, inplace=True)
@@ -120,7 +158,7 @@ class SRN(nn.Module):
         skip_widths = list(reversed(channels[:-1])) + [0]
         for i, (c, c_skip) in enumerate(zip(widths, skip_widths)):
             self.decoder.append(_up(c_prev, c))
-            self.dec_stn.append(SpatialTransformer(c) if use_stn and i < 2 else nn.Identity())
+            self.dec_stn.append(stn(c, size >> (len(channels) - 1 - i)) if use_stn and i < 2 else nn.Identity())
             c_prev = c + (c_skip if skips else 0)
         self.head = nn.Conv2d(c_prev, 3, 3, 1, 1)
 
