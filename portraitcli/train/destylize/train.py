@@ -83,7 +83,10 @@ def build(cfg: DestylizeConfig) -> tuple[torch.nn.Module, torch.nn.Module]:
     """The generator of ``cfg.arch`` and the DN."""
     if cfg.arch not in ARCHS:
         raise ValueError(f"arch must be one of {ARCHS}, got {cfg.arch!r}")
-    G = SRN(cfg.channels, cfg.use_stn, cfg.skips, cfg.stn_grid) if cfg.arch == "srn" else SEUNet(3, 3, cfg.channels, use_se=False)
+    if cfg.arch == "srn":
+        G: torch.nn.Module = SRN(cfg.channels, cfg.use_stn, cfg.skips, cfg.stn_grid)
+    else:
+        G = SEUNet(3, 3, cfg.channels, use_se=False)
     if cfg.mean_canvas:
         G.head = CanvasHead(G.head)
     return G, DN(cfg.ndf)
