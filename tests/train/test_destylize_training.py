@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -260,6 +261,18 @@ def test_oracle_alignment_trains_but_is_not_exported(tmp_path: Path) -> None:
     assert np.isfinite(log[0]["val_psnr"])
     with pytest.raises(UsageError, match="oracle_align"):
         export_run(run, final)
-    for bad in ({"arch": "unet"}, {"use_stn": False}, {"oracle_align": True}):
-        with pytest.raises(UsageError, match="lambda_align"):
-            train(DestylizeConfig(**small, eta_id=0.0, lambda_align=1.0, **bad), pairs, tmp_path / "never")
+    assert "loss_align" not in log[0]  # the inputs were aligned: nothing to supervise
+
+
+def test_stn_supervision_applies_only_to_an_srn_with_stns_on_misaligned_inputs() -> None:
+    assert DestylizeConfig().align_weight == DestylizeConfig().lambda_align > 0
+    for other in ({"arch": "unet"}, {"use_stn": False}, {"oracle_align": True}):
+        assert DestylizeConfig(**other).align_weight == 0.0
+
+
+def test_runs_saved_before_the_alignment_fields_load_as_they_trained() -> None:
+    from portraitcli.train.common.runs import saved_config
+
+    old = {k: v for k, v in asdict(DestylizeConfig()).items() if k not in ("stn_grid", "oracle_align", "lambda_align")}
+    cfg = saved_config(DestylizeConfig, old)
+    assert (cfg.stn_grid, cfg.oracle_align, cfg.lambda_align) == (0, False, 0.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 
 @dataclass(frozen=True)
@@ -37,19 +38,25 @@ class DestylizeConfig:
     aligned input and is refused by the export. ``lambda_align > 0`` supervises the first
     encoder STN's affine matrix with the recorded misalignment (weight times the squared
     Frobenius norm of the difference, batch mean); at inference the STN still aligns
-    without landmarks. ``stn_grid`` > 0 gives the STNs' localization networks a pooled
-    g x g map instead of global pooling, so they can see where the face is
-    (:class:`~portraitcli.train.destylize.networks.SpatialTransformer`); 0 is destylize-v1's.
+    without landmarks. It applies only where there is such an STN and the inputs are
+    misaligned (:attr:`align_weight`): the U-Net baseline, ``use_stn=false`` and
+    ``oracle_align`` runs train without it. ``stn_grid`` > 0 gives the STNs' localization
+    networks a pooled g x g map instead of global pooling, so they can see where the face is
+    (:class:`~portraitcli.train.destylize.networks.SpatialTransformer`). destylize-v2's
+    recipe (the defaults) uses both; runs saved before these fields existed trained without
+    them (``SAVED_DEFAULTS``).
     """
+
+    SAVED_DEFAULTS: ClassVar[dict[str, object]] = {"stn_grid": 0, "oracle_align": False, "lambda_align": 0.0}
 
     arch: str = "srn"
     channels: tuple[int, ...] = (32, 64, 128, 256)
     use_stn: bool = True
     skips: bool = True
-    stn_grid: int = 0  # STN localization map size (0: global pooling, destylize-v1)
+    stn_grid: int = 8  # STN localization map size (0: global pooling, destylize-v1)
     ndf: int = 32
     mean_canvas: bool = True
-    epochs: int = 10  # the shipped destylize-v1; its validation was still rising (try 24)
+    epochs: int = 12  # destylize-v2 (validation SSIM still rising slowly, with noise)
     batch_size: int = 8
     optimizer: str = "adam"  # or "rmsprop" (the paper's)
     lr: float = 2e-4
@@ -59,10 +66,15 @@ class DestylizeConfig:
     eta_id: float = 1e-3
     id_layers: tuple[int, ...] = (3, 6, 13)  # MobileNetV2 feature stages (strides 4, 8, 16)
     oracle_align: bool = False  # diagnostic: undo the recorded misalignment before G
-    lambda_align: float = 0.0  # weight of the first encoder STN's supervision (srn with use_stn)
+    lambda_align: float = 1e4  # weight of the first encoder STN's supervision (see align_weight)
     n_val: int = 100  # training pairs held out for the progress signal
     seed: int = 0
     threads: int = 2
     device: str = "cpu"
     eval_every: int = 1
     checkpoint_every: int = 1
+
+    @property
+    def align_weight(self) -> float:
+        """``lambda_align`` where it applies (an SRN with STNs on misaligned inputs), else 0."""
+        return self.lambda_align if self.arch == "srn" and self.use_stn and not self.oracle_align else 0.0

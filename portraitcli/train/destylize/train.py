@@ -30,7 +30,6 @@ from rich.console import Console
 from rich.progress import track
 
 from portraitcli.data.stylized import misalignment_theta, read_record
-from portraitcli.errors import UsageError
 from portraitcli.io import read_image
 from portraitcli.metrics.pixel import psnr, ssim
 from portraitcli.models.destylize import crops_to_input, output_to_faces
@@ -142,16 +141,11 @@ def train(cfg: DestylizeConfig, pairs_dir: Path, run_dir: Path, console: Console
     the newest checkpoint; epoch e's order depends only on (seed, e).
     """
     console = console or Console(stderr=True)
-    if cfg.lambda_align > 0 and not (cfg.arch == "srn" and cfg.use_stn and not cfg.oracle_align):
-        raise UsageError(
-            "lambda_align supervises the SRN's first spatial transformer with the misalignment: "
-            "it needs arch=srn, use_stn=true and oracle_align=false"
-        )
     torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)
     names, inputs, targets = load_pairs(pairs_dir)
     record = read_record(pairs_dir)
-    thetas = load_thetas(record, names) if cfg.oracle_align or cfg.lambda_align > 0 else None
+    thetas = load_thetas(record, names) if cfg.oracle_align or cfg.align_weight > 0 else None
     order = np.random.default_rng([cfg.seed, 5]).permutation(len(names))
     val_idx, train_idx = np.sort(order[: cfg.n_val]), np.sort(order[cfg.n_val :])
     G, D = build(cfg)
@@ -194,7 +188,7 @@ def train(cfg: DestylizeConfig, pairs_dir: Path, run_dir: Path, console: Console
             theta = None if thetas is None else torch.from_numpy(thetas[idx]).to(cfg.device)
             if cfg.oracle_align:
                 x = affine_warp(x, theta)  # type: ignore[arg-type]  # undo the misalignment
-            align = (theta, cfg.lambda_align) if cfg.lambda_align > 0 else None
+            align = (theta, cfg.align_weight) if cfg.align_weight > 0 else None
             losses = _step(G, D, phi, opt_G, opt_D, x, y, lam, eta, align)
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + v
