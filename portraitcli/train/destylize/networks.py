@@ -55,11 +55,11 @@ class SpatialTransformer(nn.Module):
     starts as the identity warp.
 
     Shape: (N, C, H, W) -> (N, C, H, W); with ``grid`` > 0, H = W = ``side``, a multiple of
-    ``4 * grid`` (the convolutions halve it twice).
+    ``4 * grid`` (the convolutions halve it twice). The last forward's (N, 2, 3) matrices
+    stay in ``last_theta`` (for a loss on them; None before the first call).
 
     Raises:
-        ValueError: ``grid`` < 0, or ``side`` not a multiple of ``4 * grid``. The last forward's (N, 2, 3) matrices
-    stay in ``last_theta`` (for a loss on them; None before the first call).
+        ValueError: ``grid`` < 0, or ``side`` not a positive multiple of ``4 * grid``.
     """
 
     def __init__(self, channels: int, hidden: int = 32, grid: int = 0, side: int = 0) -> None:
