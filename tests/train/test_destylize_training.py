@@ -124,6 +124,7 @@ def test_destylize_training_resumes_exactly_and_exports(tmp_path: Path) -> None:
     log = [json.loads(line) for line in (a / "log.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in log if "epoch" in r] == [1, 2]
     assert all(np.isfinite(r["val_psnr"]) for r in log if "epoch" in r)
+    assert all(0 <= r["val_frr1"] <= r["val_frr5"] <= 1 for r in log if "epoch" in r)
     G_a, G_b = build(cfg)[0], build(cfg)[0]
     load_checkpoint(a / "checkpoints" / "epoch-0002.pt", {"G": G_a})
     load_checkpoint(b / "checkpoints" / "epoch-0002.pt", {"G": G_b})
@@ -276,3 +277,14 @@ def test_runs_saved_before_the_alignment_fields_load_as_they_trained() -> None:
     old = {k: v for k, v in asdict(DestylizeConfig()).items() if k not in ("stn_grid", "oracle_align", "lambda_align")}
     cfg = saved_config(DestylizeConfig, old)
     assert (cfg.stn_grid, cfg.oracle_align, cfg.lambda_align) == (0, False, 0.0)
+
+
+def test_validation_retrieval_finds_each_face_and_only_it() -> None:
+    from portraitcli.train.destylize.train import ValidationRetrieval
+
+    rng = np.random.default_rng(0)
+    faces = rng.integers(0, 256, (6, 128, 128, 3), dtype=np.uint8)
+    kps = np.array([[86.0, 50.0], [74.0, 50.0], [42.0, 50.0], [54.0, 50.0], [64.0, 75.0]])
+    retrieval = ValidationRetrieval(faces, kps)
+    assert retrieval(faces) == {"val_frr1": 1.0, "val_frr5": 1.0}
+    assert retrieval(faces[::-1])["val_frr1"] == 0.0  # every query's nearest is another face

@@ -68,6 +68,7 @@ class DestylizeConfig:
     oracle_align: bool = False  # diagnostic: undo the recorded misalignment before G
     lambda_align: float = 1e4  # weight of the first encoder STN's supervision (see align_weight)
     n_val: int = 100  # training pairs held out for the progress signal
+    val_retrieval: bool = True  # also dlib retrieval top-1/5 among the held-out faces (about 7 s)
     seed: int = 0
     threads: int = 2
     device: str = "cpu"

@@ -109,6 +109,34 @@ def decayed(weight: float, epoch: int) -> float:
     return max(weight * 0.995**epoch, weight / 2)
 
 
+class ValidationRetrieval:
+    """Face retrieval ratio of recovered validation faces among the real validation faces.
+
+    The benchmark's protocol (:func:`~portraitcli.metrics.identity.retrieval_ratio`, dlib
+    descriptors at the template's face box) on the held-out training pairs, so the identity
+    can be followed and tuned without the test split. The gallery is small (``n_val``
+    faces against the benchmark's 1,000), so the ratios run higher than the test's.
+
+    Args:
+        targets: (N, 128, 128, 3) uint8 RGB real faces, the gallery (query i's identity is i).
+        kps: (5, 2) template landmarks (the pairs record's ``template["kps"]``).
+    """
+
+    def __init__(self, targets: np.ndarray, kps: np.ndarray) -> None:
+        from portraitcli.metrics.identity import FaceDescriptor, template_box
+
+        self.descriptor = FaceDescriptor()
+        self.box = template_box(np.asarray(kps))
+        self.gallery = self.descriptor.embed(targets, self.box)
+
+    def __call__(self, faces: np.ndarray) -> dict[str, float]:
+        """(N, 128, 128, 3) uint8 recovered faces, in the targets' order -> ``val_frr1``, ``val_frr5``."""
+        from portraitcli.metrics.identity import retrieval_ratio
+
+        query = self.descriptor.embed(faces, self.box)
+        return {f"val_frr{k}": retrieval_ratio(query, self.gallery, k)[f"top{k}"] for k in (1, 5)}
+
+
 def evaluate(
     G: torch.nn.Module,
     inputs: np.ndarray,
@@ -116,22 +144,28 @@ def evaluate(
     device: str,
     batch: int = 32,
     thetas: np.ndarray | None = None,
+    retrieval: ValidationRetrieval | None = None,
 ) -> dict:
     """Mean PSNR (dB) and SSIM (Wang setting, RGB) of G on pairs; with ``thetas`` the
-    inputs' misalignment is undone first (``oracle_align``)."""
+    inputs' misalignment is undone first (``oracle_align``); with ``retrieval`` (built on
+    these ``targets``) also the retrieval ratios ``val_frr1`` / ``val_frr5`` in [0, 1]."""
     G.eval()
-    ps, ss = [], []
+    ps, ss, faces = [], [], []
     with torch.no_grad():
         for i in range(0, len(inputs), batch):
             x = to_tensor(inputs[i : i + batch]).to(device)
             if thetas is not None:
                 x = affine_warp(x, torch.from_numpy(thetas[i : i + batch]).to(device))
             out = to_images(G(x))
+            faces.append(out)
             for o, t in zip(out, targets[i : i + batch]):
                 ps.append(psnr(o, t))
                 ss.append(ssim(o, t))
     G.train()
-    return {"val_psnr": float(np.mean(ps)), "val_ssim": float(np.mean(ss))}
+    scores = {"val_psnr": float(np.mean(ps)), "val_ssim": float(np.mean(ss))}
+    if retrieval is not None:
+        scores.update(retrieval(np.concatenate(faces)))
+    return scores
 
 
 def train(cfg: DestylizeConfig, pairs_dir: Path, run_dir: Path, console: Console | None = None) -> Path:
@@ -148,6 +182,7 @@ def train(cfg: DestylizeConfig, pairs_dir: Path, run_dir: Path, console: Console
     thetas = load_thetas(record, names) if cfg.oracle_align or cfg.align_weight > 0 else None
     order = np.random.default_rng([cfg.seed, 5]).permutation(len(names))
     val_idx, train_idx = np.sort(order[: cfg.n_val]), np.sort(order[cfg.n_val :])
+    retrieval = ValidationRetrieval(targets[val_idx], record["template"]["kps"]) if cfg.val_retrieval else None
     G, D = build(cfg)
     G.to(cfg.device)
     D.to(cfg.device)
@@ -200,7 +235,9 @@ def train(cfg: DestylizeConfig, pairs_dir: Path, run_dir: Path, console: Console
         )
         if (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs:
             val_thetas = thetas[val_idx] if cfg.oracle_align and thetas is not None else None
-            rec.update(evaluate(G, inputs[val_idx], targets[val_idx], cfg.device, thetas=val_thetas))
+            rec.update(
+                evaluate(G, inputs[val_idx], targets[val_idx], cfg.device, thetas=val_thetas, retrieval=retrieval)
+            )
         report_epoch(log, console, rec, cfg.epochs)
         if (epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == cfg.epochs:
             save_epoch(run_dir, objects, epoch + 1, asdict(cfg))  # type: ignore[arg-type]
