@@ -31,6 +31,7 @@ from rich.progress import track
 
 from portraitcli.data.stylized import misalignment_theta, read_record
 from portraitcli.io import read_image
+from portraitcli.metrics.identity import FaceDescriptor, retrieval_ratio, template_box
 from portraitcli.metrics.pixel import psnr, ssim
 from portraitcli.models.destylize import crops_to_input, output_to_faces
 from portraitcli.train.common.checkpoint import resume, save_epoch
@@ -123,16 +124,12 @@ class ValidationRetrieval:
     """
 
     def __init__(self, targets: np.ndarray, kps: np.ndarray) -> None:
-        from portraitcli.metrics.identity import FaceDescriptor, template_box
-
         self.descriptor = FaceDescriptor()
         self.box = template_box(np.asarray(kps))
         self.gallery = self.descriptor.embed(targets, self.box)
 
     def __call__(self, faces: np.ndarray) -> dict[str, float]:
         """(N, 128, 128, 3) uint8 recovered faces, in the targets' order -> ``val_frr1``, ``val_frr5``."""
-        from portraitcli.metrics.identity import retrieval_ratio
-
         query = self.descriptor.embed(faces, self.box)
         return {f"val_frr{k}": retrieval_ratio(query, self.gallery, k)[f"top{k}"] for k in (1, 5)}
 
