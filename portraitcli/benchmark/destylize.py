@@ -87,8 +87,13 @@ def load_columns(pairs_dir: Path, record: dict, data: Path | None) -> dict[str, 
     return columns
 
 
-def cufs_sketch_column(data: Path, template: dict) -> Column:
-    """CUFS CUHK-student test sketches (inputs) and photos (targets) in the 128x128 framing."""
+def cufs_sketch_column(data: Path, template: dict, split: str = "test") -> Column:
+    """CUFS CUHK-student sketches (inputs) and photos (targets) of one split in the 128x128 framing.
+
+    Each pair is aligned by the photo's detected landmarks (the sketches are traced over the
+    photos); pairs whose photo has no detected face are left out. ``split="train"`` (88
+    pairs) is the trainer's sketch validation; the benchmark uses ``test`` (100 pairs).
+    """
     from portraitcli.data.cufs import cufs_pairs, load_pair
     from portraitcli.face.align import similarity_transform, warp_affine
     from portraitcli.face.detect import FaceDetector
@@ -97,7 +102,7 @@ def cufs_sketch_column(data: Path, template: dict) -> Column:
     kps = np.asarray(template["kps"], np.float64)
     size = tuple(template["size"])
     inputs, targets, names = [], [], []
-    for pair in cufs_pairs(data, "cuhk_student", "test"):
+    for pair in cufs_pairs(data, "cuhk_student", split):
         photo, sketch = load_pair(pair)
         faces = detector.detect(photo)
         if not faces:

@@ -111,12 +111,19 @@ def train_destylize(
     runs: Annotated[Path, typer.Option("--runs", help="Folder of run folders.")] = Path("runs"),
     resume: Annotated[Path | None, typer.Option("--resume", help="Continue the run in this folder.")] = None,
     desc: Annotated[str | None, typer.Option("--desc", help="Run folder suffix (default: the arch).")] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Datasets folder (CUFS training sketches validate); default $PORTRAIT_DATA."),
+    ] = None,
 ) -> None:
     """Train the destylize model (IFRP: SRN with spatial transformers + DN) on stylized pairs, then export it."""
     _require_torch()
 
+    import os
+
     from rich.console import Console
 
+    from portraitcli.data import ENV_VAR, data_root
     from portraitcli.train.destylize.config import DestylizeConfig
     from portraitcli.train.destylize.export import export_run
     from portraitcli.train.destylize.train import train
@@ -124,7 +131,8 @@ def train_destylize(
     console = Console(stderr=True)
     cfg, run_dir = _config_and_run_dir(DestylizeConfig, "destylize", set_, runs, resume, desc, "arch")
     console.print(f"run folder: {run_dir}")
-    ckpt = train(cfg, pairs, run_dir, console)
+    root = data_root(data) if (data is not None or os.environ.get(ENV_VAR)) else None
+    ckpt = train(cfg, pairs, run_dir, console, root)
     if cfg.oracle_align:
         console.print("oracle_align is a diagnostic (its model needs the true misalignment): not exported")
         print(ckpt)

@@ -16,6 +16,7 @@ from portraitcli.train.common.runs import make_run_dir  # noqa: E402
 from portraitcli.train.destylize.config import DestylizeConfig  # noqa: E402
 from portraitcli.train.destylize.networks import DN, SRN, CanvasHead, SpatialTransformer  # noqa: E402
 from portraitcli.train.destylize.train import build, decayed, optimizers, train  # noqa: E402
+from tests.conftest import data_dir  # noqa: E402
 
 
 def test_spatial_transformer_starts_as_identity_and_follows_theta() -> None:
@@ -100,7 +101,7 @@ def _fake_pairs(root: Path, n: int = 10) -> Path:
 
 
 @pytest.mark.slow
-def test_destylize_training_resumes_exactly_and_exports(tmp_path: Path) -> None:
+def test_destylize_training_resumes_exactly_and_exports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("onnx")
     import onnxruntime as ort
 
@@ -113,10 +114,15 @@ def test_destylize_training_resumes_exactly_and_exports(tmp_path: Path) -> None:
         eta = 1e-3
     except Exception:  # noqa: BLE001 - without the MobileNetV2 weights, train without the identity term
         eta = 0.0
+    import portraitcli.train.destylize.train as trainer
+
     pairs = _fake_pairs(tmp_path / "pairs")
-    cfg = DestylizeConfig(channels=(8, 16, 32, 32), ndf=8, epochs=2, batch_size=4, n_val=2, threads=1, eta_id=eta)
+    sketches = np.random.default_rng(1).integers(0, 256, (2, 3, 128, 128, 3), dtype=np.uint8)
+    monkeypatch.setattr(trainer, "sketch_validation", lambda data, cfg, template: (*sketches, None) if data else None)
+    small = {"channels": (8, 16, 32, 32), "ndf": 8, "epochs": 2, "batch_size": 4, "n_val": 2, "threads": 1}
+    cfg = DestylizeConfig(**small, eta_id=eta, p_gray=0.5)  # the grayscale draws are seeded per epoch too
     a = make_run_dir(tmp_path / "runs", "destylize", "a")
-    final = train(cfg, pairs, a)
+    final = train(cfg, pairs, a, data=tmp_path)
     b = make_run_dir(tmp_path / "runs", "destylize", "b")
     train(cfg, pairs, b)
     (b / "checkpoints" / "epoch-0002.pt").unlink()
@@ -125,6 +131,8 @@ def test_destylize_training_resumes_exactly_and_exports(tmp_path: Path) -> None:
     assert [r["epoch"] for r in log if "epoch" in r] == [1, 2]
     assert all(np.isfinite(r["val_psnr"]) for r in log if "epoch" in r)
     assert all(0 <= r["val_frr1"] <= r["val_frr5"] <= 1 for r in log if "epoch" in r)
+    assert all(np.isfinite(r["val_sketch_ssim"]) and "val_sketch_frr1" not in r for r in log if "epoch" in r)
+    assert not any("val_sketch_psnr" in json.loads(line) for line in (b / "log.jsonl").read_text().splitlines())
     G_a, G_b = build(cfg)[0], build(cfg)[0]
     load_checkpoint(a / "checkpoints" / "epoch-0002.pt", {"G": G_a})
     load_checkpoint(b / "checkpoints" / "epoch-0002.pt", {"G": G_b})
@@ -274,9 +282,10 @@ def test_stn_supervision_applies_only_to_an_srn_with_stns_on_misaligned_inputs()
 def test_runs_saved_before_the_alignment_fields_load_as_they_trained() -> None:
     from portraitcli.train.common.runs import saved_config
 
-    old = {k: v for k, v in asdict(DestylizeConfig()).items() if k not in ("stn_grid", "oracle_align", "lambda_align")}
+    new_fields = ("stn_grid", "oracle_align", "lambda_align", "val_sketch", "p_gray")
+    old = {k: v for k, v in asdict(DestylizeConfig()).items() if k not in new_fields}
     cfg = saved_config(DestylizeConfig, old)
-    assert (cfg.stn_grid, cfg.oracle_align, cfg.lambda_align) == (0, False, 0.0)
+    assert (cfg.stn_grid, cfg.oracle_align, cfg.lambda_align, cfg.val_sketch, cfg.p_gray) == (0, False, 0.0, False, 0.0)
 
 
 def test_validation_retrieval_finds_each_face_and_only_it() -> None:
@@ -288,3 +297,39 @@ def test_validation_retrieval_finds_each_face_and_only_it() -> None:
     retrieval = ValidationRetrieval(faces, kps)
     assert retrieval(faces) == {"val_frr1": 1.0, "val_frr5": 1.0}
     assert retrieval(faces[::-1])["val_frr1"] == 0.0  # every query's nearest is another face
+
+
+def test_random_grayscale_matches_opencv_luma_and_its_probability() -> None:
+    import cv2
+
+    from portraitcli.train.destylize.train import random_grayscale
+
+    images = np.random.default_rng(0).integers(0, 256, (400, 4, 4, 3), dtype=np.uint8)
+    assert random_grayscale(images, 0.0, np.random.default_rng(1)) is images
+    gray = random_grayscale(images, 1.0, np.random.default_rng(1))
+    for x, g in zip(images[:5], gray[:5]):
+        np.testing.assert_array_equal(g, np.repeat(cv2.cvtColor(x, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2))
+    some = random_grayscale(images, 0.25, np.random.default_rng(1))
+    changed = np.array([not np.array_equal(a, b) for a, b in zip(images, some)])
+    assert 0.18 < changed.mean() < 0.32  # 100 expected of 400 (binomial sd about 9)
+    assert all(np.array_equal(b, g) for b, g, c in zip(some, gray, changed) if c)
+    np.testing.assert_array_equal(some, random_grayscale(images, 0.25, np.random.default_rng(1)))  # seeded
+
+
+def test_sketch_validation_uses_the_cufs_training_split_only() -> None:
+    from portraitcli.benchmark.destylize import cufs_sketch_column
+    from portraitcli.data.cufs import cufs_pairs
+    from portraitcli.runtime.weights import find_model
+    from portraitcli.train.destylize.train import sketch_validation
+
+    root = data_dir("cufs").parent
+    template = find_model("destylize").entry["template"]  # the shipped model's framing
+    assert sketch_validation(root, DestylizeConfig(val_sketch=False), template) is None
+    assert sketch_validation(root.parent, DestylizeConfig(), template) is None  # no cufs/ there
+    inputs, targets, retrieval = sketch_validation(root, DestylizeConfig(), template)
+    train_names = {p.photo for p in cufs_pairs(root, "cuhk_student", "train")}
+    test_names = {p.photo for p in cufs_pairs(root, "cuhk_student", "test")}
+    assert len(inputs) == len(targets) > 0.9 * len(train_names) and not train_names & test_names
+    assert inputs.shape[1:] == (128, 128, 3) and (inputs[..., 0] == inputs[..., 2]).all()  # grayscale sketches
+    assert retrieval(targets)["val_frr1"] == 1.0
+    assert len(cufs_sketch_column(root, template).inputs) > 0.9 * len(test_names)  # the benchmark's column

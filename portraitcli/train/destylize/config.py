@@ -45,9 +45,21 @@ class DestylizeConfig:
     (:class:`~portraitcli.train.destylize.networks.SpatialTransformer`). destylize-v2's
     recipe (the defaults) uses both; runs saved before these fields existed trained without
     them (``SAVED_DEFAULTS``).
+
+    ``p_gray``: each training input is replaced by its grayscale (luma in all three channels)
+    with this probability (:func:`~portraitcli.train.destylize.train.random_grayscale`), so
+    that colourless portraits such as pencil sketches are not outside the training inputs.
+    ``val_sketch``: where the datasets folder holds CUFS, also validate on its 88 CUHK-student
+    *training* sketches (to their photos, in the template framing): PSNR, SSIM and retrieval
+    logged as ``val_sketch_*``. The benchmark's sketch column uses the test split only.
     """
 
-    SAVED_DEFAULTS: ClassVar[dict[str, object]] = {"stn_grid": 0, "oracle_align": False, "lambda_align": 0.0}
+    SAVED_DEFAULTS: ClassVar[dict[str, object]] = {
+        "stn_grid": 0,
+        "oracle_align": False,
+        "lambda_align": 0.0,
+        "val_sketch": False,
+    }
 
     arch: str = "srn"
     channels: tuple[int, ...] = (32, 64, 128, 256)
@@ -69,6 +81,8 @@ class DestylizeConfig:
     lambda_align: float = 1e4  # weight of the first encoder STN's supervision (see align_weight)
     n_val: int = 100  # training pairs held out for the progress signal
     val_retrieval: bool = True  # also dlib retrieval top-1/5 among the held-out faces (about 7 s)
+    val_sketch: bool = True  # also the CUFS training sketches, where the datasets folder has them
+    p_gray: float = 0.0  # probability of a grayscale training input
     seed: int = 0
     threads: int = 2
     device: str = "cpu"

@@ -23,6 +23,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F_nn
@@ -67,6 +68,28 @@ def load_thetas(record: dict, names: list[str]) -> np.ndarray:
     """
     size = record["config"]["render"]
     return np.stack([misalignment_theta(record["train"][n]["misalignment"], size) for n in names])
+
+
+def random_grayscale(images: np.ndarray, p: float, rng: np.random.Generator) -> np.ndarray:
+    """Each image replaced by its grayscale with probability ``p``, as torchvision's ``RandomGrayscale``.
+
+    Args:
+        images: (N, H, W, 3) uint8 RGB.
+        p: probability in [0, 1]; 0 returns ``images`` itself and draws nothing from ``rng``.
+
+    Returns:
+        (N, H, W, 3) uint8; a chosen image holds its luma Y = 0.299 R + 0.587 G + 0.114 B
+        (ITU-R BT.601, OpenCV's ``COLOR_RGB2GRAY``) in all three channels.
+    """
+    if p <= 0:
+        return images
+    chosen = rng.random(len(images)) < p
+    if not chosen.any():
+        return images
+    out = images.copy()
+    for i in np.flatnonzero(chosen):
+        out[i] = cv2.cvtColor(images[i], cv2.COLOR_RGB2GRAY)[..., None]
+    return out
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
@@ -142,10 +165,12 @@ def evaluate(
     batch: int = 32,
     thetas: np.ndarray | None = None,
     retrieval: ValidationRetrieval | None = None,
+    prefix: str = "val_",
 ) -> dict:
     """Mean PSNR (dB) and SSIM (Wang setting, RGB) of G on pairs; with ``thetas`` the
     inputs' misalignment is undone first (``oracle_align``); with ``retrieval`` (built on
-    these ``targets``) also the retrieval ratios ``val_frr1`` / ``val_frr5`` in [0, 1]."""
+    these ``targets``) also the retrieval ratios ``val_frr1`` / ``val_frr5`` in [0, 1].
+    Keys start with ``prefix`` instead of ``val_`` where given."""
     G.eval()
     ps, ss, faces = [], [], []
     with torch.no_grad():
@@ -162,14 +187,36 @@ def evaluate(
     scores = {"val_psnr": float(np.mean(ps)), "val_ssim": float(np.mean(ss))}
     if retrieval is not None:
         scores.update(retrieval(np.concatenate(faces)))
-    return scores
+    return {prefix + k.removeprefix("val_"): v for k, v in scores.items()}
 
 
-def train(cfg: DestylizeConfig, pairs_dir: Path, run_dir: Path, console: Console | None = None) -> Path:
+def sketch_validation(data: Path | None, cfg: DestylizeConfig, template: dict) -> tuple | None:
+    """The sketch validation set: (inputs, targets, retrieval or None), or None when
+    ``cfg.val_sketch`` is off or ``data`` holds no CUFS.
+
+    The CUFS CUHK-student *training* sketches and photos in the template framing
+    (:func:`~portraitcli.benchmark.destylize.cufs_sketch_column`), so that the test
+    sketches of the benchmark stay unseen by every choice made on the validation.
+    """
+    if not cfg.val_sketch or data is None or not (data / "cufs").is_dir():
+        return None
+    from portraitcli.benchmark.destylize import cufs_sketch_column
+
+    col = cufs_sketch_column(data, template, split="train")
+    inputs = np.stack(col.inputs)
+    retrieval = ValidationRetrieval(col.targets, template["kps"]) if cfg.val_retrieval else None
+    return inputs, col.targets, retrieval
+
+
+def train(
+    cfg: DestylizeConfig, pairs_dir: Path, run_dir: Path, console: Console | None = None, data: Path | None = None
+) -> Path:
     """Train (or resume) a destylize model in ``run_dir``; return the final checkpoint.
 
-    ``cfg.n_val`` training pairs (seeded) are held out as the validation set. Resumes from
-    the newest checkpoint; epoch e's order depends only on (seed, e).
+    ``cfg.n_val`` training pairs (seeded) are held out as the validation set; with ``data``
+    (the datasets folder) also the CUFS training sketches (:func:`sketch_validation`).
+    Resumes from the newest checkpoint; epoch e's order and grayscale draws depend only on
+    (seed, e).
     """
     console = console or Console(stderr=True)
     torch.set_num_threads(cfg.threads)
@@ -180,6 +227,7 @@ def train(cfg: DestylizeConfig, pairs_dir: Path, run_dir: Path, console: Console
     order = np.random.default_rng([cfg.seed, 5]).permutation(len(names))
     val_idx, train_idx = np.sort(order[: cfg.n_val]), np.sort(order[cfg.n_val :])
     retrieval = ValidationRetrieval(targets[val_idx], record["template"]["kps"]) if cfg.val_retrieval else None
+    sketches = sketch_validation(data, cfg, record["template"])
     G, D = build(cfg)
     G.to(cfg.device)
     D.to(cfg.device)
@@ -215,7 +263,7 @@ def train(cfg: DestylizeConfig, pairs_dir: Path, run_dir: Path, console: Console
         t0 = time.time()
         sums: dict[str, float] = {}
         for idx in track(batches, f"epoch {epoch + 1}/{cfg.epochs}", console=console, transient=True):
-            x = to_tensor(inputs[idx]).to(cfg.device)
+            x = to_tensor(random_grayscale(inputs[idx], cfg.p_gray, rng)).to(cfg.device)
             y = to_tensor(targets[idx]).to(cfg.device)
             theta = None if thetas is None else torch.from_numpy(thetas[idx]).to(cfg.device)
             if cfg.oracle_align:
@@ -235,6 +283,9 @@ def train(cfg: DestylizeConfig, pairs_dir: Path, run_dir: Path, console: Console
             rec.update(
                 evaluate(G, inputs[val_idx], targets[val_idx], cfg.device, thetas=val_thetas, retrieval=retrieval)
             )
+            if sketches is not None and not cfg.oracle_align:
+                s_inputs, s_targets, s_retrieval = sketches
+                rec.update(evaluate(G, s_inputs, s_targets, cfg.device, retrieval=s_retrieval, prefix="val_sketch_"))
         report_epoch(log, console, rec, cfg.epochs)
         if (epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == cfg.epochs:
             save_epoch(run_dir, objects, epoch + 1, asdict(cfg))  # type: ignore[arg-type]
