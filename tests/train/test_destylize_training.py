@@ -333,3 +333,20 @@ def test_sketch_validation_uses_the_cufs_training_split_only() -> None:
     assert inputs.shape[1:] == (128, 128, 3) and (inputs[..., 0] == inputs[..., 2]).all()  # grayscale sketches
     assert retrieval(targets)["val_frr1"] == 1.0
     assert len(cufs_sketch_column(root, template).inputs) > 0.9 * len(test_names)  # the benchmark's column
+
+
+def test_validate_run_scores_a_checkpoint_as_the_log_recorded_it(tmp_path: Path) -> None:
+    from portraitcli.errors import UsageError
+    from portraitcli.train.destylize.train import validate_run
+
+    pairs = _fake_pairs(tmp_path / "pairs")
+    small = {"channels": (8, 16, 32, 32), "ndf": 8, "epochs": 1, "batch_size": 4, "n_val": 3, "threads": 1}
+    run = make_run_dir(tmp_path / "runs", "destylize", "v")
+    train(DestylizeConfig(**small, eta_id=0.0), pairs, run)
+    logged = json.loads((run / "log.jsonl").read_text().splitlines()[0])
+    scores = validate_run(run, pairs, None)
+    assert scores["epoch"] == 1
+    for key in ("val_psnr", "val_ssim", "val_frr1", "val_frr5"):
+        assert scores[key] == pytest.approx(logged[key], abs=1e-6), key
+    with pytest.raises(UsageError, match="not a destylize run"):
+        validate_run(tmp_path / "pairs", pairs, None)

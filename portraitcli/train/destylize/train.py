@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import cv2
@@ -208,6 +208,52 @@ def sketch_validation(data: Path | None, cfg: DestylizeConfig, template: dict) -
     return inputs, col.targets, retrieval
 
 
+def validation_split(n: int, cfg: DestylizeConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted indices (validation, training) of ``n`` training pairs: ``cfg.n_val`` held out, seeded."""
+    order = np.random.default_rng([cfg.seed, 5]).permutation(n)
+    return np.sort(order[: cfg.n_val]), np.sort(order[cfg.n_val :])
+
+
+def validate_run(run_dir: Path, pairs_dir: Path, data: Path | None, checkpoint: Path | None = None) -> dict:
+    """A run's validation scores, as its log records them, for any saved checkpoint.
+
+    For checkpoints logged before a validation existed (``val_sketch``) or to score another
+    epoch again. Uses the run's own config, held-out pairs and template; the sketch
+    validation runs whenever ``data`` holds CUFS, whatever the run's ``val_sketch``.
+
+    Args:
+        checkpoint: a ``checkpoints/epoch-NNNN.pt``; default the newest.
+
+    Returns:
+        ``{"epoch", "val_psnr", "val_ssim", "val_frr1", "val_frr5"}`` plus ``val_sketch_*``
+        (PSNR in dB, the rest in [0, 1]).
+
+    Raises:
+        UsageError: no checkpoint, or ``run_dir`` is not a destylize run folder.
+    """
+    from portraitcli.errors import UsageError
+    from portraitcli.train.common.checkpoint import latest_checkpoint, load_checkpoint
+    from portraitcli.train.common.runs import saved_config
+
+    checkpoint = checkpoint or latest_checkpoint(run_dir)
+    if checkpoint is None or not (run_dir / "config.json").is_file():
+        raise UsageError(f"{run_dir}: not a destylize run folder with a checkpoint")
+    cfg = saved_config(DestylizeConfig, json.loads((run_dir / "config.json").read_text())["config"])
+    cfg = replace(cfg, val_retrieval=True, val_sketch=True)
+    names, inputs, targets = load_pairs(pairs_dir)
+    template = read_record(pairs_dir)["template"]
+    val_idx = validation_split(len(names), cfg)[0]
+    G = build(cfg)[0]
+    epoch = int(load_checkpoint(checkpoint, {"G": G})["epoch"])
+    torch.set_num_threads(cfg.threads)
+    retrieval = ValidationRetrieval(targets[val_idx], template["kps"])
+    scores = {"epoch": epoch, **evaluate(G, inputs[val_idx], targets[val_idx], "cpu", retrieval=retrieval)}
+    sketches = sketch_validation(data, cfg, template)
+    if sketches is not None:
+        scores.update(evaluate(G, sketches[0], sketches[1], "cpu", retrieval=sketches[2], prefix="val_sketch_"))
+    return scores
+
+
 def train(
     cfg: DestylizeConfig, pairs_dir: Path, run_dir: Path, console: Console | None = None, data: Path | None = None
 ) -> Path:
@@ -224,8 +270,7 @@ def train(
     names, inputs, targets = load_pairs(pairs_dir)
     record = read_record(pairs_dir)
     thetas = load_thetas(record, names) if cfg.oracle_align or cfg.align_weight > 0 else None
-    order = np.random.default_rng([cfg.seed, 5]).permutation(len(names))
-    val_idx, train_idx = np.sort(order[: cfg.n_val]), np.sort(order[cfg.n_val :])
+    val_idx, train_idx = validation_split(len(names), cfg)
     retrieval = ValidationRetrieval(targets[val_idx], record["template"]["kps"]) if cfg.val_retrieval else None
     sketches = sketch_validation(data, cfg, record["template"])
     G, D = build(cfg)
