@@ -42,8 +42,8 @@ class DestylizeConfig:
     misaligned (:attr:`align_weight`): the U-Net baseline, ``use_stn=false`` and
     ``oracle_align`` runs train without it. ``stn_grid`` > 0 gives the STNs' localization
     networks a pooled g x g map instead of global pooling, so they can see where the face is
-    (:class:`~portraitcli.train.destylize.networks.SpatialTransformer`). destylize-v2's
-    recipe (the defaults) uses both; runs saved before these fields existed trained without
+    (:class:`~portraitcli.train.destylize.networks.SpatialTransformer`). destylize-v2 and
+    v3 (the defaults) use both; runs saved before these fields existed trained without
     them (``SAVED_DEFAULTS``).
 
     ``p_gray``: each training input is replaced by its grayscale (luma in all three channels)
@@ -68,7 +68,7 @@ class DestylizeConfig:
     stn_grid: int = 8  # STN localization map size (0: global pooling, destylize-v1)
     ndf: int = 32
     mean_canvas: bool = True
-    epochs: int = 12  # destylize-v2 (validation SSIM still rising slowly, with noise)
+    epochs: int = 24  # destylize-v3 (v2 was 12; validation retrieval still creeping up after 12)
     batch_size: int = 8
     optimizer: str = "adam"  # or "rmsprop" (the paper's)
     lr: float = 2e-4
