@@ -271,6 +271,9 @@ def test_oracle_alignment_trains_but_is_not_exported(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="oracle_align"):
         export_run(run, final)
     assert "loss_align" not in log[0]  # the inputs were aligned: nothing to supervise
+    from portraitcli.train.destylize.train import validate_run
+
+    assert validate_run(run, pairs, None)["val_psnr"] == pytest.approx(log[0]["val_psnr"], abs=1e-6)
 
 
 def test_stn_supervision_applies_only_to_an_srn_with_stns_on_misaligned_inputs() -> None:

@@ -219,7 +219,8 @@ def validate_run(run_dir: Path, pairs_dir: Path, data: Path | None, checkpoint: 
 
     For checkpoints logged before a validation existed (``val_sketch``) or to score another
     epoch again. Uses the run's own config, held-out pairs and template; the sketch
-    validation runs whenever ``data`` holds CUFS, whatever the run's ``val_sketch``.
+    validation runs whenever ``data`` holds CUFS, whatever the run's ``val_sketch`` (not for
+    ``oracle_align`` runs, whose inputs need their recorded misalignment).
 
     Args:
         checkpoint: a ``checkpoints/epoch-NNNN.pt``; default the newest.
@@ -241,14 +242,19 @@ def validate_run(run_dir: Path, pairs_dir: Path, data: Path | None, checkpoint: 
     cfg = saved_config(DestylizeConfig, json.loads((run_dir / "config.json").read_text())["config"])
     cfg = replace(cfg, val_retrieval=True, val_sketch=True)
     names, inputs, targets = load_pairs(pairs_dir)
-    template = read_record(pairs_dir)["template"]
+    record = read_record(pairs_dir)
+    template = record["template"]
     val_idx = validation_split(len(names), cfg)[0]
+    thetas = load_thetas(record, names)[val_idx] if cfg.oracle_align else None  # as the trainer validates
     G = build(cfg)[0]
     epoch = int(load_checkpoint(checkpoint, {"G": G})["epoch"])
     torch.set_num_threads(cfg.threads)
     retrieval = ValidationRetrieval(targets[val_idx], template["kps"])
-    scores = {"epoch": epoch, **evaluate(G, inputs[val_idx], targets[val_idx], "cpu", retrieval=retrieval)}
-    sketches = sketch_validation(data, cfg, template)
+    scores = {
+        "epoch": epoch,
+        **evaluate(G, inputs[val_idx], targets[val_idx], "cpu", thetas=thetas, retrieval=retrieval),
+    }
+    sketches = None if cfg.oracle_align else sketch_validation(data, cfg, template)
     if sketches is not None:
         scores.update(evaluate(G, sketches[0], sketches[1], "cpu", retrieval=sketches[2], prefix="val_sketch_"))
     return scores
