@@ -137,14 +137,13 @@ def benchmark_destylize(
 ) -> None:
     """Stylized UTKFace test faces (seen / unseen styles) and CUFS sketches: PSNR, SSIM, FRR, FCR."""
     import json
-    import os
 
     from rich.console import Console
 
     from portraitcli.benchmark.destylize import run
-    from portraitcli.data import ENV_VAR, data_root
+    from portraitcli.data import optional_data_root
 
-    root = data_root(data) if (data is not None or os.environ.get(ENV_VAR)) else None
+    root = optional_data_root(data)
     console = Console(stderr=True)
     with console.status("scoring the destylize model and baselines..."):
         result = run(pairs, root, model, _ablation_runs(baseline), out, None if no_images else images, frr_faces)

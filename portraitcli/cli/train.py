@@ -119,11 +119,9 @@ def train_destylize(
     """Train the destylize model (IFRP: SRN with spatial transformers + DN) on stylized pairs, then export it."""
     _require_torch()
 
-    import os
-
     from rich.console import Console
 
-    from portraitcli.data import ENV_VAR, data_root
+    from portraitcli.data import optional_data_root
     from portraitcli.train.destylize.config import DestylizeConfig
     from portraitcli.train.destylize.export import export_run
     from portraitcli.train.destylize.train import train
@@ -131,7 +129,7 @@ def train_destylize(
     console = Console(stderr=True)
     cfg, run_dir = _config_and_run_dir(DestylizeConfig, "destylize", set_, runs, resume, desc, "arch")
     console.print(f"run folder: {run_dir}")
-    root = data_root(data) if (data is not None or os.environ.get(ENV_VAR)) else None
+    root = optional_data_root(data)
     ckpt = train(cfg, pairs, run_dir, console, root)
     if cfg.oracle_align:
         console.print("oracle_align is a diagnostic (its model needs the true misalignment): not exported")

@@ -29,6 +29,15 @@ def data_root(option: str | os.PathLike[str] | None = None) -> Path:
     return root
 
 
+def optional_data_root(option: str | os.PathLike[str] | None = None) -> Path | None:
+    """:func:`data_root` where ``option`` or ``$PORTRAIT_DATA`` is given, else None (for optional datasets).
+
+    Raises:
+        UsageError: the folder given does not exist.
+    """
+    return data_root(option) if (option is not None or os.environ.get(ENV_VAR)) else None
+
+
 def dataset_dir(root: Path, name: str) -> Path:
     """``root/name`` if ``root`` is the datasets folder, or ``root`` itself if it is ``name``.
 

@@ -192,20 +192,39 @@ def evaluate(
 
 def sketch_validation(data: Path | None, cfg: DestylizeConfig, template: dict) -> tuple | None:
     """The sketch validation set: (inputs, targets, retrieval or None), or None when
-    ``cfg.val_sketch`` is off or ``data`` holds no CUFS.
+    ``cfg.val_sketch`` is off, the run is ``oracle_align`` or ``data`` holds no CUFS.
 
     The CUFS CUHK-student *training* sketches and photos in the template framing
     (:func:`~portraitcli.benchmark.destylize.cufs_sketch_column`), so that the test
     sketches of the benchmark stay unseen by every choice made on the validation.
     """
-    if not cfg.val_sketch or data is None or not (data / "cufs").is_dir():
-        return None
+    if not cfg.val_sketch or cfg.oracle_align or data is None or not (data / "cufs").is_dir():
+        return None  # an oracle_align model needs each input's recorded misalignment
     from portraitcli.benchmark.destylize import cufs_sketch_column
 
     col = cufs_sketch_column(data, template, split="train")
     inputs = np.stack(col.inputs)
     retrieval = ValidationRetrieval(col.targets, template["kps"]) if cfg.val_retrieval else None
     return inputs, col.targets, retrieval
+
+
+def validation_scores(
+    G: torch.nn.Module,
+    device: str,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    thetas: np.ndarray | None,
+    retrieval: ValidationRetrieval | None,
+    sketches: tuple | None,
+) -> dict:
+    """An epoch's validation record: :func:`evaluate` on the held-out pairs (``thetas``: their
+    misalignment undone, ``oracle_align``) and, given :func:`sketch_validation`'s set, on the
+    sketches with keys ``val_sketch_*``."""
+    scores = evaluate(G, inputs, targets, device, thetas=thetas, retrieval=retrieval)
+    if sketches is not None:
+        s_inputs, s_targets, s_retrieval = sketches
+        scores.update(evaluate(G, s_inputs, s_targets, device, retrieval=s_retrieval, prefix="val_sketch_"))
+    return scores
 
 
 def validation_split(n: int, cfg: DestylizeConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -220,7 +239,7 @@ def validate_run(run_dir: Path, pairs_dir: Path, data: Path | None, checkpoint: 
     For checkpoints logged before a validation existed (``val_sketch``) or to score another
     epoch again. Uses the run's own config, held-out pairs and template; the sketch
     validation runs whenever ``data`` holds CUFS, whatever the run's ``val_sketch`` (not for
-    ``oracle_align`` runs, whose inputs need their recorded misalignment).
+    ``oracle_align`` runs: :func:`sketch_validation`).
 
     Args:
         checkpoint: a ``checkpoints/epoch-NNNN.pt``; default the newest.
@@ -250,14 +269,11 @@ def validate_run(run_dir: Path, pairs_dir: Path, data: Path | None, checkpoint: 
     epoch = int(load_checkpoint(checkpoint, {"G": G})["epoch"])
     torch.set_num_threads(cfg.threads)
     retrieval = ValidationRetrieval(targets[val_idx], template["kps"])
-    scores = {
+    sketches = sketch_validation(data, cfg, template)
+    return {
         "epoch": epoch,
-        **evaluate(G, inputs[val_idx], targets[val_idx], "cpu", thetas=thetas, retrieval=retrieval),
+        **validation_scores(G, "cpu", inputs[val_idx], targets[val_idx], thetas, retrieval, sketches),
     }
-    sketches = None if cfg.oracle_align else sketch_validation(data, cfg, template)
-    if sketches is not None:
-        scores.update(evaluate(G, sketches[0], sketches[1], "cpu", retrieval=sketches[2], prefix="val_sketch_"))
-    return scores
 
 
 def train(
@@ -332,11 +348,8 @@ def train(
         if (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs:
             val_thetas = thetas[val_idx] if cfg.oracle_align and thetas is not None else None
             rec.update(
-                evaluate(G, inputs[val_idx], targets[val_idx], cfg.device, thetas=val_thetas, retrieval=retrieval)
+                validation_scores(G, cfg.device, inputs[val_idx], targets[val_idx], val_thetas, retrieval, sketches)
             )
-            if sketches is not None and not cfg.oracle_align:
-                s_inputs, s_targets, s_retrieval = sketches
-                rec.update(evaluate(G, s_inputs, s_targets, cfg.device, retrieval=s_retrieval, prefix="val_sketch_"))
         report_epoch(log, console, rec, cfg.epochs)
         if (epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == cfg.epochs:
             save_epoch(run_dir, objects, epoch + 1, asdict(cfg))  # type: ignore[arg-type]
