@@ -53,6 +53,14 @@ def train_sketch(
     runs: Annotated[Path, typer.Option("--runs", help="Folder of run folders.")] = Path("runs"),
     resume: Annotated[Path | None, typer.Option("--resume", help="Continue the run in this folder.")] = None,
     desc: Annotated[str | None, typer.Option("--desc", help="Run folder suffix (default: the variant).")] = None,
+    export: Annotated[
+        bool,
+        typer.Option(
+            "--export/--no-export",
+            help="Export to ONNX when done (--no-export: on a machine without the face detector; "
+            "`portrait train export RUN` later).",
+        ),
+    ] = True,
 ) -> None:
     """Train the sketch model (SE-U-Net CycleGAN + supervised L1) on CUFS, then export it to ONNX."""
     _require_torch()
@@ -69,8 +77,7 @@ def train_sketch(
     cfg, run_dir = _config_and_run_dir(SketchConfig, "sketch", set_, runs, resume, desc, "variant")
     console.print(f"run folder: {run_dir}")
     ckpt = train(cfg, root, run_dir, console)
-    onnx_path = export_run(run_dir, ckpt, root, console)
-    print(onnx_path)
+    print(export_run(run_dir, ckpt, root, console) if export else ckpt)
 
 
 @app.command("draw")
@@ -194,6 +201,55 @@ def train_recon3d(
     ckpt = train(cfg, root, run_dir, cache, console)
     prior = prior_depth(cfg, root, cfg.size) if cfg.prior_blend else None
     print(export_run(run_dir, ckpt, console, prior, cfg.prior_blend))
+
+
+@app.command("export")
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder of `portrait train sketch|draw|cartoon|destylize`.")],
+    checkpoint: Annotated[
+        Path | None, typer.Option("--checkpoint", help="Checkpoint to export (default: the run's newest).")
+    ] = None,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Datasets folder (sketch: CUFS, for the crop template).")
+    ] = None,
+) -> None:
+    """Export a run's generator to ONNX (model.onnx in the run folder), as its training command does when it ends.
+
+    For runs trained with --no-export, or on another machine and carried here.
+    """
+    _require_torch()
+
+    import json
+
+    from rich.console import Console
+
+    from portraitcli.errors import UsageError
+    from portraitcli.train.common.checkpoint import latest_checkpoint
+
+    console = Console(stderr=True)
+    if not (run_dir / "config.json").is_file():
+        raise UsageError(f"{run_dir}: no config.json there; not a run folder")
+    task = json.loads((run_dir / "config.json").read_text()).get("task")
+    ckpt = checkpoint or latest_checkpoint(run_dir)
+    if ckpt is None or not ckpt.is_file():
+        raise UsageError(f"{run_dir}: no checkpoint to export")
+    if task == "sketch":
+        from portraitcli.data import data_root
+        from portraitcli.train.sketch.export import export_run as export_sketch
+
+        print(export_sketch(run_dir, ckpt, data_root(data), console))
+        return
+    exporters = {
+        "draw": "portraitcli.train.draw.export",
+        "cartoon": "portraitcli.train.cartoon.export",
+        "destylize": "portraitcli.train.destylize.export",
+    }
+    if task not in exporters:
+        takes = ", ".join(["sketch", *exporters])
+        raise UsageError(f"{run_dir}: `portrait train export` takes {takes} runs, not {task!r}")
+    import importlib
+
+    print(importlib.import_module(exporters[task]).export_run(run_dir, ckpt, console))
 
 
 @app.command("publish")

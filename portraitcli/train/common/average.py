@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from portraitcli.train.common.checkpoint import load_trained
+from portraitcli.train.common.checkpoint import checkpoint_entries, load_trained
 
 AVERAGE_KEY = "G_ema"  # the averaged generator's name in a training checkpoint
 
@@ -40,7 +40,7 @@ def weight_average(G: torch.nn.Module, decay: float) -> AveragedModel:
 
 def keeps_average(ckpt: Path) -> bool:
     """Whether a training checkpoint holds a weight average of G (``ema_decay > 0``)."""
-    return AVERAGE_KEY in torch.load(ckpt, map_location="cpu", weights_only=True)
+    return AVERAGE_KEY in checkpoint_entries(ckpt)
 
 
 def load_generator_weights(

@@ -7,6 +7,7 @@ no pickled objects, so loading one never runs code from the file.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,42 @@ def load_checkpoint(path: Path, objects: dict[str, Any], device: str = "cpu") ->
     return dict(state.get("meta", {}))
 
 
+def checkpoint_entries(ckpt: Path) -> set[str]:
+    """The names of the state dicts a checkpoint holds (``G``, ``opt_G``, ...; ``meta`` left out)."""
+    return set(torch.load(ckpt, map_location="cpu", weights_only=True)) - {"meta"}
+
+
+def slim_checkpoint(ckpt: Path, keep: Iterable[str]) -> list[str]:
+    """Rewrite a checkpoint in place (atomically) with only the entries ``keep`` and its meta.
+
+    For carrying a finished run's generator off a training machine: a full checkpoint also
+    holds the other networks, the optimizers' moments and the image pools (the sketch
+    CycleGAN's is about six times G's size). The slim file exports like the full one but
+    cannot resume a run (:func:`load_checkpoint` names what it lacks); ``meta["dropped"]``
+    lists what was removed.
+
+    Returns:
+        The dropped entry names, sorted.
+
+    Raises:
+        KeyError: an entry of ``keep`` is not in the checkpoint.
+    """
+    keep = set(keep)
+    state = torch.load(ckpt, map_location="cpu", weights_only=True)
+    missing = keep - set(state)
+    if missing:
+        raise KeyError(f"{ckpt}: checkpoint lacks {', '.join(sorted(missing))}")
+    dropped = sorted(set(state) - keep - {"meta"})
+    meta = dict(state.get("meta", {}))
+    meta["dropped"] = sorted(set(meta.get("dropped", [])) | set(dropped))
+    slim = {name: state[name] for name in keep}
+    slim["meta"] = meta
+    tmp = ckpt.with_suffix(ckpt.suffix + ".part")
+    torch.save(slim, tmp)
+    os.replace(tmp, ckpt)
+    return dropped
+
+
 def latest_checkpoint(run_dir: Path) -> Path | None:
     """The newest ``checkpoints/*.pt`` of a run folder, by epoch number in the name."""
     files = sorted((run_dir / "checkpoints").glob("epoch-*.pt"))
@@ -59,6 +96,11 @@ def resume(run_dir: Path, objects: dict[str, Any], device: str = "cpu", console:
     ckpt = latest_checkpoint(run_dir)
     if ckpt is None:
         return 0
+    dropped = torch.load(ckpt, map_location="cpu", weights_only=True).get("meta", {}).get("dropped")
+    if dropped:
+        from portraitcli.errors import UsageError
+
+        raise UsageError(f"{ckpt} was slimmed for export (it lacks {', '.join(dropped)}); it cannot resume the run")
     epoch = int(load_checkpoint(ckpt, objects, device)["epoch"])
     if console is not None:
         console.print(f"resumed from {ckpt.name} (epoch {epoch})")

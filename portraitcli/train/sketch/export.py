@@ -14,6 +14,7 @@ from portraitcli.face.align import mean_template
 from portraitcli.face.detect import FaceDetector
 from portraitcli.models.sketch import CROP_SIZE, photo_to_tensor
 from portraitcli.train.common.average import keeps_average, load_generator_weights
+from portraitcli.train.common.checkpoint import checkpoint_entries
 from portraitcli.train.common.export import export_onnx, write_export_record
 from portraitcli.train.sketch.config import SketchConfig
 from portraitcli.train.sketch.networks import SEUNet
@@ -66,7 +67,8 @@ def export_run(
     ``average``: as in :func:`load_generator` (by default the weight average when the run
     kept one). When ``model.onnx`` is the average, the last G is exported beside it as the
     run-shaped folder ``run_dir/last/`` (``model.onnx``, ``export.json``, ``config.json``),
-    which ``portrait benchmark sketch --ablation`` takes like any run.
+    which ``portrait benchmark sketch --ablation`` takes like any run, unless the checkpoint
+    was slimmed to the average alone (:func:`~portraitcli.train.common.checkpoint.slim_checkpoint`).
     """
     console = console or Console(stderr=True)
     if average is None:
@@ -74,7 +76,7 @@ def export_run(
     photo, _ = load_pair(cufs_pairs(data, "cuhk_student", "train")[0])
     example = torch.from_numpy(photo_to_tensor(photo))[None]
     path = _export(run_dir, ckpt, example, average, console)
-    if average:
+    if average and "G" in checkpoint_entries(ckpt):
         last = run_dir / "last"
         last.mkdir(exist_ok=True)
         _export(last, ckpt, example, False, console)
