@@ -233,11 +233,16 @@ def write_markdown(result: dict, path: Path) -> None:
             f"| {name} | {b.get('kind', 'baseline')} | {_fmt(b['ssim'])} | {cell} | {_fmt(b['psnr'], 2)} | "
             f"{_fmt(b['ssim_ar'])} | {_fmt(b['psnr_ar'], 2)} |"
         )
-    keys = ("variant", "use_se", "lambda_cycle", "lambda_sup", "lambda_ssim", "ema_decay", "epochs", "seed")
+    keys = ("variant", "use_se", "lambda_cycle", "lambda_sup", "lambda_ssim", "ema_decay", "epochs", "seed", "device")
     runs = {f"ours ({result['model']})": result.get("model_config")} | {
         name: r["config"] for name, r in result.get("ablation_runs", {}).items()
     }
-    lines += ["", "Training configurations (same data, network size, batch, schedule and epochs):", ""]
+    lines += [
+        "",
+        "Training configurations (same data, network size, batch, and learning-rate milestones as fractions "
+        "of the epochs):",
+        "",
+    ]
     lines += ["| method | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
     for name, cfg in runs.items():
         if cfg:

@@ -258,3 +258,43 @@ def test_resume_is_logged_and_published(tmp_path: Path) -> None:
     assert training["config"]["epochs"] == 3 and training["duration_s"] == 7.0
     assert len(training["resume_commands"]) == 1 and training["hardware"].startswith("CPU A, ")
     assert training["hardware"].count("; ") == 1  # the first session's machine, then the resume's
+
+
+def test_no_export_then_slim_then_export_elsewhere(tmp_path: Path, monkeypatch, capsys) -> None:
+    """The lent-GPU workflow: train with --no-export, slim the checkpoint to the exported
+    network, carry it off, `portrait train export` it; the slim file refuses to resume."""
+    from portraitcli.cli.app import main
+    from portraitcli.errors import EXIT_USAGE
+    from portraitcli.train.common.average import AVERAGE_KEY
+    from portraitcli.train.common.checkpoint import checkpoint_entries, slim_checkpoint
+    from portraitcli.train.sketch import export as sketch_export
+
+    data = _fake_cufs(tmp_path / "data")
+    sets = ["channels=[8,16]", "ndf=8", "epochs=1", "batch_size=2", "pool_size=2", "threads=1", "ema_decay=0.5"]
+    args = ["train", "sketch", "--no-export", "--data", str(data), "--runs", str(tmp_path / "runs"), "--desc", "x"]
+    assert main([*args, *(a for s in sets for a in ("--set", s))]) == 0
+    (run,) = (tmp_path / "runs").iterdir()
+    ckpt = run / "checkpoints" / "epoch-0001.pt"
+    assert capsys.readouterr().out.strip() == str(ckpt) and not (run / "model.onnx").exists()
+
+    average = sketch_export.load_generator(ckpt)
+    full_size = ckpt.stat().st_size
+    dropped = slim_checkpoint(ckpt, [AVERAGE_KEY])
+    assert {"G", "F", "D_X", "D_Y", "opt_G", "opt_D"} <= set(dropped)
+    assert checkpoint_entries(ckpt) == {AVERAGE_KEY} and ckpt.stat().st_size < full_size / 2
+    for (name, p), q in zip(average.state_dict().items(), sketch_export.load_generator(ckpt).state_dict().values()):
+        torch.testing.assert_close(p, q, msg=name)
+    with pytest.raises(KeyError, match="lacks nope"):
+        slim_checkpoint(ckpt, ["nope"])
+
+    # random-noise photos hold no face: the template is stubbed (its detection is tested elsewhere)
+    stub = {"size": [32, 40], "kps": [], "n": 0, "n_total": 4}
+    monkeypatch.setattr(sketch_export, "cufs_template", lambda data: stub)
+    assert main(["train", "export", str(run), "--data", str(data)]) == 0
+    assert (run / "model.onnx").is_file() and (run / "template.json").is_file()
+    assert not (run / "last").exists()  # the last G was dropped with the slimming; the average alone is exported
+
+    capsys.readouterr()
+    assert main(["train", "sketch", "--resume", str(run), "--data", str(data), "--set", "epochs=2"]) == EXIT_USAGE
+    assert "cannot resume" in capsys.readouterr().err
+    assert main(["train", "export", str(tmp_path)]) == EXIT_USAGE  # not a run folder

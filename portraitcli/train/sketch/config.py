@@ -39,7 +39,7 @@ class SketchConfig:
     Runs saved before a field existed trained without it (``SAVED_DEFAULTS``).
     """
 
-    SAVED_DEFAULTS: ClassVar[dict[str, object]] = {"lambda_ssim": 0.0, "ema_decay": 0.0}
+    SAVED_DEFAULTS: ClassVar[dict[str, object]] = {"lambda_ssim": 0.0, "ema_decay": 0.0, "device": "cpu"}
 
     variant: str = "cyclegan-l1"
     use_se: bool = True
