@@ -29,17 +29,16 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from portraitcli.benchmark.sketch import load_test_sets, score
-from portraitcli.models.sketch import photo_to_tensor, tensor_to_sketch
 from portraitcli.train.common.average import AVERAGE_KEY, keeps_average
 from portraitcli.train.common.checkpoint import checkpoint_epoch, latest_checkpoint, slim_checkpoint
 from portraitcli.train.sketch.export import load_generator
+from portraitcli.train.sketch.train import sketcher
 
 console = Console(stderr=True)
 METRICS = ("cuhk_ssim", "cuhk_psnr", "ar_ssim", "ar_psnr")
@@ -60,18 +59,6 @@ def launch(name: str, sets: list[str], data: Path, runs: Path) -> tuple[subproce
     cmd += ["--runs", str(runs), "--desc", name] + [a for s in sets for a in ("--set", s)]
     with out.open("w") as f:
         return subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT), out
-
-
-def torch_generator(ckpt: Path, device: str):
-    """photo (H, W, 3) uint8 -> sketch (H, W) uint8, by the checkpoint's exported network."""
-    G = load_generator(ckpt).to(device)
-
-    @torch.no_grad()
-    def generate(photo: np.ndarray) -> np.ndarray:
-        y = G(torch.from_numpy(photo_to_tensor(photo))[None].to(device)).cpu().numpy()[0]
-        return tensor_to_sketch(y, *photo.shape[:2])
-
-    return generate
 
 
 def main(
@@ -106,7 +93,7 @@ def main(
             results.append({"name": name, "error": procs[name][1].read_text()[-2000:]})
             continue
         slim_checkpoint(ckpt, [AVERAGE_KEY] if keeps_average(ckpt) else ["G"])
-        generate = torch_generator(ckpt, device)
+        generate = sketcher(load_generator(ckpt).to(device), device)
         row = {"name": name, "run": folders[-1].name, "sets": recipes[name], "epoch": checkpoint_epoch(ckpt)}
         row["finished"] = name not in stopped and procs[name][0].returncode == 0
         for key, test in tests.items():

@@ -230,8 +230,10 @@ def export(
     if not (run_dir / "config.json").is_file():
         raise UsageError(f"{run_dir}: no config.json there; not a run folder")
     task = json.loads((run_dir / "config.json").read_text()).get("task")
+    if checkpoint is not None and not checkpoint.is_file():
+        raise UsageError(f"--checkpoint {checkpoint}: no such file")
     ckpt = checkpoint or latest_checkpoint(run_dir)
-    if ckpt is None or not ckpt.is_file():
+    if ckpt is None:
         raise UsageError(f"{run_dir}: no checkpoint to export")
     if task == "sketch":
         from portraitcli.data import data_root

@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from portraitcli.errors import UsageError
 from portraitcli.train.common.runs import saved_config
 
 
@@ -33,6 +34,11 @@ def load_checkpoint(path: Path, objects: dict[str, Any], device: str = "cpu") ->
     """
     state = torch.load(path, map_location=device, weights_only=True)
     missing = [name for name in objects if name not in state]
+    if missing and state.get("meta", {}).get("dropped"):
+        raise UsageError(
+            f"{path} was slimmed for export (it keeps {', '.join(sorted(set(state) - {'meta'}))}); "
+            f"it lacks {', '.join(missing)}, so it cannot resume the run"
+        )
     if missing:
         raise KeyError(f"{path}: checkpoint lacks {', '.join(missing)}")
     for name, obj in objects.items():
@@ -50,9 +56,9 @@ def slim_checkpoint(ckpt: Path, keep: Iterable[str]) -> list[str]:
 
     For carrying a finished run's generator off a training machine: a full checkpoint also
     holds the other networks, the optimizers' moments and the image pools (the sketch
-    CycleGAN's is about six times G's size). The slim file exports like the full one but
-    cannot resume a run (:func:`load_checkpoint` names what it lacks); ``meta["dropped"]``
-    lists what was removed.
+    CycleGAN's is about six times G's size). The slim file exports like the full one; to
+    resume a run from it, :func:`load_checkpoint` refuses with a usage error naming what it
+    lacks. ``meta["dropped"]`` lists what was removed.
 
     Returns:
         The dropped entry names, sorted.
@@ -96,11 +102,6 @@ def resume(run_dir: Path, objects: dict[str, Any], device: str = "cpu", console:
     ckpt = latest_checkpoint(run_dir)
     if ckpt is None:
         return 0
-    dropped = torch.load(ckpt, map_location="cpu", weights_only=True).get("meta", {}).get("dropped")
-    if dropped:
-        from portraitcli.errors import UsageError
-
-        raise UsageError(f"{ckpt} was slimmed for export (it lacks {', '.join(dropped)}); it cannot resume the run")
     epoch = int(load_checkpoint(ckpt, objects, device)["epoch"])
     if console is not None:
         console.print(f"resumed from {ckpt.name} (epoch {epoch})")

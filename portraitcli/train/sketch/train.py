@@ -18,6 +18,7 @@ import dataclasses
 import math
 import random
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -59,14 +60,24 @@ def _luma(photo: torch.Tensor) -> torch.Tensor:
     return (photo * w).sum(1, keepdim=True)
 
 
+def sketcher(G: torch.nn.Module, device: str = "cpu") -> Callable[[np.ndarray], np.ndarray]:
+    """G as the sketch model's contract, in torch: photo (H, W, 3) uint8 RGB -> (H, W) uint8
+    sketch, as the ONNX model runs it (:mod:`portraitcli.models.sketch` pre- and post-processing).
+    G must be in eval mode (instance norm has no running statistics, but dropout would)."""
+
+    @torch.no_grad()
+    def generate(photo: np.ndarray) -> np.ndarray:
+        y = G(torch.from_numpy(photo_to_tensor(photo))[None].to(device)).cpu().numpy()[0]
+        return tensor_to_sketch(y, *photo.shape[:2])
+
+    return generate
+
+
 def evaluate_ssim(G: torch.nn.Module, pairs: list[tuple[np.ndarray, np.ndarray]], device: str = "cpu") -> float:
     """Mean SSIM (Wang setting, 8-bit gray) of G on a list of (photo, sketch) pairs."""
     G.eval()
-    scores = []
-    with torch.no_grad():
-        for photo, sketch in pairs:
-            y = G(torch.from_numpy(photo_to_tensor(photo))[None].to(device)).cpu().numpy()[0]
-            scores.append(ssim(tensor_to_sketch(y, *sketch.shape), sketch))
+    generate = sketcher(G, device)
+    scores = [ssim(generate(photo), sketch) for photo, sketch in pairs]
     G.train()
     return float(np.mean(scores))
 
