@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+import sys
 from pathlib import Path
 
+from portraitcli.data import optional_data_root
+from portraitcli.errors import PortraitError
 from portraitcli.train.destylize.train import validate_run
 
 
@@ -22,13 +24,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path, help="destylize run folders")
     parser.add_argument("--pairs", type=Path, required=True, help="output folder of portrait data stylized-pairs")
-    parser.add_argument("--data", type=Path, default=os.environ.get("PORTRAIT_DATA"), help="datasets folder (CUFS)")
+    parser.add_argument("--data", type=Path, help="datasets folder (CUFS); default $PORTRAIT_DATA")
     parser.add_argument("--checkpoint", help="checkpoint file name (default: the newest of each run)")
     args = parser.parse_args()
+    data = optional_data_root(args.data)
     for run in args.runs:
         ckpt = run / "checkpoints" / args.checkpoint if args.checkpoint else None
-        print(json.dumps({"run": run.name, **validate_run(run, args.pairs, args.data, ckpt)}), flush=True)
+        print(json.dumps({"run": run.name, **validate_run(run, args.pairs, data, ckpt)}), flush=True)
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except PortraitError as e:
+        sys.exit(f"error: {e}")

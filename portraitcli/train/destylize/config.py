@@ -42,8 +42,8 @@ class DestylizeConfig:
     misaligned (:attr:`align_weight`): the U-Net baseline, ``use_stn=false`` and
     ``oracle_align`` runs train without it. ``stn_grid`` > 0 gives the STNs' localization
     networks a pooled g x g map instead of global pooling, so they can see where the face is
-    (:class:`~portraitcli.train.destylize.networks.SpatialTransformer`). destylize-v2 and
-    v3 (the defaults) use both; runs saved before these fields existed trained without
+    (:class:`~portraitcli.train.destylize.networks.SpatialTransformer`). destylize-v2 to
+    v4 (the defaults) use both; runs saved before these fields existed trained without
     them (``SAVED_DEFAULTS``).
 
     ``p_gray``: each training input is replaced by its grayscale (luma in all three channels)
