@@ -399,3 +399,5 @@ def test_validate_run_scores_a_checkpoint_as_the_log_recorded_it(tmp_path: Path)
         assert scores[key] == pytest.approx(logged[key], abs=1e-6), key
     with pytest.raises(UsageError, match="not a destylize run"):
         validate_run(tmp_path / "pairs", pairs, None)
+    with pytest.raises(UsageError, match=r"epoch-0007.pt: no such checkpoint \(kept: epoch-0001.pt\)"):
+        validate_run(run, pairs, None, run / "checkpoints" / "epoch-0007.pt")

@@ -315,7 +315,8 @@ def validate_run(run_dir: Path, pairs_dir: Path, data: Path | None, checkpoint: 
         (PSNR in dB, the rest in [0, 1]).
 
     Raises:
-        UsageError: no checkpoint, or ``run_dir`` is not a destylize run folder.
+        UsageError: no checkpoint, ``checkpoint`` does not exist, or ``run_dir`` is not a
+            destylize run folder.
     """
     from portraitcli.errors import UsageError
     from portraitcli.train.common.checkpoint import latest_checkpoint, load_checkpoint
@@ -324,6 +325,9 @@ def validate_run(run_dir: Path, pairs_dir: Path, data: Path | None, checkpoint: 
     checkpoint = checkpoint or latest_checkpoint(run_dir)
     if checkpoint is None or not (run_dir / "config.json").is_file():
         raise UsageError(f"{run_dir}: not a destylize run folder with a checkpoint")
+    if not checkpoint.is_file():
+        kept = ", ".join(sorted(f.name for f in checkpoint.parent.glob("epoch-*.pt"))) or "none"
+        raise UsageError(f"{checkpoint}: no such checkpoint (kept: {kept})")
     cfg = saved_config(DestylizeConfig, json.loads((run_dir / "config.json").read_text())["config"])
     cfg = replace(cfg, val_retrieval=True, val_sketch=True)
     names, inputs, targets = load_pairs(pairs_dir)
