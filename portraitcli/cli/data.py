@@ -36,6 +36,21 @@ def stylized_pairs(
     )
 
 
+@app.command("pair-sketches")
+def pair_sketches(
+    pairs: Annotated[Path, typer.Option("--pairs", help="Output folder of `portrait data stylized-pairs`.")],
+    threads: Annotated[int, typer.Option("--threads", min=0, help="ONNX Runtime threads (0: all cores).")] = 0,
+) -> None:
+    """The shipped sketch model's drawing of every training face of a pairs folder (destylize's sketch_source=model)."""
+    from rich.console import Console
+
+    from portraitcli.cli.run import load_model
+    from portraitcli.data.stylized import SKETCH_DIR, make_model_sketches
+
+    info = make_model_sketches(pairs, load_model("sketch", "cpu", threads))
+    Console(stderr=True).print(f"wrote {info['n']} drawings by {info['model']} to {pairs.joinpath(*SKETCH_DIR)}")
+
+
 @app.command("synth-depth")
 def synth_depth(
     out: Annotated[Path, typer.Option("--out", "-o", help="The .npz file to write.")],

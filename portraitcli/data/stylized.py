@@ -24,6 +24,12 @@ Layout written (JPEG quality 95, the targets PNG)::
     OUT/test/seen/sNN/NAME.jpg          every test face in each of ``test_seen_styles`` seen styles
     OUT/test/unseen/sNN/NAME.jpg        every test face in every unseen style
 
+``portrait data pair-sketches --pairs OUT`` (:func:`make_model_sketches`) adds, for the
+trainer's ``sketch_source=model``::
+
+    OUT/train/sketch/NAME.png           the shipped sketch model's drawing of the aligned target
+    OUT/train/sketch/sketches.json      which model drew them (written last: the set is complete)
+
 ``OUT/test/seen`` against ``OUT/test/target`` is the ``portrait evaluate`` styled layout
 (``pred/STYLE/<ref path>``) once the predictions are written the same way.
 """
@@ -49,6 +55,7 @@ SEEN_STYLES = (0, 2, 4, 5, 6, 10, 11, 12, 14, 16, 19, 20, 22, 24)
 UNSEEN_STYLES = (8, 13, 15, 18, 21, 23, 25)
 EXCLUDED_STYLES = (1, 3, 7, 9, 17)
 SIZE = 128
+SKETCH_DIR = ("train", "sketch")
 
 
 @dataclass(frozen=True)
@@ -259,3 +266,70 @@ def make_pairs(data: Path, out: Path, cfg: PairsConfig, stylizer: Stylizer | Non
             record[split_name][name] = entry
     write_text_atomic(out / "pairs.json", json.dumps(record, indent=1) + "\n")
     return record
+
+
+def sketch_in_frame(face: np.ndarray, frame_kps: np.ndarray, model) -> np.ndarray:
+    """A sketch model's drawing of an aligned face, in the face's own frame.
+
+    The face is warped from its frame (landmarks ``frame_kps``) into the model's crop
+    template by the similarity between the two templates' landmarks, drawn, and warped back
+    (borders replicated both ways).
+
+    Args:
+        face: (H, W, 3) uint8 RGB, aligned to ``frame_kps``.
+        frame_kps: (5, 2) float, the frame's template landmarks, px.
+        model: a :class:`~portraitcli.models.sketch.SketchModel` (``run`` and ``spec.template``).
+
+    Returns:
+        (H, W) uint8 grayscale sketch.
+    """
+    import cv2
+
+    tpl = model.spec.template
+    M = similarity_transform(np.asarray(frame_kps, np.float64), np.asarray(tpl.kps, np.float64))
+    drawn = model.run(warp_affine(face, M, tpl.size, border=cv2.BORDER_REPLICATE))
+    h, w = face.shape[:2]
+    return warp_affine(drawn, cv2.invertAffineTransform(M), (w, h), border=cv2.BORDER_REPLICATE)
+
+
+def make_model_sketches(pairs_dir: Path, model) -> dict:
+    """Write the sketch model's drawing of every training target (layout in the module docstring).
+
+    The drawings are aligned like the targets; the trainer applies each input's recorded
+    misalignment (:func:`portraitcli.train.destylize.train.random_sketch`). Deterministic
+    for a model.
+
+    Args:
+        pairs_dir: a ``portrait data stylized-pairs`` output folder.
+        model: a :class:`~portraitcli.models.sketch.SketchModel`.
+
+    Returns:
+        The ``sketches.json`` record: model name, its sha256, the number of drawings.
+
+    Raises:
+        UsageError: not a pairs folder, or its drawings exist already.
+    """
+    record = read_record(pairs_dir)
+    out = pairs_dir.joinpath(*SKETCH_DIR)
+    if (out / "sketches.json").exists():
+        raise UsageError(f"{out} already holds sketches.json; delete the folder to draw them again")
+    kps = np.asarray(record["template"]["kps"], np.float64)
+    names = sorted(record["train"])
+    for name in track(names, description="drawing sketches"):
+        target = read_image(pairs_dir / "train" / "target" / f"{name}.png").rgb
+        write_image(out / f"{name}.png", sketch_in_frame(target, kps, model))
+    info = {"model": model.spec.name, "sha256": model.spec.sha256, "n": len(names)}
+    write_text_atomic(out / "sketches.json", json.dumps(info, indent=1) + "\n")
+    return info
+
+
+def load_model_sketches(pairs_dir: Path, names: list[str]) -> np.ndarray:
+    """The drawings of :func:`make_model_sketches` in ``names`` order: (N, 128, 128) uint8.
+
+    Raises:
+        UsageError: they were not made (or not completely).
+    """
+    out = pairs_dir.joinpath(*SKETCH_DIR)
+    if not (out / "sketches.json").is_file():
+        raise UsageError(f"{pairs_dir}: no model sketches (make them with `portrait data pair-sketches --pairs DIR`)")
+    return np.stack([read_image(out / f"{n}.png").rgb[..., 0] for n in names])

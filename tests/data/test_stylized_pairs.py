@@ -102,3 +102,67 @@ def test_rescale_misalignment_matches_warping_before_the_resize() -> None:
         naive = cv2.warpAffine(small, np.hstack([jitter[:, :2], jitter[:, 2:] / 2]), (128, 128))
         err, err_naive = np.abs(got - want)[centre, centre].max(), np.abs(naive - want)[centre, centre].max()
         assert err < 5e-4 < err_naive  # the half-pixel term matters: without it 1.3e-3 to 4.2e-3 here
+
+
+class _LumaSketcher:
+    """A stand-in sketch model in a 200x250 CUFS-like framing: its drawing is the crop's luma
+    with a black 5x5 mark on its template's first landmark (so the framing can be checked)."""
+
+    def __init__(self) -> None:
+        from types import SimpleNamespace
+
+        from portraitcli.types import Template
+
+        kps = np.array([[135.0, 127.0], [115.0, 128.0], [64.0, 127.0], [84.0, 128.0], [100.0, 165.0]], np.float32)
+        self.spec = SimpleNamespace(name="sketch-v0", sha256="0" * 64, template=Template((200, 250), kps))
+        self.sizes: list[tuple[int, int]] = []
+
+    def run(self, crop: np.ndarray) -> np.ndarray:
+        import cv2
+
+        self.sizes.append((crop.shape[1], crop.shape[0]))
+        out = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
+        x, y = np.rint(self.spec.template.kps[0]).astype(int)
+        out[y - 2 : y + 3, x - 2 : x + 3] = 0
+        return out
+
+
+def test_sketch_in_frame_draws_in_the_model_framing_and_warps_back() -> None:
+    import cv2
+
+    from portraitcli.data.stylized import sketch_in_frame
+
+    y, x = np.mgrid[0:128, 0:128] / 128
+    face = (np.stack([np.sin(5 * x + y), np.cos(4 * y - 2 * x), x * y], axis=2) * 100 + 120).astype(np.uint8)
+    frame_kps = np.array([[99.0, 38.0], [79.0, 40.0], [29.0, 39.0], [49.0, 40.0], [64.0, 75.0]])
+    model = _LumaSketcher()
+    out = sketch_in_frame(face, frame_kps, model)
+    assert model.sizes == [(200, 250)] and out.shape == (128, 128) and out.dtype == np.uint8
+    luma = cv2.cvtColor(face, cv2.COLOR_RGB2GRAY).astype(int)
+    x, y = np.rint(frame_kps[0]).astype(int)
+    assert out[y - 1 : y + 2, x - 1 : x + 2].max() < 40  # the mark came back onto the frame's own landmark
+    error = np.abs(out.astype(int) - luma)
+    error[y - 4 : y + 5, x - 4 : x + 5] = 0
+    assert error[16:112, 16:112].max() <= 3  # elsewhere the luma, after two bilinear resamplings
+
+
+def test_model_sketches_are_written_once_and_read_in_name_order(tmp_path: Path) -> None:
+    from portraitcli.data.stylized import load_model_sketches, make_model_sketches
+    from portraitcli.errors import UsageError
+
+    rng = np.random.default_rng(0)
+    names = ["b", "a", "c"]
+    for name in names:
+        write_image(tmp_path / "train" / "target" / f"{name}.png", rng.integers(0, 256, (128, 128, 3), np.uint8))
+    kps = [[99.0, 38.0], [79.0, 40.0], [29.0, 39.0], [49.0, 40.0], [64.0, 75.0]]
+    (tmp_path / "pairs.json").write_text(json.dumps({"template": {"kps": kps}, "train": {n: {} for n in names}}))
+    with pytest.raises(UsageError, match="portrait data pair-sketches"):
+        load_model_sketches(tmp_path, names)
+    info = make_model_sketches(tmp_path, _LumaSketcher())
+    assert info == {"model": "sketch-v0", "sha256": "0" * 64, "n": 3}
+    drawn = load_model_sketches(tmp_path, ["c", "a"])
+    assert drawn.shape == (2, 128, 128) and drawn.dtype == np.uint8
+    np.testing.assert_array_equal(drawn[0], read_image(tmp_path / "train" / "sketch" / "c.png").rgb[..., 0])
+    with pytest.raises(UsageError, match="already holds sketches.json"):
+        make_model_sketches(tmp_path, _LumaSketcher())
+    assert main(["data", "pair-sketches", "--pairs", str(tmp_path / "nowhere")]) == 2  # a clear error, no traceback

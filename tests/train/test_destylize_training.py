@@ -365,6 +365,34 @@ def test_random_sketch_draws_the_real_face_misaligned_as_the_input() -> None:
         assert best < 2 < unmoved
 
 
+def test_random_sketch_warps_given_drawings_instead_of_the_dodge_filter() -> None:
+    import cv2
+
+    from portraitcli.data.stylized import PairsConfig, misalignment
+    from portraitcli.train.destylize.train import random_sketch
+
+    rng = np.random.default_rng(0)
+    inputs = rng.integers(0, 256, (6, 32, 32, 3), dtype=np.uint8)
+    drawn = rng.integers(0, 256, (6, 32, 32), dtype=np.uint8)
+    jitters = np.stack([misalignment(rng, PairsConfig(), 32) for _ in range(6)])
+    out = random_sketch(inputs, inputs, jitters, 1.0, np.random.default_rng(1), drawn)
+    for i in range(6):
+        moved = cv2.warpAffine(drawn[i], jitters[i], (32, 32), borderMode=cv2.BORDER_REFLECT_101)  # bilinear
+        np.testing.assert_array_equal(out[i], np.repeat(moved[..., None], 3, axis=2))
+
+
+def test_model_sketch_source_needs_its_drawings(tmp_path: Path) -> None:
+    from portraitcli.errors import UsageError
+
+    pairs = _fake_pairs(tmp_path / "pairs", n=4)
+    small = {"channels": (8, 16, 32, 32), "ndf": 8, "epochs": 1, "batch_size": 2, "n_val": 1, "threads": 1}
+    run = make_run_dir(tmp_path / "runs", "destylize", "m")
+    with pytest.raises(UsageError, match="portrait data pair-sketches"):
+        train(DestylizeConfig(**small, eta_id=0.0, p_sketch=0.5, sketch_source="model"), pairs, run)
+    with pytest.raises(UsageError, match="sketch_source must be one of"):
+        train(DestylizeConfig(**small, sketch_source="pencil"), pairs, run)
+
+
 def test_sketch_validation_uses_the_cufs_training_split_only() -> None:
     from portraitcli.benchmark.destylize import cufs_sketch_column
     from portraitcli.data.cufs import cufs_pairs

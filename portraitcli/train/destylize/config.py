@@ -53,8 +53,12 @@ class DestylizeConfig:
     replaced with this probability by a synthetic pencil sketch of its real face under the
     same recorded misalignment (:func:`~portraitcli.train.destylize.train.random_sketch`), so
     that the network sees grayscale line-and-tone drawings whose identity is the target's.
-    No CUFS image is used: the sketches are a colour-dodge filter of the UTKFace training
-    faces, and the CUFS sketches stay an unseen style.
+    ``sketch_source``: ``dodge`` draws them with a colour-dodge filter (no CUFS image is
+    used, the CUFS sketches stay an unseen style); ``model`` takes the shipped sketch
+    model's drawings of the training faces (``portrait data pair-sketches``), so that
+    destylize learns to undo what ``portrait sketch`` makes. That model learned from the
+    CUFS *training* sketches, so the benchmark's CUFS column is then no longer an unseen
+    style, though its 100 test faces stay unseen by both models.
     ``val_sketch``: where the datasets folder holds CUFS, also validate on its 88 CUHK-student
     *training* sketches (to their photos, in the template framing): PSNR, SSIM and retrieval
     logged as ``val_sketch_*``. The benchmark's sketch column uses the test split only.
@@ -91,6 +95,7 @@ class DestylizeConfig:
     p_gray: float = 0.0  # probability of a grayscale training input
     p_sketch: float = 0.0  # probability of a synthetic pencil sketch of the real face as the input
     sketch_from_epoch: int = 0  # first epoch (0-based) with p_sketch
+    sketch_source: str = "dodge"  # or "model" (the shipped sketch model's drawings)
     seed: int = 0
     threads: int = 2
     device: str = "cpu"

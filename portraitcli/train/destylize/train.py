@@ -30,7 +30,7 @@ import torch.nn.functional as F_nn
 from rich.console import Console
 from rich.progress import track
 
-from portraitcli.data.stylized import misalignment_theta, read_record, rescale_misalignment
+from portraitcli.data.stylized import load_model_sketches, misalignment_theta, read_record, rescale_misalignment
 from portraitcli.io import read_image
 from portraitcli.metrics.identity import FaceDescriptor, retrieval_ratio, template_box
 from portraitcli.metrics.pixel import psnr, ssim
@@ -43,6 +43,7 @@ from portraitcli.train.destylize.networks import DN, SRN, CanvasHead, affine_war
 from portraitcli.train.sketch.networks import SEUNet
 
 ARCHS = ("srn", "unet")
+SKETCH_SOURCES = ("dodge", "model")
 
 
 def load_pairs(pairs_dir: Path, split: str = "train") -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -127,19 +128,27 @@ def pencil_sketch_dodge(rgb: np.ndarray, sigma: float, shade: float) -> np.ndarr
 
 
 def random_sketch(
-    inputs: np.ndarray, faces: np.ndarray, jitters: np.ndarray, p: float, rng: np.random.Generator
+    inputs: np.ndarray,
+    faces: np.ndarray,
+    jitters: np.ndarray,
+    p: float,
+    rng: np.random.Generator,
+    drawn: np.ndarray | None = None,
 ) -> np.ndarray:
     """Each input replaced with probability ``p`` by a pencil sketch of its real face, misaligned as the input.
 
     The face is warped by its recorded misalignment (border reflected) and drawn by
     :func:`pencil_sketch_dodge` with ``sigma`` log-uniform in [2, 8] px and ``shade``
-    uniform in [0, 0.6] (at 128 px; the range spans thin outlines to shaded drawings).
+    uniform in [0, 0.6] (at 128 px; the range spans thin outlines to shaded drawings), or,
+    given ``drawn``, that aligned drawing is warped instead.
 
     Args:
         inputs: (N, H, W, 3) uint8 RGB, the stylized inputs.
         faces: (N, H, W, 3) uint8 RGB, the aligned real faces (the targets).
         jitters: (N, 2, 3) float, :func:`load_jitters` at H px.
         p: probability in [0, 1]; 0 returns ``inputs`` itself and draws nothing from ``rng``.
+        drawn: (N, H, W) uint8, aligned sketches of ``faces``
+            (:func:`~portraitcli.data.stylized.load_model_sketches`), or None for the dodge filter.
 
     Returns:
         (N, H, W, 3) uint8.
@@ -153,8 +162,9 @@ def random_sketch(
     out = inputs.copy()
     h, w = inputs.shape[1:3]
     for i in np.flatnonzero(chosen):
-        moved = cv2.warpAffine(faces[i], jitters[i], (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
-        out[i] = pencil_sketch_dodge(moved, *params[i])
+        source = faces[i] if drawn is None else drawn[i]
+        moved = cv2.warpAffine(source, jitters[i], (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+        out[i] = pencil_sketch_dodge(moved, *params[i]) if drawn is None else moved[..., None]
     return out
 
 
@@ -355,7 +365,14 @@ def train(
     (the datasets folder) also the CUFS training sketches (:func:`sketch_validation`).
     Resumes from the newest checkpoint; epoch e's order, grayscale and sketch draws depend
     only on (seed, e).
+
+    Raises:
+        UsageError: bad pairs folder, unknown ``sketch_source``, or its model sketches missing.
     """
+    from portraitcli.errors import UsageError
+
+    if cfg.sketch_source not in SKETCH_SOURCES:
+        raise UsageError(f"sketch_source must be one of {SKETCH_SOURCES}, got {cfg.sketch_source!r}")
     console = console or Console(stderr=True)
     torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)
@@ -363,6 +380,7 @@ def train(
     record = read_record(pairs_dir)
     thetas = load_thetas(record, names) if cfg.oracle_align or cfg.align_weight > 0 else None
     jitters = load_jitters(record, names, targets.shape[1]) if cfg.p_sketch > 0 else None
+    drawn = load_model_sketches(pairs_dir, names) if cfg.p_sketch > 0 and cfg.sketch_source == "model" else None
     val_idx, train_idx = validation_split(len(names), cfg)
     retrieval = ValidationRetrieval(targets[val_idx], record["template"]["kps"]) if cfg.val_retrieval else None
     sketches = sketch_validation(data, cfg, record["template"])
@@ -403,7 +421,9 @@ def train(
         for idx in track(batches, f"epoch {epoch + 1}/{cfg.epochs}", console=console, transient=True):
             x_np = random_grayscale(inputs[idx], cfg.p_gray, rng)
             if jitters is not None and epoch >= cfg.sketch_from_epoch:
-                x_np = random_sketch(x_np, targets[idx], jitters[idx], cfg.p_sketch, rng)
+                x_np = random_sketch(
+                    x_np, targets[idx], jitters[idx], cfg.p_sketch, rng, None if drawn is None else drawn[idx]
+                )
             x = to_tensor(x_np).to(cfg.device)
             y = to_tensor(targets[idx]).to(cfg.device)
             theta = None if thetas is None else torch.from_numpy(thetas[idx]).to(cfg.device)
