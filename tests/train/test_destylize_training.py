@@ -97,6 +97,9 @@ def _fake_pairs(root: Path, n: int = 10) -> Path:
         "template": {"size": [128, 128], "kps": [[80, 50], [70, 50], [48, 50], [58, 50], [64, 70]]},
     }
     (root / "pairs.json").write_text(json.dumps(record))
+    for name in names:  # stand-ins for `portrait data pair-sketches` (the default sketch_source)
+        write_image(root / "train" / "sketch" / f"{name}.png", rng.integers(0, 256, (128, 128), dtype=np.uint8))
+    (root / "train" / "sketch" / "sketches.json").write_text('{"model": "sketch-v0", "n": %d}' % n)
     return root
 
 
@@ -286,11 +289,12 @@ def test_stn_supervision_applies_only_to_an_srn_with_stns_on_misaligned_inputs()
 def test_runs_saved_before_the_alignment_fields_load_as_they_trained() -> None:
     from portraitcli.train.common.runs import saved_config
 
-    new_fields = ("stn_grid", "oracle_align", "lambda_align", "val_sketch", "p_gray", "p_sketch")
+    new_fields = ("stn_grid", "oracle_align", "lambda_align", "val_sketch", "p_gray", "p_sketch", "sketch_from_epoch")
+    new_fields += ("sketch_source",)
     old = {k: v for k, v in asdict(DestylizeConfig()).items() if k not in new_fields}
     cfg = saved_config(DestylizeConfig, old)
     assert (cfg.stn_grid, cfg.oracle_align, cfg.lambda_align, cfg.val_sketch) == (0, False, 0.0, False)
-    assert (cfg.p_gray, cfg.p_sketch) == (0.0, 0.0)
+    assert (cfg.p_gray, cfg.p_sketch, cfg.sketch_source) == (0.0, 0.0, "dodge")
 
 
 def test_validation_retrieval_finds_each_face_and_only_it() -> None:
@@ -384,13 +388,31 @@ def test_random_sketch_warps_given_drawings_instead_of_the_dodge_filter() -> Non
 def test_model_sketch_source_needs_its_drawings(tmp_path: Path) -> None:
     from portraitcli.errors import UsageError
 
+    import shutil
+
     pairs = _fake_pairs(tmp_path / "pairs", n=4)
+    shutil.rmtree(pairs / "train" / "sketch")
     small = {"channels": (8, 16, 32, 32), "ndf": 8, "epochs": 1, "batch_size": 2, "n_val": 1, "threads": 1}
     run = make_run_dir(tmp_path / "runs", "destylize", "m")
     with pytest.raises(UsageError, match="portrait data pair-sketches"):
-        train(DestylizeConfig(**small, eta_id=0.0, p_sketch=0.5, sketch_source="model"), pairs, run)
+        train(DestylizeConfig(**small, eta_id=0.0, p_sketch=0.5, sketch_from_epoch=0), pairs, run)
     with pytest.raises(UsageError, match="sketch_source must be one of"):
         train(DestylizeConfig(**small, sketch_source="pencil"), pairs, run)
+
+
+def test_published_data_names_the_sketch_inputs_a_resume_added(tmp_path: Path) -> None:
+    from portraitcli.train.common.publish import _describe_data
+
+    config = {"task": "destylize", "data": str(tmp_path), "data_name": "UTKFace pairs", "config": {"p_sketch": 0.0}}
+    assert _describe_data(config) == "UTKFace pairs"
+    final = {"p_sketch": 0.25, "sketch_source": "model", "sketch_from_epoch": 30}
+    (tmp_path / "train" / "sketch").mkdir(parents=True)
+    (tmp_path / "train" / "sketch" / "sketches.json").write_text('{"model": "sketch-v2"}')
+    assert _describe_data(config, final) == (
+        "UTKFace pairs; from epoch 31, 25% of the inputs were sketch-v2's drawings of their real faces"
+        " (portrait data pair-sketches)"
+    )
+    assert "colour-dodge" in _describe_data(config, {**final, "sketch_source": "dodge"})
 
 
 def test_sketch_validation_uses_the_cufs_training_split_only() -> None:

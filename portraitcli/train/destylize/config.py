@@ -43,8 +43,8 @@ class DestylizeConfig:
     ``oracle_align`` runs train without it. ``stn_grid`` > 0 gives the STNs' localization
     networks a pooled g x g map instead of global pooling, so they can see where the face is
     (:class:`~portraitcli.train.destylize.networks.SpatialTransformer`). destylize-v2 to
-    v4 (the defaults) use both; runs saved before these fields existed trained without
-    them (``SAVED_DEFAULTS``).
+    v5 (the defaults) use both; runs saved before these fields existed trained without
+    them (``SAVED_DEFAULTS``), as did runs saved before the sketch inputs existed.
 
     ``p_gray``: each training input is replaced by its grayscale (luma in all three channels)
     with this probability (:func:`~portraitcli.train.destylize.train.random_grayscale`), so
@@ -69,6 +69,9 @@ class DestylizeConfig:
         "oracle_align": False,
         "lambda_align": 0.0,
         "val_sketch": False,
+        "p_sketch": 0.0,
+        "sketch_from_epoch": 0,
+        "sketch_source": "dodge",
     }
 
     arch: str = "srn"
@@ -78,7 +81,7 @@ class DestylizeConfig:
     stn_grid: int = 8  # STN localization map size (0: global pooling, destylize-v1)
     ndf: int = 32
     mean_canvas: bool = True
-    epochs: int = 30  # destylize-v4 (v2 was 12, v3 24; validation scores still creeping up after 24)
+    epochs: int = 36  # destylize-v5 (v2 was 12, v3 24, v4 30), the last 6 with sketch inputs
     batch_size: int = 8
     optimizer: str = "adam"  # or "rmsprop" (the paper's)
     lr: float = 2e-4
@@ -93,9 +96,9 @@ class DestylizeConfig:
     val_retrieval: bool = True  # also dlib retrieval top-1/5 among the held-out faces (about 7 s)
     val_sketch: bool = True  # also the CUFS training sketches, where the datasets folder has them
     p_gray: float = 0.0  # probability of a grayscale training input
-    p_sketch: float = 0.0  # probability of a synthetic pencil sketch of the real face as the input
-    sketch_from_epoch: int = 0  # first epoch (0-based) with p_sketch
-    sketch_source: str = "dodge"  # or "model" (the shipped sketch model's drawings)
+    p_sketch: float = 0.25  # probability of a pencil sketch of the real face as the input (destylize-v5)
+    sketch_from_epoch: int = 30  # first epoch (0-based) with p_sketch
+    sketch_source: str = "model"  # the shipped sketch model's drawings, or "dodge" (a colour-dodge filter)
     seed: int = 0
     threads: int = 2
     device: str = "cpu"

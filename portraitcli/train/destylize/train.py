@@ -379,8 +379,9 @@ def train(
     names, inputs, targets = load_pairs(pairs_dir)
     record = read_record(pairs_dir)
     thetas = load_thetas(record, names) if cfg.oracle_align or cfg.align_weight > 0 else None
-    jitters = load_jitters(record, names, targets.shape[1]) if cfg.p_sketch > 0 else None
-    drawn = load_model_sketches(pairs_dir, names) if cfg.p_sketch > 0 and cfg.sketch_source == "model" else None
+    sketching = cfg.p_sketch > 0 and cfg.epochs > cfg.sketch_from_epoch  # a shorter run never draws them
+    jitters = load_jitters(record, names, targets.shape[1]) if sketching else None
+    drawn = load_model_sketches(pairs_dir, names) if sketching and cfg.sketch_source == "model" else None
     val_idx, train_idx = validation_split(len(names), cfg)
     retrieval = ValidationRetrieval(targets[val_idx], record["template"]["kps"]) if cfg.val_retrieval else None
     sketches = sketch_validation(data, cfg, record["template"])
