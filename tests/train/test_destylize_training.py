@@ -99,7 +99,7 @@ def _fake_pairs(root: Path, n: int = 10) -> Path:
     (root / "pairs.json").write_text(json.dumps(record))
     for name in names:  # stand-ins for `portrait data pair-sketches` (the default sketch_source)
         write_image(root / "train" / "sketch" / f"{name}.png", rng.integers(0, 256, (128, 128), dtype=np.uint8))
-    (root / "train" / "sketch" / "sketches.json").write_text('{"model": "sketch-v0", "n": %d}' % n)
+    (root / "train" / "sketch" / "sketches.json").write_text(json.dumps({"model": "sketch-v0", "n": n}))
     return root
 
 
@@ -386,9 +386,9 @@ def test_random_sketch_warps_given_drawings_instead_of_the_dodge_filter() -> Non
 
 
 def test_model_sketch_source_needs_its_drawings(tmp_path: Path) -> None:
-    from portraitcli.errors import UsageError
-
     import shutil
+
+    from portraitcli.errors import UsageError
 
     pairs = _fake_pairs(tmp_path / "pairs", n=4)
     shutil.rmtree(pairs / "train" / "sketch")
