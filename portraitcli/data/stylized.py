@@ -39,6 +39,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
@@ -50,6 +51,9 @@ from portraitcli.face.align import fit_template, similarity_transform, warp_affi
 from portraitcli.io import read_image
 from portraitcli.io.image import write_image, write_text_atomic
 from portraitcli.types import Template
+
+if TYPE_CHECKING:
+    from portraitcli.models.sketch import SketchModel
 
 SEEN_STYLES = (0, 2, 4, 5, 6, 10, 11, 12, 14, 16, 19, 20, 22, 24)
 UNSEEN_STYLES = (8, 13, 15, 18, 21, 23, 25)
@@ -268,7 +272,7 @@ def make_pairs(data: Path, out: Path, cfg: PairsConfig, stylizer: Stylizer | Non
     return record
 
 
-def sketch_in_frame(face: np.ndarray, frame_kps: np.ndarray, model) -> np.ndarray:
+def sketch_in_frame(face: np.ndarray, frame_kps: np.ndarray, model: SketchModel) -> np.ndarray:
     """A sketch model's drawing of an aligned face, in the face's own frame.
 
     The face is warped from its frame (landmarks ``frame_kps``) into the model's crop
@@ -292,7 +296,7 @@ def sketch_in_frame(face: np.ndarray, frame_kps: np.ndarray, model) -> np.ndarra
     return warp_affine(drawn, cv2.invertAffineTransform(M), (w, h), border=cv2.BORDER_REPLICATE)
 
 
-def make_model_sketches(pairs_dir: Path, model) -> dict:
+def make_model_sketches(pairs_dir: Path, model: SketchModel) -> dict:
     """Write the sketch model's drawing of every training target (layout in the module docstring).
 
     The drawings are aligned like the targets; the trainer applies each input's recorded
