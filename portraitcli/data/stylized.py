@@ -315,7 +315,7 @@ def make_model_sketches(pairs_dir: Path, model: SketchModel) -> dict:
     """
     record = read_record(pairs_dir)
     out = pairs_dir.joinpath(*SKETCH_DIR)
-    if (out / "sketches.json").exists():
+    if model_sketches_record(pairs_dir) is not None:
         raise UsageError(f"{out} already holds sketches.json; delete the folder to draw them again")
     kps = np.asarray(record["template"]["kps"], np.float64)
     names = sorted(record["train"])
@@ -327,13 +327,19 @@ def make_model_sketches(pairs_dir: Path, model: SketchModel) -> dict:
     return info
 
 
+def model_sketches_record(pairs_dir: Path) -> dict | None:
+    """The ``sketches.json`` of :func:`make_model_sketches`, or None where they were not (completely) made."""
+    path = pairs_dir.joinpath(*SKETCH_DIR, "sketches.json")
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
 def load_model_sketches(pairs_dir: Path, names: list[str]) -> np.ndarray:
     """The drawings of :func:`make_model_sketches` in ``names`` order: (N, 128, 128) uint8.
 
     Raises:
         UsageError: they were not made (or not completely).
     """
-    out = pairs_dir.joinpath(*SKETCH_DIR)
-    if not (out / "sketches.json").is_file():
+    if model_sketches_record(pairs_dir) is None:
         raise UsageError(f"{pairs_dir}: no model sketches (make them with `portrait data pair-sketches --pairs DIR`)")
+    out = pairs_dir.joinpath(*SKETCH_DIR)
     return np.stack([read_image(out / f"{n}.png").rgb[..., 0] for n in names])

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -401,18 +401,19 @@ def test_model_sketch_source_needs_its_drawings(tmp_path: Path) -> None:
 
 
 def test_published_data_names_the_sketch_inputs_a_resume_added(tmp_path: Path) -> None:
-    from portraitcli.train.common.publish import _describe_data
+    from portraitcli.train.destylize.train import describe_training_data
 
-    config = {"task": "destylize", "data": str(tmp_path), "data_name": "UTKFace pairs", "config": {"p_sketch": 0.0}}
-    assert _describe_data(config) == "UTKFace pairs"
-    final = {"p_sketch": 0.25, "sketch_source": "model", "sketch_from_epoch": 30}
+    assert describe_training_data("UTKFace pairs", DestylizeConfig(p_sketch=0.0), tmp_path) == "UTKFace pairs"
+    final = DestylizeConfig(p_sketch=0.25, sketch_source="model", sketch_from_epoch=30, epochs=36)
     (tmp_path / "train" / "sketch").mkdir(parents=True)
     (tmp_path / "train" / "sketch" / "sketches.json").write_text('{"model": "sketch-v2"}')
-    assert _describe_data(config, final) == (
+    assert describe_training_data("UTKFace pairs", final, tmp_path) == (
         "UTKFace pairs; from epoch 31, 25% of the inputs were sketch-v2's drawings of their real faces"
         " (portrait data pair-sketches)"
     )
-    assert "colour-dodge" in _describe_data(config, {**final, "sketch_source": "dodge"})
+    assert "colour-dodge" in describe_training_data("UTKFace pairs", replace(final, sketch_source="dodge"), tmp_path)
+    # a run that stops before the sketch epochs never drew them
+    assert describe_training_data("UTKFace pairs", replace(final, epochs=30), tmp_path) == "UTKFace pairs"
 
 
 def test_sketch_validation_uses_the_cufs_training_split_only() -> None:

@@ -41,25 +41,10 @@ def _command(argv: list[str], task: str) -> str:
     return " ".join(argv)  # started some other way: record it as typed
 
 
-def _sketch_inputs(config: dict[str, Any], final: dict[str, Any]) -> str:
-    """A destylize run's sketch inputs (``p_sketch``) in words, from its last configuration; "" without them."""
-    p = float(final.get("p_sketch", 0.0))
-    if config.get("task") != "destylize" or p <= 0:
-        return ""
-    if final.get("sketch_source") == "model":
-        record = Path(str(config.get("data", ""))).joinpath("train", "sketch", "sketches.json")
-        by = json.loads(record.read_text())["model"] if record.is_file() else "the shipped sketch model"
-        what = f"{by}'s drawings of their real faces (portrait data pair-sketches)"
-    else:
-        what = "colour-dodge pencil sketches of their real faces"
-    return f"; from epoch {int(final.get('sketch_from_epoch', 0)) + 1}, {p:.0%} of the inputs were {what}"
-
-
-def _describe_data(config: dict[str, Any], final: dict[str, Any] | None = None) -> str:
-    """The training data of a run, in words (from its ``config.json``; ``final``: its last
-    configuration, a resume's, which may have added sketch inputs)."""
+def _describe_data(config: dict[str, Any]) -> str:
+    """The training data of a run, in words (from its ``config.json``)."""
     if config.get("data_name"):
-        return str(config["data_name"]) + _sketch_inputs(config, final or config["config"])
+        return str(config["data_name"])
     task, cfg = config.get("task", "sketch"), config["config"]
     n, n_val = config.get("n_train"), config.get("n_val")
     held_out = f" ({n_val} more held out for validation)" if n_val else ""
@@ -151,7 +136,7 @@ def publish_run(run_dir: Path, name: str, weights: Path, extra: dict[str, Any] |
             "license", "model weights: research and non-commercial use (trained on CUFS); code: MIT"
         ),
         "training": {
-            "data": _describe_data(config, resumes[-1]["config"] if resumes else None),
+            "data": exported.get("data_name") or _describe_data(config),  # the export's words know a resume's data
             "command": _command(config.get("argv") or [], task),
             "argv": config.get("argv"),
             **({"resume_commands": [_command(r["argv"], task) for r in resumes]} if resumes else {}),

@@ -106,6 +106,12 @@ class DestylizeConfig:
     checkpoint_every: int = 1
 
     @property
+    def draws_sketches(self) -> bool:
+        """Whether the run replaces inputs by sketches in any epoch (``p_sketch`` > 0 and
+        ``epochs`` past ``sketch_from_epoch``)."""
+        return self.p_sketch > 0 and self.epochs > self.sketch_from_epoch
+
+    @property
     def align_weight(self) -> float:
         """``lambda_align`` where it applies (an SRN with STNs on misaligned inputs), else 0."""
         return self.lambda_align if self.arch == "srn" and self.use_stn and not self.oracle_align else 0.0

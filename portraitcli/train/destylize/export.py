@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -12,7 +13,7 @@ from portraitcli.train.common.checkpoint import load_trained
 from portraitcli.train.common.export import export_onnx, write_export_record
 from portraitcli.train.destylize.config import DestylizeConfig
 from portraitcli.train.destylize.networks import SIZE
-from portraitcli.train.destylize.train import build
+from portraitcli.train.destylize.train import build, describe_training_data
 
 #: ``affine_grid`` / ``grid_sample`` export with the classic exporter from opset 20 (DESIGN.md).
 OPSET = 20
@@ -38,7 +39,8 @@ def load_generator(ckpt: Path) -> tuple[torch.nn.Module, DestylizeConfig]:
 
 
 def export_run(run_dir: Path, ckpt: Path, console: Console | None = None) -> Path:
-    """Write ``model.onnx`` (fixed 128x128 input, checked against torch) and ``export.json``.
+    """Write ``model.onnx`` (fixed 128x128 input, checked against torch) and ``export.json``
+    (with the training data in words, :func:`~portraitcli.train.destylize.train.describe_training_data`).
 
     Raises:
         UsageError: the run is an ``oracle_align`` diagnostic (its G expects aligned input).
@@ -50,5 +52,9 @@ def export_run(run_dir: Path, ckpt: Path, console: Console | None = None) -> Pat
     example = torch.linspace(-1, 1, 3 * SIZE * SIZE).view(1, 3, SIZE, SIZE)
     path = run_dir / "model.onnx"
     diff = export_onnx(G, example, path, opset=OPSET, dynamic_hw=False)
-    write_export_record(run_dir, ckpt, path, diff, console, **CONTRACT)
+    run_config = json.loads((run_dir / "config.json").read_text()) if (run_dir / "config.json").is_file() else {}
+    data = {}
+    if run_config.get("data_name"):  # the manifest's training data, with the sketch inputs of the last config
+        data["data_name"] = describe_training_data(run_config["data_name"], cfg, Path(run_config["data"]))
+    write_export_record(run_dir, ckpt, path, diff, console, **CONTRACT, **data)
     return path

@@ -30,7 +30,13 @@ import torch.nn.functional as F_nn
 from rich.console import Console
 from rich.progress import track
 
-from portraitcli.data.stylized import load_model_sketches, misalignment_theta, read_record, rescale_misalignment
+from portraitcli.data.stylized import (
+    load_model_sketches,
+    misalignment_theta,
+    model_sketches_record,
+    read_record,
+    rescale_misalignment,
+)
 from portraitcli.io import read_image
 from portraitcli.metrics.identity import FaceDescriptor, retrieval_ratio, template_box
 from portraitcli.metrics.pixel import psnr, ssim
@@ -166,6 +172,20 @@ def random_sketch(
         moved = cv2.warpAffine(source, jitters[i], (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
         out[i] = pencil_sketch_dodge(moved, *params[i]) if drawn is None else moved[..., None]
     return out
+
+
+def describe_training_data(data_name: str, cfg: DestylizeConfig, pairs_dir: Path) -> str:
+    """The training data in words, as the manifest records it: ``data_name`` (the pairs,
+    written when the run started) plus the sketch inputs of ``cfg``, the run's last
+    configuration (a resume may have added them)."""
+    if not cfg.draws_sketches:
+        return data_name
+    if cfg.sketch_source == "model":
+        by = (model_sketches_record(pairs_dir) or {}).get("model", "the shipped sketch model")
+        what = f"{by}'s drawings of their real faces (portrait data pair-sketches)"
+    else:
+        what = "colour-dodge pencil sketches of their real faces"
+    return f"{data_name}; from epoch {cfg.sketch_from_epoch + 1}, {cfg.p_sketch:.0%} of the inputs were {what}"
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
@@ -379,9 +399,8 @@ def train(
     names, inputs, targets = load_pairs(pairs_dir)
     record = read_record(pairs_dir)
     thetas = load_thetas(record, names) if cfg.oracle_align or cfg.align_weight > 0 else None
-    sketching = cfg.p_sketch > 0 and cfg.epochs > cfg.sketch_from_epoch  # a shorter run never draws them
-    jitters = load_jitters(record, names, targets.shape[1]) if sketching else None
-    drawn = load_model_sketches(pairs_dir, names) if sketching and cfg.sketch_source == "model" else None
+    jitters = load_jitters(record, names, targets.shape[1]) if cfg.draws_sketches else None
+    drawn = load_model_sketches(pairs_dir, names) if cfg.draws_sketches and cfg.sketch_source == "model" else None
     val_idx, train_idx = validation_split(len(names), cfg)
     retrieval = ValidationRetrieval(targets[val_idx], record["template"]["kps"]) if cfg.val_retrieval else None
     sketches = sketch_validation(data, cfg, record["template"])
