@@ -15,6 +15,13 @@ Protocol (Shiri et al., WACV 2018, adapted):
   aligned, no detection). For the sketch column the gallery is the 100 CUFS test photos.
 - Face consistency ratio (``fcr``) across all seen and unseen styles
   (:func:`portraitcli.metrics.identity.consistency_ratio`).
+- Round trip of the product (beyond the paper): the same CUFS test photos drawn by the shipped
+  ``sketch`` model ("sketch_roundtrip") and by the shipped ``draw`` model in its three styles
+  ("draw_roundtrip"), each model in its own crop template and warped back, then recovered and
+  scored against the photo like the sketch column. The sketch model learned from the CUFS
+  *training* sketches and destylize was trained on its drawings of UTKFace faces, so the
+  first is a seen style; draw's styles are unseen by destylize. The test people are unseen by
+  all models.
 
 Baselines computed the same way: the stylized input itself, and any ONNX generator with the
 destylize contract given as a run folder (the plain U-Net trained on the same pairs). A
@@ -43,6 +50,10 @@ from portraitcli.metrics.pixel import SSIM_SETTINGS, psnr, ssim
 
 #: (128, 128, 3) uint8 stylized input -> (128, 128, 3) uint8 recovered face.
 RecoverFn = Callable[[np.ndarray], np.ndarray]
+#: (photo (H, W, 3) uint8 RGB, its detected landmarks (5, 2) px) -> (H, W) uint8 drawing in the photo's frame.
+DrawFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+#: The table's columns in order: the paper's, then the product round trips.
+COLUMNS = ("seen", "unseen", "sketch", "sketch_roundtrip", "draw_roundtrip")
 #: The paper's numbers (its own data and styles; not re-measured).
 PAPER = {
     "psnr_seen": 27.08,
@@ -68,8 +79,14 @@ class Column:
     names: list[str]
 
 
-def load_columns(pairs_dir: Path, record: dict, data: Path | None) -> dict[str, Column]:
-    """The seen, unseen and (if ``data`` holds CUFS) sketch columns of a pairs folder and its ``pairs.json``."""
+def load_columns(
+    pairs_dir: Path, record: dict, data: Path | None, round_trips: dict[str, dict[str, DrawFn]] | None = None
+) -> dict[str, Column]:
+    """The columns of a pairs folder and its ``pairs.json``.
+
+    Seen and unseen always; if ``data`` holds CUFS, the sketch column and one column per
+    entry of ``round_trips`` ({column: {style: drawing function}}, :func:`product_round_trips`).
+    """
     names = sorted(record["test"])
     targets = np.stack([read_image(pairs_dir / "test" / "target" / f"{n}.png").rgb for n in names])
     columns = {}
@@ -84,15 +101,23 @@ def load_columns(pairs_dir: Path, record: dict, data: Path | None) -> dict[str, 
         columns[group] = Column(inputs, targets, np.array(truth), styles, keys)
     if data is not None and (data / "cufs").is_dir():
         columns["sketch"] = cufs_sketch_column(data, record["template"])
+        for key, drawers in (round_trips or {}).items():
+            columns[key] = cufs_sketch_column(data, record["template"], drawers=drawers)
     return columns
 
 
-def cufs_sketch_column(data: Path, template: dict, split: str = "test") -> Column:
+def cufs_sketch_column(
+    data: Path, template: dict, split: str = "test", drawers: dict[str, DrawFn] | None = None
+) -> Column:
     """CUFS CUHK-student sketches (inputs) and photos (targets) of one split in the 128x128 framing.
 
     Each pair is aligned by the photo's detected landmarks (the sketches are traced over the
     photos); pairs whose photo has no detected face are left out. ``split="train"`` (88
     pairs) is the trainer's sketch validation; the benchmark uses ``test`` (100 pairs).
+
+    Args:
+        drawers: {style: function} that draw each photo in place of the artist's sketch (one
+            input per photo and style, photo by photo); None: the artist's sketches.
     """
     from portraitcli.data.cufs import cufs_pairs, load_pair
     from portraitcli.face.align import similarity_transform, warp_affine
@@ -101,17 +126,53 @@ def cufs_sketch_column(data: Path, template: dict, split: str = "test") -> Colum
     detector = FaceDetector()
     kps = np.asarray(template["kps"], np.float64)
     size = tuple(template["size"])
-    inputs, targets, names = [], [], []
+    inputs, targets, truth, styles, names = [], [], [], [], []
     for pair in cufs_pairs(data, "cuhk_student", split):
         photo, sketch = load_pair(pair)
         faces = detector.detect(photo)
         if not faces:
             continue
         M = similarity_transform(faces[0].kps, kps)
+        drawings = {"sketch": sketch} if drawers is None else {k: f(photo, faces[0].kps) for k, f in drawers.items()}
+        for style, drawing in drawings.items():
+            inputs.append(np.repeat(warp_affine(drawing, M, size)[..., None], 3, axis=2))
+            truth.append(len(targets))
+            styles.append(style)
+            names.append(pair.name if drawers is None else f"{style}/{pair.name}")
         targets.append(warp_affine(photo, M, size))
-        inputs.append(np.repeat(warp_affine(sketch, M, size)[..., None], 3, axis=2))
-        names.append(pair.name)
-    return Column(inputs, np.stack(targets), np.arange(len(inputs)), ["sketch"] * len(inputs), names)
+    return Column(inputs, np.stack(targets), np.array(truth), styles, names)
+
+
+def product_round_trips(threads: int = 2) -> dict[str, dict[str, DrawFn]]:
+    """Drawing functions of the shipped ``sketch`` and ``draw`` models, for the round-trip columns.
+
+    Each draws a photo in the model's own crop template (found from the photo's landmarks)
+    and warps the drawing back (:func:`portraitcli.data.stylized.sketch_in_frame`). A task
+    with no usable shipped model is left out.
+
+    Returns:
+        {"sketch_roundtrip": {model name: fn}, "draw_roundtrip": {"<model name> style <s>": fn}}.
+    """
+    import functools
+
+    from portraitcli.data.stylized import sketch_in_frame
+    from portraitcli.errors import WeightsError
+    from portraitcli.models.base import load_model
+    from portraitcli.models.draw import STYLES
+
+    round_trips: dict[str, dict[str, DrawFn]] = {}
+    for task, kwargs in (("sketch", [{}]), ("draw", [{"style": s} for s in STYLES])):
+        try:
+            model = load_model(task, "cpu", threads)
+        except WeightsError:
+            continue
+        round_trips[f"{task}_roundtrip"] = {
+            " ".join([model.spec.name, *(f"{k} {v}" for k, v in kw.items())]): functools.partial(
+                sketch_in_frame, model=model, **kw
+            )
+            for kw in kwargs
+        }
+    return round_trips
 
 
 def mean_training_face(pairs_dir: Path, record: dict) -> np.ndarray | None:
@@ -189,11 +250,30 @@ def onnx_recover(path: Path, threads: int = 2) -> RecoverFn:
 
 def write_markdown(result: dict, path: Path) -> None:
     """The table of ``destylize.json`` for people."""
-    cols = [k for k in ("seen", "unseen", "sketch") if f"psnr_{k}" in result["metrics"]]
-    head = ["method", "kind"]
-    for c in cols:
-        head += [f"PSNR {c}", f"SSIM {c}", f"FRR@1 {c}", f"FRR@5 {c}"]
-    head.append("FCR")
+    rows = {f"**ours ({result['model']})**": {**result["metrics"], "kind": "model"}} | result["baselines"]
+
+    def table(cols: list[str], fcr: bool) -> list[str]:
+        head = ["method", "kind"]
+        for c in cols:
+            head += [f"PSNR {c}", f"SSIM {c}", f"FRR@1 {c}", f"FRR@5 {c}"]
+        head += ["FCR"] if fcr else []
+        lines = ["| " + " | ".join(head) + " |", "|---|---|" + "---:|" * (len(head) - 2)]
+        for name, m in rows.items():
+            cells = [name, m.get("kind", "baseline")]
+            for c in cols:
+                cells += [
+                    f"{m[f'psnr_{c}']:.2f}",
+                    f"{m[f'ssim_{c}']:.4f}",
+                    f"{100 * m[f'frr1_{c}']:.1f}%",
+                    f"{100 * m[f'frr5_{c}']:.1f}%",
+                ]
+            if fcr:
+                cells.append(f"{100 * m['fcr']:.1f}%" if "fcr" in m else "-")
+            lines.append("| " + " | ".join(cells) + " |")
+        return lines
+
+    cols = [k for k in COLUMNS if f"psnr_{k}" in result["metrics"]]
+    paper_cols, trip_cols = [c for c in cols if "roundtrip" not in c], [c for c in cols if "roundtrip" in c]
     lines = [
         "# destylize: stylized UTKFace and CUFS sketch benchmark",
         "",
@@ -207,21 +287,21 @@ def write_markdown(result: dict, path: Path) -> None:
         + ", ".join(f"{k} {v}" for k, v in result["settings"]["frr_queries"].items())
         + ".",
         "",
-        "| " + " | ".join(head) + " |",
-        "|---|---|" + "---:|" * (len(head) - 2),
+        *table(paper_cols, fcr=True),
     ]
-    rows = {f"**ours ({result['model']})**": {**result["metrics"], "kind": "model"}} | result["baselines"]
-    for name, m in rows.items():
-        cells = [name, m.get("kind", "baseline")]
-        for c in cols:
-            cells += [
-                f"{m[f'psnr_{c}']:.2f}",
-                f"{m[f'ssim_{c}']:.4f}",
-                f"{100 * m[f'frr1_{c}']:.1f}%",
-                f"{100 * m[f'frr5_{c}']:.1f}%",
-            ]
-        cells.append(f"{100 * m['fcr']:.1f}%" if "fcr" in m else "-")
-        lines.append("| " + " | ".join(cells) + " |")
+    if trip_cols:
+        lines += [
+            "",
+            "## Round trip of the product",
+            "",
+            "The CUFS test photos drawn by the shipped models ("
+            + "; ".join(f"{c}: {', '.join(result['round_trips'][c])}" for c in trip_cols)
+            + "), each in its own crop template, then recovered and scored against the photo. "
+            "The sketch model learned from the CUFS training sketches and destylize was trained on its drawings "
+            "of UTKFace faces (a seen style); draw's FS2K styles are unseen by destylize. Test people are unseen.",
+            "",
+            *table(trip_cols, fcr=False),
+        ]
     lines += [
         "",
         "The paper's numbers (its own styles and data, not re-measured): "
@@ -242,6 +322,7 @@ def run(
     out_dir: Path = Path("docs/benchmarks"),
     images_dir: Path | None = Path("docs/images"),
     frr_faces: int | None = None,
+    round_trip: bool = True,
 ) -> dict:
     """Score the shipped (or given run's) destylize model beside the baselines; write the report.
 
@@ -252,6 +333,8 @@ def run(
         others: {name: run folder} of other generators (the plain U-Net baseline, ablations).
         frr_faces: retrieval and consistency on this many seeded test faces (in every style)
             instead of all; PSNR and SSIM always use all.
+        round_trip: with ``data``, also the round-trip columns of the shipped sketch and
+            draw models (:func:`product_round_trips`).
 
     Raises:
         UsageError: bad pairs folder; WeightsError: no shipped destylize model.
@@ -266,7 +349,8 @@ def run(
     else:
         model_name = model_path.name
     record = read_record(pairs_dir)
-    columns = load_columns(pairs_dir, record, data)
+    round_trips = product_round_trips() if round_trip and data is not None else {}
+    columns = load_columns(pairs_dir, record, data, round_trips)
     descriptor = FaceDescriptor()
     box = template_box(np.asarray(record["template"]["kps"]))
     galleries = {key: descriptor.embed(list(col.targets), box=box) for key, col in columns.items()}
@@ -276,9 +360,11 @@ def run(
         "task": "destylize",
         "model": model_name,
         "sha256": sha256_of(model_path),
-        "dataset": "UTKFace test faces stylized by portrait data stylized-pairs; CUFS CUHK-student test sketches",
+        "dataset": "UTKFace test faces stylized by portrait data stylized-pairs; CUFS CUHK-student test sketches"
+        + (" and photos drawn by the shipped models" if round_trips else ""),
         "split": "test",
         "n": {k: len(c.inputs) for k, c in columns.items()},
+        "round_trips": {k: sorted(v) for k, v in round_trips.items() if k in columns},
         "metrics": metrics,
         "baselines": {},
     }

@@ -134,8 +134,11 @@ def benchmark_destylize(
         int | None,
         typer.Option("--frr-faces", min=5, help="Retrieval on this many seeded test faces per style (default all)."),
     ] = None,
+    no_round_trip: Annotated[
+        bool, typer.Option("--no-round-trip", help="Skip the columns of CUFS photos drawn by the shipped models.")
+    ] = False,
 ) -> None:
-    """Stylized UTKFace test faces (seen / unseen styles) and CUFS sketches: PSNR, SSIM, FRR, FCR."""
+    """Stylized UTKFace test faces (seen / unseen styles), CUFS sketches and round trips: PSNR, SSIM, FRR, FCR."""
     import json
 
     from rich.console import Console
@@ -146,7 +149,8 @@ def benchmark_destylize(
     root = optional_data_root(data)
     console = Console(stderr=True)
     with console.status("scoring the destylize model and baselines..."):
-        result = run(pairs, root, model, _ablation_runs(baseline), out, None if no_images else images, frr_faces)
+        others, images_dir = _ablation_runs(baseline), None if no_images else images
+        result = run(pairs, root, model, others, out, images_dir, frr_faces, round_trip=not no_round_trip)
     console.print(f"wrote {out / 'destylize.json'} and {out / 'destylize.md'}")
     print(json.dumps({"model": result["model"], **result["metrics"]}))
 

@@ -128,8 +128,9 @@ def cartoon3d(
     opts = RunOptions(pipeline, recursive, overwrite, json_lines, None, device, threads)
 
     def load() -> Loaded:
-        from portraitcli.cli.run import load_model, load_task
+        from portraitcli.cli.run import load_task
         from portraitcli.io.image import atomic_folder
+        from portraitcli.models.base import load_model
 
         cartoon = load_task("cartoon", device, threads, not aligned)
         recon_model = load_model("recon3d", device, threads)

@@ -44,8 +44,8 @@ def pair_sketches(
     """The shipped sketch model's drawing of every training face of a pairs folder (destylize's sketch_source=model)."""
     from rich.console import Console
 
-    from portraitcli.cli.run import load_model
     from portraitcli.data.stylized import SKETCH_DIR, make_model_sketches
+    from portraitcli.models.base import load_model
 
     info = make_model_sketches(pairs, load_model("sketch", "cpu", threads))
     Console(stderr=True).print(f"wrote {info['n']} drawings by {info['model']} to {pairs.joinpath(*SKETCH_DIR)}")

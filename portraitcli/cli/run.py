@@ -7,25 +7,7 @@ from typing import Any
 
 from portraitcli.cli.batch import Loaded, RunOptions, run_batch
 from portraitcli.face.pipeline import PipelineOptions
-
-
-def load_model(task: str, device: str, threads: int) -> Any:
-    """The newest shipped model of ``task``, its weights verified, in an ONNX Runtime session.
-
-    Raises:
-        WeightsError: no model, a checksum mismatch, or no crop template in its entry.
-    """
-    from portraitcli.errors import WeightsError
-    from portraitcli.models.base import model_class
-    from portraitcli.runtime.session import create_session
-    from portraitcli.runtime.weights import find_model, verify
-
-    spec = find_model(task)
-    path = verify(spec)
-    session = create_session(str(path), device, threads)
-    if spec.template is None:
-        raise WeightsError(f"{spec.name}: the manifest entry has no crop template")
-    return model_class(task)(spec, session)
+from portraitcli.models.base import load_model
 
 
 def load_task(

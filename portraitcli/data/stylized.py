@@ -39,7 +39,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
@@ -53,6 +53,7 @@ from portraitcli.io.image import write_image, write_text_atomic
 from portraitcli.types import Template
 
 if TYPE_CHECKING:
+    from portraitcli.models.draw import DrawModel
     from portraitcli.models.sketch import SketchModel
 
 SEEN_STYLES = (0, 2, 4, 5, 6, 10, 11, 12, 14, 16, 19, 20, 22, 24)
@@ -272,17 +273,21 @@ def make_pairs(data: Path, out: Path, cfg: PairsConfig, stylizer: Stylizer | Non
     return record
 
 
-def sketch_in_frame(face: np.ndarray, frame_kps: np.ndarray, model: SketchModel) -> np.ndarray:
-    """A sketch model's drawing of an aligned face, in the face's own frame.
+def sketch_in_frame(
+    face: np.ndarray, frame_kps: np.ndarray, model: SketchModel | DrawModel, **run_kwargs: Any
+) -> np.ndarray:
+    """A sketch (or draw) model's drawing of a face, in the face's own frame.
 
     The face is warped from its frame (landmarks ``frame_kps``) into the model's crop
     template by the similarity between the two templates' landmarks, drawn, and warped back
     (borders replicated both ways).
 
     Args:
-        face: (H, W, 3) uint8 RGB, aligned to ``frame_kps``.
-        frame_kps: (5, 2) float, the frame's template landmarks, px.
-        model: a :class:`~portraitcli.models.sketch.SketchModel` (``run`` and ``spec.template``).
+        face: (H, W, 3) uint8 RGB whose landmarks are ``frame_kps``.
+        frame_kps: (5, 2) float, the face's landmarks (a template's, or detected), px.
+        model: a :class:`~portraitcli.models.sketch.SketchModel` or
+            :class:`~portraitcli.models.draw.DrawModel` (``run`` and ``spec.template``).
+        run_kwargs: passed to ``model.run`` (draw's ``style``).
 
     Returns:
         (H, W) uint8 grayscale sketch.
@@ -291,7 +296,7 @@ def sketch_in_frame(face: np.ndarray, frame_kps: np.ndarray, model: SketchModel)
 
     tpl = model.spec.template
     M = similarity_transform(np.asarray(frame_kps, np.float64), np.asarray(tpl.kps, np.float64))
-    drawn = model.run(warp_affine(face, M, tpl.size, border=cv2.BORDER_REPLICATE))
+    drawn = model.run(warp_affine(face, M, tpl.size, border=cv2.BORDER_REPLICATE), **run_kwargs)
     h, w = face.shape[:2]
     return warp_affine(drawn, cv2.invertAffineTransform(M), (w, h), border=cv2.BORDER_REPLICATE)
 

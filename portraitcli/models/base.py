@@ -38,6 +38,24 @@ def model_class(task: str) -> type[ImageModel]:
     return _REGISTRY[task]
 
 
+def load_model(task: str, device: str, threads: int) -> Any:
+    """The newest shipped model of ``task``, its weights verified, in an ONNX Runtime session.
+
+    Raises:
+        WeightsError: no model, a checksum mismatch, or no crop template in its entry.
+    """
+    from portraitcli.errors import WeightsError
+    from portraitcli.runtime.session import create_session
+    from portraitcli.runtime.weights import find_model, verify
+
+    spec = find_model(task)
+    path = verify(spec)
+    session = create_session(str(path), device, threads)
+    if spec.template is None:
+        raise WeightsError(f"{spec.name}: the manifest entry has no crop template")
+    return model_class(task)(spec, session)
+
+
 def padding(height: int, width: int, multiple: int) -> tuple[int, int, int, int]:
     """(top, bottom, left, right) pixels that pad an image to the next multiples of ``multiple``.
 

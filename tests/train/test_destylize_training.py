@@ -435,6 +435,61 @@ def test_sketch_validation_uses_the_cufs_training_split_only() -> None:
     assert len(cufs_sketch_column(root, template).inputs) > 0.9 * len(test_names)  # the benchmark's column
 
 
+def test_round_trip_columns_draw_each_photo_in_every_style_and_keep_the_photo_as_target() -> None:
+    """Round-trip columns: one input per photo and style, aligned like the artist's sketch column."""
+    import cv2
+
+    from portraitcli.benchmark.destylize import cufs_sketch_column
+    from portraitcli.runtime.weights import find_model
+
+    root = data_dir("cufs").parent
+    template = find_model("destylize").entry["template"]
+    artist = cufs_sketch_column(root, template, "train")
+
+    def luma(photo: np.ndarray, kps: np.ndarray) -> np.ndarray:
+        return cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)
+
+    drawers = {"luma": luma, "dark": lambda photo, kps: luma(photo, kps) // 2}
+    col = cufs_sketch_column(root, template, "train", drawers=drawers)
+    n = len(artist.inputs)
+    np.testing.assert_array_equal(col.targets, artist.targets)  # the same photos, the same alignment
+    assert len(col.inputs) == 2 * n and col.styles == ["luma", "dark"] * n
+    np.testing.assert_array_equal(col.truth, np.repeat(np.arange(n), 2))
+    assert col.names[:2] == [f"luma/{artist.names[0]}", f"dark/{artist.names[0]}"]
+    gray = cv2.cvtColor(col.targets[5], cv2.COLOR_RGB2GRAY).astype(int)
+    assert np.abs(col.inputs[10][..., 0].astype(int) - gray).mean() < 1.5  # warped like its target
+    assert (col.inputs[11][..., 1] <= col.inputs[10][..., 1] // 2 + 1).all()
+
+
+@pytest.mark.slow
+def test_product_round_trips_draw_a_cufs_photo_as_the_shipped_commands_do() -> None:
+    """The sketch round trip matches the sketch model run on the (already CUFS-framed) photo."""
+    from portraitcli.benchmark.destylize import product_round_trips
+    from portraitcli.data.cufs import cufs_pairs, load_pair
+    from portraitcli.face.detect import FaceDetector
+    from portraitcli.models.base import load_model
+
+    trips = product_round_trips()
+    sketch_name, draw_name = find_model_name("sketch"), find_model_name("draw")
+    assert list(trips["sketch_roundtrip"]) == [sketch_name]
+    assert list(trips["draw_roundtrip"]) == [f"{draw_name} style {s}" for s in (1, 2, 3)]
+    photo, _ = load_pair(cufs_pairs(data_dir("cufs").parent, "cuhk_student", "test")[0])
+    kps = FaceDetector().detect(photo)[0].kps
+    drawn = trips["sketch_roundtrip"][sketch_name](photo, kps)
+    direct = load_model("sketch", "cpu", 2).run(photo)  # the photo is in the model's own framing
+    assert drawn.shape == direct.shape == photo.shape[:2] and drawn.dtype == np.uint8
+    inner = (slice(40, 210), slice(30, 170))  # away from the replicated borders of the two warps
+    assert np.abs(drawn[inner].astype(int) - direct[inner]).mean() < 12
+    styles = [f(photo, kps) for f in trips["draw_roundtrip"].values()]
+    assert all(d.shape == photo.shape[:2] for d in styles) and np.abs(styles[0].astype(int) - styles[1]).mean() > 5
+
+
+def find_model_name(task: str) -> str:
+    from portraitcli.runtime.weights import find_model
+
+    return find_model(task).name
+
+
 def test_validate_run_scores_a_checkpoint_as_the_log_recorded_it(tmp_path: Path) -> None:
     from portraitcli.errors import UsageError
     from portraitcli.train.destylize.train import validate_run
