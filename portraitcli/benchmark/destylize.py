@@ -400,13 +400,22 @@ def run(
         from portraitcli.benchmark.sketch import record_metrics
 
         record_metrics(
-            model_name, metrics, "stylized UTKFace test faces and CUFS test sketches", "portrait benchmark destylize"
+            model_name,
+            metrics,
+            "stylized UTKFace test faces and CUFS test sketches"
+            + (", CUFS test photos drawn by the shipped sketch and draw models" if round_trips else ""),
+            "portrait benchmark destylize",
         )
     if images_dir is not None:
         rows = []
         for key, col in columns.items():
-            for i in np.linspace(0, len(col.inputs) - 1, 3).round().astype(int):
-                cells = [label(Image.fromarray(col.inputs[i]), f"{key} input")]
+            picks = np.linspace(0, len(col.inputs) - 1, 3).round().astype(int)
+            if key in round_trips:  # photo by photo, each in every style: the j-th pick in the j-th style
+                k = len(round_trips[key])
+                picks = (picks // k) * k + np.arange(len(picks)) % k
+            for i in picks:
+                what = col.styles[i] if key in round_trips else f"{key} input"  # the drawing model and style
+                cells = [label(Image.fromarray(col.inputs[i]), what)]
                 cells += [
                     label(Image.fromarray(o[key][i]), name)
                     for name, o in all_outputs.items()

@@ -484,6 +484,28 @@ def test_product_round_trips_draw_a_cufs_photo_as_the_shipped_commands_do() -> N
     assert all(d.shape == photo.shape[:2] for d in styles) and np.abs(styles[0].astype(int) - styles[1]).mean() > 5
 
 
+def test_destylize_report_puts_the_round_trips_in_their_own_table(tmp_path: Path) -> None:
+    from portraitcli.benchmark.destylize import write_markdown
+
+    cols = ("seen", "unseen", "sketch", "draw_roundtrip")
+    metrics = {f"{k}_{c}": 0.5 for k in ("psnr", "ssim", "frr1", "frr5") for c in cols} | {"fcr": 0.25}
+    result = {
+        "model": "destylize-v0",
+        "sha256": "0" * 64,
+        "metrics": metrics,
+        "baselines": {"stylized input": {**metrics, "psnr_draw_roundtrip": 7.0, "kind": "baseline"}},
+        "n": {c: 3 for c in cols},
+        "settings": {"frr_queries": {c: 3 for c in cols}},
+        "round_trips": {"draw_roundtrip": ["draw-v0 style 1", "draw-v0 style 2"]},
+    }
+    write_markdown(result, tmp_path / "d.md")
+    paper, trips = (tmp_path / "d.md").read_text().split("## Round trip of the product")
+    (head,) = [line for line in paper.splitlines() if line.startswith("| method")]
+    assert "PSNR sketch |" in head and "roundtrip" not in head and head.endswith("| FCR |")
+    assert "draw_roundtrip: draw-v0 style 1, draw-v0 style 2" in trips
+    assert "| stylized input | baseline | 7.00 | 0.5000 | 50.0% | 50.0% |" in trips and "FCR" not in trips
+
+
 def find_model_name(task: str) -> str:
     from portraitcli.runtime.weights import find_model
 
