@@ -273,7 +273,8 @@ def write_markdown(result: dict, path: Path) -> None:
         return lines
 
     cols = [k for k in COLUMNS if f"psnr_{k}" in result["metrics"]]
-    paper_cols, trip_cols = [c for c in cols if "roundtrip" not in c], [c for c in cols if "roundtrip" in c]
+    trips = result.get("round_trips", {})
+    paper_cols, trip_cols = [c for c in cols if c not in trips], [c for c in cols if c in trips]
     lines = [
         "# destylize: stylized UTKFace and CUFS sketch benchmark",
         "",
@@ -295,10 +296,11 @@ def write_markdown(result: dict, path: Path) -> None:
             "## Round trip of the product",
             "",
             "The CUFS test photos drawn by the shipped models ("
-            + "; ".join(f"{c}: {', '.join(result['round_trips'][c])}" for c in trip_cols)
+            + "; ".join(f"{c}: {', '.join(trips[c])}" for c in trip_cols)
             + "), each in its own crop template, then recovered and scored against the photo. "
-            "The sketch model learned from the CUFS training sketches and destylize was trained on its drawings "
-            "of UTKFace faces (a seen style); draw's FS2K styles are unseen by destylize. Test people are unseen.",
+            "The sketch model learned from the CUFS training sketches; destylize runs with p_sketch > 0 were "
+            "trained on its drawings of UTKFace faces (the model's data in weights/manifest.json says whether). "
+            "No destylize run saw draw's drawings. The test people are unseen by all models.",
             "",
             *table(trip_cols, fcr=False),
         ]
