@@ -295,6 +295,34 @@ def test_shipped_sketch_on_100_fs2k_test_photos(capsys, tmp_path: Path, monkeypa
     assert read_image(tmp_path / "out" / Path(rows[0]["photo"]).name).rgb.shape == (500, 400, 3)
 
 
+@pytest.mark.slow
+def test_shipped_destylize_undoes_the_shipped_sketch_from_the_command_line(
+    capsys, photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The product loop of the destylize issue: `portrait sketch`, then `portrait destylize` on its file."""
+    from portraitcli.face.align import similarity_transform, warp_affine
+    from portraitcli.face.detect import FaceDetector
+    from portraitcli.metrics.pixel import psnr
+    from portraitcli.runtime.weights import find_model
+
+    monkeypatch.delenv("PORTRAIT_WEIGHTS", raising=False)
+    code, _, err = run(capsys, "sketch", str(photo), "-o", str(tmp_path / "sketch.png"))
+    assert code == 0, err
+    code, out, err = run(capsys, "destylize", str(tmp_path / "sketch.png"), "-o", str(tmp_path / "face.png"), "--json")
+    assert code == 0, err
+    assert json.loads(out)["mode"] != "whole"  # the face was found on the sketch
+    sketch, face = read_image(tmp_path / "sketch.png").rgb, read_image(tmp_path / "face.png").rgb
+    assert face.shape == (256, 256, 3) and (face[..., 0] != face[..., 2]).any()  # default --size, colour again
+    template = find_model("destylize").template
+    detector = FaceDetector()
+
+    def aligned(img: np.ndarray) -> np.ndarray:
+        return warp_affine(img, similarity_transform(detector.detect(img)[0].kps, template.kps), template.size)
+
+    real = aligned(read_image(photo).rgb)
+    assert psnr(aligned(face), real) > psnr(aligned(sketch), real) + 2.0  # nearer the photo than the sketch is
+
+
 def test_draw_passes_the_style_and_refuses_a_bad_one(capsys, weights_dir: Path, photo: Path, tmp_path: Path) -> None:
 
     # luma plus a style-dependent offset: style 1 darker, style 3 lighter
