@@ -468,9 +468,10 @@ def test_product_round_trips_draw_a_cufs_photo_as_the_shipped_commands_do() -> N
     from portraitcli.data.cufs import cufs_pairs, load_pair
     from portraitcli.face.detect import FaceDetector
     from portraitcli.models.base import load_model
+    from portraitcli.runtime.weights import find_model
 
     trips = product_round_trips()
-    sketch_name, draw_name = find_model_name("sketch"), find_model_name("draw")
+    sketch_name, draw_name = find_model("sketch").name, find_model("draw").name
     assert list(trips["sketch_roundtrip"]) == [sketch_name]
     assert list(trips["draw_roundtrip"]) == [f"{draw_name} style {s}" for s in (1, 2, 3)]
     photo, _ = load_pair(cufs_pairs(data_dir("cufs").parent, "cuhk_student", "test")[0])
@@ -504,12 +505,6 @@ def test_destylize_report_puts_the_round_trips_in_their_own_table(tmp_path: Path
     assert "PSNR sketch |" in head and "roundtrip" not in head and head.endswith("| FCR |")
     assert "draw_roundtrip: draw-v0 style 1, draw-v0 style 2" in trips
     assert "| stylized input | baseline | 7.00 | 0.5000 | 50.0% | 50.0% |" in trips and "FCR" not in trips
-
-
-def find_model_name(task: str) -> str:
-    from portraitcli.runtime.weights import find_model
-
-    return find_model(task).name
 
 
 def test_validate_run_scores_a_checkpoint_as_the_log_recorded_it(tmp_path: Path) -> None:
