@@ -119,7 +119,8 @@ def benchmark_draw(
 def benchmark_destylize(
     pairs: Annotated[Path, typer.Option("--pairs", help="Output folder of `portrait data stylized-pairs`.")],
     data: Annotated[
-        Path | None, typer.Option("--data", help="Datasets folder (CUFS sketch column); default $PORTRAIT_DATA.")
+        Path | None,
+        typer.Option("--data", help="Datasets folder (CUFS sketch and round-trip columns); default $PORTRAIT_DATA."),
     ] = None,
     model: Annotated[
         Path | None, typer.Option("--model", help="A run's model.onnx to score instead of the shipped model.")
