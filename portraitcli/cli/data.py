@@ -39,16 +39,23 @@ def stylized_pairs(
 @app.command("pair-sketches")
 def pair_sketches(
     pairs: Annotated[Path, typer.Option("--pairs", help="Output folder of `portrait data stylized-pairs`.")],
+    task: Annotated[
+        str, typer.Option("--task", help="sketch, or draw (each face in one of its styles, drawn at random).")
+    ] = "sketch",
     threads: Annotated[int, typer.Option("--threads", min=0, help="ONNX Runtime threads (0: all cores).")] = 0,
 ) -> None:
-    """The shipped sketch model's drawing of every training face of a pairs folder (destylize's sketch_source=model)."""
+    """The shipped sketch (or draw) model's drawing of every training face of a pairs folder (for sketch_source)."""
     from rich.console import Console
 
-    from portraitcli.data.stylized import SKETCH_DIR, make_model_sketches
+    from portraitcli.data.stylized import DRAWING_DIRS, make_model_sketches
+    from portraitcli.errors import UsageError
     from portraitcli.models.base import load_model
 
-    info = make_model_sketches(pairs, load_model("sketch", "cpu", threads))
-    Console(stderr=True).print(f"wrote {info['n']} drawings by {info['model']} to {pairs.joinpath(*SKETCH_DIR)}")
+    if task not in DRAWING_DIRS:
+        raise UsageError(f"--task must be one of {', '.join(DRAWING_DIRS)}; got {task!r}")
+    info = make_model_sketches(pairs, load_model(task, "cpu", threads), task)
+    out = pairs.joinpath(*DRAWING_DIRS[task])
+    Console(stderr=True).print(f"wrote {info['n']} drawings by {info['model']} to {out}")
 
 
 @app.command("synth-depth")

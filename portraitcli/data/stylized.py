@@ -30,6 +30,9 @@ trainer's ``sketch_source=model``::
     OUT/train/sketch/NAME.png           the shipped sketch model's drawing of the aligned target
     OUT/train/sketch/sketches.json      which model drew them (written last: the set is complete)
 
+and with ``--task draw`` (for ``sketch_source=model+draw``) the shipped draw model's drawing
+of each target in one of its styles, drawn at random, in ``OUT/train/draw/``.
+
 ``OUT/test/seen`` against ``OUT/test/target`` is the ``portrait evaluate`` styled layout
 (``pred/STYLE/<ref path>``) once the predictions are written the same way.
 """
@@ -60,7 +63,8 @@ SEEN_STYLES = (0, 2, 4, 5, 6, 10, 11, 12, 14, 16, 19, 20, 22, 24)
 UNSEEN_STYLES = (8, 13, 15, 18, 21, 23, 25)
 EXCLUDED_STYLES = (1, 3, 7, 9, 17)
 SIZE = 128
-SKETCH_DIR = ("train", "sketch")
+#: Where ``portrait data pair-sketches --task TASK`` writes each drawing task's drawings of the training faces.
+DRAWING_DIRS = {"sketch": ("train", "sketch"), "draw": ("train", "draw")}
 
 
 @dataclass(frozen=True)
@@ -301,50 +305,65 @@ def sketch_in_frame(
     return warp_affine(drawn, cv2.invertAffineTransform(M), (w, h), border=cv2.BORDER_REPLICATE)
 
 
-def make_model_sketches(pairs_dir: Path, model: SketchModel) -> dict:
-    """Write the sketch model's drawing of every training target (layout in the module docstring).
+def make_model_sketches(pairs_dir: Path, model: SketchModel | DrawModel, task: str = "sketch", seed: int = 0) -> dict:
+    """Write the sketch (or draw) model's drawing of every training target (layout in the module docstring).
 
     The drawings are aligned like the targets; the trainer applies each input's recorded
     misalignment (:func:`portraitcli.train.destylize.train.random_sketch`). Deterministic
-    for a model.
+    for a model (and ``seed``).
 
     Args:
         pairs_dir: a ``portrait data stylized-pairs`` output folder.
-        model: a :class:`~portraitcli.models.sketch.SketchModel`.
+        model: a :class:`~portraitcli.models.sketch.SketchModel` for ``task="sketch"``, a
+            :class:`~portraitcli.models.draw.DrawModel` for ``task="draw"`` (each face in one
+            of its styles, drawn uniformly at random with ``seed``).
+        task: a key of :data:`DRAWING_DIRS`, the folder written.
 
     Returns:
-        The ``sketches.json`` record: model name, its sha256, the number of drawings.
+        The ``sketches.json`` record: model name, its sha256, the number of drawings (for
+        draw also the seed and the number of faces per style).
 
     Raises:
-        UsageError: not a pairs folder, or its drawings exist already.
+        UsageError: not a pairs folder, an unknown task, or its drawings exist already.
     """
+    if task not in DRAWING_DIRS:
+        raise UsageError(f"task must be one of {sorted(DRAWING_DIRS)}, got {task!r}")
     record = read_record(pairs_dir)
-    out = pairs_dir.joinpath(*SKETCH_DIR)
-    if model_sketches_record(pairs_dir) is not None:
+    out = pairs_dir.joinpath(*DRAWING_DIRS[task])
+    if model_sketches_record(pairs_dir, task) is not None:
         raise UsageError(f"{out} already holds sketches.json; delete the folder to draw them again")
     kps = np.asarray(record["template"]["kps"], np.float64)
     names = sorted(record["train"])
-    for name in track(names, description="drawing sketches"):
+    styles = None
+    if task == "draw":
+        from portraitcli.models.draw import STYLES
+
+        styles = np.random.default_rng(seed).choice(STYLES, len(names))
+    for i, name in enumerate(track(names, description=f"drawing ({task})")):
         target = read_image(pairs_dir / "train" / "target" / f"{name}.png").rgb
-        write_image(out / f"{name}.png", sketch_in_frame(target, kps, model))
-    info = {"model": model.spec.name, "sha256": model.spec.sha256, "n": len(names)}
+        kwargs = {} if styles is None else {"style": int(styles[i])}
+        write_image(out / f"{name}.png", sketch_in_frame(target, kps, model, **kwargs))
+    info: dict[str, Any] = {"model": model.spec.name, "sha256": model.spec.sha256, "n": len(names)}
+    if styles is not None:
+        info |= {"seed": seed, "styles": {str(s): int((styles == s).sum()) for s in sorted(set(styles.tolist()))}}
     write_text_atomic(out / "sketches.json", json.dumps(info, indent=1) + "\n")
     return info
 
 
-def model_sketches_record(pairs_dir: Path) -> dict | None:
+def model_sketches_record(pairs_dir: Path, task: str = "sketch") -> dict | None:
     """The ``sketches.json`` of :func:`make_model_sketches`, or None where they were not (completely) made."""
-    path = pairs_dir.joinpath(*SKETCH_DIR, "sketches.json")
+    path = pairs_dir.joinpath(*DRAWING_DIRS[task], "sketches.json")
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def load_model_sketches(pairs_dir: Path, names: list[str]) -> np.ndarray:
+def load_model_sketches(pairs_dir: Path, names: list[str], task: str = "sketch") -> np.ndarray:
     """The drawings of :func:`make_model_sketches` in ``names`` order: (N, 128, 128) uint8.
 
     Raises:
         UsageError: they were not made (or not completely).
     """
-    if model_sketches_record(pairs_dir) is None:
-        raise UsageError(f"{pairs_dir}: no model sketches (make them with `portrait data pair-sketches --pairs DIR`)")
-    out = pairs_dir.joinpath(*SKETCH_DIR)
+    if model_sketches_record(pairs_dir, task) is None:
+        how = "portrait data pair-sketches --pairs DIR" + ("" if task == "sketch" else f" --task {task}")
+        raise UsageError(f"{pairs_dir}: no model drawings ({task}; make them with `{how}`)")
+    out = pairs_dir.joinpath(*DRAWING_DIRS[task])
     return np.stack([read_image(out / f"{n}.png").rgb[..., 0] for n in names])

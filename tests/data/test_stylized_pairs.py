@@ -166,3 +166,41 @@ def test_model_sketches_are_written_once_and_read_in_name_order(tmp_path: Path) 
     with pytest.raises(UsageError, match="already holds sketches.json"):
         make_model_sketches(tmp_path, _LumaSketcher())
     assert main(["data", "pair-sketches", "--pairs", str(tmp_path / "nowhere")]) == 2  # a clear error, no traceback
+
+
+class _StyleDrawer(_LumaSketcher):
+    """A stand-in draw model: the luma shifted by 10 grey levels per style, and a record of the styles asked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.spec.name = "draw-v0"
+        self.styles: list[int] = []
+
+    def run(self, crop: np.ndarray, style: int = 1) -> np.ndarray:
+        self.styles.append(style)
+        return (super().run(crop) // 2 + 10 * style).astype(np.uint8)
+
+
+def test_draw_model_drawings_take_one_seeded_random_style_per_face(tmp_path: Path) -> None:
+    from portraitcli.data.stylized import load_model_sketches, make_model_sketches, model_sketches_record
+    from portraitcli.errors import UsageError
+
+    rng = np.random.default_rng(0)
+    names = [f"f{i:02d}" for i in range(30)]
+    for name in names:
+        write_image(tmp_path / "train" / "target" / f"{name}.png", rng.integers(0, 256, (128, 128, 3), np.uint8))
+    kps = [[99.0, 38.0], [79.0, 40.0], [29.0, 39.0], [49.0, 40.0], [64.0, 75.0]]
+    (tmp_path / "pairs.json").write_text(json.dumps({"template": {"kps": kps}, "train": {n: {} for n in names}}))
+    with pytest.raises(UsageError, match="pair-sketches --pairs DIR --task draw"):
+        load_model_sketches(tmp_path, names, "draw")
+    with pytest.raises(UsageError, match="task must be one of"):
+        make_model_sketches(tmp_path, _StyleDrawer(), "paint")
+    drawer = _StyleDrawer()
+    info = make_model_sketches(tmp_path, drawer, "draw", seed=3)
+    assert (tmp_path / "train" / "draw" / "f00.png").is_file() and not (tmp_path / "train" / "sketch").exists()
+    assert info["model"] == "draw-v0" and info["n"] == 30 and info["seed"] == 3
+    counts = {str(s): drawer.styles.count(s) for s in (1, 2, 3)}
+    assert info["styles"] == counts and all(c > 0 for c in counts.values())  # every style, as many as drawn
+    assert drawer.styles == np.random.default_rng(3).choice((1, 2, 3), 30).tolist()  # seeded, in name order
+    assert model_sketches_record(tmp_path, "draw") == info and model_sketches_record(tmp_path) is None
+    assert load_model_sketches(tmp_path, names, "draw").shape == (30, 128, 128)

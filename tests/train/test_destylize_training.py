@@ -385,6 +385,46 @@ def test_random_sketch_warps_given_drawings_instead_of_the_dodge_filter() -> Non
         np.testing.assert_array_equal(out[i], np.repeat(moved[..., None], 3, axis=2))
 
 
+def test_random_sketch_picks_one_of_several_drawings_per_face() -> None:
+    import cv2
+
+    from portraitcli.data.stylized import PairsConfig, misalignment
+    from portraitcli.train.destylize.train import random_sketch
+
+    rng = np.random.default_rng(0)
+    n = 200
+    inputs = rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
+    drawn = rng.integers(0, 256, (n, 2, 32, 32), dtype=np.uint8)
+    jitters = np.stack([misalignment(rng, PairsConfig(), 32) for _ in range(n)])
+    out = random_sketch(inputs, inputs, jitters, 1.0, np.random.default_rng(1), drawn)
+    picked = []
+    for i in range(n):
+        moved = [cv2.warpAffine(d, jitters[i], (32, 32), borderMode=cv2.BORDER_REFLECT_101) for d in drawn[i]]
+        (k,) = [k for k, m in enumerate(moved) if np.array_equal(out[i], np.repeat(m[..., None], 3, axis=2))]
+        picked.append(k)
+    assert 0.4 < np.mean(picked) < 0.6  # half each (binomial sd 0.035)
+    # one drawing per face: the random stream of the runs before several drawings existed is unchanged
+    one = random_sketch(inputs, inputs, jitters, 0.5, np.random.default_rng(1), drawn[:, 0])
+    changed = [not np.array_equal(a, b) for a, b in zip(inputs, one)]
+    assert changed == (np.random.default_rng(1).random(n) < 0.5).tolist()
+
+
+def test_model_plus_draw_source_loads_both_drawings_and_says_so(tmp_path: Path) -> None:
+    from portraitcli.train.destylize.train import describe_training_data, load_drawings
+
+    names = ["a", "b"]
+    for task, value in (("sketch", 40), ("draw", 200)):
+        for name in names:
+            write_image(tmp_path / "train" / task / f"{name}.png", np.full((16, 16), value, np.uint8))
+        (tmp_path / "train" / task / "sketches.json").write_text(json.dumps({"model": f"{task}-v9"}))
+    both = load_drawings(tmp_path, names, "model+draw")
+    assert both.shape == (2, 2, 16, 16) and (both[:, 0] == 40).all() and (both[:, 1] == 200).all()
+    assert load_drawings(tmp_path, names, "model").shape == (2, 16, 16)
+    assert load_drawings(tmp_path, names, "dodge") is None
+    cfg = DestylizeConfig(p_sketch=0.25, sketch_source="model+draw", sketch_from_epoch=30, epochs=36)
+    assert "sketch-v9's or draw-v9's drawings" in describe_training_data("UTKFace pairs", cfg, tmp_path)
+
+
 def test_model_sketch_source_needs_its_drawings(tmp_path: Path) -> None:
     import shutil
 

@@ -58,7 +58,10 @@ class DestylizeConfig:
     model's drawings of the training faces (``portrait data pair-sketches``), so that
     destylize learns to undo what ``portrait sketch`` makes. That model learned from the
     CUFS *training* sketches, so the benchmark's CUFS column is then no longer an unseen
-    style, though its 100 test faces stay unseen by both models.
+    style, though its 100 test faces stay unseen by both models. ``model+draw`` takes, for
+    each replaced input, the sketch model's or the draw model's drawing (half each; ``portrait
+    data pair-sketches --task draw`` draws every face once, in a random style), so that it
+    also undoes ``portrait draw``; the benchmark's draw round trip is then a seen style.
     ``val_sketch``: where the datasets folder holds CUFS, also validate on its 88 CUHK-student
     *training* sketches (to their photos, in the template framing): PSNR, SSIM and retrieval
     logged as ``val_sketch_*``. The benchmark's sketch column uses the test split only.
@@ -98,7 +101,7 @@ class DestylizeConfig:
     p_gray: float = 0.0  # probability of a grayscale training input
     p_sketch: float = 0.25  # probability of a pencil sketch of the real face as the input (destylize-v5)
     sketch_from_epoch: int = 30  # first epoch (0-based) with p_sketch
-    sketch_source: str = "model"  # the shipped sketch model's drawings, or "dodge" (a colour-dodge filter)
+    sketch_source: str = "model"  # the sketch model's drawings; "model+draw"; "dodge" (a colour-dodge filter)
     seed: int = 0
     threads: int = 2
     device: str = "cpu"

@@ -49,7 +49,7 @@ from portraitcli.train.destylize.networks import DN, SRN, CanvasHead, affine_war
 from portraitcli.train.sketch.networks import SEUNet
 
 ARCHS = ("srn", "unet")
-SKETCH_SOURCES = ("dodge", "model")
+SKETCH_SOURCES = ("dodge", "model", "model+draw")
 
 
 def load_pairs(pairs_dir: Path, split: str = "train") -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -146,15 +146,16 @@ def random_sketch(
     The face is warped by its recorded misalignment (border reflected) and drawn by
     :func:`pencil_sketch_dodge` with ``sigma`` log-uniform in [2, 8] px and ``shade``
     uniform in [0, 0.6] (at 128 px; the range spans thin outlines to shaded drawings), or,
-    given ``drawn``, that aligned drawing is warped instead.
+    given ``drawn``, that aligned drawing is warped instead (one of its drawings, uniformly
+    at random, where each face has several).
 
     Args:
         inputs: (N, H, W, 3) uint8 RGB, the stylized inputs.
         faces: (N, H, W, 3) uint8 RGB, the aligned real faces (the targets).
         jitters: (N, 2, 3) float, :func:`load_jitters` at H px.
         p: probability in [0, 1]; 0 returns ``inputs`` itself and draws nothing from ``rng``.
-        drawn: (N, H, W) uint8, aligned sketches of ``faces``
-            (:func:`~portraitcli.data.stylized.load_model_sketches`), or None for the dodge filter.
+        drawn: (N, H, W) or (N, K, H, W) uint8, aligned drawings of ``faces``
+            (:func:`load_drawings`), or None for the dodge filter.
 
     Returns:
         (N, H, W, 3) uint8.
@@ -165,13 +166,33 @@ def random_sketch(
     params = np.stack([np.exp(rng.uniform(np.log(2), np.log(8), len(inputs))), rng.uniform(0, 0.6, len(inputs))], 1)
     if not chosen.any():
         return inputs
+    # which of several drawings per face (drawn only then, so other runs keep their random stream)
+    which = rng.integers(0, drawn.shape[1], len(inputs)) if drawn is not None and drawn.ndim == 4 else None
     out = inputs.copy()
     h, w = inputs.shape[1:3]
     for i in np.flatnonzero(chosen):
-        source = faces[i] if drawn is None else drawn[i]
+        if drawn is None:
+            source = faces[i]
+        else:
+            source = drawn[i] if which is None else drawn[i, which[i]]
         moved = cv2.warpAffine(source, jitters[i], (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
         out[i] = pencil_sketch_dodge(moved, *params[i]) if drawn is None else moved[..., None]
     return out
+
+
+def load_drawings(pairs_dir: Path, names: list[str], sketch_source: str) -> np.ndarray | None:
+    """The model drawings ``sketch_source`` trains on, in ``names`` order: (N, H, W) uint8 for
+    ``model`` (the sketch model's), (N, 2, H, W) for ``model+draw`` (the sketch model's and the
+    draw model's), None for ``dodge``.
+
+    Raises:
+        UsageError: the drawings were not made (:func:`~portraitcli.data.stylized.load_model_sketches`).
+    """
+    if sketch_source == "dodge":
+        return None
+    if sketch_source == "model":
+        return load_model_sketches(pairs_dir, names)
+    return np.stack([load_model_sketches(pairs_dir, names, task) for task in ("sketch", "draw")], 1)
 
 
 def describe_training_data(data_name: str, cfg: DestylizeConfig, pairs_dir: Path) -> str:
@@ -183,6 +204,13 @@ def describe_training_data(data_name: str, cfg: DestylizeConfig, pairs_dir: Path
     if cfg.sketch_source == "model":
         by = (model_sketches_record(pairs_dir) or {}).get("model", "the shipped sketch model")
         what = f"{by}'s drawings of their real faces (portrait data pair-sketches)"
+    elif cfg.sketch_source == "model+draw":
+        sketch = (model_sketches_record(pairs_dir) or {}).get("model", "the shipped sketch model")
+        draw = (model_sketches_record(pairs_dir, "draw") or {}).get("model", "the shipped draw model")
+        what = (
+            f"{sketch}'s or {draw}'s drawings of their real faces, half each (draw's in a random style per face; "
+            "portrait data pair-sketches --task sketch / draw)"
+        )
     else:
         what = "colour-dodge pencil sketches of their real faces"
     return f"{data_name}; from epoch {cfg.sketch_from_epoch + 1}, {cfg.p_sketch:.0%} of the inputs were {what}"
@@ -400,7 +428,7 @@ def train(
     record = read_record(pairs_dir)
     thetas = load_thetas(record, names) if cfg.oracle_align or cfg.align_weight > 0 else None
     jitters = load_jitters(record, names, targets.shape[1]) if cfg.draws_sketches else None
-    drawn = load_model_sketches(pairs_dir, names) if cfg.draws_sketches and cfg.sketch_source == "model" else None
+    drawn = load_drawings(pairs_dir, names, cfg.sketch_source) if cfg.draws_sketches else None
     val_idx, train_idx = validation_split(len(names), cfg)
     retrieval = ValidationRetrieval(targets[val_idx], record["template"]["kps"]) if cfg.val_retrieval else None
     sketches = sketch_validation(data, cfg, record["template"])
