@@ -201,15 +201,16 @@ def describe_training_data(data_name: str, cfg: DestylizeConfig, pairs_dir: Path
     configuration (a resume may have added them)."""
     if not cfg.draws_sketches:
         return data_name
+
+    def drawn_by(task: str) -> str:
+        return (model_sketches_record(pairs_dir, task) or {}).get("model", f"the shipped {task} model")
+
     if cfg.sketch_source == "model":
-        by = (model_sketches_record(pairs_dir) or {}).get("model", "the shipped sketch model")
-        what = f"{by}'s drawings of their real faces (portrait data pair-sketches)"
+        what = f"{drawn_by('sketch')}'s drawings of their real faces (portrait data pair-sketches)"
     elif cfg.sketch_source == "model+draw":
-        sketch = (model_sketches_record(pairs_dir) or {}).get("model", "the shipped sketch model")
-        draw = (model_sketches_record(pairs_dir, "draw") or {}).get("model", "the shipped draw model")
         what = (
-            f"{sketch}'s or {draw}'s drawings of their real faces, half each (draw's in a random style per face; "
-            "portrait data pair-sketches --task sketch / draw)"
+            f"{drawn_by('sketch')}'s or {drawn_by('draw')}'s drawings of their real faces, half each (draw's in a "
+            "random style per face; portrait data pair-sketches --task sketch / draw)"
         )
     else:
         what = "colour-dodge pencil sketches of their real faces"
