@@ -100,24 +100,32 @@ def load_columns(
                 keys.append(f"{style_dir.name}/{n}")
         columns[group] = Column(inputs, targets, np.array(truth), styles, keys)
     if data is not None and (data / "cufs").is_dir():
-        columns["sketch"] = cufs_sketch_column(data, record["template"])
-        for key, drawers in (round_trips or {}).items():
-            columns[key] = cufs_sketch_column(data, record["template"], drawers=drawers)
+        columns |= cufs_columns(data, record["template"], "test", {"sketch": None, **(round_trips or {})})
     return columns
 
 
 def cufs_sketch_column(
     data: Path, template: dict, split: str = "test", drawers: dict[str, DrawFn] | None = None
 ) -> Column:
-    """CUFS CUHK-student sketches (inputs) and photos (targets) of one split in the 128x128 framing.
+    """One column of :func:`cufs_columns`: the artist's sketches (``drawers`` None) or the
+    drawings of ``drawers``. ``split="train"`` (88 pairs) is the trainer's sketch validation;
+    the benchmark uses ``test`` (100 pairs)."""
+    return cufs_columns(data, template, split, {"column": drawers})["column"]
+
+
+def cufs_columns(
+    data: Path, template: dict, split: str, drawer_sets: dict[str, dict[str, DrawFn] | None]
+) -> dict[str, Column]:
+    """CUFS CUHK-student columns of one split in the 128x128 framing: photos (targets) and, per
+    column, the artist's sketches or drawings of the photos (inputs).
 
     Each pair is aligned by the photo's detected landmarks (the sketches are traced over the
-    photos); pairs whose photo has no detected face are left out. ``split="train"`` (88
-    pairs) is the trainer's sketch validation; the benchmark uses ``test`` (100 pairs).
+    photos); pairs whose photo has no detected face are left out. Each photo is detected and
+    aligned once; the columns share one targets array.
 
     Args:
-        drawers: {style: function} that draw each photo in place of the artist's sketch (one
-            input per photo and style, photo by photo); None: the artist's sketches.
+        drawer_sets: {column: drawers}; drawers None: the artist's sketches; else {style:
+            function} that draw each photo (one input per photo and style, photo by photo).
     """
     from portraitcli.data.cufs import cufs_pairs, load_pair
     from portraitcli.face.align import similarity_transform, warp_affine
@@ -126,21 +134,28 @@ def cufs_sketch_column(
     detector = FaceDetector()
     kps = np.asarray(template["kps"], np.float64)
     size = tuple(template["size"])
-    inputs, targets, truth, styles, names = [], [], [], [], []
+    targets: list[np.ndarray] = []
+    parts: dict[str, tuple[list, list, list, list]] = {key: ([], [], [], []) for key in drawer_sets}
     for pair in cufs_pairs(data, "cuhk_student", split):
         photo, sketch = load_pair(pair)
         faces = detector.detect(photo)
         if not faces:
             continue
-        M = similarity_transform(faces[0].kps, kps)
-        drawings = {"sketch": sketch} if drawers is None else {k: f(photo, faces[0].kps) for k, f in drawers.items()}
-        for style, drawing in drawings.items():
-            inputs.append(np.repeat(warp_affine(drawing, M, size)[..., None], 3, axis=2))
-            truth.append(len(targets))
-            styles.append(style)
-            names.append(pair.name if drawers is None else f"{style}/{pair.name}")
+        M, photo_kps = similarity_transform(faces[0].kps, kps), faces[0].kps
+        for key, drawers in drawer_sets.items():
+            inputs, truth, styles, names = parts[key]
+            drawings = {"sketch": sketch} if drawers is None else {k: f(photo, photo_kps) for k, f in drawers.items()}
+            for style, drawing in drawings.items():
+                inputs.append(np.repeat(warp_affine(drawing, M, size)[..., None], 3, axis=2))
+                truth.append(len(targets))
+                styles.append(style)
+                names.append(pair.name if drawers is None else f"{style}/{pair.name}")
         targets.append(warp_affine(photo, M, size))
-    return Column(inputs, np.stack(targets), np.array(truth), styles, names)
+    photos = np.stack(targets)
+    return {
+        key: Column(inputs, photos, np.array(truth), styles, names)
+        for key, (inputs, truth, styles, names) in parts.items()
+    }
 
 
 def product_round_trips(threads: int = 2) -> dict[str, dict[str, DrawFn]]:
@@ -355,7 +370,11 @@ def run(
     columns = load_columns(pairs_dir, record, data, round_trips)
     descriptor = FaceDescriptor()
     box = template_box(np.asarray(record["template"]["kps"]))
-    galleries = {key: descriptor.embed(list(col.targets), box=box) for key, col in columns.items()}
+    embedded: dict[int, np.ndarray] = {}  # columns that share a targets array (seen / unseen, the CUFS ones) share it
+    for col in columns.values():
+        if id(col.targets) not in embedded:
+            embedded[id(col.targets)] = descriptor.embed(list(col.targets), box=box)
+    galleries = {key: embedded[id(col.targets)] for key, col in columns.items()}
     queries = {key: query_rows(col, frr_faces) for key, col in columns.items()}
     metrics, outputs = score(onnx_recover(model_path), columns, descriptor, box, galleries, queries)
     result: dict[str, Any] = {
