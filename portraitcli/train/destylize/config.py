@@ -46,6 +46,9 @@ class DestylizeConfig:
     v5 (the defaults) use both; runs saved before these fields existed trained without
     them (``SAVED_DEFAULTS``), as did runs saved before the sketch inputs existed.
 
+    ``r1_gamma`` > 0 regularizes the discriminator with the R1 penalty (see
+    :func:`~portraitcli.train.destylize.train._step`), which the paper does not use.
+
     ``p_gray``: each training input is replaced by its grayscale (luma in all three channels)
     with this probability (:func:`~portraitcli.train.destylize.train.random_grayscale`), so
     that colourless portraits such as pencil sketches are not outside the training inputs.
@@ -92,6 +95,7 @@ class DestylizeConfig:
     lr_decay: float = 0.99  # per epoch
     lambda_adv: float = 1e-2
     eta_id: float = 1e-3
+    r1_gamma: float = 0.0  # R1 penalty on D's gradient at real faces (0: off, as the paper)
     id_layers: tuple[int, ...] = (3, 6, 13)  # MobileNetV2 feature stages (strides 4, 8, 16)
     oracle_align: bool = False  # diagnostic: undo the recorded misalignment before G
     lambda_align: float = 1e4  # weight of the first encoder STN's supervision (see align_weight)

@@ -479,7 +479,7 @@ def train(
             if cfg.oracle_align:
                 x = affine_warp(x, theta)  # type: ignore[arg-type]  # undo the misalignment
             align = (theta, cfg.align_weight) if cfg.align_weight > 0 else None
-            losses = _step(G, D, phi, opt_G, opt_D, x, y, lam, eta, align)
+            losses = _step(G, D, phi, opt_G, opt_D, x, y, lam, eta, align, cfg.r1_gamma)
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + v
         sched_G.step()
@@ -516,11 +516,15 @@ def _step(
     lam: float,
     eta: float,
     align: tuple[torch.Tensor, float] | None = None,
+    r1_gamma: float = 0.0,
 ) -> dict[str, float]:
     """One step: G on pixel + adversarial + identity losses (the module docstring's L_G), then D.
 
     ``align`` = (target (N, 2, 3) matrices, weight) adds the weight times
-    ``||theta - target||_F^2`` (batch mean) of the SRN's first encoder STN.
+    ``||theta - target||_F^2`` (batch mean) of the SRN's first encoder STN. ``r1_gamma`` > 0
+    adds the R1 penalty to L_D (Mescheder et al., "Which Training Methods for GANs do actually
+    Converge?", ICML 2018, eq. 9): ``gamma / 2 * ||grad_y D(y)||^2`` on the real faces, batch
+    mean, logged as ``loss_r1`` (the squared norm, before the weight).
 
     Returns the per-element means for the log (``loss_pixel``: MSE in [-1, 1] units,
     ``loss_id``: feature MSE, ``loss_align``: squared error per matrix entry), not the
@@ -544,10 +548,16 @@ def _step(
     (sse_pixel + lam * loss_adv + eta * sse_id + (align[1] * sse_align if align else 0)).backward()
     opt_G.step()
     D.requires_grad_(True)
-    real_logits, fake_logits = D(y), D(fake.detach())
+    real = y.detach().requires_grad_(r1_gamma > 0)
+    real_logits, fake_logits = D(real), D(fake.detach())
     loss_D = F_nn.binary_cross_entropy_with_logits(
         real_logits, torch.ones_like(real_logits)
     ) + F_nn.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    r1 = None
+    if r1_gamma > 0:
+        (grad_real,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
+        r1 = grad_real.pow(2).flatten(1).sum(1).mean()
+        loss_D = loss_D + r1_gamma / 2 * r1
     opt_D.zero_grad(set_to_none=True)
     loss_D.backward()
     opt_D.step()
@@ -559,6 +569,8 @@ def _step(
     }
     if align is not None:
         out["loss_align"] = sse_align.item() / 6
+    if r1 is not None:
+        out["loss_r1"] = r1.item()
     if not all(math.isfinite(v) for v in out.values()):
         raise FloatingPointError(f"non-finite loss: {out}")
     return out
