@@ -48,6 +48,10 @@ class DestylizeConfig:
 
     ``r1_gamma`` > 0 regularizes the discriminator with the R1 penalty (see
     :func:`~portraitcli.train.destylize.train._step`), which the paper does not use.
+    ``lambda_ssim`` > 0 adds a structural term to the generator's loss, the SSIM dissimilarity
+    summed over the image like the other terms (Zhao et al., IEEE TCI 2017; the sketch model's
+    ``lambda_ssim``); at v5's epoch 36 a weight of 0.1 gives it a gradient about as large as
+    the pixel term's.
 
     ``p_gray``: each training input is replaced by its grayscale (luma in all three channels)
     with this probability (:func:`~portraitcli.train.destylize.train.random_grayscale`), so
@@ -95,6 +99,7 @@ class DestylizeConfig:
     lr_decay: float = 0.99  # per epoch
     lambda_adv: float = 1e-2
     eta_id: float = 1e-3
+    lambda_ssim: float = 0.0  # weight of the summed SSIM dissimilarity (0: off, as the paper)
     r1_gamma: float = 0.0  # R1 penalty on D's gradient at real faces (0: off, as the paper)
     id_layers: tuple[int, ...] = (3, 6, 13)  # MobileNetV2 feature stages (strides 4, 8, 16)
     oracle_align: bool = False  # diagnostic: undo the recorded misalignment before G

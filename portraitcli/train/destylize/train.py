@@ -42,6 +42,7 @@ from portraitcli.metrics.identity import FaceDescriptor, retrieval_ratio, templa
 from portraitcli.metrics.pixel import psnr, ssim
 from portraitcli.models.destylize import crops_to_input, output_to_faces
 from portraitcli.train.common.checkpoint import resume, save_epoch
+from portraitcli.train.common.losses import ssim_map
 from portraitcli.train.common.perceptual import PerceptualFeatures
 from portraitcli.train.common.runs import JsonlLog, report_epoch, seed_everything, write_config
 from portraitcli.train.destylize.config import DestylizeConfig
@@ -479,7 +480,7 @@ def train(
             if cfg.oracle_align:
                 x = affine_warp(x, theta)  # type: ignore[arg-type]  # undo the misalignment
             align = (theta, cfg.align_weight) if cfg.align_weight > 0 else None
-            losses = _step(G, D, phi, opt_G, opt_D, x, y, lam, eta, align, cfg.r1_gamma)
+            losses = _step(G, D, phi, opt_G, opt_D, x, y, lam, eta, align, cfg.r1_gamma, cfg.lambda_ssim)
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + v
         sched_G.step()
@@ -517,6 +518,7 @@ def _step(
     eta: float,
     align: tuple[torch.Tensor, float] | None = None,
     r1_gamma: float = 0.0,
+    lambda_ssim: float = 0.0,
 ) -> dict[str, float]:
     """One step: G on pixel + adversarial + identity losses (the module docstring's L_G), then D.
 
@@ -524,7 +526,10 @@ def _step(
     ``||theta - target||_F^2`` (batch mean) of the SRN's first encoder STN. ``r1_gamma`` > 0
     adds the R1 penalty to L_D (Mescheder et al., "Which Training Methods for GANs do actually
     Converge?", ICML 2018, eq. 9): ``gamma / 2 * ||grad_y D(y)||^2`` on the real faces, batch
-    mean, logged as ``loss_r1`` (the squared norm, before the weight).
+    mean, logged as ``loss_r1`` (the squared norm, before the weight). ``lambda_ssim`` > 0
+    adds ``lambda_ssim * sum(1 - SSIM map)`` to L_G, summed over an image's valid SSIM map (the
+    evaluation's window, :func:`~portraitcli.train.common.losses.ssim_map`) like the other
+    terms, batch mean; logged as ``loss_ssim``, ``1 - mean SSIM``.
 
     Returns the per-element means for the log (``loss_pixel``: MSE in [-1, 1] units,
     ``loss_id``: feature MSE, ``loss_align``: squared error per matrix entry), not the
@@ -544,8 +549,17 @@ def _step(
         pairs = list(zip(phi(fake), phi(y)))
         sse_id = sum(_frobenius_sq(a, b) for a, b in pairs)  # type: ignore[assignment]
         n_id = sum(a[0].numel() for a, _ in pairs)
+    dssim = None
+    if lambda_ssim > 0:
+        dssim = 1 - ssim_map(fake, y)
     opt_G.zero_grad(set_to_none=True)
-    (sse_pixel + lam * loss_adv + eta * sse_id + (align[1] * sse_align if align else 0)).backward()
+    (
+        sse_pixel
+        + lam * loss_adv
+        + eta * sse_id
+        + (align[1] * sse_align if align else 0)
+        + (lambda_ssim * dssim.flatten(1).sum(1).mean() if dssim is not None else 0)
+    ).backward()
     opt_G.step()
     D.requires_grad_(True)
     real = y.detach().requires_grad_(r1_gamma > 0)
@@ -571,6 +585,8 @@ def _step(
         out["loss_align"] = sse_align.item() / 6
     if r1 is not None:
         out["loss_r1"] = r1.item()
+    if dssim is not None:
+        out["loss_ssim"] = dssim.mean().item()
     if not all(math.isfinite(v) for v in out.values()):
         raise FloatingPointError(f"non-finite loss: {out}")
     return out
