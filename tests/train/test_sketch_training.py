@@ -173,15 +173,21 @@ def test_weight_average_is_kept_resumed_and_exported(tmp_path: Path) -> None:
     assert "val_ssim_ar_train_ema" in (straight / "log.jsonl").read_text()
 
 
-def test_ssim_loss_matches_scikit_image() -> None:
+def test_ssim_loss_is_the_evaluations_ssim_of_the_8_bit_images() -> None:
+    """On [-1, 1] tensors the loss's SSIM is the evaluation's (scikit-image on the same images
+    as [0, 255] values); the legacy range reproduces scikit-image on the raw [-1, 1] values,
+    which differs where the local mean is near mid-gray (SSIM's luminance term is not
+    shift-invariant)."""
     from skimage.metrics import structural_similarity
 
-    from portraitcli.train.common.losses import ssim_loss, ssim_map
+    from portraitcli.metrics.pixel import ssim
+    from portraitcli.train.common.losses import LEGACY_SSIM_RANGE, ssim_loss, ssim_map
 
     rng = np.random.default_rng(0)
     a = rng.uniform(-1, 1, (40, 36)).astype(np.float32)
     b = np.clip(a + rng.normal(0, 0.3, a.shape), -1, 1).astype(np.float32)
-    ref = structural_similarity(
+    evaluated = ssim((a + 1) * 127.5, (b + 1) * 127.5)
+    raw = structural_similarity(
         a.astype(np.float64),
         b.astype(np.float64),
         gaussian_weights=True,
@@ -190,7 +196,9 @@ def test_ssim_loss_matches_scikit_image() -> None:
         data_range=2.0,
     )
     ta, tb = torch.from_numpy(a)[None, None], torch.from_numpy(b)[None, None]
-    assert float(ssim_map(ta, tb).mean()) == pytest.approx(ref, abs=1e-4)
+    assert float(ssim_map(ta, tb).mean()) == pytest.approx(evaluated, abs=1e-4)
+    assert float(ssim_map(ta, tb, LEGACY_SSIM_RANGE).mean()) == pytest.approx(raw, abs=1e-4)
+    assert abs(evaluated - raw) > 0.05
     loss = ssim_loss(ta.requires_grad_(), tb)
     loss.backward()
     assert ta.grad is not None and torch.isfinite(ta.grad).all()

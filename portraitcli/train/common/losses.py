@@ -60,18 +60,36 @@ def _gaussian_window(sigma: float = 1.5, radius: int = 5) -> torch.Tensor:
     return g / g.sum()
 
 
-def ssim_map(x: torch.Tensor, y: torch.Tensor, data_range: float = 2.0, sigma: float = 1.5) -> torch.Tensor:
+#: The value range the trainers gave ``ssim_map`` until 2026-11-23 (sketch-v1/v2, destylize
+#: runs 00039-00040): their [-1, 1] tensors taken as if they were [0, 2] values, unshifted.
+#: SSIM's luminance term is not shift-invariant, so that is not the evaluation's SSIM (on
+#: sketch-v2's CUHK test sketches 0.574 against the evaluation's 0.624; on recovered faces,
+#: whose mid-tones sit near 0 in [-1, 1], 0.11 against 0.54). Kept to resume and reproduce
+#: those runs (the configs' ``ssim_as_evaluated=False``).
+LEGACY_SSIM_RANGE = (0.0, 2.0)
+
+
+def ssim_map(
+    x: torch.Tensor, y: torch.Tensor, value_range: tuple[float, float] = (-1.0, 1.0), sigma: float = 1.5
+) -> torch.Tensor:
     """Differentiable SSIM map (Wang et al. 2004) with an 11x11 Gaussian window.
 
-    The same statistics as the evaluation (scikit-image, gaussian_weights=True, sigma 1.5,
-    population covariance, K1 0.01, K2 0.03), on the "valid" region (5 px border dropped).
+    The evaluation's SSIM (:func:`portraitcli.metrics.pixel.ssim`: scikit-image,
+    gaussian_weights=True, sigma 1.5, population covariance, K1 0.01, K2 0.03, on 8-bit
+    images with data_range 255), on the "valid" region (5 px border dropped). The images are
+    shifted to start at 0 (``x - low``, data range ``high - low``), which makes the result
+    that of the same images as [0, 255] values: SSIM's luminance term and its constants C1,
+    C2 are invariant to scale but not to an offset.
 
     Args:
-        x, y: (N, C, H, W) float tensors; ``data_range`` is their value span (2 for [-1, 1]).
+        x, y: (N, C, H, W) float tensors with values in ``value_range`` = (low, high).
 
     Returns:
-        (N, C, H - 10, W - 10) SSIM map.
+        (N, C, H - 10, W - 10) SSIM map, values in [-1, 1].
     """
+    low, high = value_range
+    data_range = high - low
+    x, y = x - low, y - low
     c = x.shape[1]
     g = _gaussian_window(sigma).to(x)
     wx = g.view(1, 1, 1, -1).expand(c, 1, 1, -1)
@@ -88,7 +106,7 @@ def ssim_map(x: torch.Tensor, y: torch.Tensor, data_range: float = 2.0, sigma: f
     return ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
 
 
-def ssim_loss(x: torch.Tensor, y: torch.Tensor, data_range: float = 2.0) -> torch.Tensor:
-    """``1 - mean SSIM(x, y)``, a structural loss (Zhao et al., "Loss Functions for Image
-    Restoration with Neural Networks", IEEE TCI 2017)."""
-    return 1.0 - ssim_map(x, y, data_range).mean()
+def ssim_loss(x: torch.Tensor, y: torch.Tensor, value_range: tuple[float, float] = (-1.0, 1.0)) -> torch.Tensor:
+    """``1 - mean SSIM(x, y)`` (:func:`ssim_map`), a structural loss (Zhao et al., "Loss
+    Functions for Image Restoration with Neural Networks", IEEE TCI 2017)."""
+    return 1.0 - ssim_map(x, y, value_range).mean()

@@ -50,8 +50,9 @@ class DestylizeConfig:
     :func:`~portraitcli.train.destylize.train._step`), which the paper does not use.
     ``lambda_ssim`` > 0 adds a structural term to the generator's loss, the SSIM dissimilarity
     summed over the image like the other terms (Zhao et al., IEEE TCI 2017; the sketch model's
-    ``lambda_ssim``); at v5's epoch 36 a weight of 0.1 gives it a gradient about as large as
-    the pixel term's.
+    ``lambda_ssim``), on the faces as 8-bit values like the evaluation's SSIM
+    (``ssim_as_evaluated``; runs 00039-00040, saved before that field, computed it on the
+    [-1, 1] tensors unshifted, which is not the evaluation's SSIM).
 
     ``p_gray``: each training input is replaced by its grayscale (luma in all three channels)
     with this probability (:func:`~portraitcli.train.destylize.train.random_grayscale`), so
@@ -82,6 +83,7 @@ class DestylizeConfig:
         "p_sketch": 0.0,
         "sketch_from_epoch": 0,
         "sketch_source": "dodge",
+        "ssim_as_evaluated": False,
     }
 
     arch: str = "srn"
@@ -100,6 +102,7 @@ class DestylizeConfig:
     lambda_adv: float = 1e-2
     eta_id: float = 1e-3
     lambda_ssim: float = 0.0  # weight of the summed SSIM dissimilarity (0: off, as the paper)
+    ssim_as_evaluated: bool = True  # SSIM on 8-bit values (False: on [-1, 1] unshifted, runs 00039-00040)
     r1_gamma: float = 0.0  # R1 penalty on D's gradient at real faces (0: off, as the paper)
     id_layers: tuple[int, ...] = (3, 6, 13)  # MobileNetV2 feature stages (strides 4, 8, 16)
     oracle_align: bool = False  # diagnostic: undo the recorded misalignment before G

@@ -42,7 +42,7 @@ from portraitcli.metrics.identity import FaceDescriptor, retrieval_ratio, templa
 from portraitcli.metrics.pixel import psnr, ssim
 from portraitcli.models.destylize import crops_to_input, output_to_faces
 from portraitcli.train.common.checkpoint import resume, save_epoch
-from portraitcli.train.common.losses import ssim_map
+from portraitcli.train.common.losses import LEGACY_SSIM_RANGE, ssim_map
 from portraitcli.train.common.perceptual import PerceptualFeatures
 from portraitcli.train.common.runs import JsonlLog, report_epoch, seed_everything, write_config
 from portraitcli.train.destylize.config import DestylizeConfig
@@ -459,6 +459,7 @@ def train(
             },
         )
         (run_dir / "template.json").write_text(json.dumps(record["template"], indent=2) + "\n")
+    ssim_range = (-1.0, 1.0) if cfg.ssim_as_evaluated else LEGACY_SSIM_RANGE
     log = JsonlLog(run_dir / "log.jsonl")
     t_run = time.time()
     for epoch in range(start_epoch, cfg.epochs):
@@ -480,7 +481,7 @@ def train(
             if cfg.oracle_align:
                 x = affine_warp(x, theta)  # type: ignore[arg-type]  # undo the misalignment
             align = (theta, cfg.align_weight) if cfg.align_weight > 0 else None
-            losses = _step(G, D, phi, opt_G, opt_D, x, y, lam, eta, align, cfg.r1_gamma, cfg.lambda_ssim)
+            losses = _step(G, D, phi, opt_G, opt_D, x, y, lam, eta, align, cfg.r1_gamma, cfg.lambda_ssim, ssim_range)
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + v
         sched_G.step()
@@ -519,6 +520,7 @@ def _step(
     align: tuple[torch.Tensor, float] | None = None,
     r1_gamma: float = 0.0,
     lambda_ssim: float = 0.0,
+    ssim_range: tuple[float, float] = (-1.0, 1.0),
 ) -> dict[str, float]:
     """One step: G on pixel + adversarial + identity losses (the module docstring's L_G), then D.
 
@@ -528,8 +530,9 @@ def _step(
     Converge?", ICML 2018, eq. 9): ``gamma / 2 * ||grad_y D(y)||^2`` on the real faces, batch
     mean, logged as ``loss_r1`` (the squared norm, before the weight). ``lambda_ssim`` > 0
     adds ``lambda_ssim * sum(1 - SSIM map)`` to L_G, summed over an image's valid SSIM map (the
-    evaluation's window, :func:`~portraitcli.train.common.losses.ssim_map`) like the other
-    terms, batch mean; logged as ``loss_ssim``, ``1 - mean SSIM``.
+    evaluation's SSIM, :func:`~portraitcli.train.common.losses.ssim_map` with ``ssim_range``
+    the images' value range) like the other terms, batch mean; logged as ``loss_ssim``,
+    ``1 - mean SSIM``.
 
     Returns the per-element means for the log (``loss_pixel``: MSE in [-1, 1] units,
     ``loss_id``: feature MSE, ``loss_align``: squared error per matrix entry), not the
@@ -551,7 +554,7 @@ def _step(
         n_id = sum(a[0].numel() for a, _ in pairs)
     dssim = None
     if lambda_ssim > 0:
-        dssim = 1 - ssim_map(fake, y)
+        dssim = 1 - ssim_map(fake, y, ssim_range)
     opt_G.zero_grad(set_to_none=True)
     (
         sse_pixel

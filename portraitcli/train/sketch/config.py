@@ -37,6 +37,11 @@ class SketchConfig:
     SSIM 0.6439 with the average, 0.6413 with the last G; sketch-v1 (``lambda_ssim=40``, no
     average) 0.6363, and ``lambda_ssim=10`` 0.6228: the SSIM weight buys most of the gain.
     Runs saved before a field existed trained without it (``SAVED_DEFAULTS``).
+
+    ``ssim_as_evaluated``: the SSIM term on the images as the evaluation sees them (8-bit
+    values, :func:`~portraitcli.train.common.losses.ssim_map`); False, the shipped recipe's,
+    computes it on the [-1, 1] tensors unshifted (``LEGACY_SSIM_RANGE``), which is not the
+    evaluation's SSIM: the luminance term differs wherever the local mean is mid-gray.
     """
 
     SAVED_DEFAULTS: ClassVar[dict[str, object]] = {"lambda_ssim": 0.0, "ema_decay": 0.0, "device": "cpu"}
@@ -55,6 +60,7 @@ class SketchConfig:
     lambda_identity: float = 0.5  # times lambda_cycle, as in CycleGAN's code
     lambda_sup: float = 2.0
     lambda_ssim: float = 100.0  # our addition: weight of 1 - SSIM(G(x), y); 0 = the paper's losses
+    ssim_as_evaluated: bool = False  # SSIM on 8-bit values (True) or on [-1, 1] unshifted (sketch-v2)
     ema_decay: float = 0.995  # export the EMA of G's weights; 0: export the last G
     pool_size: int = 50
     augment_shift: float = 0.03  # max shift, fraction of the side

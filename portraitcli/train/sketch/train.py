@@ -33,7 +33,7 @@ from portraitcli.models.sketch import photo_to_tensor, sketch_to_tensor, tensor_
 from portraitcli.train.common.augment import paired_jitter
 from portraitcli.train.common.average import AVERAGE_KEY, weight_average
 from portraitcli.train.common.checkpoint import resume, save_checkpoint, save_epoch
-from portraitcli.train.common.losses import ImagePool, lsgan_loss, ssim_loss
+from portraitcli.train.common.losses import LEGACY_SSIM_RANGE, ImagePool, lsgan_loss, ssim_loss
 from portraitcli.train.common.runs import JsonlLog, report_epoch, seed_everything, write_config
 from portraitcli.train.sketch.config import SketchConfig
 from portraitcli.train.sketch.networks import PatchDiscriminator, SEUNet
@@ -206,7 +206,7 @@ def _ssim_term(fake_y: torch.Tensor, y: torch.Tensor, cfg: SketchConfig, out: di
     """``lambda_ssim * (1 - SSIM(G(x), y))`` (0 when the weight is 0); logs ``loss_G_ssim``."""
     if cfg.lambda_ssim <= 0:
         return torch.zeros((), dtype=fake_y.dtype, device=fake_y.device)
-    loss_G_ssim = ssim_loss(fake_y, y)
+    loss_G_ssim = ssim_loss(fake_y, y, (-1.0, 1.0) if cfg.ssim_as_evaluated else LEGACY_SSIM_RANGE)
     out["loss_G_ssim"] = loss_G_ssim.item()
     return cfg.lambda_ssim * loss_G_ssim
 
