@@ -233,7 +233,18 @@ def write_markdown(result: dict, path: Path) -> None:
             f"| {name} | {b.get('kind', 'baseline')} | {_fmt(b['ssim'])} | {cell} | {_fmt(b['psnr'], 2)} | "
             f"{_fmt(b['ssim_ar'])} | {_fmt(b['psnr_ar'], 2)} |"
         )
-    keys = ("variant", "use_se", "lambda_cycle", "lambda_sup", "lambda_ssim", "ema_decay", "epochs", "seed", "device")
+    keys = (
+        "variant",
+        "use_se",
+        "lambda_cycle",
+        "lambda_sup",
+        "lambda_ssim",
+        "ssim_as_evaluated",
+        "ema_decay",
+        "epochs",
+        "seed",
+        "device",
+    )
     runs = {f"ours ({result['model']})": result.get("model_config")} | {
         name: r["config"] for name, r in result.get("ablation_runs", {}).items()
     }
