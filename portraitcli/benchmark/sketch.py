@@ -236,6 +236,7 @@ def write_markdown(result: dict, path: Path) -> None:
     keys = (
         "variant",
         "use_se",
+        "upsample",
         "lambda_cycle",
         "lambda_sup",
         "lambda_ssim",

@@ -48,10 +48,12 @@ class SketchConfig:
         "ema_decay": 0.0,
         "device": "cpu",
         "ssim_as_evaluated": False,
+        "upsample": "transpose",
     }
 
     variant: str = "cyclegan-l1"
     use_se: bool = True
+    upsample: str = "transpose"  # G's and F's decoders: "transpose" (ConvT 4x4 s2) or "resize" (nearest x2 + 3x3)
     channels: tuple[int, ...] = (32, 64, 128, 256)
     ndf: int = 32
     epochs: int = 50

@@ -84,9 +84,9 @@ def evaluate_ssim(G: torch.nn.Module, pairs: list[tuple[np.ndarray, np.ndarray]]
 
 def build(cfg: SketchConfig) -> dict[str, torch.nn.Module]:
     """The networks of a variant: G always; F, D_X, D_Y for the CycleGAN variants."""
-    nets: dict[str, torch.nn.Module] = {"G": SEUNet(3, 1, cfg.channels, cfg.use_se)}
+    nets: dict[str, torch.nn.Module] = {"G": SEUNet(3, 1, cfg.channels, cfg.use_se, cfg.upsample)}
     if cfg.variant != "pix2pix-l1":
-        nets["F"] = SEUNet(1, 3, cfg.channels, cfg.use_se)
+        nets["F"] = SEUNet(1, 3, cfg.channels, cfg.use_se, cfg.upsample)
         nets["D_X"] = PatchDiscriminator(3, cfg.ndf)
         nets["D_Y"] = PatchDiscriminator(1, cfg.ndf)
     return nets
