@@ -28,6 +28,7 @@ from portraitcli.data.cufs import cufs_pairs, load_pair
 from portraitcli.errors import BadInputError
 from portraitcli.io.image import write_csv_atomic, write_text_atomic
 from portraitcli.metrics.pixel import SSIM_SETTINGS, psnr, ssim, to_gray
+from portraitcli.metrics.spectrum import NEIGHBOUR_BAND, nyquist_spike
 from portraitcli.train.sketch.config import SketchConfig
 
 SPLITS = {"cuhk": "cuhk_student", "ar": "ar"}
@@ -85,18 +86,22 @@ def score(generate: Generator, test: TestSet) -> dict[str, Any]:
     """SSIM and PSNR of a generator over a test set.
 
     Returns:
-        ``{"ssim": mean, "psnr": mean dB, "ssim_std", "psnr_std", "n", "per_image": {...}}``.
+        ``{"ssim": mean, "psnr": mean dB, "spike": mean Nyquist spike ratio of the outputs
+        (:func:`~portraitcli.metrics.spectrum.nyquist_spike`), "ssim_std", "psnr_std", "n",
+        "per_image": {...}}``.
     """
-    ssims, psnrs = [], []
+    ssims, psnrs, spikes = [], [], []
     for photo, sketch in zip(test.photos, test.sketches):
         pred = generate(photo)
         if pred.shape != sketch.shape:
             raise ValueError(f"generator output {pred.shape} != reference {sketch.shape}")
         ssims.append(ssim(pred, sketch))
         psnrs.append(psnr(pred, sketch))
+        spikes.append(nyquist_spike(pred))
     return {
         "ssim": float(np.mean(ssims)),
         "psnr": float(np.mean(psnrs)),
+        "spike": float(np.mean(spikes)),
         "ssim_std": float(np.std(ssims)),
         "psnr_std": float(np.std(psnrs)),
         "n": len(ssims),
@@ -177,8 +182,22 @@ def cufs_grid(test: TestSet, ours: Generator, base: dict[str, Generator], path: 
     grid(rows).save(path, optimize=True)
 
 
-def real_photos_grid(data: Path, model_path: Path, path: Path, n_fs2k: int = 5) -> None:
-    """Astronaut and FS2K test photos through detect -> align -> sketch."""
+#: FS2K test photos (evenly spaced over the split) whose sketches are checked for checkerboard.
+N_FS2K_SPIKE = 40
+
+
+def real_faces(data: Path, n_fs2k: int, astronaut: bool = False) -> list[tuple[str, np.ndarray]]:
+    """Real photos from outside CUFS, detected and aligned to the shipped sketch model's template.
+
+    Args:
+        data: the datasets folder (holds ``fs2k/``).
+        n_fs2k: how many FS2K test photos, evenly spaced over ``pairs.csv``'s test rows.
+        astronaut: put scikit-image's astronaut first.
+
+    Returns:
+        ``[(name, crop)]``: crop (250, 200, 3) uint8 RGB in the CUFS framing; photos where no
+        face is found are left out.
+    """
     from skimage import data as skdata
 
     from portraitcli.face.align import align_face
@@ -186,22 +205,27 @@ def real_photos_grid(data: Path, model_path: Path, path: Path, n_fs2k: int = 5) 
     from portraitcli.io import read_image
     from portraitcli.runtime.weights import find_model
 
-    spec = find_model("sketch")
-    generate = onnx_generator(model_path)
+    template = find_model("sketch").template
     detector = FaceDetector()
-    photos = [("astronaut", skdata.astronaut())]
+    photos = [("astronaut", skdata.astronaut())] if astronaut else []
     with (data / "fs2k" / "pairs.csv").open() as f:
         rows = [r for r in csv.DictReader(f) if r["split"] == "test"]
     for r in rows[:: max(1, len(rows) // n_fs2k)][:n_fs2k]:
         photos.append((Path(r["photo"]).stem, read_image(data / "fs2k" / r["photo"]).rgb))
-    top, bottom = [], []
+    faces = []
     for name, rgb in photos:
-        faces = detector.detect(rgb)
-        if not faces:
-            continue
-        aligned = align_face(rgb, faces[0], spec.template)
-        top.append(label(Image.fromarray(aligned.crop), name))
-        bottom.append(label(Image.fromarray(generate(aligned.crop)), "ours"))
+        found = detector.detect(rgb)
+        if found:
+            faces.append((name, align_face(rgb, found[0], template).crop))
+    return faces
+
+
+def real_photos_grid(data: Path, model_path: Path, path: Path, n_fs2k: int = 5) -> None:
+    """Astronaut and FS2K test photos through detect -> align -> sketch."""
+    generate = onnx_generator(model_path)
+    faces = real_faces(data, n_fs2k, astronaut=True)
+    top = [label(Image.fromarray(crop), name) for name, crop in faces]
+    bottom = [label(Image.fromarray(generate(crop)), "ours") for _, crop in faces]
     grid([top, bottom]).save(path, optimize=True)
 
 
@@ -276,6 +300,7 @@ def write_markdown(result: dict, path: Path) -> None:
         + (", ".join(tied) if tied else "none")
         + ".",
     ]
+    lines += _checkerboard_table(result)
     lines += _seed_mean_table(result)
     lines += carried_note(result)
     lines += [
@@ -293,6 +318,30 @@ def write_markdown(result: dict, path: Path) -> None:
         "",
     ]
     write_text_atomic(path, "\n".join(lines))
+
+
+def _checkerboard_table(result: dict) -> list[str]:
+    """The Nyquist spike of every row that was measured for it (rows scored before it was: none)."""
+    board = result.get("checkerboard")
+    if not board:
+        return []
+    m = result["metrics"]
+    rows = [(f"**ours ({result['model']})**", m)] + [
+        (name, b) for name, b in result["baselines"].items() if "spike_fs2k" in b
+    ]
+    lines = [
+        "",
+        "Checkerboard: the Nyquist spike of the output, the mean DFT magnitude on the Nyquist row and column "
+        f"over that on the rows and columns {board['neighbour_band_bins'][0]} to "
+        f"{board['neighbour_band_bins'][1]} bins away (`portraitcli.metrics.spectrum.nyquist_spike`; 1.0: no "
+        f"period-2 pattern; the artists' CUHK test sketches: {_fmt(board['artist_cuhk'], 2)}). FS2K: "
+        f"{board['spike_fs2k']}.",
+        "",
+        "| method | CUHK test photos | FS2K test photos |",
+        "|---|---:|---:|",
+    ]
+    lines += [f"| {name} | {_fmt(r['spike_cuhk'], 2)} | {_fmt(r['spike_fs2k'], 2)} |" for name, r in rows]
+    return lines
 
 
 def seed_means(result: dict) -> list[dict[str, Any]]:
@@ -337,7 +386,8 @@ def _seed_mean_table(result: dict) -> list[str]:
 def record_metrics(
     name: str,
     metrics: dict[str, float],
-    split: str = "CUFS test: CUHK student 100 pairs (ssim, psnr), AR 23 pairs (ssim_ar, psnr_ar)",
+    split: str = "CUFS test: CUHK student 100 pairs (ssim, psnr, spike_cuhk), AR 23 pairs (ssim_ar, psnr_ar); "
+    "spike_fs2k: FS2K test photos aligned to the CUFS framing (the Nyquist spike of the outputs, 1.0: none)",
     measured_by: str = "portrait benchmark sketch",
 ) -> None:
     """Write the measured test metrics into the model's manifest entry (source checkouts only)."""
@@ -397,6 +447,8 @@ def run(
     ours = onnx_generator(model_path)
     per_image: dict[str, dict] = {}
 
+    fs2k = [crop for _, crop in real_faces(data, N_FS2K_SPIKE)]
+
     def both(generate: Generator, label: str) -> dict:
         cuhk, ar = score(generate, tests["cuhk"]), score(generate, tests["ar"])
         per_image[label] = {**cuhk["per_image"], **ar["per_image"]}
@@ -405,6 +457,8 @@ def run(
             "psnr": cuhk["psnr"],
             "ssim_ar": ar["ssim"],
             "psnr_ar": ar["psnr"],
+            "spike_cuhk": cuhk["spike"],
+            "spike_fs2k": float(np.mean([nyquist_spike(generate(crop)) for crop in fs2k])),
             "ssim_std": cuhk["ssim_std"],
             "psnr_std": cuhk["psnr_std"],
             "ssim_ar_std": ar["ssim_std"],
@@ -421,7 +475,15 @@ def run(
         "n_ar": len(tests["ar"].photos),
     }
     metrics = both(ours, "ours")
-    result["metrics"] = {k: metrics[k] for k in ("ssim", "psnr", "ssim_ar", "psnr_ar")}
+    result["metrics"] = {k: metrics[k] for k in ("ssim", "psnr", "ssim_ar", "psnr_ar", "spike_cuhk", "spike_fs2k")}
+    result["checkerboard"] = {  # the Nyquist spike of the outputs; its settings apart from the SSIM protocol's
+        "measure": "portraitcli.metrics.spectrum.nyquist_spike on the 8-bit 200x250 output (1.0: no spike)",
+        "neighbour_band_bins": list(NEIGHBOUR_BAND),
+        "spike_cuhk": "the 100 CUHK test photos",
+        "spike_fs2k": f"{len(fs2k)} of {N_FS2K_SPIKE} FS2K test photos (evenly spaced; the others had no face), "
+        "detected and aligned to the CUFS framing",
+        "artist_cuhk": float(np.mean([nyquist_spike(s) for s in tests["cuhk"].sketches])),
+    }
     result["spread"] = {k: metrics[k] for k in metrics if k.endswith("_std")}
     base = baselines(data)
     result["baselines"] = {name: {**both(g, name), "kind": "baseline"} for name, g in base.items()}

@@ -34,7 +34,9 @@ def test_benchmark_sketch_regenerates_the_shipped_numbers(tmp_path: Path, capsys
     for key in ("task", "model", "sha256", "dataset", "split", "n", "metrics", "baselines", "settings"):
         assert key in result
     assert result["n"] == 100 and result["n_ar"] == 23
-    assert set(result["metrics"]) == {"ssim", "psnr", "ssim_ar", "psnr_ar"}
+    assert set(result["metrics"]) == {"ssim", "psnr", "ssim_ar", "psnr_ar", "spike_cuhk", "spike_fs2k"}
+    assert 0.9 < result["checkerboard"]["artist_cuhk"] < 1.1  # the artists draw no period-2 pattern
+    assert "| method | CUHK test photos | FS2K test photos |" in (tmp_path / "sketch.md").read_text()
     assert all(isinstance(v, float) for v in result["metrics"].values())
     assert result["baselines"]["grayscale photo"]["ssim"] == pytest.approx(0.5335, abs=5e-4)
     manifest = json.loads((REPO / "weights" / "manifest.json").read_text())["models"][result["model"]]

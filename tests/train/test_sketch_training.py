@@ -75,6 +75,7 @@ def test_saved_config_fills_fields_a_run_predates() -> None:
     before_ssim_and_ema = saved_config(SketchConfig, {"epochs": 3})  # sketch runs saved before both terms
     assert (before_ssim_and_ema.lambda_ssim, before_ssim_and_ema.ema_decay, before_ssim_and_ema.epochs) == (0, 0, 3)
     assert saved_config(SketchConfig, {"lambda_sup": 5.0}).use_se  # a field every run saved: today's default
+    assert saved_config(SketchConfig, {"epochs": 3}).upsample == "transpose"  # sketch runs saved before the option
     with pytest.raises(UsageError, match="does not know: nope"):
         saved_config(SketchConfig, {"nope": 1})
 
@@ -171,6 +172,23 @@ def test_weight_average_is_kept_resumed_and_exported(tmp_path: Path) -> None:
     last = load_generator(final, average=False)
     assert any(not torch.equal(p, q) for p, q in zip(a.parameters(), last.parameters()))
     assert "val_ssim_ar_train_ema" in (straight / "log.jsonl").read_text()
+
+
+def test_resize_decoders_are_trained_in_g_and_f_and_exported(tmp_path: Path) -> None:
+    """``upsample=resize`` builds G and F with nearest x2 + 3x3 decoders; the export rebuilds them."""
+    from portraitcli.train.sketch.export import load_generator
+    from portraitcli.train.sketch.train import build
+
+    cfg = SketchConfig(channels=(8, 16), ndf=8, epochs=1, batch_size=2, pool_size=2, threads=1, upsample="resize")
+    nets = build(cfg)
+    for name in ("G", "F"):
+        modules = list(nets[name].modules())
+        assert any(isinstance(m, torch.nn.Upsample) for m in modules), name
+        assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in modules), name
+    run = make_run_dir(tmp_path / "runs", "sketch", "resize")
+    G = load_generator(train(cfg, _fake_cufs(tmp_path / "data"), run))
+    assert any(isinstance(m, torch.nn.Upsample) for m in G.modules())
+    assert export_onnx(G, torch.randn(1, 3, 64, 48), tmp_path / "g.onnx") < 1e-4
 
 
 def test_ssim_loss_is_the_evaluations_ssim_of_the_8_bit_images() -> None:

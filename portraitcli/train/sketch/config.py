@@ -14,7 +14,10 @@ class SketchConfig:
       - ``cyclegan-l1``: the paper: CycleGAN (G, F, D_X, D_Y) + supervised L1 both ways.
       - ``cyclegan``: plain CycleGAN with the SE-U-Net (``lambda_sup`` forced to 0).
       - ``pix2pix-l1``: G alone trained with the supervised L1 only (no discriminator).
-    ``use_se=False`` removes the SE block (the "no SE" ablation).
+    ``use_se=False`` removes the SE block (the "no SE" ablation). ``upsample`` picks G's and
+    F's decoders (:class:`~portraitcli.train.sketch.networks.SEUNet`): ``transpose``, 4x4
+    stride-2 transposed convolutions (sketch-v1 to v3, and every run saved before the option),
+    or ``resize``, nearest x2 then a 3x3 convolution, which prints no period-2 checkerboard.
 
     ``select`` picks the generator that is exported: ``last`` the final one (the shipped
     recipe); ``best-val`` the one with the best mean SSIM on ``val_pairs`` AR *training*

@@ -55,7 +55,9 @@ def load_generator(ckpt: Path, average: bool | None = None) -> SEUNet:
     Raises:
         KeyError: ``average=True`` and the checkpoint holds no average.
     """
-    G, _ = load_generator_weights(ckpt, SketchConfig, lambda cfg: SEUNet(3, 1, cfg.channels, cfg.use_se, cfg.upsample), average)
+    G, _ = load_generator_weights(
+        ckpt, SketchConfig, lambda cfg: SEUNet(3, 1, cfg.channels, cfg.use_se, cfg.upsample), average
+    )
     return G
 
 
