@@ -70,7 +70,8 @@ def seed_groups(
         rows: {row name: {metric: float}} as in a report's ``metrics`` / ``baselines``.
         configs: {row name: saved training config (with ``seed``)} of the trained rows; rows
             without a config (classical baselines) are not grouped.
-        metrics: the metric keys to average; each must be in every grouped row.
+        metrics: the metric keys to average; a key that a member row lacks (a measure added
+            after that row was scored and carried) is left out of its group.
         config_cls: the task's config dataclass (fills the fields old configs lack).
 
     Returns:
@@ -78,8 +79,6 @@ def seed_groups(
         the first row of each recipe. Of two rows with the same recipe and seed (the same
         model scored twice), the first is kept.
 
-    Raises:
-        KeyError: a grouped row lacks one of ``metrics``.
     """
     by_recipe: dict[str, dict[int, str]] = {}
     recipes: dict[str, dict[str, Any]] = {}
@@ -96,7 +95,8 @@ def seed_groups(
             continue
         seeds = sorted(members)
         names = [members[s] for s in seeds]
-        values = {m: np.array([float(rows[n][m]) for n in names]) for m in metrics}
+        shared = [m for m in metrics if all(m in rows[n] for n in names)]
+        values = {m: np.array([float(rows[n][m]) for n in names]) for m in shared}
         groups.append(
             SeedGroup(
                 recipe=recipes[key],

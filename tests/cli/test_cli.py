@@ -291,7 +291,7 @@ def test_shipped_sketch_on_100_fs2k_test_photos(capsys, tmp_path: Path, monkeypa
     code, out, err = run(capsys, "sketch", str(src), "-o", str(tmp_path / "out"), "--json")
     records = [json.loads(line) for line in out.splitlines()]
     assert code == 0, err
-    assert len(records) == 100 and all(r["status"] == "ok" for r in records)
+    assert len(records) == 100 and all(r["status"] == "ok" for r in records), (out[-2000:], err[-3000:])
     assert read_image(tmp_path / "out" / Path(rows[0]["photo"]).name).rgb.shape == (500, 400, 3)
 
 

@@ -41,6 +41,23 @@ def test_rows_group_by_recipe_and_average_over_seeds() -> None:
             assert g.sd[m] == pytest.approx(statistics.stdev(values))
 
 
+def test_a_measure_a_carried_row_lacks_is_left_out_of_its_group() -> None:
+    configs = {
+        "s0": _config(seed=0),
+        "s1": _config(seed=1),
+        "t0": _config(seed=0, size=128),
+        "t1": _config(seed=1, size=128),
+    }
+    rows = {
+        "s0": {"fid": 1.0, "spike": 2.0},
+        "s1": {"fid": 3.0},
+        "t0": {"fid": 1.0, "spike": 2.0},
+        "t1": {"fid": 3.0, "spike": 4.0},
+    }
+    s, t = seed_groups(rows, configs, ["fid", "spike"], DrawConfig)
+    assert (s.mean, t.mean) == ({"fid": 2.0}, {"fid": 2.0, "spike": 3.0})
+
+
 def test_an_old_run_without_the_upsample_field_is_another_recipe() -> None:
     old = _config(seed=1)
     del old["upsample"]  # saved before the option: transposed convolutions (SAVED_DEFAULTS)

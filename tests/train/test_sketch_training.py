@@ -130,7 +130,7 @@ def test_training_runs_and_resumes_exactly(tmp_path: Path, variant: str) -> None
     assert selected.name == "best.pt" and best["epoch"] == max(vals, key=vals.get)
     assert best["val_ssim"] == pytest.approx(max(vals.values()))
     assert log[-1]["selected_epoch"] == best["epoch"]
-    G_a, G_b = SEUNet(3, 1, (8, 16)), SEUNet(3, 1, (8, 16))
+    G_a, G_b = (SEUNet(3, 1, (8, 16), upsample=cfg.upsample) for _ in range(2))
     load_checkpoint(straight / "checkpoints" / "epoch-0002.pt", {"G": G_a})
     load_checkpoint(resumed / "checkpoints" / "epoch-0002.pt", {"G": G_b})
     for (name, a), b in zip(G_a.state_dict().items(), G_b.state_dict().values()):
