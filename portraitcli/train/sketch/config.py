@@ -38,7 +38,7 @@ class SketchConfig:
 
     The defaults are the shipped recipe (sketch-v4): the paper's losses, ``lambda_ssim=100``
     on the evaluation's SSIM (``ssim_as_evaluated``), ``ema_decay=0.995`` and resize
-    decoders. Measured (50 epochs, 2 CPU cores, 48 min): CUHK test SSIM 0.6508 (seed 0,
+    decoders. Measured (50 epochs, 2 CPU cores, 47 min): CUHK test SSIM 0.6508 (seed 0,
     shipped) and 0.6509 (seed 1), AR 0.5517 and 0.5824. With ConvT decoders (sketch-v3,
     seed 0, 29 min, run 00041): CUHK 0.6484, AR 0.5591. sketch-v2, the
     same recipe with the SSIM term on the [-1, 1] tensors unshifted (``LEGACY_SSIM_RANGE``,
