@@ -78,7 +78,6 @@ def seed_groups(
         One :class:`SeedGroup` per recipe with at least two distinct seeds, in the order of
         the first row of each recipe. Of two rows with the same recipe and seed (the same
         model scored twice), the first is kept.
-
     """
     by_recipe: dict[str, dict[int, str]] = {}
     recipes: dict[str, dict[str, Any]] = {}

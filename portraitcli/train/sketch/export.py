@@ -18,6 +18,7 @@ from portraitcli.train.common.checkpoint import checkpoint_entries
 from portraitcli.train.common.export import export_onnx, write_export_record
 from portraitcli.train.sketch.config import SketchConfig
 from portraitcli.train.sketch.networks import SEUNet
+from portraitcli.train.sketch.train import generator
 
 
 def cufs_template(data: Path, subset: str = "cuhk_student") -> dict:
@@ -55,9 +56,7 @@ def load_generator(ckpt: Path, average: bool | None = None) -> SEUNet:
     Raises:
         KeyError: ``average=True`` and the checkpoint holds no average.
     """
-    G, _ = load_generator_weights(
-        ckpt, SketchConfig, lambda cfg: SEUNet(3, 1, cfg.channels, cfg.use_se, cfg.upsample), average
-    )
+    G, _ = load_generator_weights(ckpt, SketchConfig, generator, average)
     return G
 
 

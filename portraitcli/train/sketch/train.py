@@ -82,9 +82,14 @@ def evaluate_ssim(G: torch.nn.Module, pairs: list[tuple[np.ndarray, np.ndarray]]
     return float(np.mean(scores))
 
 
+def generator(cfg: SketchConfig) -> SEUNet:
+    """G as ``cfg`` builds it, untrained: (N, 3, H, W) photo -> (N, 1, H, W) sketch, both in [-1, 1]."""
+    return SEUNet(3, 1, cfg.channels, cfg.use_se, cfg.upsample)
+
+
 def build(cfg: SketchConfig) -> dict[str, torch.nn.Module]:
     """The networks of a variant: G always; F, D_X, D_Y for the CycleGAN variants."""
-    nets: dict[str, torch.nn.Module] = {"G": SEUNet(3, 1, cfg.channels, cfg.use_se, cfg.upsample)}
+    nets: dict[str, torch.nn.Module] = {"G": generator(cfg)}
     if cfg.variant != "pix2pix-l1":
         nets["F"] = SEUNet(1, 3, cfg.channels, cfg.use_se, cfg.upsample)
         nets["D_X"] = PatchDiscriminator(3, cfg.ndf)
