@@ -55,6 +55,21 @@ class Face:
 
 
 @dataclass(frozen=True)
+class Exposure:
+    """The face region's luma statistics of a model's training photos.
+
+    Attributes:
+        mean: mean BT.601 luma of the face region, 8-bit units (0 to 255).
+        std: its standard deviation, same units.
+
+    See :mod:`portraitcli.face.exposure`.
+    """
+
+    mean: float
+    std: float
+
+
+@dataclass(frozen=True)
 class Template:
     """Where a model wants the 5 landmarks in its crop.
 
@@ -62,15 +77,19 @@ class Template:
         size: (width, height) of the crop in pixels.
         kps: (5, 2) float32 landmark positions (x, y) in the crop, same order as
             :attr:`Face.kps`.
+        exposure: the training photos' face-region luma statistics, which a crop is
+            matched to before the model runs; None for models that do not match exposure.
     """
 
     size: tuple[int, int]
     kps: np.ndarray = field(repr=False)
+    exposure: Exposure | None = None
 
     def scaled(self, width: int, height: int) -> Template:
         """The same framing at another crop size (landmarks scaled per axis)."""
         sx, sy = width / self.size[0], height / self.size[1]
-        return Template((width, height), (self.kps * np.array([sx, sy], np.float32)).astype(np.float32))
+        kps = (self.kps * np.array([sx, sy], np.float32)).astype(np.float32)
+        return Template((width, height), kps, self.exposure)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from portraitcli.errors import UsageError, WeightsError
-from portraitcli.types import Template
+from portraitcli.types import Exposure, Template
 
 ENV_VAR = "PORTRAIT_WEIGHTS"
 MANIFEST = "manifest.json"
@@ -83,7 +83,8 @@ def _spec(name: str, entry: dict[str, Any], folder: Path) -> ModelSpec:
     tpl = entry.get("template")
     template = None
     if tpl:
-        template = Template(size=tuple(tpl["size"]), kps=np.asarray(tpl["kps"], np.float32))  # type: ignore[arg-type]
+        exposure = Exposure(**tpl["exposure"]) if tpl.get("exposure") else None
+        template = Template(size=tuple(tpl["size"]), kps=np.asarray(tpl["kps"], np.float32), exposure=exposure)  # type: ignore[arg-type]
     return ModelSpec(name, entry["task"], folder / entry["file"], entry["sha256"], template, entry)
 
 
