@@ -1,0 +1,37 @@
+"""Regenerate docs/benchmarks/sketch_exposure.{json,md}: the sketch model raw vs exposure-matched.
+
+    python benchmarks/sketch_exposure.py [--data ../shared/datasets] [--out docs/benchmarks]
+
+Scores the shipped sketch model on the CUHK and AR test pairs and on the FS2K test photos,
+each sketched as it is and after its face region's luma is matched to the CUFS training
+photos'. See ``portraitcli/benchmark/sketch_exposure.py`` for the protocol and the rule.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from portraitcli.benchmark.sketch_exposure import run, write  # noqa: E402
+from portraitcli.runtime.weights import find_model, verify  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=os.environ.get("PORTRAIT_DATA", "../shared/datasets"))
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks")
+    args = parser.parse_args()
+    spec = find_model("sketch")
+    result = run(args.data.resolve(), verify(spec), spec.template, spec.template.exposure)
+    write(result, spec.name, args.out)
+    print((args.out / "sketch_exposure.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
