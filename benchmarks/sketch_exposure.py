@@ -1,10 +1,12 @@
 """Regenerate docs/benchmarks/sketch_exposure.{json,md}: the sketch model raw vs exposure-matched.
 
-    python benchmarks/sketch_exposure.py [--data ../shared/datasets] [--out docs/benchmarks]
+    python benchmarks/sketch_exposure.py [--data ../shared/datasets] [--out docs/benchmarks] [--record]
 
 Scores the shipped sketch model on the CUHK and AR test pairs and on the FS2K test photos,
 each sketched as it is and after its face region's luma is matched to the CUFS training
 photos'. See ``portraitcli/benchmark/sketch_exposure.py`` for the protocol and the rule.
+``--record`` writes the measured reference into the shipped model's manifest template, which
+makes matching that model's default.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from portraitcli.benchmark.sketch_exposure import run, write  # noqa: E402
+from portraitcli.benchmark.sketch_exposure import record_exposure, run, write  # noqa: E402
 from portraitcli.runtime.weights import find_model, verify  # noqa: E402
 
 
@@ -25,10 +27,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=os.environ.get("PORTRAIT_DATA", "../shared/datasets"))
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks")
+    parser.add_argument("--record", action="store_true", help="record the reference exposure in the manifest")
     args = parser.parse_args()
     spec = find_model("sketch")
     result = run(args.data.resolve(), verify(spec), spec.template, spec.template.exposure)
     write(result, spec.name, args.out)
+    if args.record:
+        record_exposure(spec.name, result["reference"])
     print((args.out / "sketch_exposure.md").read_text())
     return 0
 

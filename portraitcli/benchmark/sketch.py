@@ -30,6 +30,7 @@ from portraitcli.io.image import write_csv_atomic, write_text_atomic
 from portraitcli.metrics.pixel import SSIM_SETTINGS, psnr, ssim, to_gray
 from portraitcli.metrics.spectrum import NEIGHBOUR_BAND, nyquist_spike
 from portraitcli.train.sketch.config import SketchConfig
+from portraitcli.types import Template
 
 SPLITS = {"cuhk": "cuhk_student", "ar": "ar"}
 Generator = Callable[[np.ndarray], np.ndarray]
@@ -130,8 +131,14 @@ def paired_difference(ours: np.ndarray, other: np.ndarray, n_boot: int = 2000, s
     return {"mean": float(d.mean()), "ci95": [float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))]}
 
 
-def onnx_generator(path: Path, threads: int = 2) -> Generator:
-    """A sketch generator from an ONNX file with the sketch model's contract."""
+def onnx_generator(path: Path, threads: int = 2, template: Template | None = None) -> Generator:
+    """A sketch generator from an ONNX file with the sketch model's contract.
+
+    ``template``: when given with an exposure, each photo is first matched to it, as
+    ``portrait sketch`` does (:func:`~portraitcli.face.exposure.match_exposure`); by
+    default the photo goes in as it is (the paper's protocol, which every table row uses).
+    """
+    from portraitcli.face.exposure import match_exposure
     from portraitcli.models.sketch import photo_to_tensor, tensor_to_sketch
     from portraitcli.runtime.session import create_session
 
@@ -139,6 +146,9 @@ def onnx_generator(path: Path, threads: int = 2) -> Generator:
     name = session.get_inputs()[0].name
 
     def generate(photo: np.ndarray) -> np.ndarray:
+        if template is not None and template.exposure is not None:
+            kps = template.scaled(photo.shape[1], photo.shape[0]).kps
+            photo = match_exposure(photo, kps, template.exposure)
         (y,) = session.run(None, {name: photo_to_tensor(photo)[None]})
         return tensor_to_sketch(y[0], *photo.shape[:2])
 
@@ -220,17 +230,45 @@ def real_faces(data: Path, n_fs2k: int, astronaut: bool = False) -> list[tuple[s
     return faces
 
 
-def real_photos_grid(data: Path, model_path: Path, path: Path, n_fs2k: int = 5) -> None:
-    """Astronaut and FS2K test photos through detect -> align -> sketch."""
-    generate = onnx_generator(model_path)
+def real_photos_grid(
+    data: Path, model_path: Path, path: Path, n_fs2k: int = 5, template: Template | None = None
+) -> None:
+    """Astronaut and FS2K test photos through detect -> align -> sketch.
+
+    With a ``template`` that records an exposure, a second row shows the sketches of the
+    crops as they are, beside ``portrait sketch``'s default (exposure matched).
+    """
     faces = real_faces(data, n_fs2k, astronaut=True)
-    top = [label(Image.fromarray(crop), name) for name, crop in faces]
-    bottom = [label(Image.fromarray(generate(crop)), "ours") for _, crop in faces]
-    grid([top, bottom]).save(path, optimize=True)
+    rows = [[label(Image.fromarray(crop), name) for name, crop in faces]]
+    if template is not None and template.exposure is not None:
+        matched = onnx_generator(model_path, template=template)
+        rows.append([label(Image.fromarray(matched(crop)), "ours (exposure matched)") for _, crop in faces])
+    raw = onnx_generator(model_path)
+    rows.append(
+        [label(Image.fromarray(raw(crop)), "ours, photo as it is" if len(rows) > 1 else "ours") for _, crop in faces]
+    )
+    grid(rows).save(path, optimize=True)
 
 
 def _fmt(x: float, digits: int = 4) -> str:
     return f"{x:.{digits}f}"
+
+
+def _exposure_note(model: str, report: Path) -> str:
+    """One sentence on what exposure matching changes, from ``sketch_exposure.json`` if it is of ``model``."""
+    import json
+
+    if not report.is_file():
+        return ""
+    r = json.loads(report.read_text())
+    if r.get("model") != model:
+        return ""
+    cuhk, ar = r["sets"]["cuhk"], r["sets"]["ar"]
+    return (
+        f" `portrait sketch` first matches the face's exposure to the training photos', which moves "
+        f"{model}'s CUHK SSIM to {cuhk['matched']:.4f} and its AR SSIM to {ar['matched']:.4f} "
+        "([sketch_exposure.md](sketch_exposure.md))."
+    )
 
 
 def write_markdown(result: dict, path: Path) -> None:
@@ -243,7 +281,8 @@ def write_markdown(result: dict, path: Path) -> None:
         "`python benchmarks/sketch.py --data ../shared/datasets` "
         + ("with the ablation runs named in sketch.json" if result.get("ablation_runs") else "")
         + ". SSIM: scikit-image, Gaussian window sigma 1.5, population covariance, data_range 255, "
-        "8-bit grayscale at 200x250; PSNR in dB.",
+        "8-bit grayscale at 200x250; PSNR in dB. Every model row takes the CUFS photo as it is "
+        "(the paper's protocol)." + _exposure_note(result["model"], path.parent / "sketch_exposure.json"),
         "",
         "| method | kind | CUHK SSIM (n=100) | ours - row, CUHK SSIM (95% CI) | CUHK PSNR | AR SSIM (n=23) | AR PSNR |",
         "|---|---|---:|---:|---:|---:|---:|",
@@ -531,5 +570,5 @@ def run(
     if images_dir is not None:
         images_dir.mkdir(parents=True, exist_ok=True)
         cufs_grid(tests["cuhk"], ours, base, images_dir / "sketch_cufs_grid.png")
-        real_photos_grid(data, model_path, images_dir / "sketch_real.png")
+        real_photos_grid(data, model_path, images_dir / "sketch_real.png", template=spec.template if shipped else None)
     return result

@@ -30,8 +30,9 @@ from portraitcli.benchmark.sketch import load_test_sets, onnx_generator, paired_
 from portraitcli.data.cufs import cufs_pairs, load_pair
 from portraitcli.face.align import align_face, warp_affine
 from portraitcli.face.detect import FaceDetector
-from portraitcli.face.exposure import face_region, luma_stats, match_exposure, reference_exposure
-from portraitcli.io import read_image, write_text_atomic
+from portraitcli.face.exposure import face_region, luma_stats, reference_exposure
+from portraitcli.io import read_image
+from portraitcli.io.image import write_text_atomic
 from portraitcli.metrics.pixel import ssim, to_gray
 from portraitcli.metrics.spectrum import nyquist_spike
 from portraitcli.types import Exposure, Template
@@ -93,9 +94,7 @@ def run(data: Path, model_path: Path, template: Template, reference: Exposure | 
         train = [load_pair(p)[0] for p in cufs_pairs(data, "cuhk_student", "train")]
         reference = reference_exposure(train, template.kps)
     generate = onnx_generator(model_path)
-
-    def matched(photo: np.ndarray) -> np.ndarray:
-        return generate(match_exposure(photo, template.scaled(photo.shape[1], photo.shape[0]).kps, reference))
+    matched = onnx_generator(model_path, template=Template(template.size, template.kps, reference))
 
     result: dict[str, Any] = {"reference": {"mean": reference.mean, "std": reference.std}, "sets": {}}
     sets = load_test_sets(data)
@@ -186,3 +185,17 @@ def write(result: dict[str, Any], model: str, out: Path) -> None:
 
 def _ok(flag: bool) -> str:
     return "holds" if flag else "fails"
+
+
+def record_exposure(name: str, reference: dict[str, float]) -> None:
+    """Write the reference exposure into model ``name``'s manifest template (source checkouts).
+
+    From then on the model's wrapper matches every crop to it (``portrait sketch``'s
+    default). Models published from a run folder get it from the run's ``template.json``.
+    """
+    from portraitcli.runtime.weights import MANIFEST, weights_dir
+
+    path = weights_dir() / MANIFEST
+    manifest = json.loads(path.read_text())
+    manifest["models"][name]["template"]["exposure"] = {"mean": reference["mean"], "std": reference["std"]}
+    write_text_atomic(path, json.dumps(manifest, indent=2) + "\n")

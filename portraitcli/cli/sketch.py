@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from portraitcli.cli import options as o
@@ -21,12 +23,21 @@ def sketch(
     device: o.Device = "auto",
     threads: o.Threads = 0,
     json_lines: o.JsonLines = False,
+    match_exposure: Annotated[
+        bool,
+        typer.Option(
+            "--match-exposure/--no-match-exposure",
+            help="Match the face's brightness and contrast to the model's training photos first "
+            "(helps dark and under-exposed faces).",
+        ),
+    ] = True,
 ) -> None:
     """Turn face photos into pencil sketches (SE-U-Net CycleGAN trained on CUFS).
 
     By default the largest face is aligned to the CUFS framing and its sketch is written at
     400 px wide (--size to change). --aligned keeps the input's size; --paste-back puts the
-    sketch back into the photo.
+    sketch back into the photo. The face's brightness and contrast are matched to the
+    CUFS training photos before the model runs (--no-match-exposure to skip).
     """
     from portraitcli.cli.run import run_image_command
 
@@ -46,6 +57,7 @@ def sketch(
         threads=threads,
         json_lines=json_lines,
         default_size=400,
+        model_kwargs={"match_exposure": match_exposure},
     )
 
 

@@ -86,6 +86,24 @@ def test_sketch_size_aligned_and_paste_back(capsys, weights_dir: Path, photo: Pa
     assert np.abs(face[..., 0] - face[..., 2]).mean() < 4  # the face became gray
 
 
+def test_sketch_matches_exposure_unless_told_not_to(
+    capsys, weights_dir: Path, astronaut: np.ndarray, tmp_path: Path
+) -> None:
+    """An under-exposed photo is brought to the template's exposure; --no-match-exposure skips it."""
+    manifest = json.loads((weights_dir / "manifest.json").read_text())
+    manifest["models"]["sketch-v1"]["template"]["exposure"] = {"mean": 200.0, "std": 30.0}
+    (weights_dir / "manifest.json").write_text(json.dumps(manifest))
+    dark = write_image(tmp_path / "dark.png", (astronaut * 0.4).astype(np.uint8))
+    means = {}
+    for flag in ("--match-exposure", "--no-match-exposure"):
+        out_path = tmp_path / f"{flag}.png"
+        code, _, err = run(capsys, "sketch", str(dark), "-o", str(out_path), "--size", "200", flag)
+        assert code == 0, err
+        means[flag] = read_image(out_path).rgb[111:201, 64:135].mean()  # the face region at 200x250
+    assert means["--match-exposure"] == pytest.approx(200, abs=3)
+    assert means["--no-match-exposure"] < 100
+
+
 def test_output_keeps_input_alpha(capsys, weights_dir: Path, astronaut: np.ndarray, tmp_path: Path) -> None:
     alpha = np.full(astronaut.shape[:2], 255, np.uint8)
     alpha[:, :100] = 0

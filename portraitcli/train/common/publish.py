@@ -131,6 +131,7 @@ def publish_run(run_dir: Path, name: str, weights: Path, extra: dict[str, Any] |
             "size": template["size"],
             "kps": template["kps"],
             "source": _template_source(template, config),
+            **({"exposure": template["exposure"]} if "exposure" in template else {}),
         },
         "license": exported.get(
             "license", "model weights: research and non-commercial use (trained on CUFS); code: MIT"
