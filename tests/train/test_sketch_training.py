@@ -137,6 +137,59 @@ def test_training_runs_and_resumes_exactly(tmp_path: Path, variant: str) -> None
         torch.testing.assert_close(a, b, msg=name)
 
 
+def test_unpaired_photos_enter_only_the_unsupervised_terms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """unpaired=fs2k: the extra photos reach G through D_Y and the cycle; resumes exactly."""
+    from portraitcli.train.common.losses import ImagePool
+    from portraitcli.train.sketch import train as sketch_train
+    from portraitcli.train.sketch.train import _step, build
+
+    rng = np.random.default_rng(1)
+    fakes = [rng.integers(0, 256, (40, 32, 3), dtype=np.uint8) for _ in range(5)]
+    monkeypatch.setattr(sketch_train, "_template", lambda data: None)
+    monkeypatch.setattr(sketch_train, "unpaired_photos", lambda source, data, tpl, console: fakes)
+    data = _fake_cufs(tmp_path / "data")
+    cfg = SketchConfig(
+        channels=(8, 16),
+        ndf=8,
+        epochs=2,
+        batch_size=2,
+        checkpoint_every=1,
+        pool_size=2,
+        threads=1,
+        unpaired="fs2k",
+        unpaired_batch=3,
+    )
+    straight = make_run_dir(tmp_path / "runs", "sketch", "a")
+    train(cfg, data, straight)
+    resumed = make_run_dir(tmp_path / "runs", "sketch", "b")
+    train(cfg, data, resumed)
+    (resumed / "checkpoints" / "epoch-0002.pt").unlink()
+    train(cfg, data, resumed)
+    log = [json.loads(line) for line in (straight / "log.jsonl").read_text().splitlines()]
+    assert all(np.isfinite(r["loss_G_cycle_u"]) and r["loss_G_gan_u"] > 0 for r in log if "epoch" in r)
+    assert json.loads((straight / "config.json").read_text())["n_unpaired"] == 5
+    G_a, G_b = (SEUNet(3, 1, (8, 16), upsample=cfg.upsample) for _ in range(2))
+    load_checkpoint(straight / "checkpoints" / "epoch-0002.pt", {"G": G_a})
+    load_checkpoint(resumed / "checkpoints" / "epoch-0002.pt", {"G": G_b})
+    for (name, a), b in zip(G_a.state_dict().items(), G_b.state_dict().values()):
+        torch.testing.assert_close(a, b, msg=name)
+    # one step: the unpaired batch changes G's update (it is not ignored) ...
+    x, y = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 1, 32, 32) * 2 - 1
+    x_u = torch.rand(3, 3, 32, 32) * 2 - 1
+    updated = []
+    for extra in (None, x_u):
+        torch.manual_seed(0)
+        nets = build(dataclasses.replace(cfg, channels=(8, 16)))
+        opt_G = torch.optim.Adam([p for k in ("G", "F") for p in nets[k].parameters()], 1e-3)
+        opt_D = torch.optim.Adam([p for k in ("D_X", "D_Y") for p in nets[k].parameters()], 1e-3)
+        _step(nets, opt_G, opt_D, x, y, cfg, cfg.lambda_sup, ImagePool(0), ImagePool(0), extra)
+        updated.append(torch.cat([p.detach().flatten() for p in nets["G"].parameters()]))
+    assert not torch.allclose(updated[0], updated[1])
+    # ... and G alone refuses it: it has no unsupervised term to put the photos in
+    with pytest.raises(ValueError, match="CycleGAN"):
+        train(dataclasses.replace(cfg, variant="pix2pix-l1"), data, make_run_dir(tmp_path / "runs", "sketch", "c"))
+
+
 def test_weight_average_is_the_exponential_moving_average() -> None:
     from portraitcli.train.common.average import weight_average
 

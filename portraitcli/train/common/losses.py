@@ -38,7 +38,7 @@ class ImagePool:
         """(N, C, H, W) new fakes -> (N, C, H, W) for D: each the new image or, half the
         time once the pool is full, a stored one (which the new image then replaces)."""
         if self.size == 0:
-            return images
+            return images.detach()  # D's step must not reach back into G's freed graph
         out = []
         for img in images.detach():
             img = img[None]

@@ -36,6 +36,12 @@ class SketchConfig:
     interval of the difference +0.0042 .. +0.0048), AR 0.5448 against 0.5409; raising
     ``lambda_sup`` from 2 to 10 changed the last G's score by -0.0008 (run 00004: 0.6363).
 
+    ``unpaired="fs2k"`` (CycleGAN variants only) adds ``unpaired_batch`` FS2K *training*
+    photos per step, aligned to the CUFS framing and exposure-matched
+    (:mod:`portraitcli.train.sketch.unpaired`), to the unsupervised terms: D_Y judges G(x_u),
+    the cycle and identity terms ask F to recover x_u, D_X sees x_u as real. No supervised
+    term touches them (they have no CUFS sketch).
+
     The defaults are the shipped recipe (sketch-v4): the paper's losses, ``lambda_ssim=100``
     on the evaluation's SSIM (``ssim_as_evaluated``), ``ema_decay=0.995`` and resize
     decoders. Measured (50 epochs, 2 CPU cores, 47 min): CUHK test SSIM 0.6508 (seed 0,
@@ -86,3 +92,5 @@ class SketchConfig:
     select: str = "last"  # or "best-val"
     checkpoint_every: int = 5
     subset: str = "cuhk_student"
+    unpaired: str = ""  # "fs2k": FS2K training photos in the cycle / adversarial terms (no pair); "": none
+    unpaired_batch: int = 4  # unpaired photos per step, beside the batch of CUFS pairs

@@ -9,7 +9,8 @@ Reference:
         + lambda_identity * lambda_cycle * (|G(y) - y| + |F(x) - x|)
         + lambda_sup * (|G(x) - y| + |F(y) - x|)
 
-    with least-squares discriminators and Adam(lr 2e-4, beta1 0.5) and step decay.
+    (plus, with ``unpaired``, the same adversarial, cycle and identity terms on photos
+    without a sketch: see :func:`_step`) with least-squares discriminators and Adam(lr 2e-4, beta1 0.5) and step decay.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from portraitcli.train.common.losses import LEGACY_SSIM_RANGE, ImagePool, lsgan_
 from portraitcli.train.common.runs import JsonlLog, report_epoch, seed_everything, write_config
 from portraitcli.train.sketch.config import SketchConfig
 from portraitcli.train.sketch.networks import PatchDiscriminator, SEUNet
+from portraitcli.train.sketch.unpaired import unpaired_photos
+from portraitcli.types import Exposure, Template
 
 VARIANTS = ("cyclegan-l1", "cyclegan", "pix2pix-l1")
 SELECTIONS = ("best-val", "last")
@@ -80,6 +83,14 @@ def evaluate_ssim(G: torch.nn.Module, pairs: list[tuple[np.ndarray, np.ndarray]]
     scores = [ssim(generate(photo), sketch) for photo, sketch in pairs]
     G.train()
     return float(np.mean(scores))
+
+
+def _template(data: Path) -> Template:
+    """The sketch template measured on the CUFS training photos, with their exposure."""
+    from portraitcli.train.sketch.export import cufs_template  # export imports this module
+
+    tpl = cufs_template(data)
+    return Template(tuple(tpl["size"]), np.asarray(tpl["kps"], np.float32), Exposure(**tpl["exposure"]))  # type: ignore[arg-type]
 
 
 def generator(cfg: SketchConfig) -> SEUNet:
@@ -130,6 +141,9 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
         net.to(cfg.device)
     G = nets["G"]
     cycle = cfg.variant != "pix2pix-l1"
+    if cfg.unpaired and not cycle:
+        raise ValueError("unpaired photos need a CycleGAN variant (G alone has no unsupervised term)")
+    unpaired = unpaired_photos(cfg.unpaired, data, _template(data), console) if cfg.unpaired else []
     opt_G = torch.optim.Adam(
         [p for k in ("G", "F") if k in nets for p in nets[k].parameters()], cfg.lr, betas=(cfg.beta1, 0.999)
     )
@@ -159,7 +173,8 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
     if best_path.exists():
         best_val = float(torch.load(best_path, map_location="cpu", weights_only=True)["meta"]["val_ssim"])
     else:
-        write_config(run_dir, cfg, {"task": "sketch", "data": str(data), "n_train": len(train_pairs)})
+        extra = {"n_unpaired": len(unpaired)} if unpaired else {}
+        write_config(run_dir, cfg, {"task": "sketch", "data": str(data), "n_train": len(train_pairs), **extra})
     log = JsonlLog(run_dir / "log.jsonl")
 
     for net in nets.values():
@@ -178,7 +193,17 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
             xs, ys = zip(*(augment(*train_pairs[i], cfg, rng) for i in idx))
             x = torch.from_numpy(np.stack([photo_to_tensor(p) for p in xs])).to(cfg.device)
             y = torch.from_numpy(np.stack([sketch_to_tensor(s) for s in ys])).to(cfg.device)
-            losses = _step(nets, opt_G, objects.get("opt_D"), x, y, cfg, lambda_sup, pool_X, pool_Y)
+            x_u = None
+            if unpaired:
+                picks = rng.integers(0, len(unpaired), cfg.unpaired_batch)
+                us = [
+                    paired_jitter(
+                        unpaired[i], unpaired[i][..., 0], rng, cfg.augment_shift, cfg.augment_scale, cfg.augment_color
+                    )[0]
+                    for i in picks
+                ]
+                x_u = torch.from_numpy(np.stack([photo_to_tensor(p) for p in us])).to(cfg.device)
+            losses = _step(nets, opt_G, objects.get("opt_D"), x, y, cfg, lambda_sup, pool_X, pool_Y, x_u)
             if G_ema is not None:
                 G_ema.update_parameters(G)
             for k, v in losses.items():
@@ -226,8 +251,14 @@ def _step(
     lambda_sup: float,
     pool_X: ImagePool,
     pool_Y: ImagePool,
+    x_u: torch.Tensor | None = None,
 ) -> dict[str, float]:
-    """One optimisation step on a batch of photos x (N,3,H,W) and sketches y (N,1,H,W)."""
+    """One optimisation step on a batch of photos x (N,3,H,W) and sketches y (N,1,H,W).
+
+    ``x_u`` (M,3,H,W): unpaired photos (CycleGAN variants), which enter the adversarial,
+    cycle and identity terms only: D_Y(G(x_u)), |F(G(x_u)) - x_u|, |F(luma(x_u)) - x_u|, and
+    D_X sees them as real photos.
+    """
     G = nets["G"]
     if cfg.variant == "pix2pix-l1":
         fake_y = G(x)
@@ -258,6 +289,15 @@ def _step(
         loss_G_idt = F_nn.l1_loss(idt_y, y) + F_nn.l1_loss(idt_x, x)
         loss = loss + cfg.lambda_identity * cfg.lambda_cycle * loss_G_idt
         out["loss_G_idt"] = loss_G_idt.item()
+    fake_yu = None
+    if x_u is not None:
+        fake_yu = G(x_u)
+        loss_G_gan_u = lsgan_loss(D_Y(fake_yu), True)
+        loss_G_cycle_u = F_nn.l1_loss(Fn(fake_yu), x_u)
+        loss = loss + loss_G_gan_u + cfg.lambda_cycle * loss_G_cycle_u
+        out.update(loss_G_gan_u=loss_G_gan_u.item(), loss_G_cycle_u=loss_G_cycle_u.item())
+        if cfg.lambda_identity > 0:
+            loss = loss + cfg.lambda_identity * cfg.lambda_cycle * F_nn.l1_loss(Fn(_luma(x_u)), x_u)
     if lambda_sup > 0:
         loss_G_sup = F_nn.l1_loss(fake_y, y) + F_nn.l1_loss(fake_x, x)
         loss = loss + lambda_sup * loss_G_sup
@@ -270,10 +310,11 @@ def _step(
     for d in (D_X, D_Y):
         d.requires_grad_(True)
     assert opt_D is not None
-    fy = pool_Y.query(fake_y)
+    fy = pool_Y.query(fake_y if fake_yu is None else torch.cat([fake_y, fake_yu]))
     fx = pool_X.query(fake_x)
+    real_x = x if x_u is None else torch.cat([x, x_u])
     loss_D_Y = 0.5 * (lsgan_loss(D_Y(y), True) + lsgan_loss(D_Y(fy), False))
-    loss_D_X = 0.5 * (lsgan_loss(D_X(x), True) + lsgan_loss(D_X(fx), False))
+    loss_D_X = 0.5 * (lsgan_loss(D_X(real_x), True) + lsgan_loss(D_X(fx), False))
     opt_D.zero_grad(set_to_none=True)
     (loss_D_X + loss_D_Y).backward()
     opt_D.step()
