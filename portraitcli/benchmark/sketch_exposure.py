@@ -76,45 +76,26 @@ def _scores(
     return np.array([ssim(o, r) for o, r in zip(outs, refs)]), np.array([nyquist_spike(o) for o in outs])
 
 
-def run(data: Path, model_path: Path, template: Template, reference: Exposure | None = None) -> dict[str, Any]:
-    """Score ``raw`` and ``matched`` on CUHK, AR and FS2K test; see the module docstring.
-
-    Args:
-        data: the datasets folder (``cufs/``, ``fs2k/``).
-        model_path: the sketch model's ONNX file.
-        template: its crop template (200x250 CUFS framing).
-        reference: the exposure to match; by default measured on the 88 CUHK training photos.
-
-    Returns:
-        The result dict written by :func:`write`: ``reference``, per set ``{"raw", "matched",
-        "diff": {"mean", "ci95"}, "n"}`` (FS2K also ``spike_raw``, ``spike_matched``), and
-        ``rule`` with each condition and whether it holds.
-    """
-    if reference is None:
-        train = [load_pair(p)[0] for p in cufs_pairs(data, "cuhk_student", "train")]
-        reference = reference_exposure(train, template.kps)
+def _score_model(
+    model_path: Path,
+    template: Template,
+    inputs: dict[str, tuple[list[np.ndarray], list[np.ndarray]]],
+    dark: np.ndarray,
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """One model raw and matched on every set: (the sets' summaries, per-image matched SSIM)."""
     generate = onnx_generator(model_path)
-    matched = onnx_generator(model_path, template=Template(template.size, template.kps, reference))
-
-    result: dict[str, Any] = {"reference": {"mean": reference.mean, "std": reference.std}, "sets": {}}
-    sets = load_test_sets(data)
-    fs2k = fs2k_test_faces(data, template)
-    region = face_region(template.kps)
-    luma = np.array([luma_stats(crop, region)[0] for _, crop, _ in fs2k])
-    dark_below = float(np.quantile(luma, 0.25))
-    inputs = {
-        "cuhk": (sets["cuhk"].photos, sets["cuhk"].sketches),
-        "ar": (sets["ar"].photos, sets["ar"].sketches),
-        "fs2k": ([c for _, c, _ in fs2k], [d for _, _, d in fs2k]),
-    }
+    matched = onnx_generator(model_path, template=template)
+    sets: dict[str, Any] = {}
+    per_image: dict[str, np.ndarray] = {}
     for key, (photos, refs) in inputs.items():
         raw, spike_raw = _scores(generate, photos, refs)
         mat, spike_mat = _scores(matched, photos, refs)
         subsets = {key: np.ones(len(raw), bool)}
         if key == "fs2k":
-            subsets["fs2k_dark"] = luma < dark_below
+            subsets["fs2k_dark"] = dark
         for name, keep in subsets.items():
-            result["sets"][name] = {
+            per_image[name] = mat[keep]
+            sets[name] = {
                 "n": int(keep.sum()),
                 "raw": float(raw[keep].mean()),
                 "matched": float(mat[keep].mean()),
@@ -122,17 +103,64 @@ def run(data: Path, model_path: Path, template: Template, reference: Exposure | 
                 "spike_raw": float(spike_raw[keep].mean()),
                 "spike_matched": float(spike_mat[keep].mean()),
             }
+    return sets, per_image
+
+
+def run(
+    data: Path,
+    model_path: Path,
+    template: Template,
+    reference: Exposure | None = None,
+    others: dict[str, Path] | None = None,
+) -> dict[str, Any]:
+    """Score ``raw`` and ``matched`` on CUHK, AR and FS2K test; see the module docstring.
+
+    Args:
+        data: the datasets folder (``cufs/``, ``fs2k/``).
+        model_path: the sketch model's ONNX file.
+        template: its crop template (200x250 CUFS framing).
+        reference: the exposure to match; by default measured on the 88 CUHK training photos.
+        others: more sketch models ``{name: model.onnx}`` (run folders, same framing), scored
+            the same way and compared with ``model_path`` on the matched SSIM.
+
+    Returns:
+        The result dict written by :func:`write`: ``reference``, per set ``{"raw", "matched",
+        "diff": {"mean", "ci95"}, "n", "spike_raw", "spike_matched"}``, ``rule`` with each
+        condition and whether it holds, and ``others``: per model its ``sets`` and
+        ``vs_model``, per set the paired difference of its matched SSIM less the model's.
+    """
+    if reference is None:
+        train = [load_pair(p)[0] for p in cufs_pairs(data, "cuhk_student", "train")]
+        reference = reference_exposure(train, template.kps)
+    target = Template(template.size, template.kps, reference)
+    sets = load_test_sets(data)
+    fs2k = fs2k_test_faces(data, template)
+    luma = np.array([luma_stats(crop, face_region(template.kps))[0] for _, crop, _ in fs2k])
+    dark_below = float(np.quantile(luma, 0.25))
+    inputs = {
+        "cuhk": (sets["cuhk"].photos, sets["cuhk"].sketches),
+        "ar": (sets["ar"].photos, sets["ar"].sketches),
+        "fs2k": ([c for _, c, _ in fs2k], [d for _, _, d in fs2k]),
+    }
+    ours, ours_per_image = _score_model(model_path, target, inputs, luma < dark_below)
+    result: dict[str, Any] = {"reference": {"mean": reference.mean, "std": reference.std}, "sets": ours}
     result["fs2k_dark_below"] = dark_below
     result["fs2k_names"] = [n for n, _, _ in fs2k]
-    s = result["sets"]
     result["rule"] = {
-        "cuhk": s["cuhk"]["diff"]["mean"] >= RULE["cuhk_min_change"],
-        "ar": s["ar"]["diff"]["mean"] >= RULE["ar_min_change"],
-        "fs2k": s["fs2k"]["diff"]["mean"] > RULE["fs2k_min_change"],
-        "fs2k_dark": s["fs2k_dark"]["diff"]["mean"] > RULE["fs2k_dark_min_change"],
-        "fs2k_spike": s["fs2k"]["spike_matched"] <= RULE["fs2k_max_spike"],
+        "cuhk": ours["cuhk"]["diff"]["mean"] >= RULE["cuhk_min_change"],
+        "ar": ours["ar"]["diff"]["mean"] >= RULE["ar_min_change"],
+        "fs2k": ours["fs2k"]["diff"]["mean"] > RULE["fs2k_min_change"],
+        "fs2k_dark": ours["fs2k_dark"]["diff"]["mean"] > RULE["fs2k_dark_min_change"],
+        "fs2k_spike": ours["fs2k"]["spike_matched"] <= RULE["fs2k_max_spike"],
     }
     result["rule"]["met"] = all(result["rule"].values())
+    result["others"] = {}
+    for name, path in (others or {}).items():
+        their, per_image = _score_model(path, target, inputs, luma < dark_below)
+        result["others"][name] = {
+            "sets": their,
+            "vs_model": {k: paired_difference(per_image[k], ours_per_image[k]) for k in their},
+        }
     return result
 
 
@@ -169,6 +197,28 @@ def write(result: dict[str, Any], model: str, out: Path) -> None:
         lines.append(
             f"| {LABELS[key]} | {s['n']} | {s['raw']:.4f} | {s['matched']:.4f} | "
             f"{s['diff']['mean']:+.4f} [{lo:+.4f}, {hi:+.4f}] | {s['spike_raw']:.2f} / {s['spike_matched']:.2f} |"
+        )
+    if result.get("others"):
+        lines += [
+            "",
+            f"Other models, exposure matched, against {model} matched (paired 95% CI of the row less {model}):",
+            "",
+            "| model | " + " | ".join(LABELS[k] for k in result["sets"]) + " |",
+            "|---|" + "---:|" * len(result["sets"]),
+        ]
+        for name, o in result["others"].items():
+            cells = []
+            for k in result["sets"]:
+                d = o["vs_model"][k]
+                cells.append(
+                    f"{o['sets'][k]['matched']:.4f} ({d['mean']:+.4f} [{d['ci95'][0]:+.4f}, {d['ci95'][1]:+.4f}])"
+                )
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
+        lines.append(
+            "Nyquist spike on FS2K, matched: "
+            + ", ".join(f"{n} {o['sets']['fs2k']['spike_matched']:.2f}" for n, o in result["others"].items())
+            + "."
         )
     rule = result["rule"]
     lines += [
