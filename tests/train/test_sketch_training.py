@@ -98,28 +98,41 @@ def _fake_cufs(root: Path) -> Path:
     return root
 
 
-@pytest.mark.parametrize("variant", ["cyclegan-l1", "pix2pix-l1"])
-def test_training_runs_and_resumes_exactly(tmp_path: Path, variant: str) -> None:
-    data = _fake_cufs(tmp_path / "data")
-    cfg = SketchConfig(
-        variant=variant,
-        channels=(8, 16),
-        ndf=8,
-        epochs=2,
-        batch_size=2,
-        eval_every=1,
-        checkpoint_every=1,
-        pool_size=2,
-        threads=1,
-        select="best-val",
-    )
-    straight = make_run_dir(tmp_path / "runs", "sketch", "a")
+#: A sketch configuration small enough to train two epochs in a test.
+TINY = {
+    "channels": (8, 16),
+    "ndf": 8,
+    "epochs": 2,
+    "batch_size": 2,
+    "checkpoint_every": 1,
+    "pool_size": 2,
+    "threads": 1,
+}
+
+
+def _train_straight_and_resumed(cfg: SketchConfig, data: Path, runs: Path) -> tuple[Path, Path]:
+    """Train ``cfg`` straight through, and again killed after epoch 1 and resumed; check that
+    both end with the same G. Returns (the straight run's selected checkpoint, its run folder)."""
+    straight = make_run_dir(runs, "sketch", "a")
     selected = train(cfg, data, straight)
-    resumed = make_run_dir(tmp_path / "runs", "sketch", "b")
+    resumed = make_run_dir(runs, "sketch", "b")
     train(cfg, data, resumed)
     # as if the run had been killed during epoch 2: resume from the epoch-1 checkpoint
     (resumed / "checkpoints" / "epoch-0002.pt").unlink()
     train(cfg, data, resumed)
+    G_a, G_b = (SEUNet(3, 1, cfg.channels, upsample=cfg.upsample) for _ in range(2))
+    load_checkpoint(straight / "checkpoints" / "epoch-0002.pt", {"G": G_a})
+    load_checkpoint(resumed / "checkpoints" / "epoch-0002.pt", {"G": G_b})
+    for (name, a), b in zip(G_a.state_dict().items(), G_b.state_dict().values()):
+        torch.testing.assert_close(a, b, msg=name)
+    return selected, straight
+
+
+@pytest.mark.parametrize("variant", ["cyclegan-l1", "pix2pix-l1"])
+def test_training_runs_and_resumes_exactly(tmp_path: Path, variant: str) -> None:
+    data = _fake_cufs(tmp_path / "data")
+    cfg = SketchConfig(**TINY, variant=variant, eval_every=1, select="best-val")
+    selected, straight = _train_straight_and_resumed(cfg, data, tmp_path / "runs")
     log = [json.loads(line) for line in (straight / "log.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in log if "epoch" in r] == [1, 2]
     assert all(np.isfinite(r["val_ssim_ar_train"]) for r in log if "epoch" in r)
@@ -130,11 +143,6 @@ def test_training_runs_and_resumes_exactly(tmp_path: Path, variant: str) -> None
     assert selected.name == "best.pt" and best["epoch"] == max(vals, key=vals.get)
     assert best["val_ssim"] == pytest.approx(max(vals.values()))
     assert log[-1]["selected_epoch"] == best["epoch"]
-    G_a, G_b = (SEUNet(3, 1, (8, 16), upsample=cfg.upsample) for _ in range(2))
-    load_checkpoint(straight / "checkpoints" / "epoch-0002.pt", {"G": G_a})
-    load_checkpoint(resumed / "checkpoints" / "epoch-0002.pt", {"G": G_b})
-    for (name, a), b in zip(G_a.state_dict().items(), G_b.state_dict().values()):
-        torch.testing.assert_close(a, b, msg=name)
 
 
 def test_unpaired_photos_enter_only_the_unsupervised_terms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -148,31 +156,11 @@ def test_unpaired_photos_enter_only_the_unsupervised_terms(tmp_path: Path, monke
     monkeypatch.setattr(sketch_train, "_template", lambda data: None)
     monkeypatch.setattr(sketch_train, "unpaired_photos", lambda source, data, tpl, console: fakes)
     data = _fake_cufs(tmp_path / "data")
-    cfg = SketchConfig(
-        channels=(8, 16),
-        ndf=8,
-        epochs=2,
-        batch_size=2,
-        checkpoint_every=1,
-        pool_size=2,
-        threads=1,
-        unpaired="fs2k",
-        unpaired_batch=3,
-    )
-    straight = make_run_dir(tmp_path / "runs", "sketch", "a")
-    train(cfg, data, straight)
-    resumed = make_run_dir(tmp_path / "runs", "sketch", "b")
-    train(cfg, data, resumed)
-    (resumed / "checkpoints" / "epoch-0002.pt").unlink()
-    train(cfg, data, resumed)
+    cfg = SketchConfig(**TINY, unpaired="fs2k", unpaired_batch=3)
+    _, straight = _train_straight_and_resumed(cfg, data, tmp_path / "runs")
     log = [json.loads(line) for line in (straight / "log.jsonl").read_text().splitlines()]
     assert all(np.isfinite(r["loss_G_cycle_u"]) and r["loss_G_gan_u"] > 0 for r in log if "epoch" in r)
     assert json.loads((straight / "config.json").read_text())["n_unpaired"] == 5
-    G_a, G_b = (SEUNet(3, 1, (8, 16), upsample=cfg.upsample) for _ in range(2))
-    load_checkpoint(straight / "checkpoints" / "epoch-0002.pt", {"G": G_a})
-    load_checkpoint(resumed / "checkpoints" / "epoch-0002.pt", {"G": G_b})
-    for (name, a), b in zip(G_a.state_dict().items(), G_b.state_dict().values()):
-        torch.testing.assert_close(a, b, msg=name)
     # one step: the unpaired batch changes G's update (it is not ignored) ...
     x, y = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 1, 32, 32) * 2 - 1
     x_u = torch.rand(3, 3, 32, 32) * 2 - 1
@@ -210,9 +198,7 @@ def test_weight_average_is_kept_resumed_and_exported(tmp_path: Path) -> None:
     from portraitcli.train.sketch.export import load_generator
 
     data = _fake_cufs(tmp_path / "data")
-    cfg = SketchConfig(
-        channels=(8, 16), ndf=8, epochs=2, batch_size=2, checkpoint_every=1, pool_size=2, threads=1, ema_decay=0.5
-    )
+    cfg = SketchConfig(**TINY, ema_decay=0.5)
     straight = make_run_dir(tmp_path / "runs", "sketch", "a")
     final = train(cfg, data, straight)
     resumed = make_run_dir(tmp_path / "runs", "sketch", "b")
