@@ -74,6 +74,46 @@ def benchmark_sketch(
     print(json.dumps({"model": result["model"], **result["metrics"]}))
 
 
+@app.command("sketch-exposure")
+def benchmark_sketch_exposure(
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Datasets folder (holds cufs/ and fs2k/); default $PORTRAIT_DATA.")
+    ] = None,
+    model: Annotated[
+        list[str], typer.Option("--model", help="NAME=ONNX of another sketch model to score beside it (repeatable).")
+    ] = [],  # noqa: B006
+    out: Annotated[Path, typer.Option("--out", help="Folder for sketch_exposure.json / .md.")] = Path(
+        "docs/benchmarks"
+    ),
+    record: Annotated[
+        bool, typer.Option("--record", help="Record the measured reference exposure in the manifest.")
+    ] = False,
+) -> None:
+    """The shipped sketch model raw vs exposure-matched: CUHK, AR and FS2K test (SSIM, Nyquist spike)."""
+    from rich.console import Console
+
+    from portraitcli.benchmark.sketch_exposure import record_exposure, run, write
+    from portraitcli.data import data_root
+    from portraitcli.errors import UsageError
+    from portraitcli.runtime.weights import find_model, verify
+
+    others = {}
+    for item in model:
+        name, sep, path = item.partition("=")
+        if not sep or not Path(path).is_file():
+            raise UsageError(f"--model {item!r}: expected NAME=PATH to an ONNX file")
+        others[name] = Path(path)
+    spec = find_model("sketch")
+    console = Console(stderr=True)
+    with console.status("sketching the CUHK, AR and FS2K test photos raw and exposure-matched..."):
+        result = run(data_root(data), verify(spec), spec.template, spec.template.exposure, others)
+    write(result, spec.name, out)
+    if record:
+        record_exposure(spec.name, result["reference"])
+    console.print(f"wrote {out / 'sketch_exposure.json'} and {out / 'sketch_exposure.md'}")
+    print((out / "sketch_exposure.md").read_text())
+
+
 @app.command("draw")
 def benchmark_draw(
     data: Annotated[

@@ -94,3 +94,55 @@ def test_recorded_ablations_read_method_names_with_commas(tmp_path: Path) -> Non
         names[0]: {"photo1/a": {"style": 1.0, "ssim": 0.25}},
         names[1]: {"photo1/a": {"style": 1.0, "ssim": 0.75}},
     }
+
+
+def _fake_datasets(root: Path, astronaut) -> Path:
+    """CUFS-shaped (2 CUHK train, 3 CUHK test, 2 AR test pairs) and FS2K-shaped (4 test
+    photos: the astronaut at four exposures, each 'drawn' as the luma of the bright one)."""
+    import csv
+
+    import numpy as np
+
+    from portraitcli.io import write_image
+    from portraitcli.metrics.pixel import to_gray
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for subset, split, n in (("cuhk_student", "train", 2), ("cuhk_student", "test", 3), ("ar", "test", 2)):
+        for i in range(n):
+            photo = rng.integers(120, 256, (250, 200, 3), dtype=np.uint8)
+            name = f"{subset}/{split}/{i}.png"
+            write_image(root / "cufs" / "photos" / name, photo)
+            write_image(root / "cufs" / "sketches" / name, to_gray(photo))
+            rows.append([subset, split, f"photos/{name}", f"sketches/{name}"])
+    with (root / "cufs" / "pairs.csv").open("w", newline="") as f:
+        csv.writer(f).writerows([["subset", "split", "photo", "sketch"], *rows])
+    fs2k = []
+    for i, gain in enumerate((1.0, 0.7, 0.45, 0.3)):
+        write_image(root / "fs2k" / "photo" / f"image{i}.png", (astronaut * gain).astype(np.uint8))
+        write_image(root / "fs2k" / "sketch" / f"sketch{i}.png", to_gray(astronaut))
+        fs2k.append(["test", 0, 0, 0, 1, f"photo/image{i}.png", f"sketch/sketch{i}.png"])
+    with (root / "fs2k" / "pairs.csv").open("w", newline="") as f:
+        header = ["split", "sketch_style", "gender", "smile", "frontal_face", "photo", "sketch"]
+        csv.writer(f).writerows([header, *fs2k])
+    return root
+
+
+def test_exposure_benchmark_on_a_tiny_dataset(tmp_path: Path, capsys, weights_dir: Path, astronaut) -> None:
+    """With a luma 'model', matching brings the dark astronauts back to their bright drawing."""
+    data = _fake_datasets(tmp_path / "data", astronaut)
+    out = tmp_path / "out"
+    other = weights_dir / "sketch-v1.onnx"
+    code = main(["benchmark", "sketch-exposure", "--data", str(data), "--out", str(out), "--model", f"same={other}"])
+    _, err = capsys.readouterr()
+    assert code == 0, err
+    result = json.loads((out / "sketch_exposure.json").read_text())
+    sets = result["sets"]
+    assert (sets["cuhk"]["n"], sets["ar"]["n"], sets["fs2k"]["n"], sets["fs2k_dark"]["n"]) == (3, 2, 4, 1)
+    assert sets["fs2k"]["matched"] > sets["fs2k"]["raw"] + 0.05  # the dark copies come back
+    assert sets["fs2k_dark"]["diff"]["mean"] > sets["fs2k"]["diff"]["mean"]  # the darkest most of all
+    assert 150 < result["reference"]["mean"] < 230  # measured on the 2 bright CUHK training photos
+    # the same model given again: every paired difference is exactly 0
+    assert all(d["mean"] == 0 for d in result["others"]["same"]["vs_model"].values())
+    md = (out / "sketch_exposure.md").read_text()
+    assert "| FS2K test, darkest quarter (FS2K drawings) | 1 |" in md and "Other models" in md
