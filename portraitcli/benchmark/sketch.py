@@ -135,10 +135,10 @@ def onnx_generator(path: Path, threads: int = 2, template: Template | None = Non
     """A sketch generator from an ONNX file with the sketch model's contract.
 
     ``template``: when given with an exposure, each photo is first matched to it, as
-    ``portrait sketch`` does (:func:`~portraitcli.face.exposure.match_exposure`); by
+    ``portrait sketch`` does (:func:`~portraitcli.face.exposure.match_template_exposure`); by
     default the photo goes in as it is (the paper's protocol, which every table row uses).
     """
-    from portraitcli.face.exposure import match_exposure
+    from portraitcli.face.exposure import match_template_exposure
     from portraitcli.models.sketch import photo_to_tensor, tensor_to_sketch
     from portraitcli.runtime.session import create_session
 
@@ -146,9 +146,7 @@ def onnx_generator(path: Path, threads: int = 2, template: Template | None = Non
     name = session.get_inputs()[0].name
 
     def generate(photo: np.ndarray) -> np.ndarray:
-        if template is not None and template.exposure is not None:
-            kps = template.scaled(photo.shape[1], photo.shape[0]).kps
-            photo = match_exposure(photo, kps, template.exposure)
+        photo = match_template_exposure(photo, template)
         (y,) = session.run(None, {name: photo_to_tensor(photo)[None]})
         return tensor_to_sketch(y[0], *photo.shape[:2])
 

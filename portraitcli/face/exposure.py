@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from portraitcli.types import Exposure
+from portraitcli.types import Exposure, Template
 
 #: BT.601 luma weights (R, G, B), as OpenCV's ``COLOR_RGB2GRAY``.
 LUMA = np.array([0.299, 0.587, 0.114])
@@ -111,3 +111,20 @@ def match_exposure(rgb: np.ndarray, kps: np.ndarray, reference: Exposure) -> np.
     gain = float(np.clip(reference.std / max(std, 1e-6), *GAIN_LIMITS))
     out = (rgb.astype(np.float64) - mean) * gain + reference.mean
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def match_template_exposure(rgb: np.ndarray, template: Template | None) -> np.ndarray:
+    """A crop in ``template``'s framing, at any size, matched to the template's exposure.
+
+    Args:
+        rgb: (H, W, 3) uint8 RGB framed like ``template`` (any H, W: the landmarks are
+            scaled to the crop, as ``--aligned`` and ``--size`` crops need).
+        template: the model's template; None, or one without an exposure, leaves the crop
+            as it is (the same array is returned).
+
+    Returns:
+        (H, W, 3) uint8 RGB.
+    """
+    if template is None or template.exposure is None:
+        return rgb
+    return match_exposure(rgb, template.scaled(rgb.shape[1], rgb.shape[0]).kps, template.exposure)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from portraitcli.face import exposure
+from portraitcli.face.exposure import match_template_exposure
 from portraitcli.models.base import ImageModel, padding, register
 
 #: Native frame of the model: the CUFS crops, width x height in pixels.
@@ -76,15 +76,13 @@ class SketchModel(ImageModel):
     ``run`` takes an aligned crop (H, W, 3) uint8 RGB of any size whose sides are at
     least 16 px (the model was trained at 200x250) and returns (H, W) uint8 grayscale.
     When the model's template records the training photos' exposure, the crop's face
-    region is first matched to it (:func:`~portraitcli.face.exposure.match_exposure`)
+    region is first matched to it (:func:`~portraitcli.face.exposure.match_template_exposure`)
     unless ``run(crop, match_exposure=False)``.
     """
 
     def run(self, crop: np.ndarray, match_exposure: bool = True) -> np.ndarray:
-        template = self.spec.template
-        if match_exposure and template is not None and template.exposure is not None:
-            kps = template.scaled(crop.shape[1], crop.shape[0]).kps
-            crop = exposure.match_exposure(crop, kps, template.exposure)
+        if match_exposure:
+            crop = match_template_exposure(crop, self.spec.template)
         x = photo_to_tensor(crop)[None]
         (y,) = self.session.run(None, {self.input_name: x})
         return tensor_to_sketch(y[0], crop.shape[0], crop.shape[1])

@@ -23,7 +23,7 @@ from portraitcli.data.fs2k import fs2k_pairs
 from portraitcli.errors import UsageError
 from portraitcli.face.align import align_face
 from portraitcli.face.detect import FaceDetector
-from portraitcli.face.exposure import match_exposure
+from portraitcli.face.exposure import match_template_exposure
 from portraitcli.io import read_image
 from portraitcli.types import Template
 
@@ -59,10 +59,7 @@ def unpaired_photos(source: str, data: Path, template: Template, console: Consol
         found = detector.detect(rgb)
         if not found:
             continue
-        crop = align_face(rgb, found[0], template).crop
-        if template.exposure is not None:
-            crop = match_exposure(crop, template.kps, template.exposure)
-        crops.append(crop)
+        crops.append(match_template_exposure(align_face(rgb, found[0], template).crop, template))
     if not crops:
         raise UsageError(f"{data}: no face found on the FS2K training photos")
     return crops
