@@ -196,6 +196,7 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
             x_u = None
             if unpaired:
                 picks = rng.integers(0, len(unpaired), cfg.unpaired_batch)
+                # the photos' own jitter; the second image is a stand-in (they have no sketch)
                 us = [
                     paired_jitter(
                         unpaired[i], unpaired[i][..., 0], rng, cfg.augment_shift, cfg.augment_scale, cfg.augment_color
