@@ -18,7 +18,6 @@ Differences come with the paired bootstrap interval of the sketch benchmark.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +27,7 @@ import numpy as np
 
 from portraitcli.benchmark.sketch import load_test_sets, onnx_generator, paired_difference
 from portraitcli.data.cufs import cufs_pairs, load_pair
+from portraitcli.data.fs2k import fs2k_pairs
 from portraitcli.face.align import align_face, warp_affine
 from portraitcli.face.detect import FaceDetector
 from portraitcli.face.exposure import face_region, luma_stats, reference_exposure
@@ -55,17 +55,15 @@ def fs2k_test_faces(data: Path, template: Template) -> list[tuple[str, np.ndarra
         H x W the template's size; photos without a detected face are left out.
     """
     detector = FaceDetector()
-    with (data / "fs2k" / "pairs.csv").open() as f:
-        rows = [r for r in csv.DictReader(f) if r["split"] == "test"]
     faces = []
-    for r in rows:
-        rgb = read_image(data / "fs2k" / r["photo"]).rgb
+    for pair in fs2k_pairs(data, "test"):
+        rgb = read_image(pair.photo).rgb
         found = detector.detect(rgb)
         if not found:
             continue
         aligned = align_face(rgb, found[0], template)
-        drawing = read_image(data / "fs2k" / r["sketch"]).rgb
-        faces.append((Path(r["photo"]).stem, aligned.crop, to_gray(warp_affine(drawing, aligned.M, template.size))))
+        drawing = read_image(pair.drawing).rgb  # warped in colour, then to gray, as the grid's crops
+        faces.append((pair.photo.stem, aligned.crop, to_gray(warp_affine(drawing, aligned.M, template.size))))
     return faces
 
 

@@ -24,17 +24,29 @@ KeepAblations = Annotated[
 ]
 
 
-def _ablation_runs(items: list[str]) -> dict[str, Path]:
-    """Parse ``NAME=RUN_DIR`` options; each RUN_DIR must hold ``model.onnx``."""
+def _named_paths(items: list[str], option: str, required: str) -> dict[str, Path]:
+    """Parse ``NAME=PATH`` options into ``{name: path}``.
+
+    ``required``: ``"model.onnx"`` (PATH is a run folder holding it) or ``""`` (PATH is a file).
+
+    Raises:
+        UsageError: an item without ``=`` or whose file is missing.
+    """
     from portraitcli.errors import UsageError
 
-    runs = {}
+    paths = {}
     for item in items:
-        name, sep, folder = item.partition("=")
-        if not sep or not (Path(folder) / "model.onnx").is_file():
-            raise UsageError(f"--ablation {item!r}: expected NAME=RUN_DIR with RUN_DIR/model.onnx")
-        runs[name] = Path(folder)
-    return runs
+        name, sep, path = item.partition("=")
+        if not sep or not (Path(path) / required).is_file():
+            expected = f"NAME=RUN_DIR with RUN_DIR/{required}" if required else "NAME=PATH to an ONNX file"
+            raise UsageError(f"{option} {item!r}: expected {expected}")
+        paths[name] = Path(path)
+    return paths
+
+
+def _ablation_runs(items: list[str]) -> dict[str, Path]:
+    """Parse ``NAME=RUN_DIR`` options; each RUN_DIR must hold ``model.onnx``."""
+    return _named_paths(items, "--ablation", "model.onnx")
 
 
 @app.command("sketch")
@@ -94,15 +106,9 @@ def benchmark_sketch_exposure(
 
     from portraitcli.benchmark.sketch_exposure import record_exposure, run, write
     from portraitcli.data import data_root
-    from portraitcli.errors import UsageError
     from portraitcli.runtime.weights import find_model, verify
 
-    others = {}
-    for item in model:
-        name, sep, path = item.partition("=")
-        if not sep or not Path(path).is_file():
-            raise UsageError(f"--model {item!r}: expected NAME=PATH to an ONNX file")
-        others[name] = Path(path)
+    others = _named_paths(model, "--model", "")
     spec = find_model("sketch")
     console = Console(stderr=True)
     with console.status("sketching the CUHK, AR and FS2K test photos raw and exposure-matched..."):
