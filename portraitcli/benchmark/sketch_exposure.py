@@ -14,6 +14,12 @@ photos' face-region luma (``matched``). Test sets:
   Nyquist spike (:func:`~portraitcli.metrics.spectrum.nyquist_spike`) of the outputs.
 
 Differences come with the paired bootstrap interval of the sketch benchmark.
+
+``split="validation"`` scores photos no sketch model trained on and no test split holds, for
+decisions taken before a test split is looked at: the 100 AR *training* pairs (the sketch
+trainer logs SSIM on the first 20 of them but selects nothing on them; no recipe trains on
+AR) and every third FS2K *training* photo, aligned and scored as the test photos are. The
+CUHK training photos are what the models learned from, so that split has no CUHK set.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from portraitcli.benchmark.sketch import load_test_sets, onnx_generator, paired_difference
+from portraitcli.benchmark.sketch import onnx_generator, paired_difference
 from portraitcli.data.cufs import cufs_pairs, load_pair
 from portraitcli.data.fs2k import fs2k_pairs
 from portraitcli.face.align import align_face, warp_affine
@@ -47,8 +53,22 @@ RULE = {
 }
 
 
-def fs2k_test_faces(data: Path, template: Template) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """FS2K test photos aligned to ``template``, each with its drawing warped the same way.
+#: The splits :func:`run` scores: per split, ``(CUFS subset, CUFS split)`` per CUFS set and the
+#: FS2K split with the step through its photos.
+SPLITS: dict[str, dict[str, Any]] = {
+    "test": {"cufs": {"cuhk": ("cuhk_student", "test"), "ar": ("ar", "test")}, "fs2k": ("test", 1)},
+    "validation": {"cufs": {"ar": ("ar", "train")}, "fs2k": ("train", 3)},
+}
+
+
+def fs2k_faces(
+    data: Path, template: Template, split: str = "test", step: int = 1
+) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """FS2K photos of ``split`` aligned to ``template``, each with its drawing warped the same way.
+
+    Args:
+        split: ``"train"`` or ``"test"`` (FS2K's own split).
+        step: take every ``step``-th photo of the split, in ``pairs.csv`` order.
 
     Returns:
         ``[(name, crop, drawing)]``: crop (H, W, 3) uint8 RGB, drawing (H, W) uint8 gray,
@@ -56,7 +76,7 @@ def fs2k_test_faces(data: Path, template: Template) -> list[tuple[str, np.ndarra
     """
     detector = FaceDetector()
     faces = []
-    for pair in fs2k_pairs(data, "test"):
+    for pair in fs2k_pairs(data, split)[::step]:
         rgb = read_image(pair.photo).rgb
         found = detector.detect(rgb)
         if not found:
@@ -110,6 +130,7 @@ def run(
     template: Template,
     reference: Exposure | None = None,
     others: dict[str, Path] | None = None,
+    split: str = "test",
 ) -> dict[str, Any]:
     """Score ``raw`` and ``matched`` on CUHK, AR and FS2K test; see the module docstring.
 
@@ -120,39 +141,44 @@ def run(
         reference: the exposure to match; by default measured on the 88 CUHK training photos.
         others: more sketch models ``{name: model.onnx}`` (run folders, same framing), scored
             the same way and compared with ``model_path`` on the matched SSIM.
+        split: ``"test"`` (CUHK, AR and FS2K test) or ``"validation"`` (AR and FS2K training
+            photos; see the module docstring).
 
     Returns:
-        The result dict written by :func:`write`: ``reference``, per set ``{"raw", "matched",
-        "diff": {"mean", "ci95"}, "n", "spike_raw", "spike_matched"}``, ``rule`` with each
-        condition and whether it holds, and ``others``: per model its ``sets`` and
-        ``vs_model``, per set the paired difference of its matched SSIM less the model's.
+        The result dict written by :func:`write`: ``split``, ``reference``, per set ``{"raw",
+        "matched", "diff": {"mean", "ci95"}, "n", "spike_raw", "spike_matched"}``, ``rule``
+        with each condition and whether it holds (test split only), and ``others``: per model
+        its ``sets`` and ``vs_model``, per set the paired difference of its matched SSIM less
+        the model's.
+
+    Raises:
+        ValueError: ``split`` is not one of :data:`SPLITS`.
     """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {sorted(SPLITS)}, not {split!r}")
     if reference is None:
         train = [load_pair(p)[0] for p in cufs_pairs(data, "cuhk_student", "train")]
         reference = reference_exposure(train, template.kps)
     target = Template(template.size, template.kps, reference)
-    sets = load_test_sets(data)
-    fs2k = fs2k_test_faces(data, template)
+    inputs: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}
+    for key, (subset, cufs_split) in SPLITS[split]["cufs"].items():
+        loaded = [load_pair(p) for p in cufs_pairs(data, subset, cufs_split)]
+        inputs[key] = ([photo for photo, _ in loaded], [sketch for _, sketch in loaded])
+    fs2k = fs2k_faces(data, template, *SPLITS[split]["fs2k"])
+    inputs["fs2k"] = ([c for _, c, _ in fs2k], [d for _, _, d in fs2k])
     luma = np.array([luma_stats(crop, face_region(template.kps))[0] for _, crop, _ in fs2k])
     dark_below = float(np.quantile(luma, 0.25))
-    inputs = {
-        "cuhk": (sets["cuhk"].photos, sets["cuhk"].sketches),
-        "ar": (sets["ar"].photos, sets["ar"].sketches),
-        "fs2k": ([c for _, c, _ in fs2k], [d for _, _, d in fs2k]),
-    }
     ours, ours_per_image = _score_model(model_path, target, inputs, luma < dark_below)
-    result: dict[str, Any] = {"reference": {"mean": reference.mean, "std": reference.std}, "sets": ours}
-    result["fs2k_dark_below"] = dark_below
-    result["fs2k_names"] = [n for n, _, _ in fs2k]
-    result["rule"] = {
-        "cuhk": ours["cuhk"]["diff"]["mean"] >= RULE["cuhk_min_change"],
-        "ar": ours["ar"]["diff"]["mean"] >= RULE["ar_min_change"],
-        "fs2k": ours["fs2k"]["diff"]["mean"] > RULE["fs2k_min_change"],
-        "fs2k_dark": ours["fs2k_dark"]["diff"]["mean"] > RULE["fs2k_dark_min_change"],
-        "fs2k_spike": ours["fs2k"]["spike_matched"] <= RULE["fs2k_max_spike"],
+    result: dict[str, Any] = {
+        "split": split,
+        "reference": {"mean": reference.mean, "std": reference.std},
+        "sets": ours,
+        "fs2k_dark_below": dark_below,
+        "fs2k_names": [n for n, _, _ in fs2k],
+        "others": {},
     }
-    result["rule"]["met"] = all(result["rule"].values())
-    result["others"] = {}
+    if split == "test":
+        result["rule"] = _rule(ours)
     for name, path in (others or {}).items():
         their, per_image = _score_model(path, target, inputs, luma < dark_below)
         result["others"][name] = {
@@ -162,38 +188,70 @@ def run(
     return result
 
 
+def _rule(ours: dict[str, Any]) -> dict[str, bool]:
+    """The conditions of :data:`RULE` on the test split's sets, and ``met``: all of them."""
+    rule = {
+        "cuhk": ours["cuhk"]["diff"]["mean"] >= RULE["cuhk_min_change"],
+        "ar": ours["ar"]["diff"]["mean"] >= RULE["ar_min_change"],
+        "fs2k": ours["fs2k"]["diff"]["mean"] > RULE["fs2k_min_change"],
+        "fs2k_dark": ours["fs2k_dark"]["diff"]["mean"] > RULE["fs2k_dark_min_change"],
+        "fs2k_spike": ours["fs2k"]["spike_matched"] <= RULE["fs2k_max_spike"],
+    }
+    rule["met"] = all(rule.values())
+    return rule
+
+
 LABELS = {
-    "cuhk": "CUHK student test (CUFS artists)",
-    "ar": "AR test (CUFS artists)",
-    "fs2k": "FS2K test, all faces (FS2K drawings)",
-    "fs2k_dark": "FS2K test, darkest quarter (FS2K drawings)",
+    "test": {
+        "cuhk": "CUHK student test (CUFS artists)",
+        "ar": "AR test (CUFS artists)",
+        "fs2k": "FS2K test, all faces (FS2K drawings)",
+        "fs2k_dark": "FS2K test, darkest quarter (FS2K drawings)",
+    },
+    "validation": {
+        "ar": "AR training pairs (CUFS artists)",
+        "fs2k": "FS2K training photos, every third, all faces (FS2K drawings)",
+        "fs2k_dark": "FS2K training photos, every third, darkest quarter (FS2K drawings)",
+    },
 }
 
 
+def report_stem(split: str) -> str:
+    """The file name, without suffix, :func:`write` gives the report of ``split``."""
+    return "sketch_exposure" if split == "test" else f"sketch_exposure_{split}"
+
+
 def write(result: dict[str, Any], model: str, out: Path) -> None:
-    """Write ``out/sketch_exposure.json`` and ``out/sketch_exposure.md``."""
+    """Write ``out/<stem>.json`` and ``out/<stem>.md``, the stem from :func:`report_stem`."""
     out.mkdir(parents=True, exist_ok=True)
+    split = result.get("split", "test")
+    labels = LABELS[split]
+    stem = report_stem(split)
     result = {"model": model, **result}
-    write_text_atomic(out / "sketch_exposure.json", json.dumps(result, indent=2) + "\n")
+    write_text_atomic(out / f"{stem}.json", json.dumps(result, indent=2) + "\n")
     ref = result["reference"]
+    command = "python benchmarks/sketch_exposure.py --data ../shared/datasets" + (
+        f" --split {split}" if split != "test" else ""
+    )
+    title = "# sketch: exposure matching" + (f" ({split} photos: no test split)" if split != "test" else "")
     lines = [
-        "# sketch: exposure matching",
+        title,
         "",
-        f"Model `{model}`, regenerated by `python benchmarks/sketch_exposure.py --data ../shared/datasets`. "
-        f"Each test photo is sketched as it is (raw) and after its face region's luma is matched to the "
+        f"Model `{model}`, regenerated by `{command}`. "
+        f"Each photo is sketched as it is (raw) and after its face region's luma is matched to the "
         f"CUFS CUHK training photos' (mean {ref['mean']:.1f}, std {ref['std']:.1f}; `portraitcli/face/exposure.py`). "
         "SSIM as in the sketch benchmark (Wang et al. setting, 8-bit gray, 200x250). FS2K photos are "
         "detected and aligned like a user's photo and scored against their own FS2K drawing warped the "
         "same way: another drawing style than CUFS, so read the difference, not the level. "
         f"Darkest quarter: face-region luma below {result['fs2k_dark_below']:.1f}.",
         "",
-        "| test set | n | SSIM raw | SSIM matched | matched - raw (95% CI) | Nyquist spike raw / matched |",
+        "| set | n | SSIM raw | SSIM matched | matched - raw (95% CI) | Nyquist spike raw / matched |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for key, s in result["sets"].items():
         lo, hi = s["diff"]["ci95"]
         lines.append(
-            f"| {LABELS[key]} | {s['n']} | {s['raw']:.4f} | {s['matched']:.4f} | "
+            f"| {labels[key]} | {s['n']} | {s['raw']:.4f} | {s['matched']:.4f} | "
             f"{s['diff']['mean']:+.4f} [{lo:+.4f}, {hi:+.4f}] | {s['spike_raw']:.2f} / {s['spike_matched']:.2f} |"
         )
     if result.get("others"):
@@ -201,7 +259,7 @@ def write(result: dict[str, Any], model: str, out: Path) -> None:
             "",
             f"Other models, exposure matched, against {model} matched (paired 95% CI of the row less {model}):",
             "",
-            "| model | " + " | ".join(LABELS[k] for k in result["sets"]) + " |",
+            "| model | " + " | ".join(labels[k] for k in result["sets"]) + " |",
             "|---|" + "---:|" * len(result["sets"]),
         ]
         for name, o in result["others"].items():
@@ -218,17 +276,18 @@ def write(result: dict[str, Any], model: str, out: Path) -> None:
             + ", ".join(f"{n} {o['sets']['fs2k']['spike_matched']:.2f}" for n, o in result["others"].items())
             + "."
         )
-    rule = result["rule"]
-    lines += [
-        "",
-        "Rule set in docs/design.md before these splits were scored with matching (matching becomes the "
-        f"default if all hold): CUHK change >= {RULE['cuhk_min_change']} ({_ok(rule['cuhk'])}), AR change "
-        f">= 0 ({_ok(rule['ar'])}), FS2K change > 0 ({_ok(rule['fs2k'])}), darkest quarter change > 0 "
-        f"({_ok(rule['fs2k_dark'])}), FS2K spike matched <= {RULE['fs2k_max_spike']} ({_ok(rule['fs2k_spike'])}): "
-        f"**{'met' if rule['met'] else 'not met'}**.",
-        "",
-    ]
-    write_text_atomic(out / "sketch_exposure.md", "\n".join(lines))
+    if "rule" in result:
+        rule = result["rule"]
+        lines += [
+            "",
+            "Rule set in docs/design.md before these splits were scored with matching (matching becomes the "
+            f"default if all hold): CUHK change >= {RULE['cuhk_min_change']} ({_ok(rule['cuhk'])}), AR change "
+            f">= 0 ({_ok(rule['ar'])}), FS2K change > 0 ({_ok(rule['fs2k'])}), darkest quarter change > 0 "
+            f"({_ok(rule['fs2k_dark'])}), FS2K spike matched <= {RULE['fs2k_max_spike']} "
+            f"({_ok(rule['fs2k_spike'])}): **{'met' if rule['met'] else 'not met'}**.",
+        ]
+    lines.append("")
+    write_text_atomic(out / f"{stem}.md", "\n".join(lines))
 
 
 def _ok(flag: bool) -> str:

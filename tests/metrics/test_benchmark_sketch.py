@@ -97,8 +97,9 @@ def test_recorded_ablations_read_method_names_with_commas(tmp_path: Path) -> Non
 
 
 def _fake_datasets(root: Path, astronaut) -> Path:
-    """CUFS-shaped (2 CUHK train, 3 CUHK test, 2 AR test pairs) and FS2K-shaped (4 test
-    photos: the astronaut at four exposures, each 'drawn' as the luma of the bright one)."""
+    """CUFS-shaped (2 CUHK train, 3 CUHK test, 2 AR train, 2 AR test pairs) and FS2K-shaped (4
+    test photos: the astronaut at four exposures, each 'drawn' as the luma of the bright one;
+    the same 4 again as the training split)."""
     import csv
 
     import numpy as np
@@ -108,7 +109,8 @@ def _fake_datasets(root: Path, astronaut) -> Path:
 
     rng = np.random.default_rng(0)
     rows = []
-    for subset, split, n in (("cuhk_student", "train", 2), ("cuhk_student", "test", 3), ("ar", "test", 2)):
+    cufs_sets = (("cuhk_student", "train", 2), ("cuhk_student", "test", 3), ("ar", "train", 2), ("ar", "test", 2))
+    for subset, split, n in cufs_sets:
         for i in range(n):
             photo = rng.integers(120, 256, (250, 200, 3), dtype=np.uint8)
             name = f"{subset}/{split}/{i}.png"
@@ -121,7 +123,8 @@ def _fake_datasets(root: Path, astronaut) -> Path:
     for i, gain in enumerate((1.0, 0.7, 0.45, 0.3)):
         write_image(root / "fs2k" / "photo" / f"image{i}.png", (astronaut * gain).astype(np.uint8))
         write_image(root / "fs2k" / "sketch" / f"sketch{i}.png", to_gray(astronaut))
-        fs2k.append(["test", 0, 0, 0, 1, f"photo/image{i}.png", f"sketch/sketch{i}.png"])
+        for split in ("test", "train"):
+            fs2k.append([split, 0, 0, 0, 1, f"photo/image{i}.png", f"sketch/sketch{i}.png"])
     with (root / "fs2k" / "pairs.csv").open("w", newline="") as f:
         header = ["split", "sketch_style", "gender", "smile", "frontal_face", "photo", "sketch"]
         csv.writer(f).writerows([header, *fs2k])
@@ -146,3 +149,25 @@ def test_exposure_benchmark_on_a_tiny_dataset(tmp_path: Path, capsys, weights_di
     assert all(d["mean"] == 0 for d in result["others"]["same"]["vs_model"].values())
     md = (out / "sketch_exposure.md").read_text()
     assert "| FS2K test, darkest quarter (FS2K drawings) | 1 |" in md and "Other models" in md
+
+
+def test_exposure_benchmark_validation_split(tmp_path: Path, capsys, weights_dir: Path, astronaut) -> None:
+    """``--split validation``: AR training pairs and every third FS2K training photo, no CUHK
+    set and no rule, in its own report; an unknown split is a usage error."""
+    data = _fake_datasets(tmp_path / "data", astronaut)
+    out = tmp_path / "out"
+    code = main(["benchmark", "sketch-exposure", "--data", str(data), "--out", str(out), "--split", "validation"])
+    _, err = capsys.readouterr()
+    assert code == 0, err
+    assert not (out / "sketch_exposure.json").exists()
+    result = json.loads((out / "sketch_exposure_validation.json").read_text())
+    assert result["split"] == "validation" and "rule" not in result
+    sets = result["sets"]
+    assert list(sets) == ["ar", "fs2k", "fs2k_dark"]
+    assert (sets["ar"]["n"], sets["fs2k"]["n"], sets["fs2k_dark"]["n"]) == (2, 2, 1)  # FS2K photos 0 and 3
+    assert result["fs2k_names"] == ["image0", "image3"]
+    md = (out / "sketch_exposure_validation.md").read_text()
+    assert "| AR training pairs (CUFS artists) | 2 |" in md and "--split validation" in md and "Rule" not in md
+    code = main(["benchmark", "sketch-exposure", "--data", str(data), "--out", str(out), "--split", "val"])
+    _, err = capsys.readouterr()
+    assert code == 2 and "--split must be one of test, validation" in err
