@@ -117,7 +117,8 @@ def cartoon3d(
     face turned by each --yaw), relit.png (one image per --light) and cartoon3d.json.
     With --faces all, one sub-folder per face.
     """
-    from portraitcli.cli.batch import Loaded, RunOptions, run_batch
+    from portraitcli.batch import Loaded, RunOptions
+    from portraitcli.cli.batch import run_batch
     from portraitcli.face.pipeline import PipelineOptions
     from portraitcli.runtime.session import check_device
 
@@ -125,7 +126,7 @@ def cartoon3d(
     yaws = parse_numbers(yaw, "--yaw")
     lights = [parse_numbers(item, "--light", 2) for item in light]
     pipeline = PipelineOptions(faces=faces, aligned=aligned, on_no_face=on_no_face)
-    opts = RunOptions(pipeline, recursive, overwrite, json_lines, None, device, threads)
+    opts = RunOptions(pipeline, recursive, overwrite, None, device, threads)
 
     def load() -> Loaded:
         from portraitcli.cli.run import load_task
@@ -135,10 +136,10 @@ def cartoon3d(
         cartoon = load_task("cartoon", device, threads, not aligned)
         recon_model = load_model("recon3d", device, threads)
 
-        def write(folder: Path, result: Any) -> list[Path]:
+        def write(folder: Path, result: Any, protect: frozenset[Path]) -> list[Path]:
             several = len(result.images) > 1
             written: list[Path] = []
-            with atomic_folder(folder) as tmp:
+            with atomic_folder(folder, protect) as tmp:
                 for i, crop in enumerate(result.images):
                     sub = tmp / f"face{i + 1}" if several else tmp
                     paths = write_face(sub, crop, recon_model, cartoon.template, size, yaws, pitch, lights)
@@ -147,7 +148,7 @@ def cartoon3d(
 
         return Loaded(cartoon.run_model, cartoon.template, cartoon.detector, write)
 
-    run_batch("cartoon3d", inputs, output, opts, load, folders=True)
+    run_batch("cartoon3d", inputs, output, opts, load, json_lines=json_lines, folders=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -46,8 +46,10 @@ def evaluate(
         from portraitcli.errors import UsageError
 
         raise UsageError(f"--task must be one of {', '.join(ev.DEFAULT_METRICS)}, got {task!r}")
-    names = [m.strip().lower() for m in (metrics or ev.DEFAULT_METRICS[task]).split(",") if m.strip()]
+    chosen = ev.DEFAULT_METRICS[task] if metrics is None else metrics  # --metrics '' is an error, not the defaults
+    names = [m.strip().lower() for m in chosen.split(",") if m.strip()]
     ev.check_metrics(task, names)
+    check_report_paths({"--json": json_path, "--csv": csv_path}, [pred, ref])
     console = Console(stderr=True)
     set_values: dict[str, float] = {}
     details: dict = {}
@@ -115,8 +117,33 @@ def evaluate(
             csv_path, ["key", *per_names], ([key, *(f"{values[m]:.6f}" for m in per_names)] for key, values in rows)
         )
     if json_path is not None:
-        write_text_atomic(json_path, json.dumps(report, indent=2) + "\n")
-    print(json.dumps(report["metrics"]))
+        write_text_atomic(json_path, json.dumps(ev.json_safe(report), indent=2, allow_nan=False) + "\n")
+    print(json.dumps(ev.json_safe(report["metrics"]), allow_nan=False))
+
+
+def check_report_paths(reports: dict[str, Path | None], inputs: list[Path]) -> None:
+    """Refuse report files that would land among the scored files.
+
+    Raises:
+        UsageError: a report path is one of ``inputs`` or lies inside one of them (a
+            prediction or reference folder), or two reports share a path.
+    """
+    import os
+
+    from portraitcli.errors import UsageError
+
+    roots = [Path(os.path.realpath(p)) for p in inputs]
+    seen: dict[Path, str] = {}
+    for option, path in reports.items():
+        if path is None:
+            continue
+        target = Path(os.path.realpath(path))
+        for root in roots:
+            if target == root or target.is_relative_to(root):
+                raise UsageError(f"{option} {path}: lies inside the scored folder {root}; write the report elsewhere")
+        if target in seen:
+            raise UsageError(f"{option} and {seen[target]} name the same file {path}")
+        seen[target] = option
 
 
 def register(app: typer.Typer) -> None:

@@ -13,7 +13,12 @@ Output = Annotated[
     typer.Option("-o", "--output", help="Output file (one input) or folder (several inputs or a folder)."),
 ]
 Recursive = Annotated[bool, typer.Option("-r", "--recursive", help="Descend into sub-folders.")]
-Overwrite = Annotated[bool, typer.Option("--overwrite", help="Rewrite outputs that already exist (batch mode).")]
+Overwrite = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite", help="Replace existing outputs (only files this command writes, never an input)."
+    ),
+]
 Faces = Annotated[str, typer.Option("--faces", help="largest: one face per image; all: every face.")]
 Aligned = Annotated[
     bool, typer.Option("--aligned", help="Inputs already are crops in the model's framing: no detection.")

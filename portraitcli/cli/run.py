@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from portraitcli.cli.batch import Loaded, RunOptions, run_batch
+from portraitcli.batch import Loaded, RunOptions
+from portraitcli.cli.batch import run_batch
 from portraitcli.face.pipeline import PipelineOptions
 from portraitcli.models.base import load_model
 
@@ -58,5 +59,12 @@ def run_image_command(
         paste_back=paste_back,
         size=size if (size is not None or aligned) else default_size,
     )
-    opts = RunOptions(pipeline, recursive, overwrite, json_lines, ext, device, threads)
-    run_batch(task, inputs, output, opts, lambda: load_task(task, device, threads, not aligned, model_kwargs))
+    opts = RunOptions(pipeline, recursive, overwrite, ext, device, threads)
+    run_batch(
+        task,
+        inputs,
+        output,
+        opts,
+        lambda: load_task(task, device, threads, not aligned, model_kwargs),
+        json_lines=json_lines,
+    )

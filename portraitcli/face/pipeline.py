@@ -13,12 +13,15 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from portraitcli.errors import NoFaceError, UsageError
+from portraitcli.errors import BadInputError, NoFaceError, UsageError
 from portraitcli.face.align import align_face, warp_affine
 from portraitcli.face.paste import paste_back
 from portraitcli.types import Face, LoadedImage, Template
 
 FACE_MODES = ("largest", "all")
+#: Largest ``--aligned`` input, in pixels (2048 x 2048): the model runs at the input's own
+#: size there, and its activations take about 0.8 GiB per megapixel.
+MAX_ALIGNED_PIXELS = 2048 * 2048
 NO_FACE_POLICIES = ("error", "skip", "whole")
 
 
@@ -124,10 +127,17 @@ def process(
 
     Raises:
         NoFaceError: no face found and ``on_no_face == "error"``.
+        BadInputError: an ``aligned`` input over :data:`MAX_ALIGNED_PIXELS`.
         UsageError: a detector is needed but None was given.
     """
     rgb = image.rgb
     if options.aligned:
+        h, w = rgb.shape[:2]
+        if h * w > MAX_ALIGNED_PIXELS:
+            raise BadInputError(
+                f"{image.path}: {w}x{h} is too large for --aligned (the model runs at the input's size; "
+                f"at most {MAX_ALIGNED_PIXELS / 1e6:.1f} megapixels): resize the crop or leave out --aligned"
+            )
         out = run_model(rgb)
         alpha = image.alpha
         if options.size is not None and not options.paste_back:

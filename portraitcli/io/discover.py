@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from portraitcli.errors import BadInputError, UsageError
+from portraitcli.errors import BadInputError
 from portraitcli.io.image import IMAGE_EXTENSIONS
 
 
@@ -44,14 +44,31 @@ def _walk(root: Path, recursive: bool, exclude: Path | None) -> list[Path]:
     return files
 
 
+def _root_label(root: Path) -> str:
+    """A name for an input root that is safe to put under the output folder: the resolved
+    folder's own name (``..`` and absolute paths become plain names), ``root`` for ``/``."""
+    return Path(os.path.realpath(root)).name or "root"
+
+
+def _safe_rel(path: Path, base: Path) -> Path:
+    """``path`` relative to ``base`` with no ``..`` or absolute part; the file name alone
+    when it cannot be expressed so (a pattern such as ``a/*/../b.jpg``)."""
+    rel = Path(os.path.normpath(path.relative_to(base))) if path.is_relative_to(base) else Path(path.name)
+    if rel.is_absolute() or ".." in rel.parts:
+        return Path(path.name)
+    return rel
+
+
 def discover(inputs: list[str], recursive: bool = False, exclude: Path | None = None) -> list[tuple[Path, Path]]:
     """Expand files, folders and glob patterns into (file, relative path) pairs.
 
     A folder contributes its images (``recursive``: its whole tree, hidden entries skipped),
     each relative to the folder; a glob contributes its matches relative to the part of
     the pattern before the first wildcard; a file contributes itself under its name. When
-    several roots are given, each root's name is put in front of the relative paths, so
-    outputs never collide. The result is sorted and without duplicates.
+    several roots are given, each root's own name (the resolved folder's name, so ``..``
+    or ``/abs/g1`` give a plain ``g1``) is put in front of the relative paths. A relative
+    path never holds ``..`` nor is absolute, so it always lies under an output folder. The
+    result is sorted and without duplicates.
 
     Args:
         inputs: paths or patterns as typed on the command line.
@@ -59,7 +76,8 @@ def discover(inputs: list[str], recursive: bool = False, exclude: Path | None = 
         exclude: a folder to leave out (the output folder, when it lies inside an input).
 
     Raises:
-        BadInputError: a path does not exist, or a pattern matches nothing.
+        BadInputError: a path does not exist, a pattern matches nothing, or nothing at all
+            was found (a folder without images).
     """
     exclude = exclude.resolve() if exclude is not None else None
     found: list[tuple[Path, Path, str]] = []  # (file, rel, root label)
@@ -67,22 +85,24 @@ def discover(inputs: list[str], recursive: bool = False, exclude: Path | None = 
         p = Path(item)
         if glob.has_magic(item):
             matches = sorted(Path(m) for m in glob.glob(item, recursive=recursive))
-            parts = Path(item).parts
-            base = (
-                Path(*parts[: next(i for i, s in enumerate(parts) if glob.has_magic(s))])
-                if len(parts) > 1
-                else Path(".")
-            )
+            parts = p.parts
+            magic = next(i for i, s in enumerate(parts) if glob.has_magic(s))
+            base = Path(*parts[:magic]) if magic > 0 else Path(".")
             files = [m for m in matches if m.is_file() and _is_image(m)]
             if not files:
                 raise BadInputError(f"{item}: the pattern matches no image file")
-            found += [(m, m.relative_to(base) if m.is_relative_to(base) else Path(m.name), str(base)) for m in files]
+            label = _root_label(base)
+            found += [(m, _safe_rel(m, base), label) for m in files]
         elif p.is_dir():
-            found += [(f, f.relative_to(p), p.name or str(p)) for f in _walk(p, recursive, exclude)]
+            found += [(f, _safe_rel(f, p), _root_label(p)) for f in _walk(p, recursive, exclude)]
         elif p.exists():
             found.append((p, Path(p.name), ""))
         else:
             raise BadInputError(f"{item}: no such file or folder")
+    if not found:
+        kinds = ", ".join(sorted(IMAGE_EXTENSIONS))
+        hint = "" if recursive else "; -r descends into sub-folders"
+        raise BadInputError(f"{' '.join(inputs)}: no image files found (accepted: {kinds}){hint}")
     roots = {label for _, _, label in found if label}
     prefix = len(inputs) > 1 and len(roots) > 1
     seen: set[Path] = set()
@@ -96,27 +116,10 @@ def discover(inputs: list[str], recursive: bool = False, exclude: Path | None = 
     return sorted(out, key=lambda t: str(t[1]))
 
 
-def plan_outputs(files: list[tuple[Path, Path]], out_dir: Path, ext: str | None = None) -> list[Job]:
-    """Mirror relative paths under ``out_dir``.
-
-    The output keeps the input's extension unless ``ext`` is given. When a forced
-    extension makes two outputs collide (``a.jpg`` and ``a.png`` -> ``a.png``), every
-    colliding output keeps its input extension in the name (``a.jpg.png``, ``a.png.png``).
-
-    Raises:
-        UsageError: ``ext`` is not an image extension.
-    """
-    if ext is not None:
-        ext = ext if ext.startswith(".") else f".{ext}"
-        if ext.lower() not in IMAGE_EXTENSIONS:
-            raise UsageError(f"--ext {ext}: use one of {', '.join(sorted(IMAGE_EXTENSIONS))}")
-    targets = [rel.with_suffix(ext) if ext else rel for _, rel in files]
-    counts: dict[str, int] = {}
-    for t in targets:
-        counts[str(t).lower()] = counts.get(str(t).lower(), 0) + 1
-    jobs = []
-    for (src, rel), t in zip(files, targets):
-        if counts[str(t).lower()] > 1:
-            t = rel.with_name(rel.name + ext) if ext else rel
-        jobs.append(Job(src, rel, out_dir / t))
-    return jobs
+def empty_roots(inputs: list[str], recursive: bool = False) -> list[str]:
+    """The folder inputs that hold no image file (for a warning when others do)."""
+    return [
+        item
+        for item in inputs
+        if not glob.has_magic(item) and Path(item).is_dir() and not _walk(Path(item), recursive, None)
+    ]

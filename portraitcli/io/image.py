@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,9 @@ IMAGE_EXTENSIONS: dict[str, str] = {
     ".tif": "TIFF",
     ".tiff": "TIFF",
 }
+#: The formats read (Pillow's names), whatever the file's extension: MPO is the multi-picture
+#: JPEG that cameras and phones write (its first picture is read).
+READ_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "BMP", "TIFF"})
 #: Output formats that can store an alpha channel.
 _ALPHA_FORMATS = {"PNG", "WEBP", "TIFF"}
 #: Largest accepted image, in pixels (about 64 megapixels; Pillow's own bomb limit is 89 MP).
@@ -80,7 +84,8 @@ def _decode(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
 def read_image(path: str | os.PathLike[str]) -> LoadedImage:
     """Read an image file into the library's contract.
 
-    Supports JPEG, PNG, WebP, BMP and TIFF (any file Pillow can identify). Applies the
+    Reads JPEG, PNG, WebP, BMP and TIFF, told by the file's content, not its name (the first
+    frame of an animated or multi-page file); other formats are refused. Applies the
     EXIF orientation; converts grayscale, 16-bit, CMYK and palette images to RGB; splits
     off the alpha channel (palette transparency included).
 
@@ -92,8 +97,8 @@ def read_image(path: str | os.PathLike[str]) -> LoadedImage:
 
     Raises:
         BadInputError: the path does not exist, is not a readable file, is empty, is not an
-            image, is truncated or corrupt, has a side under :data:`MIN_SIDE` px, or has
-            more than :data:`MAX_PIXELS` pixels (decompression bomb).
+            image, is in a format not listed above, is truncated or corrupt, has a side under
+            :data:`MIN_SIDE` px, or has more than :data:`MAX_PIXELS` pixels (decompression bomb).
     """
     p = Path(path)
     try:
@@ -115,6 +120,10 @@ def read_image(path: str | os.PathLike[str]) -> LoadedImage:
                         f"{MAX_PIXELS / 1e6:.0f} (possible decompression bomb)"
                     )
                 fmt = img.format or "?"
+                if fmt not in READ_FORMATS:
+                    raise BadInputError(
+                        f"{p}: is a {fmt} image; portraitcli reads JPEG, PNG, WebP, BMP and TIFF (convert it first)"
+                    )
                 img.load()
                 img = ImageOps.exif_transpose(img)
                 rgb, alpha = _decode(img)
@@ -199,7 +208,7 @@ def write_image(
         kwargs["quality"] = quality
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent)
+        fd, tmp = tempfile.mkstemp(prefix=_part_prefix(p), suffix=".part", dir=p.parent)
     except OSError as e:
         raise BadInputError(f"{p}: cannot write ({e.strerror or e})") from None
     try:
@@ -225,7 +234,7 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
     p = Path(path)
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent)
+        fd, tmp = tempfile.mkstemp(prefix=_part_prefix(p), suffix=".part", dir=p.parent)
     except OSError as e:
         raise BadInputError(f"{p}: cannot write ({e.strerror or e})") from None
     try:
@@ -279,7 +288,7 @@ def write_csv_atomic(path: str | os.PathLike[str], header: Sequence[str], rows: 
 
 
 @contextlib.contextmanager
-def atomic_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_folder(path: str | os.PathLike[str], protect: Collection[Path] = frozenset()) -> Iterator[Path]:
     """Fill a folder without ever leaving it half written: yield a temporary sibling folder,
     then move its contents into ``path``.
 
@@ -287,8 +296,14 @@ def atomic_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
     with an atomic rename, replacing a file of the same name and leaving other files alone.
     On an error the temporary folder is removed and ``path`` is untouched.
 
+    Args:
+        path: the folder to fill.
+        protect: resolved paths that must never be replaced (the run's inputs); checked
+            for every file before the first one is moved.
+
     Raises:
         BadInputError: the parent folder cannot be written, or ``path`` is a file.
+        UsageError: a file to be moved would replace one of ``protect``.
     """
     import shutil
 
@@ -297,7 +312,7 @@ def atomic_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise BadInputError(f"{p} is a file; the outputs need a folder")
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=_part_prefix(p), suffix=".part", dir=p.parent))
     except OSError as e:
         raise BadInputError(f"{p}: cannot write ({e.strerror or e})") from None
     try:
@@ -306,7 +321,12 @@ def atomic_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
             os.chmod(tmp, 0o777 & ~_umask())
             os.replace(tmp, p)
             return
-        for src in sorted(tmp.rglob("*")):
+        moves = sorted(tmp.rglob("*"))
+        for src in moves:
+            dst = p / src.relative_to(tmp)
+            if Path(os.path.realpath(dst)) in protect:
+                raise UsageError(f"{dst}: output path is an input of this run; refusing to overwrite an input")
+        for src in moves:
             dst = p / src.relative_to(tmp)
             if src.is_dir():
                 dst.mkdir(exist_ok=True)
@@ -321,6 +341,57 @@ def atomic_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
 def rgb_to_bgr(image: np.ndarray) -> np.ndarray:
     """(H, W, 3) RGB -> BGR (or back): for handing pixels to OpenCV functions that assume BGR."""
     return np.ascontiguousarray(image[:, :, ::-1])
+
+
+#: Temporary names: ``.NAME.PID.RANDOM.part`` (files) or the same folder name.
+_PART = re.compile(r"\A\..+\.(\d+)\.[A-Za-z0-9_]{8}\.part\Z")
+
+
+def _part_prefix(path: Path) -> str:
+    return f".{path.name}.{os.getpid()}."
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_parts(folders: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Remove the temporary ``.part`` files and folders that an earlier run left behind
+    (killed before it could clean up): those whose process no longer exists.
+
+    Args:
+        folders: the folders to sweep (not recursive); missing ones are ignored.
+
+    Returns:
+        The paths removed.
+    """
+    import shutil
+
+    removed: list[Path] = []
+    for folder in {Path(f) for f in folders}:
+        try:
+            entries = list(folder.iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            m = _PART.match(entry.name)
+            if not m or int(m.group(1)) == os.getpid() or _alive(int(m.group(1))):
+                continue
+            try:
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+                removed.append(entry)
+            except OSError:
+                pass
+    return removed
 
 
 def _umask() -> int:

@@ -162,7 +162,8 @@ def summarize(values: list[float]) -> dict[str, float]:
     """Mean, standard deviation (population), median, min, max and n of finite values.
 
     ``inf`` (identical images under PSNR) is counted in ``n_inf`` and left out of the
-    statistics, as is usual for PSNR.
+    statistics, as is usual for PSNR; when no value is finite the statistics are NaN
+    (``null`` in the JSON reports, :func:`json_safe`).
     """
     arr = np.asarray(values, np.float64)
     finite = arr[np.isfinite(arr)]
@@ -183,6 +184,19 @@ def summarize(values: list[float]) -> dict[str, float]:
         "n": int(arr.size),
         "n_inf": int(arr.size - finite.size),
     }
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by None, for standard JSON: a mean
+    over no finite value (every pair identical under PSNR, see :func:`summarize`) is
+    written as ``null``."""
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
 
 
 def settings(task: str, color: str, resize: str, n: int) -> dict[str, Any]:

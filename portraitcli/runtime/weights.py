@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,13 +32,16 @@ def weights_dir() -> Path:
     """The folder holding ``manifest.json`` and the ONNX files.
 
     Raises:
-        WeightsError: no candidate folder has a manifest.
+        WeightsError: ``$PORTRAIT_WEIGHTS`` is set but holds no manifest (it never falls back
+            to the packaged weights), or no candidate folder has a manifest.
     """
     here = Path(__file__).resolve().parent.parent
-    candidates = []
     if os.environ.get(ENV_VAR):
-        candidates.append(Path(os.environ[ENV_VAR]).expanduser())
-    candidates += [here / "weights", here.parent / "weights"]
+        chosen = Path(os.environ[ENV_VAR]).expanduser()
+        if not (chosen / MANIFEST).is_file():
+            raise WeightsError(f"{ENV_VAR}={chosen}: no {MANIFEST} there (unset it to use the packaged weights)")
+        return chosen
+    candidates = [here / "weights", here.parent / "weights"]
     for c in candidates:
         if (c / MANIFEST).is_file():
             return c
@@ -66,17 +70,66 @@ class ModelSpec:
 
 
 def load_manifest(folder: Path | None = None) -> dict[str, dict[str, Any]]:
-    """Read the manifest: ``{name: entry}``.
+    """Read and validate the manifest: ``{name: entry}``.
 
     Raises:
-        WeightsError: the manifest is missing or not valid JSON.
+        WeightsError: the manifest is missing, not valid JSON, or malformed (see
+            :func:`check_entry`).
     """
     folder = folder or weights_dir()
+    path = folder / MANIFEST
     try:
-        data = json.loads((folder / MANIFEST).read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise WeightsError(f"{folder / MANIFEST}: cannot read the weights manifest ({e})") from None
-    return dict(data.get("models", {}))
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise WeightsError(f"{path}: cannot read the weights manifest ({e})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("models", {}), dict):
+        raise WeightsError(f'{path}: the weights manifest must be a JSON object with a "models" object')
+    models = dict(data.get("models", {}))
+    for name, entry in models.items():
+        check_entry(name, entry, path)
+    return models
+
+
+_SHA256 = re.compile(r"\A[0-9a-f]{64}\Z")
+
+
+def check_entry(name: str, entry: Any, manifest: Path) -> None:
+    """Check one manifest entry's fields.
+
+    Raises:
+        WeightsError: the entry is not an object; ``task`` or ``file`` is not a non-empty
+            string; ``file`` leaves the weights folder; ``sha256`` is not 64 lowercase hex
+            digits; ``version`` is not an integer; ``template`` is not a ``size`` (2 ints)
+            + ``kps`` (5 x 2 numbers) object.
+    """
+
+    def bad(why: str) -> WeightsError:
+        return WeightsError(f"{manifest}: model {name!r}: {why}")
+
+    if not isinstance(entry, dict):
+        raise bad("the entry must be a JSON object")
+    for key in ("task", "file"):
+        if not isinstance(entry.get(key), str) or not entry[key]:
+            raise bad(f'"{key}" must be a non-empty string')
+    if Path(entry["file"]).is_absolute() or ".." in Path(entry["file"]).parts:
+        raise bad('"file" must name a file inside the weights folder')
+    if not isinstance(entry.get("sha256"), str) or not _SHA256.match(entry["sha256"]):
+        raise bad('"sha256" must be 64 lowercase hex digits')
+    version = entry.get("version", 0)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise bad(f'"version" must be an integer, got {version!r}')
+    tpl = entry.get("template")
+    if tpl is not None:
+        try:
+            size = tpl["size"]
+            kps = np.asarray(tpl["kps"], np.float64)
+            ok = len(size) == 2 and all(isinstance(v, int) and v > 0 for v in size) and kps.shape == (5, 2)
+            if tpl.get("exposure") is not None:
+                Exposure(**tpl["exposure"])
+        except (TypeError, KeyError, ValueError):
+            ok = False
+        if not ok:
+            raise bad('"template" must hold "size" (2 positive ints) and "kps" (5 x 2 numbers)')
 
 
 def _spec(name: str, entry: dict[str, Any], folder: Path) -> ModelSpec:
@@ -115,7 +168,7 @@ def find_model(task_or_name: str, folder: Path | None = None) -> ModelSpec:
     models = load_manifest(folder)
     if task_or_name in models:
         return _spec(task_or_name, models[task_or_name], folder)
-    of_task = [(int(e.get("version", 0)), n) for n, e in models.items() if e.get("task") == task_or_name]
+    of_task = [(e.get("version", 0), n) for n, e in models.items() if e.get("task") == task_or_name]
     if not of_task:
         known = ", ".join(sorted(models)) or "none"
         raise WeightsError(f"no shipped model for {task_or_name!r} (shipped: {known})")
@@ -136,11 +189,14 @@ def verify(spec: ModelSpec) -> Path:
     """Check that the model file exists and matches its sha256; return its path.
 
     Raises:
-        WeightsError: missing file or sha256 mismatch.
+        WeightsError: missing or unreadable file, or sha256 mismatch.
     """
     if not spec.path.is_file():
         raise WeightsError(f"{spec.name}: weights file {spec.path} is missing; reinstall portraitcli")
-    digest = sha256_of(spec.path)
+    try:
+        digest = sha256_of(spec.path)
+    except OSError as e:
+        raise WeightsError(f"{spec.name}: cannot read the weights file {spec.path} ({e.strerror or e})") from None
     if digest != spec.sha256:
         raise WeightsError(
             f"{spec.name}: {spec.path} has sha256 {digest[:12]}..., the manifest expects {spec.sha256[:12]}...; "

@@ -81,9 +81,11 @@ def test_one_photo_writes_the_whole_folder(capsys, cartoon3d_weights: Path, astr
         assert len(mesh.split(only_watertight=False)) == 1  # one surface, not torn
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
 
-    # the same folder again: the files are replaced, other files are left alone
+    # the same folder again: refused, then with --overwrite the files are replaced, other files left alone
     (out / "notes.txt").write_text("mine")
     code, _, err = run(capsys, "cartoon3d", str(photo), "-o", str(out), "--size", "128")
+    assert code == 2 and "--overwrite" in err
+    code, _, err = run(capsys, "cartoon3d", str(photo), "-o", str(out), "--size", "128", "--overwrite")
     assert code == 0, err
     assert (out / "notes.txt").read_text() == "mine"
     assert read_image(out / "views.png").rgb.shape == (128, 7 * 128, 3)

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from portraitcli.errors import BadInputError, UsageError
-from portraitcli.io.discover import discover, plan_outputs
+from portraitcli.io.discover import discover
+from portraitcli.io.plan import plan_batch
 
 
 def _touch(p: Path) -> Path:
@@ -21,7 +22,7 @@ def test_folder_sorted_and_mirrored(tmp_path: Path) -> None:
     assert [str(r) for _, r in flat] == ["a.png", "b.jpg"]
     deep = discover([str(tmp_path / "in")], recursive=True)
     assert [str(r) for _, r in deep] == ["a.png", "b.jpg", "sub/c.JPG"]
-    jobs = plan_outputs(deep, tmp_path / "out")
+    jobs = plan_batch(deep, tmp_path / "out").jobs
     assert jobs[2].output == tmp_path / "out" / "sub" / "c.JPG"
 
 
@@ -54,7 +55,7 @@ def test_forced_extension_collisions(tmp_path: Path) -> None:
         (tmp_path / "a.png", Path("a.png")),
         (tmp_path / "b.jpg", Path("b.jpg")),
     ]
-    outs = [j.output.name for j in plan_outputs(files, tmp_path / "o", "png")]
+    outs = [j.output.name for j in plan_batch(files, tmp_path / "o", ext="png").jobs]
     assert outs == ["a.jpg.png", "a.png.png", "b.png"]
     with pytest.raises(UsageError):
-        plan_outputs(files, tmp_path / "o", "gif")
+        plan_batch(files, tmp_path / "o", ext="gif")

@@ -1,0 +1,180 @@
+"""The batch engine: plan the outputs of files, folders and globs, then run a model over them.
+
+No terminal output here: :func:`run` yields one record per input, and the CLI
+(:mod:`portraitcli.cli.batch`) draws the progress bar and the summary. Every output path is
+planned and checked (:mod:`portraitcli.io.plan`) before the model is loaded or anything
+is written.
+"""
+
+from __future__ import annotations
+
+import glob
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from portraitcli.errors import PortraitError, UsageError
+from portraitcli.face.pipeline import PipelineOptions, Result, process
+from portraitcli.io.discover import Job, discover
+from portraitcli.io.image import IMAGE_EXTENSIONS, read_image, remove_stale_parts, write_image
+from portraitcli.io.plan import Plan, plan_batch, plan_single, single_output
+from portraitcli.types import Template
+
+
+class FolderWriter(Protocol):
+    """Writes the outputs of one input into ``folder`` (commands whose outputs are a folder
+    per input, such as cartoon3d) and returns the paths written; must not replace any of
+    ``protect`` (the run's resolved inputs)."""
+
+    def __call__(self, folder: Path, result: Result, protect: frozenset[Path]) -> list[Path]: ...
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What an image command runs, built once per invocation.
+
+    Attributes:
+        run_model: aligned crop (h, w, 3) uint8 RGB -> output image.
+        template: the model's framing.
+        detector: the face detector (None with ``--aligned``).
+        write: for commands whose outputs are a folder per input (cartoon3d). None: one
+            image file per input (or per face).
+    """
+
+    run_model: Callable[[np.ndarray], np.ndarray]
+    template: Template
+    detector: Any
+    write: FolderWriter | None = None
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Options every image command shares (see ``portrait sketch --help``)."""
+
+    pipeline: PipelineOptions
+    recursive: bool = False
+    overwrite: bool = False
+    ext: str | None = None
+    device: str = "auto"
+    threads: int = 0
+
+    @property
+    def faces_all(self) -> bool:
+        """Each input may give several files, ``NAME_faceN.EXT``."""
+        return self.pipeline.faces == "all" and not self.pipeline.paste_back
+
+
+def is_single(inputs: list[str]) -> bool:
+    """One input that is neither a folder nor a glob pattern."""
+    return len(inputs) == 1 and not Path(inputs[0]).is_dir() and not glob.has_magic(inputs[0])
+
+
+def plan(task: str, inputs: list[str], output: Path | None, opts: RunOptions, folders: bool = False) -> Plan:
+    """Every output of the run, checked before anything is loaded or written.
+
+    One input file (:func:`is_single`): ``-o FILE``, ``-o DIR`` or ``./STEM_TASK.png``
+    (``./STEM_TASK/`` for folder outputs). Otherwise the inputs' tree is mirrored under
+    ``-o DIR``.
+
+    Raises:
+        UsageError: no input; several inputs without an output folder; any rule of
+            :mod:`portraitcli.io.plan` broken.
+        BadInputError: an input is missing, or nothing was found.
+    """
+    if not inputs:
+        raise UsageError("give at least one input file, folder or pattern")
+    if is_single(inputs):
+        src = Path(inputs[0])
+        dst = single_output(src, output, task, folders)
+        return plan_single(src, dst, overwrite=opts.overwrite, faces_all=opts.faces_all, folders=folders)
+    if output is None:
+        raise UsageError("several inputs or a folder need an output folder: -o DIR")
+    if output.suffix.lower() in IMAGE_EXTENSIONS and not output.is_dir():
+        raise UsageError(f"-o {output}: several inputs need an output folder, not an image file name")
+    files = discover(inputs, recursive=opts.recursive, exclude=output)
+    return plan_batch(files, output, ext=opts.ext, overwrite=opts.overwrite, faces_all=opts.faces_all, folders=folders)
+
+
+def process_file(job: Job, loaded: Loaded, run_plan: Plan, opts: RunOptions) -> dict[str, Any]:
+    """Read, process and write one file; return its record (raises on failure)."""
+    t0 = time.perf_counter()
+    image = read_image(job.input)
+    result: Result = process(image, loaded.run_model, loaded.template, loaded.detector, opts.pipeline)
+    if not result.images:
+        paths: list[Path] = []
+    elif loaded.write is not None:
+        paths = loaded.write(job.output, result, run_plan.inputs)
+    else:
+        paths = run_plan.outputs(job, len(result.images))
+        for path, img, alpha in zip(paths, result.images, result.alphas):
+            write_image(path, img, alpha)
+    return {
+        "input": str(job.input),
+        "output": str(paths[0]) if paths else None,
+        "outputs": [str(p) for p in paths],
+        "status": "ok" if result.mode != "skipped" else "no_face",
+        "error": None,
+        "mode": result.mode,
+        "faces": len(result.faces),
+        "seconds": round(time.perf_counter() - t0, 4),
+    }
+
+
+def _skipped(job: Job, existing: list[Path]) -> dict[str, Any]:
+    return {
+        "input": str(job.input),
+        "output": str(existing[0]),
+        "outputs": [str(p) for p in existing],
+        "status": "skipped",
+        "error": "output exists (use --overwrite)",
+        "faces": None,
+        "seconds": 0.0,
+    }
+
+
+def _failure(job: Job, error: Exception, t0: float) -> dict[str, Any]:
+    code = error.exit_code if isinstance(error, PortraitError) else 1
+    message = str(error) if isinstance(error, PortraitError) else f"internal error: {type(error).__name__}: {error}"
+    return {
+        "input": str(job.input),
+        "output": None,
+        "outputs": [],
+        "status": "failed",
+        "error": message,
+        "exit_code": code,
+        "faces": 0,
+        "seconds": round(time.perf_counter() - t0, 4),
+    }
+
+
+def run(run_plan: Plan, loaded: Loaded, opts: RunOptions) -> Iterator[dict[str, Any]]:
+    """Run the model over the plan's jobs, yielding one record per input.
+
+    Before the first job, temporary files that killed earlier runs left in the output
+    folders are removed. A batch records each file's failure and goes on; a single input
+    raises its error (the CLI maps it to an exit code). Existing outputs are skipped
+    unless the plan allows overwriting.
+
+    Yields:
+        ``{"input", "output", "outputs", "status", "error", "faces", "seconds", ...}``
+        with status ``ok``, ``skipped``, ``no_face`` or ``failed``.
+    """
+    remove_stale_parts({j.output.parent for j in run_plan.jobs})
+    for job in run_plan.jobs:
+        if run_plan.single:
+            yield process_file(job, loaded, run_plan, opts)
+            continue
+        t0 = time.perf_counter()
+        existing = run_plan.existing(job)
+        if existing and not run_plan.overwrite:
+            yield _skipped(job, existing)
+            continue
+        try:
+            record = process_file(job, loaded, run_plan, opts)
+        except Exception as e:  # recorded, never swallowed: the CLI reports it
+            record = _failure(job, e, t0)
+        yield record
