@@ -8,7 +8,6 @@ is written.
 
 from __future__ import annotations
 
-import glob
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ import numpy as np
 
 from portraitcli.errors import PortraitError, UsageError
 from portraitcli.face.pipeline import PipelineOptions, Result, process
-from portraitcli.io.discover import Job, discover
+from portraitcli.io.discover import Job, discover, is_pattern
 from portraitcli.io.image import IMAGE_EXTENSIONS, read_image, remove_stale_parts, write_image
 from portraitcli.io.plan import Plan, plan_batch, plan_single, single_output
 from portraitcli.types import Template
@@ -70,7 +69,7 @@ class RunOptions:
 
 def is_single(inputs: list[str]) -> bool:
     """One input that is neither a folder nor a glob pattern."""
-    return len(inputs) == 1 and not Path(inputs[0]).is_dir() and not glob.has_magic(inputs[0])
+    return len(inputs) == 1 and not Path(inputs[0]).is_dir() and not is_pattern(inputs[0])
 
 
 def plan(task: str, inputs: list[str], output: Path | None, opts: RunOptions, folders: bool = False) -> Plan:

@@ -61,7 +61,11 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM arrived: unwinds like Ctrl-C, so every temporary file is removed on the way out."""
 
 
+_terminated: list[int] = []
+
+
 def _on_sigterm(signum: int, frame: object) -> None:
+    _terminated.append(signum)
     raise Terminated()
 
 
@@ -124,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BUG
     finally:
         signal.signal(signal.SIGTERM, previous)
+    if _terminated:  # Typer turns the KeyboardInterrupt it unwound with into exit code 130
+        _terminated.clear()
+        print("terminated", file=sys.stderr)
+        return 143
     return code if isinstance(code, int) else 0
 
 

@@ -15,9 +15,7 @@ Output = Annotated[
 Recursive = Annotated[bool, typer.Option("-r", "--recursive", help="Descend into sub-folders.")]
 Overwrite = Annotated[
     bool,
-    typer.Option(
-        "--overwrite", help="Replace existing outputs (only files this command writes, never an input)."
-    ),
+    typer.Option("--overwrite", help="Replace existing outputs (only files this command writes, never an input)."),
 ]
 Faces = Annotated[str, typer.Option("--faces", help="largest: one face per image; all: every face.")]
 Aligned = Annotated[

@@ -44,6 +44,12 @@ def _walk(root: Path, recursive: bool, exclude: Path | None) -> list[Path]:
     return files
 
 
+def is_pattern(item: str) -> bool:
+    """A glob pattern: has a wildcard (``*``, ``?``, ``[``) and is not itself an existing path
+    (a folder named ``x[`` is a folder)."""
+    return glob.has_magic(item) and not os.path.lexists(item)
+
+
 def _root_label(root: Path) -> str:
     """A name for an input root that is safe to put under the output folder: the resolved
     folder's own name (``..`` and absolute paths become plain names), ``root`` for ``/``."""
@@ -83,7 +89,7 @@ def discover(inputs: list[str], recursive: bool = False, exclude: Path | None = 
     found: list[tuple[Path, Path, str]] = []  # (file, rel, root label)
     for item in inputs:
         p = Path(item)
-        if glob.has_magic(item):
+        if is_pattern(item):
             matches = sorted(Path(m) for m in glob.glob(item, recursive=recursive))
             parts = p.parts
             magic = next(i for i, s in enumerate(parts) if glob.has_magic(s))
@@ -121,5 +127,5 @@ def empty_roots(inputs: list[str], recursive: bool = False) -> list[str]:
     return [
         item
         for item in inputs
-        if not glob.has_magic(item) and Path(item).is_dir() and not _walk(Path(item), recursive, None)
+        if not is_pattern(item) and Path(item).is_dir() and not _walk(Path(item), recursive, None)
     ]
