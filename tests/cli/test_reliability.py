@@ -451,6 +451,7 @@ def test_signal_mid_batch_leaves_no_temporary_file_and_a_rerun_resumes(
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a background shell ignores SIGINT
     )
     deadline = time.monotonic() + 60
     while not list(out.glob(".*.part")) and time.monotonic() < deadline:
