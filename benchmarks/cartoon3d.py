@@ -6,7 +6,7 @@
 The same as ``portrait benchmark cartoon3d``: SIDE and MAD of the shipped 3-D reconstruction
 on ``synth_depth/test.npz`` beside a flat depth and the mean-face ellipsoid; KID against the
 toons and photo-to-cartoon identity distance of the shipped 2-D cartoon on 500 real test
-faces beside OpenCV's stylization. See ``portraitcli/benchmark/cartoon3d.py`` for the protocol.
+faces beside OpenCV's stylization. See ``portraitcli/evaluation/cartoon3d.py`` for the protocol.
 """
 
 from __future__ import annotations

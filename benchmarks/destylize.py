@@ -8,7 +8,7 @@ stylized UTKFace test faces (seen and unseen styles) and the CUFS test sketches 
 face retrieval top-1/top-5, face consistency) beside the stylized input and the baseline
 runs given (their ``model.onnx``, trained on the same pairs with the same budget). The pairs
 folder is made by ``portrait data stylized-pairs --out runs/pairs``. See
-``portraitcli/benchmark/destylize.py`` for the protocol.
+``portraitcli/evaluation/destylize.py`` for the protocol.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
 The same as ``portrait benchmark draw``: scores the shipped draw model on the FS2K test
 split (FID, KID, SSIM per style and overall) beside XDoG, OpenCV pencilSketch and the
 ablation runs given (their ``model.onnx``, trained with the same budget). See
-``portraitcli/benchmark/draw.py`` for the protocol.
+``portraitcli/evaluation/draw.py`` for the protocol.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
 The same as ``portrait benchmark sketch``: scores the shipped sketch model on the CUFS test
 pairs (100 CUHK student, 23 AR) with SSIM and PSNR in the paper's setting, beside the
 training-free baselines and the ablation runs given (their ``model.onnx``, trained with the
-same budget). See ``portraitcli/benchmark/sketch.py`` for the protocol.
+same budget). See ``portraitcli/evaluation/sketch.py`` for the protocol.
 """
 
 from __future__ import annotations

@@ -1,287 +1,34 @@
-"""``portrait benchmark cartoon3d``: the 3-D reconstruction on synthetic faces with true depth.
+"""``portrait benchmark cartoon3d``: the 3-D cartoon models beside their peers, as a report.
 
-Protocol (Unsup3d, Wu et al., CVPR 2020, section 4.1, on ``synth_depth/test.npz``): each
-128 px render is reduced to the model's 64 px input; the predicted depth *in the input's
-view* (the canonical depth moved by the predicted viewpoint) is compared with the true
-depth, reduced to 64 px over 2x2 blocks that lie wholly on the face, on the true face mask
-eroded by one pixel: the scale-invariant depth error (SIDE) and the mean angle deviation of
-the normals (MAD, degrees), averaged over the faces.
-
-Baselines, scored the same way: a flat depth (a plane facing the camera), the crude
-ellipsoid prior that GAN2Shape-style methods start from (a half-ellipsoid fitted to the
-mean face, the same for every face), and the classical landmark recipe (the 3-D face
-model's mean face turned to the head pose solved from five detected landmarks). An
-ablation row turns the same mean face by our own predicted viewpoint: what the depth
-network adds over the shape prior.
-
-The 2-D cartoon, on 500 real test faces (250 of UTKFace's seeded test split, 250 FS2K test
-photos, detected and aligned to the cartoon model's template): the KID of the cartoons
-against the toon images (the 100 toon training targets, aligned the same way; the only
-toons there are), and the identity distance between each photo and its cartoon (dlib's
-descriptor, both taken in the template's face box). Beside it: OpenCV's edge-preserving
-``stylization`` filter, and the photos themselves (a reference: identity distance 0, the
-KID of real photos against toons).
+Scores come from :mod:`portraitcli.evaluation.cartoon3d` (SIDE and MAD on synthetic faces
+with true depth; KID and identity of the cartoons on real faces); this module adds the
+tables in ``cartoon3d.md``, the picture grid and the turn strip.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from portraitcli.data import dataset_dir
-from portraitcli.errors import UsageError
+from portraitcli.benchmark.report import manifest_block
+from portraitcli.evaluation.cartoon3d import (
+    PAPER_BFM,
+    CartoonFn,
+    baselines,
+    cartoon_test_faces,
+    load_synth,
+    mean_face_our_view,
+    onnx_cartoonizer,
+    onnx_depth,
+    opencv_stylization,
+    score,
+    score_cartoon,
+    settings,
+)
 from portraitcli.io.image import write_text_atomic
-from portraitcli.metrics.depth import erode_mask, mad, side
-from portraitcli.models.recon3d import SIZE, ellipsoid_depth, inverse_warp
-
-#: image (S, S, 3) uint8 RGB -> depth (S, S) float in the image's view, > 0.
-DepthFn = Callable[[np.ndarray], np.ndarray]
-
-#: Unsup3d's and the 3-D cartoon paper's numbers on their synthetic BFM faces (SIDE x 1e-2, MAD degrees).
-PAPER_BFM = {"Unsup3d": {"side": 0.793e-2, "mad": 16.51}, "Wang et al.": {"side": 0.802e-2, "mad": 15.41}}
-
-
-def load_synth(data: Path) -> dict[str, np.ndarray]:
-    """``synth_depth/test.npz``: image (N, 128, 128, 3) uint8, depth (N, 128, 128) float32, mask (N, 128, 128) bool.
-
-    Raises:
-        UsageError: the file is missing.
-    """
-    path = dataset_dir(data, "synth_depth") / "test.npz"
-    if not path.is_file():
-        raise UsageError(f"{path} is missing (see the datasets README)")
-    with np.load(path) as z:
-        return {k: z[k] for k in ("image", "depth", "mask", "pose")}
-
-
-def reduce_depth(depth: np.ndarray, mask: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray]:
-    """Average (H, W) depth over ``factor`` x ``factor`` blocks; a block is valid when all its pixels are."""
-    h, w = depth.shape
-    d = depth.reshape(h // factor, factor, w // factor, factor).mean(axis=(1, 3))
-    m = mask.reshape(h // factor, factor, w // factor, factor).all(axis=(1, 3))
-    return d, m
-
-
-def reduce_image(image: np.ndarray, size: int = SIZE) -> np.ndarray:
-    """(H, W, 3) uint8 -> (size, size, 3) uint8 by area averaging."""
-    import cv2
-
-    return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
-
-
-def flat_depth(image: np.ndarray) -> np.ndarray:
-    """Baseline: a plane facing the camera at depth 1."""
-    return np.ones(image.shape[:2], np.float64)
-
-
-def ellipsoid_baseline(image: np.ndarray) -> np.ndarray:
-    """Baseline: the mean-face half-ellipsoid (:func:`portraitcli.models.recon3d.ellipsoid_depth`) for every face."""
-    return ellipsoid_depth(image.shape[:2])
-
-
-def fit_ellipsoid(vertices: np.ndarray, crop_extent: float) -> dict[str, Any]:
-    """Fit :data:`~portraitcli.models.recon3d.ELLIPSOID` to face vertices.
-
-    ``vertices`` (V, 3): x right, y up, z towards the camera, in camera units.
-
-    The semi-axes and centre come from the vertices' x-y bounding box; the bulge ``h`` is the
-    least-squares fit of ``z = z0 + h * sqrt(1 - (x/a)^2 - (y/b)^2)``.
-
-    Args:
-        crop_extent: the crop's side in camera units at the face's distance.
-    """
-    lo, hi = vertices.min(0), vertices.max(0)
-    c, half = (lo + hi) / 2, (hi - lo) / 2
-    s = np.sqrt(
-        np.clip(1 - ((vertices[:, 0] - c[0]) / half[0]) ** 2 - ((vertices[:, 1] - c[1]) / half[1]) ** 2, 0, None)
-    )
-    (_, h), *_ = np.linalg.lstsq(np.stack([np.ones_like(s), s], 1), vertices[:, 2], rcond=None)
-    return {
-        "semi_axes": (half[0] / crop_extent, half[1] / crop_extent),
-        "center": (c[0] / crop_extent, -c[1] / crop_extent),
-        "bulge": float(h),
-    }
-
-
-def posed_mean_face(data: Path, size: int = SIZE) -> DepthFn:
-    """Baseline: the 3-D face model's mean face, turned to the pose solved from the face's landmarks.
-
-    The classical single-image recipe: detect the five landmarks (on the 4x enlarged
-    crop), solve the head's pitch and yaw by PnP against the mean face
-    (:func:`portraitcli.face.shape.detect_pose`), and rotate the mean face's depth
-    (:func:`portraitcli.face.shape.mean_face_depth`) to that view; the frontal mean face
-    where no face is found.
-    """
-    from portraitcli.face.detect import FaceDetector
-    from portraitcli.face.shape import detect_pose, mean_face_depth, mean_face_landmarks
-
-    detector = FaceDetector()
-    depth = mean_face_depth(data, size)
-    landmarks3d = mean_face_landmarks(data)
-
-    def predict(image: np.ndarray) -> np.ndarray:
-        pose = detect_pose(image, detector, landmarks3d)
-        if pose is None:
-            return depth
-        _, view_depth, _ = inverse_warp(depth, np.array([pose[0], pose[1], 0.0, 0.0, 0.0, 0.0]))
-        return view_depth
-
-    return predict
-
-
-def baselines(data: Path) -> dict[str, DepthFn]:
-    """The classical baselines of the table (the posed mean face reads ``sfm/`` under ``data``)."""
-    return {
-        "flat depth": flat_depth,
-        "ellipsoid prior": ellipsoid_baseline,
-        "mean face, landmark pose": posed_mean_face(data),
-    }
-
-
-def mean_face_our_view(data: Path, model: Any, size: int = SIZE) -> DepthFn:
-    """Ablation: the 3-D face model's mean face turned by *our* predicted viewpoint.
-
-    What the depth network adds over the shape prior: the same view as ours, the mean
-    face's depth (:func:`portraitcli.face.shape.mean_face_depth`) in place of the predicted
-    one (the exported depth is shrunk towards it by the model's ``prior_blend``).
-    """
-    from portraitcli.face.shape import mean_face_depth
-
-    depth = mean_face_depth(data, size)
-
-    def predict(image: np.ndarray) -> np.ndarray:
-        _, view_depth, _ = inverse_warp(depth, model.run(image).view)
-        return view_depth
-
-    return predict
-
-
-def onnx_depth(model: Any) -> DepthFn:
-    """The view depth predicted by a ``Recon3dModel``: its canonical depth moved by its viewpoint."""
-
-    def predict(image: np.ndarray) -> np.ndarray:
-        recon = model.run(image)
-        _, view_depth, _ = inverse_warp(recon.depth, recon.view)
-        return view_depth
-
-    return predict
-
-
-def score(predict: DepthFn, synth: dict[str, np.ndarray], size: int = SIZE) -> dict[str, Any]:
-    """Mean SIDE and MAD of ``predict`` over the synthetic faces (module docstring).
-
-    Returns:
-        ``{"side", "mad", "side_std", "mad_std", "per_image": {"side": [...], "mad": [...]}}``.
-    """
-    factor = synth["image"].shape[1] // size
-    sides, mads = [], []
-    for image, depth, mask in zip(synth["image"], synth["depth"], synth["mask"]):
-        gt, m = reduce_depth(depth, mask, factor)
-        m = erode_mask(m)
-        pred = predict(reduce_image(image, size))
-        sides.append(side(pred, gt, m))
-        mads.append(mad(pred, gt, m))
-    return {
-        "side": float(np.mean(sides)),
-        "mad": float(np.mean(mads)),
-        "side_std": float(np.std(sides)),
-        "mad_std": float(np.std(mads)),
-        "per_image": {"side": sides, "mad": mads},
-    }
-
-
-#: photo crop (S, S, 3) uint8 RGB -> cartoon (S, S, 3) uint8 RGB.
-CartoonFn = Callable[[np.ndarray], np.ndarray]
-
-
-def opencv_stylization(photo: np.ndarray) -> np.ndarray:
-    """Baseline: OpenCV's edge-preserving stylization filter (Gastal and Oliveira), default settings."""
-    import cv2
-
-    from portraitcli.io.image import rgb_to_bgr
-
-    return rgb_to_bgr(cv2.stylization(rgb_to_bgr(photo), sigma_s=60, sigma_r=0.45))
-
-
-def cartoon_test_faces(data: Path, template: dict, n_utk: int = 250, n_fs2k: int = 250) -> dict[str, Any]:
-    """The real test faces of the cartoon part, aligned to ``template``.
-
-    The first ``n_utk`` files of UTKFace's seeded test split (the destylize split) and the
-    first ``n_fs2k`` FS2K test photos (``pairs.csv`` order) in which a face is found.
-
-    Returns:
-        ``{"crops": (N, S, S, 3) uint8, "names": [...], "n_no_face": int}``.
-    """
-    from portraitcli.data.fs2k import fs2k_pairs
-    from portraitcli.data.stylized import PairsConfig, split, utkface_files
-    from portraitcli.face.align import similarity_transform, warp_affine
-    from portraitcli.face.detect import FaceDetector
-    from portraitcli.io import read_image
-
-    detector = FaceDetector()
-    kps = np.asarray(template["kps"], np.float32)
-    size = tuple(template["size"])
-    crops, names, misses = [], [], 0
-    _, utk_test = split(utkface_files(data), PairsConfig())
-    sources = [("utkface", utk_test, n_utk), ("fs2k", [p.photo for p in fs2k_pairs(data, "test")], n_fs2k)]
-    for label, files, n in sources:
-        taken = 0
-        for f in files:
-            if taken == n:
-                break
-            rgb = read_image(f).rgb
-            faces = detector.detect(rgb)
-            if not faces:
-                misses += 1
-                continue
-            crops.append(warp_affine(rgb, similarity_transform(faces[0].kps, kps), size))
-            names.append(f"{label}/{f.name}")
-            taken += 1
-    return {"crops": np.stack(crops), "names": names, "n_no_face": misses}
-
-
-def onnx_cartoonizer(path: Path, threads: int = 2) -> CartoonFn:
-    """The cartoons of an exported cartoon generator."""
-    from portraitcli.models.cartoon import CartoonModel
-    from portraitcli.runtime.session import create_session
-
-    return CartoonModel(None, create_session(str(path), "cpu", threads)).run  # type: ignore[arg-type]
-
-
-def score_cartoon(
-    cartoonize: CartoonFn,
-    crops: np.ndarray,
-    toon_features: np.ndarray,
-    extractor: Any,
-    descriptor: Any,
-    box: tuple[float, float, float, float],
-    photo_ids: np.ndarray,
-) -> dict[str, Any]:
-    """KID (x 1e3 is how tables print it; stored plain) against the toons and the mean identity distance."""
-    from portraitcli.metrics.distribution import kid_from_features
-    from portraitcli.metrics.identity import identity_distance
-
-    outputs = [cartoonize(c) for c in crops]
-    kid, kid_std = kid_from_features(extractor(iter(outputs)), toon_features)
-    ids = identity_distance(descriptor.embed(outputs, box=box), photo_ids)
-    return {"kid_cartoon": kid, "kid_cartoon_std": kid_std, "id_dist_cartoon": ids["id_distance"], "_outputs": outputs}
-
-
-def settings(synth: dict[str, np.ndarray], size: int = SIZE) -> dict[str, Any]:
-    """The protocol, recorded beside the numbers."""
-    return {
-        "dataset": "synth_depth/test.npz (Surrey Face Model renders, 10 degree camera, seed 0)",
-        "n": int(len(synth["image"])),
-        "resolution": f"{size} px (renders area-reduced from {synth['image'].shape[1]}; true depth averaged "
-        "over 2x2 blocks wholly on the face)",
-        "mask": "true face mask, eroded by one pixel (3x3)",
-        "side": "Unsup3d's scale-invariant depth error (plain value; papers print it x 1e-2)",
-        "mad": "mean angle deviation of normals from depth (degrees), 10 degree field of view",
-    }
 
 
 def _fmt(x: float | None, digits: int = 4) -> str:
@@ -430,7 +177,6 @@ def run(
     Raises:
         UsageError: a test set or a template is missing; WeightsError: no shipped model.
     """
-    from portraitcli.benchmark.sketch import record_metrics
     from portraitcli.runtime.weights import sha256_of
 
     result: dict[str, Any] = {
@@ -514,16 +260,21 @@ def run(
             turn_strip(photos[0], cartoonize, recon_model, ct, images_dir / "cartoon3d_turn.png")
             result["grid"] = "../images/cartoon3d.png"
             result["turn"] = "../images/cartoon3d_turn.png"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out_dir / "cartoon3d.json", json.dumps(result, indent=2) + "\n")
-    write_markdown(result, out_dir / "cartoon3d.md")
+    result["manifest_metrics"] = {}
     for task, keys in (("recon3d", ("side", "mad")), ("cartoon", ("kid_cartoon", "id_dist_cartoon"))):
         shipped = (recon_path if task == "recon3d" else cartoon_path) is None
         if shipped and task in result["models"] and all(k in result["metrics"] for k in keys):
             split = "synth_depth/test.npz (300 faces)" if task == "recon3d" else "500 real test faces (UTKFace, FS2K)"
-            record_metrics(
-                result["models"][task], {k: result["metrics"][k] for k in keys}, split, "portrait benchmark cartoon3d"
+            result["manifest_metrics"] |= manifest_block(
+                result["models"][task],
+                result["sha256"][task],
+                {k: result["metrics"][k] for k in keys},
+                split,
+                "portrait benchmark cartoon3d",
             )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out_dir / "cartoon3d.json", json.dumps(result, indent=2) + "\n")
+    write_markdown(result, out_dir / "cartoon3d.md")
     return result
 
 

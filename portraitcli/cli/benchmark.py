@@ -13,17 +13,6 @@ app = typer.Typer(
 )
 
 
-#: ``--keep-ablations`` of the sketch and draw benchmarks (see ``portraitcli.benchmark.recorded``).
-KeepAblations = Annotated[
-    bool,
-    typer.Option(
-        "--keep-ablations",
-        help="Keep the ablation rows of the earlier report in --out that --ablation does not rescore "
-        "(same model files, same protocol; for when their run folders are gone).",
-    ),
-]
-
-
 def _named_paths(items: list[str], option: str, required: str) -> dict[str, Path]:
     """Parse ``NAME=PATH`` options into ``{name: path}``.
 
@@ -44,96 +33,57 @@ def _named_paths(items: list[str], option: str, required: str) -> dict[str, Path
     return paths
 
 
-def _ablation_runs(items: list[str]) -> dict[str, Path]:
-    """Parse ``NAME=RUN_DIR`` options; each RUN_DIR must hold ``model.onnx``."""
-    return _named_paths(items, "--ablation", "model.onnx")
+Output = Annotated[Path, typer.Option("-o", "--output", "--out", help="Folder for the report (TASK.json, TASK.md).")]
+Images = Annotated[Path | None, typer.Option("--images", help="Folder for the picture grids.")]
+NoImages = Annotated[bool, typer.Option("--no-images", help="Skip the picture grids.")]
+Report = Annotated[Path | None, typer.Option("--report", help="Also write the whole result JSON to this file.")]
+JsonOut = Annotated[bool, typer.Option("--json", help="Print the whole result JSON on stdout (default: the metrics).")]
+
+
+def _finish(result: dict, task: str, out: Path, report: Path | None, json_out: bool, console: object) -> None:
+    """Write ``--report``, say where the report went, print the JSON on stdout."""
+    import json
+
+    from portraitcli.io.image import write_text_atomic
+
+    if report is not None:
+        write_text_atomic(report, json.dumps(result, indent=2) + "\n")
+    console.print(f"wrote {out / (task + '.json')} and {out / (task + '.md')}")  # type: ignore[attr-defined]
+    head = {"models": result["models"]} if "models" in result else {"model": result["model"]}
+    print(json.dumps(result if json_out else {**head, **result["metrics"]}))
 
 
 @app.command("sketch")
 def benchmark_sketch(
     data: Annotated[
-        Path | None, typer.Option("--data", help="Datasets folder (holds cufs/); default $PORTRAIT_DATA.")
+        Path | None, typer.Option("--data", help="Datasets folder (holds cufs/ and fs2k/); default $PORTRAIT_DATA.")
     ] = None,
     model: Annotated[
         Path | None, typer.Option("--model", help="ONNX file to score instead of the shipped model.")
     ] = None,
-    ablation: Annotated[
-        list[str], typer.Option("--ablation", help="NAME=RUN_DIR of an ablation run (repeatable).")
+    compare: Annotated[
+        list[str], typer.Option("--compare", help="NAME=ONNX of another sketch model to score beside it (repeatable).")
     ] = [],  # noqa: B006
-    out: Annotated[Path, typer.Option("--out", help="Folder for sketch.json / sketch.md.")] = Path("docs/benchmarks"),
-    images: Annotated[Path | None, typer.Option("--images", help="Folder for the picture grids.")] = Path(
-        "docs/images"
-    ),
-    no_images: Annotated[bool, typer.Option("--no-images", help="Skip the picture grids.")] = False,
-    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the result JSON here.")] = None,
-    keep_ablations: KeepAblations = False,
+    out: Output = Path("docs/benchmarks"),
+    images: Images = Path("docs/images"),
+    no_images: NoImages = False,
+    report: Report = None,
+    json_out: JsonOut = False,
 ) -> None:
-    """CUFS test: SSIM and PSNR (CUHK 100 pairs, AR 23 pairs) beside baselines and ablations."""
-    import json
+    """CUFS test: SSIM and PSNR (CUHK 100 pairs, AR 23 pairs) beside the filters and other models.
 
+    Example: portrait benchmark sketch --data ../shared/datasets --compare "G alone=runs/00003/model.onnx"
+    """
     from rich.console import Console
 
     from portraitcli.benchmark.sketch import run
     from portraitcli.data import data_root
 
-    runs = _ablation_runs(ablation)
+    others = _named_paths(compare, "--compare", "")
     console = Console(stderr=True)
-    with console.status("scoring the sketch model and baselines on CUFS test..."):
-        result = run(data_root(data), model, runs, out, None if no_images else images, keep_ablations)
-    if json_path is not None:
-        json_path.write_text(json.dumps(result, indent=2) + "\n")
-    console.print(f"wrote {out / 'sketch.json'} and {out / 'sketch.md'}")
-    print(json.dumps({"model": result["model"], **result["metrics"]}))
-
-
-@app.command("sketch-exposure")
-def benchmark_sketch_exposure(
-    data: Annotated[
-        Path | None, typer.Option("--data", help="Datasets folder (holds cufs/ and fs2k/); default $PORTRAIT_DATA.")
-    ] = None,
-    model: Annotated[
-        list[str], typer.Option("--model", help="NAME=ONNX of another sketch model to score beside it (repeatable).")
-    ] = [],  # noqa: B006
-    out: Annotated[
-        Path, typer.Option("--out", help="Folder for sketch_exposure.json / .md (_validation for that split).")
-    ] = Path("docs/benchmarks"),
-    split: Annotated[
-        str,
-        typer.Option(
-            "--split",
-            help="test: CUHK, AR and FS2K test; validation: AR and FS2K training photos (no model trained on them).",
-        ),
-    ] = "test",
-    record: Annotated[
-        bool, typer.Option("--record", help="Record the measured reference exposure in the manifest.")
-    ] = False,
-) -> None:
-    """The shipped sketch model raw vs exposure-matched: CUHK, AR and FS2K test (SSIM, Nyquist spike).
-
-    ``--split validation`` scores the AR and FS2K training photos instead (no sketch model
-    trained on them), for decisions made before a test split is looked at; ``--model`` adds
-    other sketch models, compared with the shipped one on the matched SSIM.
-    """
-    from rich.console import Console
-
-    from portraitcli.benchmark.sketch_exposure import SPLITS, record_exposure, report_stem, run, write
-    from portraitcli.data import data_root
-    from portraitcli.errors import UsageError
-    from portraitcli.runtime.weights import find_model, verify
-
-    if split not in SPLITS:
-        raise UsageError(f"--split must be one of {', '.join(SPLITS)}, not {split!r}")
-    others = _named_paths(model, "--model", "")
-    spec = find_model("sketch")
-    console = Console(stderr=True)
-    with console.status(f"sketching the {split} photos raw and exposure-matched..."):
-        result = run(data_root(data), verify(spec), spec.template, spec.template.exposure, others, split)
-    write(result, spec.name, out)
-    if record:
-        record_exposure(spec.name, result["reference"])
-    stem = report_stem(split)
-    console.print(f"wrote {out / (stem + '.json')} and {out / (stem + '.md')}")
-    print((out / f"{stem}.md").read_text())
+    with console.status("scoring the sketch model and its peers on CUFS test..."):
+        result = run(data_root(data), model, others, out, None if no_images else images)
+    _finish(result, "sketch", out, report, json_out, console)
 
 
 @app.command("draw")
@@ -142,39 +92,33 @@ def benchmark_draw(
         Path | None, typer.Option("--data", help="Datasets folder (holds fs2k/); default $PORTRAIT_DATA.")
     ] = None,
     model: Annotated[
-        Path | None, typer.Option("--model", help="ONNX file to score instead of the shipped model.")
+        Path | None, typer.Option("--model", help="A run's model.onnx to score instead of the shipped model.")
     ] = None,
-    ablation: Annotated[
-        list[str], typer.Option("--ablation", help="NAME=RUN_DIR of an ablation run (repeatable).")
+    compare: Annotated[
+        list[str], typer.Option("--compare", help="NAME=RUN_DIR of another draw run to score beside it (repeatable).")
     ] = [],  # noqa: B006
-    out: Annotated[Path, typer.Option("--out", help="Folder for draw.json / draw.md.")] = Path("docs/benchmarks"),
-    images: Annotated[Path | None, typer.Option("--images", help="Folder for the picture grids.")] = Path(
-        "docs/images"
-    ),
-    no_images: Annotated[bool, typer.Option("--no-images", help="Skip the picture grids.")] = False,
+    out: Output = Path("docs/benchmarks"),
+    images: Images = Path("docs/images"),
+    no_images: NoImages = False,
     cache: Annotated[Path, typer.Option("--cache", help="Cache of aligned test pairs.")] = Path("runs/cache"),
     kid_subsets: Annotated[int, typer.Option("--kid-subsets", help="KID subsets.", min=1)] = 100,
-    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the result JSON here.")] = None,
-    keep_ablations: KeepAblations = False,
+    report: Report = None,
+    json_out: JsonOut = False,
 ) -> None:
-    """FS2K test: FID, KID and SSIM per style and overall, beside XDoG, pencilSketch and ablations."""
-    import json
+    """FS2K test: FID, KID and SSIM per style and overall, beside XDoG, pencilSketch and other runs.
 
+    Example: portrait benchmark draw --data ../shared/datasets --compare "pix2pix=runs/00007-draw"
+    """
     from rich.console import Console
 
     from portraitcli.benchmark.draw import run
     from portraitcli.data import data_root
 
-    runs = _ablation_runs(ablation)
+    runs = _named_paths(compare, "--compare", "model.onnx")
     console = Console(stderr=True)
-    with console.status("scoring the draw model, baselines and ablations on FS2K test..."):
-        result = run(
-            data_root(data), model, runs, out, None if no_images else images, cache, kid_subsets, keep_ablations
-        )
-    if json_path is not None:
-        json_path.write_text(json.dumps(result, indent=2) + "\n")
-    console.print(f"wrote {out / 'draw.json'} and {out / 'draw.md'}")
-    print(json.dumps({"model": result["model"], **result["metrics"]}))
+    with console.status("scoring the draw model and its peers on FS2K test..."):
+        result = run(data_root(data), model, runs, out, None if no_images else images, cache, kid_subsets)
+    _finish(result, "draw", out, report, json_out, console)
 
 
 @app.command("destylize")
@@ -187,12 +131,13 @@ def benchmark_destylize(
     model: Annotated[
         Path | None, typer.Option("--model", help="A run's model.onnx to score instead of the shipped model.")
     ] = None,
-    baseline: Annotated[
-        list[str], typer.Option("--baseline", help="NAME=RUN_DIR of a baseline or ablation run (repeatable).")
+    compare: Annotated[
+        list[str],
+        typer.Option("--compare", help="NAME=RUN_DIR of another destylize run, e.g. a baseline (repeatable)."),
     ] = [],  # noqa: B006
-    out: Annotated[Path, typer.Option("--out", help="Folder for destylize.json / .md.")] = Path("docs/benchmarks"),
-    images: Annotated[Path | None, typer.Option("--images", help="Folder for the picture grid.")] = Path("docs/images"),
-    no_images: Annotated[bool, typer.Option("--no-images", help="Skip the picture grid.")] = False,
+    out: Output = Path("docs/benchmarks"),
+    images: Images = Path("docs/images"),
+    no_images: NoImages = False,
     frr_faces: Annotated[
         int | None,
         typer.Option("--frr-faces", min=5, help="Retrieval on this many seeded test faces per style (default all)."),
@@ -200,10 +145,13 @@ def benchmark_destylize(
     no_round_trip: Annotated[
         bool, typer.Option("--no-round-trip", help="Skip the columns of CUFS photos drawn by the shipped models.")
     ] = False,
+    report: Report = None,
+    json_out: JsonOut = False,
 ) -> None:
-    """Stylized UTKFace test faces (seen / unseen styles), CUFS sketches and round trips: PSNR, SSIM, FRR, FCR."""
-    import json
+    """Stylized UTKFace test faces (seen / unseen styles), CUFS sketches and round trips: PSNR, SSIM, FRR, FCR.
 
+    Example: portrait benchmark destylize --pairs runs/pairs --data ../shared/datasets
+    """
     from rich.console import Console
 
     from portraitcli.benchmark.destylize import run
@@ -212,10 +160,9 @@ def benchmark_destylize(
     root = optional_data_root(data)
     console = Console(stderr=True)
     with console.status("scoring the destylize model and baselines..."):
-        others, images_dir = _ablation_runs(baseline), None if no_images else images
+        others, images_dir = _named_paths(compare, "--compare", "model.onnx"), None if no_images else images
         result = run(pairs, root, model, others, out, images_dir, frr_faces, round_trip=not no_round_trip)
-    console.print(f"wrote {out / 'destylize.json'} and {out / 'destylize.md'}")
-    print(json.dumps({"model": result["model"], **result["metrics"]}))
+    _finish(result, "destylize", out, report, json_out, console)
 
 
 @app.command("cartoon3d")
@@ -231,13 +178,16 @@ def benchmark_cartoon3d(
         Path | None, typer.Option("--cartoon-model", help="A run's model.onnx to score instead of the shipped cartoon.")
     ] = None,
     part: Annotated[str, typer.Option("--part", help="depth, cartoon or all.")] = "all",
-    out: Annotated[Path, typer.Option("--out", help="Folder for cartoon3d.json / .md.")] = Path("docs/benchmarks"),
-    images: Annotated[Path | None, typer.Option("--images", help="Folder for the picture grid.")] = Path("docs/images"),
-    no_images: Annotated[bool, typer.Option("--no-images", help="Skip the picture grid.")] = False,
+    out: Output = Path("docs/benchmarks"),
+    images: Images = Path("docs/images"),
+    no_images: NoImages = False,
+    report: Report = None,
+    json_out: JsonOut = False,
 ) -> None:
-    """Synthetic faces with true depth: SIDE and MAD; real faces: the cartoons' KID and identity distance."""
-    import json
+    """Synthetic faces with true depth: SIDE and MAD; real faces: the cartoons' KID and identity distance.
 
+    Example: portrait benchmark cartoon3d --data ../shared/datasets --part depth
+    """
     from rich.console import Console
 
     from portraitcli.benchmark.cartoon3d import run
@@ -250,5 +200,4 @@ def benchmark_cartoon3d(
     console = Console(stderr=True)
     with console.status("scoring the cartoon3d models and baselines..."):
         result = run(data_root(data), recon_model, cartoon_model, out, None if no_images else images, parts[part])
-    console.print(f"wrote {out / 'cartoon3d.json'} and {out / 'cartoon3d.md'}")
-    print(json.dumps({"models": result["models"], **result["metrics"]}))
+    _finish(result, "cartoon3d", out, report, json_out, console)

@@ -256,11 +256,35 @@ def export(
 
 @app.command("publish")
 def publish(
-    run_dir: Annotated[Path, typer.Argument(help="A finished run folder (holds model.onnx and template.json).")],
-    name: Annotated[str, typer.Option("--name", help="Manifest name, e.g. sketch-v1.")],
+    run_dir: Annotated[
+        Path | None,
+        typer.Argument(
+            help="A finished run folder (holds model.onnx and template.json); leave out to only record metrics."
+        ),
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Manifest name, e.g. sketch-v1.")] = None,
+    metrics: Annotated[
+        list[str],
+        typer.Option("--metrics", help="A benchmark report (docs/benchmarks/TASK.json) whose test metrics to record."),
+    ] = [],  # noqa: B006
     weights: Annotated[Path, typer.Option("--weights", help="The weights folder to publish into.")] = Path("weights"),
 ) -> None:
-    """Copy a run's ONNX model into weights/ and write its manifest entry (sha256, template, provenance)."""
-    from portraitcli.train.common.publish import publish_run
+    """Copy a run's ONNX model into weights/ and write its manifest entry; record benchmark metrics.
 
-    print(publish_run(run_dir, name, weights))
+    The only command that writes weights/manifest.json. Examples:
+
+        portrait train publish runs/00012-sketch --name sketch-v5
+        portrait benchmark sketch && portrait train publish --metrics docs/benchmarks/sketch.json
+    """
+    from portraitcli.errors import UsageError
+    from portraitcli.train.common.publish import publish_run, record_metrics
+
+    if run_dir is None and not metrics:
+        raise UsageError("give a run folder (with --name) or --metrics REPORT.json")
+    if run_dir is not None:
+        if name is None:
+            raise UsageError("--name TASK-vN is needed to publish a run")
+        print(publish_run(run_dir, name, weights))
+    if metrics:
+        for model in record_metrics(weights, [Path(m) for m in metrics]):
+            print(f"recorded the test metrics of {model}")

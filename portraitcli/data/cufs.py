@@ -68,3 +68,40 @@ def load_pair(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
     photo = read_image(pair.photo).rgb
     sketch = to_gray(read_image(pair.sketch).rgb)
     return photo, sketch
+
+
+def cufs_template(data: Path, subset: str = "cuhk_student") -> dict:
+    """The CUFS framing: mean 5-landmark position over the training photos (200x250).
+
+    Also the training photos' face-region exposure in that framing
+    (:func:`~portraitcli.face.exposure.reference_exposure`), which the sketch model matches
+    a user's crop to.
+
+    Returns:
+        ``{"size": [200, 250], "kps": [[x, y] * 5], "n": detected, "n_total": photos,
+        "exposure": {"mean": luma, "std": luma}}``.
+    """
+    from portraitcli.face.align import mean_template
+    from portraitcli.face.detect import FaceDetector
+    from portraitcli.face.exposure import reference_exposure
+    from portraitcli.models.sketch import CROP_SIZE
+
+    detector = FaceDetector()
+    kps, photos = [], []
+    for pair in cufs_pairs(data, subset, "train"):
+        photo, _ = load_pair(pair)
+        photos.append(photo)
+        faces = detector.detect(photo)
+        if faces:
+            kps.append(faces[0].kps)
+    if not kps:
+        raise UsageError(f"{data}: no face found on the CUFS training photos; cannot measure the template")
+    tpl = mean_template(kps, CROP_SIZE)
+    exposure = reference_exposure(photos, tpl.kps)
+    return {
+        "size": list(CROP_SIZE),
+        "kps": [[round(float(v), 2) for v in row] for row in tpl.kps],
+        "n": len(kps),
+        "n_total": len(photos),
+        "exposure": {"mean": exposure.mean, "std": exposure.std},
+    }

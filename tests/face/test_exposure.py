@@ -76,8 +76,8 @@ def test_reference_exposure_is_the_mean_of_the_photos_moments() -> None:
 def test_shipped_sketch_exposure_is_measured_on_the_cufs_training_photos() -> None:
     """The manifest's reference is what the export measures on the real training photos."""
     data = data_dir("cufs").parent
+    from portraitcli.data.cufs import cufs_template
     from portraitcli.runtime.weights import find_model
-    from portraitcli.train.sketch.export import cufs_template
 
     spec = find_model("sketch")
     measured = cufs_template(data)["exposure"]

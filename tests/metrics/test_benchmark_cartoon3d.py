@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from portraitcli.benchmark import cartoon3d as bench
+from portraitcli.evaluation import cartoon3d as ev
 from portraitcli.metrics.depth import erode_mask
 from tests.conftest import data_dir
 
@@ -20,11 +21,11 @@ def test_flat_depth_side_is_the_spread_of_log_depth() -> None:
     mask[8:56, 10:50] = True
     synth = {"image": np.zeros((1, 128, 128, 3), np.uint8), "depth": np.kron(gt, np.ones((2, 2)))[None]}
     synth["mask"] = np.kron(mask, np.ones((2, 2), bool))[None]
-    r = bench.score(bench.flat_depth, synth)
+    r = ev.score(ev.flat_depth, synth)
     m = erode_mask(mask)
     assert r["side"] == pytest.approx(np.log(gt[m]).std(), rel=1e-9)
     # reducing a 2x-upsampled map gives it back exactly, mask included
-    d, mm = bench.reduce_depth(synth["depth"][0], synth["mask"][0], 2)
+    d, mm = ev.reduce_depth(synth["depth"][0], synth["mask"][0], 2)
     np.testing.assert_allclose(d, gt)
     assert (mm == mask).all()
 
@@ -35,7 +36,7 @@ def test_ellipsoid_prior_is_fitted_to_the_mean_face() -> None:
 
     v = read_obj_vertices(data_dir("sfm") / "sfm_reference.obj")
     v = (v - v.mean(0)) * (FACE_HEIGHT / np.ptp(v[:, 1]))
-    fit = bench.fit_ellipsoid(v, 2 * np.tan(np.radians(5)))
+    fit = ev.fit_ellipsoid(v, 2 * np.tan(np.radians(5)))
     for key, value in ELLIPSOID.items():
         np.testing.assert_allclose(fit[key], value, atol=1e-3, err_msg=key)
     z = ellipsoid_depth((64, 64))
@@ -54,11 +55,11 @@ def test_landmark_pose_of_the_mean_face_and_of_rendered_faces() -> None:
     assert abs(pitch) < 0.5 and abs(yaw) < 0.5
     # rendered faces: the solved yaw follows the rendered one (the renderer's yaw is the
     # protocol's with the opposite sign)
-    synth = bench.load_synth(root)
+    synth = ev.load_synth(root)
     detector = FaceDetector()
     est, true = [], []
     for image, pose in zip(synth["image"][:30], synth["pose"][:30]):
-        found = detect_pose(bench.reduce_image(image), detector, landmarks3d)
+        found = detect_pose(ev.reduce_image(image), detector, landmarks3d)
         if found is not None:
             est.append(found[1])
             true.append(pose[0])
@@ -117,10 +118,10 @@ def test_cartoon_scoring_on_a_few_faces(astronaut: np.ndarray) -> None:
     extractor, descriptor = InceptionFeatures(), FaceDescriptor()
     box = template_box(kps)
     ids = descriptor.embed(crops, box=box)
-    toons = extractor(iter([bench.opencv_stylization(c) for c in crops]))
-    same = bench.score_cartoon(lambda x: x, crops, toons, extractor, descriptor, box, ids)
+    toons = extractor(iter([ev.opencv_stylization(c) for c in crops]))
+    same = ev.score_cartoon(lambda x: x, crops, toons, extractor, descriptor, box, ids)
     assert same["id_dist_cartoon"] == pytest.approx(0.0, abs=1e-9)
-    styl = bench.score_cartoon(bench.opencv_stylization, crops, toons, extractor, descriptor, box, ids)
+    styl = ev.score_cartoon(ev.opencv_stylization, crops, toons, extractor, descriptor, box, ids)
     assert styl["kid_cartoon"] < same["kid_cartoon"]  # the toon set here *is* the stylized crops
     assert 0.1 < styl["id_dist_cartoon"] < 1.0  # changed, but still a face
 
@@ -136,7 +137,7 @@ def test_pictures_of_the_shipped_models(astronaut: np.ndarray, tmp_path: Path) -
 
     recon_spec, cartoon_spec = find_model("recon3d"), find_model("cartoon")
     recon = Recon3dModel(recon_spec, create_session(str(verify(recon_spec)), "cpu", 1))
-    cartoonize = bench.onnx_cartoonizer(verify(cartoon_spec), threads=1)
+    cartoonize = ev.onnx_cartoonizer(verify(cartoon_spec), threads=1)
     crop = align_face(astronaut, FaceDetector().detect(astronaut)[0], cartoon_spec.template).crop
     bench.picture_grid([crop], cartoonize, recon, cartoon_spec.template, tmp_path / "grid.png")
     bench.turn_strip(crop, cartoonize, recon, cartoon_spec.template, tmp_path / "turn.png")

@@ -116,7 +116,7 @@ def test_cli_evaluate_errors(tmp_path: Path, capsys) -> None:
 @pytest.mark.slow
 def test_evaluate_reproduces_grayscale_photo_baseline(tmp_path: Path, capsys) -> None:
     """Acceptance: grayscale CUHK test photos vs artist sketches = the benchmark's baseline."""
-    from portraitcli.benchmark.sketch import load_test_sets, score
+    from portraitcli.evaluation.sketch import load_test_sets, score
     from portraitcli.metrics.pixel import to_gray
 
     root = data_dir("cufs").parent

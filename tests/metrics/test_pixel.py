@@ -54,7 +54,7 @@ def test_to_gray_matches_pillow() -> None:
 
 
 def test_paired_difference_bootstrap() -> None:
-    from portraitcli.benchmark.sketch import paired_difference
+    from portraitcli.evaluation.stats import paired_difference
 
     rng = np.random.default_rng(0)
     other = rng.uniform(0.4, 0.7, 100)

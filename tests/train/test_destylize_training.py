@@ -197,7 +197,7 @@ def test_benchmark_destylize_plumbing(tmp_path: Path, astronaut: np.ndarray) -> 
 
 def test_retrieval_queries_are_the_same_faces_in_every_style() -> None:
     """``--frr-faces``: a seeded subset of target faces, each queried in every style."""
-    from portraitcli.benchmark.destylize import Column, query_rows
+    from portraitcli.evaluation.destylize import Column, query_rows
 
     n, styles = 10, ["s00", "s02", "s08"]
     truth = np.tile(np.arange(n), len(styles))
@@ -457,8 +457,8 @@ def test_published_data_names_the_sketch_inputs_a_resume_added(tmp_path: Path) -
 
 
 def test_sketch_validation_uses_the_cufs_training_split_only() -> None:
-    from portraitcli.benchmark.destylize import cufs_sketch_column
     from portraitcli.data.cufs import cufs_pairs
+    from portraitcli.evaluation.destylize import cufs_sketch_column
     from portraitcli.runtime.weights import find_model
     from portraitcli.train.destylize.train import sketch_validation
 
@@ -479,7 +479,7 @@ def test_round_trip_columns_draw_each_photo_in_every_style_and_keep_the_photo_as
     """Round-trip columns: one input per photo and style, aligned like the artist's sketch column."""
     import cv2
 
-    from portraitcli.benchmark.destylize import cufs_sketch_column
+    from portraitcli.evaluation.destylize import cufs_sketch_column
     from portraitcli.runtime.weights import find_model
 
     root = data_dir("cufs").parent
@@ -504,8 +504,8 @@ def test_round_trip_columns_draw_each_photo_in_every_style_and_keep_the_photo_as
 @pytest.mark.slow
 def test_product_round_trips_draw_a_cufs_photo_as_the_shipped_commands_do() -> None:
     """The sketch round trip matches the sketch model run on the (already CUFS-framed) photo."""
-    from portraitcli.benchmark.destylize import product_round_trips
     from portraitcli.data.cufs import cufs_pairs, load_pair
+    from portraitcli.evaluation.destylize import product_round_trips
     from portraitcli.face.detect import FaceDetector
     from portraitcli.models.base import load_model
     from portraitcli.runtime.weights import find_model

@@ -156,3 +156,39 @@ def publish_run(run_dir: Path, name: str, weights: Path, extra: dict[str, Any] |
     manifest["models"][name] = entry
     write_text_atomic(manifest_path, json.dumps(manifest, indent=2) + "\n")
     return dst
+
+
+def record_metrics(weights: Path, reports: list[Path]) -> list[str]:
+    """Copy the test metrics of benchmark reports into the manifest: the only writer of them.
+
+    Each report's ``manifest_metrics`` block (see :mod:`portraitcli.benchmark.report`) names
+    models with the sha256 of the file it scored; an entry is updated only when its file
+    has that digest, so numbers never attach to other weights.
+
+    Returns:
+        The names of the entries updated.
+
+    Raises:
+        UsageError: a report is unreadable or has no ``manifest_metrics``; a named model is
+            not in the manifest or its sha256 differs.
+    """
+    manifest_path = weights / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    updated = []
+    for report in reports:
+        try:
+            block = json.loads(report.read_text()).get("manifest_metrics")
+        except (OSError, json.JSONDecodeError) as e:
+            raise UsageError(f"--metrics {report}: cannot read the report ({e})") from None
+        if not block:
+            raise UsageError(f"--metrics {report}: no manifest_metrics (a benchmark of the shipped models writes it)")
+        for name, rec in block.items():
+            entry = manifest["models"].get(name)
+            if entry is None:
+                raise UsageError(f"--metrics {report}: {name} is not in {manifest_path}")
+            if entry["sha256"] != rec["sha256"]:
+                raise UsageError(f"--metrics {report}: it scored another file than {name}'s (sha256 differs)")
+            entry["metrics"] = rec["metrics"]
+            updated.append(name)
+    write_text_atomic(manifest_path, json.dumps(manifest, indent=2) + "\n")
+    return updated

@@ -321,12 +321,12 @@ def sketch_validation(data: Path | None, cfg: DestylizeConfig, template: dict) -
     ``cfg.val_sketch`` is off, the run is ``oracle_align`` or ``data`` holds no CUFS.
 
     The CUFS CUHK-student *training* sketches and photos in the template framing
-    (:func:`~portraitcli.benchmark.destylize.cufs_sketch_column`), so that the test
+    (:func:`~portraitcli.evaluation.destylize.cufs_sketch_column`), so that the test
     sketches of the benchmark stay unseen by every choice made on the validation.
     """
     if not cfg.val_sketch or cfg.oracle_align or data is None or not (data / "cufs").is_dir():
         return None  # an oracle_align model needs each input's recorded misalignment
-    from portraitcli.benchmark.destylize import cufs_sketch_column
+    from portraitcli.evaluation.destylize import cufs_sketch_column
 
     col = cufs_sketch_column(data, template, split="train")
     inputs = np.stack(col.inputs)

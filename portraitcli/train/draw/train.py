@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from rich.console import Console
 
+from portraitcli.data.drawing import AlignedPairs, aligned_pairs, drawing_template
 from portraitcli.metrics.pixel import ssim
 from portraitcli.models.draw import drawing_to_tensor, photo_to_input, tensor_to_drawing
 from portraitcli.train.common.augment import paired_jitter
@@ -34,7 +35,6 @@ from portraitcli.train.common.paired import paired_gan_step
 from portraitcli.train.common.perceptual import PerceptualFeatures
 from portraitcli.train.common.runs import JsonlLog, report_epoch, seed_everything, write_config
 from portraitcli.train.draw.config import DrawConfig
-from portraitcli.train.draw.data import AlignedPairs, aligned_pairs, drawing_template
 from portraitcli.train.draw.networks import MODES, N_STYLES, DrawGenerator, PatchDiscriminator
 
 

@@ -254,7 +254,7 @@ def evaluate_depth(
     ``prior_blend`` as the exported model would (:class:`InferenceNet`). Returns
     ``val_side`` (plain value) and ``val_mad`` (degrees).
     """
-    from portraitcli.benchmark.cartoon3d import score
+    from portraitcli.evaluation.cartoon3d import score
     from portraitcli.models.recon3d import inverse_warp
 
     net.eval()

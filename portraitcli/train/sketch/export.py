@@ -8,50 +8,14 @@ from pathlib import Path
 import torch
 from rich.console import Console
 
-from portraitcli.data.cufs import cufs_pairs, load_pair
-from portraitcli.errors import UsageError
-from portraitcli.face.align import mean_template
-from portraitcli.face.detect import FaceDetector
-from portraitcli.face.exposure import reference_exposure
-from portraitcli.models.sketch import CROP_SIZE, photo_to_tensor
+from portraitcli.data.cufs import cufs_pairs, cufs_template, load_pair
+from portraitcli.models.sketch import photo_to_tensor
 from portraitcli.train.common.average import keeps_average, load_generator_weights
 from portraitcli.train.common.checkpoint import checkpoint_entries
 from portraitcli.train.common.export import export_onnx, write_export_record
 from portraitcli.train.sketch.config import SketchConfig
 from portraitcli.train.sketch.networks import SEUNet
 from portraitcli.train.sketch.train import generator
-
-
-def cufs_template(data: Path, subset: str = "cuhk_student") -> dict:
-    """The CUFS framing: mean 5-landmark position over the training photos (200x250).
-
-    Also the training photos' face-region exposure in that framing
-    (:func:`~portraitcli.face.exposure.reference_exposure`), which the sketch model matches
-    a user's crop to.
-
-    Returns:
-        ``{"size": [200, 250], "kps": [[x, y] * 5], "n": detected, "n_total": photos,
-        "exposure": {"mean": luma, "std": luma}}``.
-    """
-    detector = FaceDetector()
-    kps, photos = [], []
-    for pair in cufs_pairs(data, subset, "train"):
-        photo, _ = load_pair(pair)
-        photos.append(photo)
-        faces = detector.detect(photo)
-        if faces:
-            kps.append(faces[0].kps)
-    if not kps:
-        raise UsageError(f"{data}: no face found on the CUFS training photos; cannot measure the template")
-    tpl = mean_template(kps, CROP_SIZE)
-    exposure = reference_exposure(photos, tpl.kps)
-    return {
-        "size": list(CROP_SIZE),
-        "kps": [[round(float(v), 2) for v in row] for row in tpl.kps],
-        "n": len(kps),
-        "n_total": len(photos),
-        "exposure": {"mean": exposure.mean, "std": exposure.std},
-    }
 
 
 def load_generator(ckpt: Path, average: bool | None = None) -> SEUNet:
@@ -76,7 +40,7 @@ def export_run(
     ``average``: as in :func:`load_generator` (by default the weight average when the run
     kept one). When ``model.onnx`` is the average, the last G is exported beside it as the
     run-shaped folder ``run_dir/last/`` (``model.onnx``, ``export.json``, ``config.json``),
-    which ``portrait benchmark sketch --ablation`` takes like any run, unless the checkpoint
+    which ``portrait benchmark sketch --compare NAME=ONNX`` takes like any model, unless the checkpoint
     was slimmed to the average alone (:func:`~portraitcli.train.common.checkpoint.slim_checkpoint`).
     """
     console = console or Console(stderr=True)

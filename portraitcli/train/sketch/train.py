@@ -87,7 +87,7 @@ def evaluate_ssim(G: torch.nn.Module, pairs: list[tuple[np.ndarray, np.ndarray]]
 
 def _template(data: Path) -> Template:
     """The sketch template measured on the CUFS training photos, with their exposure."""
-    from portraitcli.train.sketch.export import cufs_template  # export imports this module
+    from portraitcli.data.cufs import cufs_template
 
     tpl = cufs_template(data)
     return Template(tuple(tpl["size"]), np.asarray(tpl["kps"], np.float32), Exposure(**tpl["exposure"]))  # type: ignore[arg-type]

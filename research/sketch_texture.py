@@ -23,7 +23,7 @@ from scipy.ndimage import gaussian_filter
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from portraitcli.benchmark.sketch import load_test_sets, onnx_generator  # noqa: E402
+from portraitcli.evaluation.sketch import load_test_sets, onnx_generator  # noqa: E402
 from portraitcli.metrics.pixel import SSIM_SETTINGS  # noqa: E402
 from portraitcli.runtime.weights import find_model, verify  # noqa: E402
 

@@ -8,7 +8,7 @@ every ``checkpoint_every`` epochs), then for each run folder:
 1. slims its newest checkpoint to the network ``portrait train export`` takes (G's weight
    average when the run kept one, else G): about 13 MB instead of about 80 MB;
 2. scores that generator, in torch on the training device, on the 100 CUHK student and
-   23 AR test pairs with the benchmark's protocol (:func:`portraitcli.benchmark.sketch.score`),
+   23 AR test pairs with the benchmark's protocol (:func:`portraitcli.evaluation.sketch.score`),
    for a first look. The published table comes from ``portrait benchmark sketch`` on the
    exported ONNX files (``portrait train export RUN``), on the CPU.
 
@@ -34,7 +34,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from portraitcli.benchmark.sketch import load_test_sets, score
+from portraitcli.evaluation.sketch import load_test_sets, score
 from portraitcli.train.common.average import AVERAGE_KEY, keeps_average
 from portraitcli.train.common.checkpoint import checkpoint_epoch, latest_checkpoint, slim_checkpoint
 from portraitcli.train.sketch.export import load_generator

@@ -31,7 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from portraitcli.benchmark.sketch import onnx_generator, paired_difference
+from portraitcli.evaluation.sketch import onnx_generator
+from portraitcli.evaluation.stats import paired_difference
 from portraitcli.data.cufs import cufs_pairs, load_pair
 from portraitcli.data.fs2k import fs2k_pairs
 from portraitcli.face.align import align_face, warp_affine
@@ -294,15 +295,26 @@ def _ok(flag: bool) -> str:
     return "holds" if flag else "fails"
 
 
-def record_exposure(name: str, reference: dict[str, float]) -> None:
-    """Write the reference exposure into model ``name``'s manifest template (source checkouts).
+def main(argv: list[str] | None = None) -> int:
+    """``python research/sketch_exposure.py [--data DIR] [--split test|validation] [--model NAME=ONNX]...``"""
+    import argparse
 
-    From then on the model's wrapper matches every crop to it (``portrait sketch``'s
-    default). Models published from a run folder get it from the run's ``template.json``.
-    """
-    from portraitcli.runtime.weights import MANIFEST, weights_dir
+    from portraitcli.data import data_root
+    from portraitcli.runtime.weights import find_model, verify
 
-    path = weights_dir() / MANIFEST
-    manifest = json.loads(path.read_text())
-    manifest["models"][name]["template"]["exposure"] = {"mean": reference["mean"], "std": reference["std"]}
-    write_text_atomic(path, json.dumps(manifest, indent=2) + "\n")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=None, help="datasets folder; default $PORTRAIT_DATA")
+    parser.add_argument("--split", choices=SPLITS, default="test")
+    parser.add_argument("--model", action="append", default=[], help="NAME=ONNX of another sketch model")
+    parser.add_argument("-o", "--output", type=Path, default=Path("docs/experiments"))
+    args = parser.parse_args(argv)
+    others = {name: Path(path) for name, _, path in (m.partition("=") for m in args.model)}
+    spec = find_model("sketch")
+    result = run(data_root(args.data), verify(spec), spec.template, spec.template.exposure, others, args.split)
+    write(result, spec.name, args.output)
+    print((args.output / f"{report_stem(args.split)}.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

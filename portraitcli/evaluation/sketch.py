@@ -1,0 +1,186 @@
+"""Sketch model evaluation on CUFS, as the source paper measured it (no torch, no report writing).
+
+Protocol (Liao and Lin; Wang et al. 2004 SSIM): the generated sketch and the artist's
+sketch as 8-bit grayscale at 200x250 (the CUFS crops, no resizing); SSIM with a Gaussian
+window (sigma 1.5), population covariance, data_range 255; PSNR in dB; mean over the 100
+CUHK student test pairs, and the same on the 23 AR test pairs (a population the model
+never saw). Peers computed the same way: the mean training sketch, the grayscale photo,
+OpenCV's ``pencilSketch``; any other ONNX generator with the same contract.
+"""
+
+from __future__ import annotations
+
+import csv
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from portraitcli.data.cufs import cufs_pairs, load_pair
+from portraitcli.metrics.pixel import SSIM_SETTINGS, psnr, ssim, to_gray
+from portraitcli.metrics.spectrum import nyquist_spike
+from portraitcli.types import Template
+
+SPLITS = {"cuhk": "cuhk_student", "ar": "ar"}
+Generator = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class TestSet:
+    """The test pairs of one CUFS subset, loaded: names, photos (H,W,3) and sketches (H,W)."""
+
+    name: str
+    names: list[str]
+    photos: list[np.ndarray]
+    sketches: list[np.ndarray]
+
+
+def load_test_sets(data: Path) -> dict[str, TestSet]:
+    """The CUHK student (100) and AR (23) test pairs."""
+    sets = {}
+    for key, subset in SPLITS.items():
+        pairs = cufs_pairs(data, subset, "test")
+        loaded = [load_pair(p) for p in pairs]
+        sets[key] = TestSet(key, [p.name for p in pairs], [a for a, _ in loaded], [b for _, b in loaded])
+    return sets
+
+
+def mean_training_sketch(data: Path) -> np.ndarray:
+    """Mean of the 88 CUHK student training sketches: (250, 200) uint8."""
+    sketches = [load_pair(p)[1].astype(np.float64) for p in cufs_pairs(data, "cuhk_student", "train")]
+    return np.clip(np.rint(np.mean(sketches, axis=0)), 0, 255).astype(np.uint8)
+
+
+def pencil_sketch(photo: np.ndarray) -> np.ndarray:
+    """OpenCV's ``pencilSketch`` (Gastal and Oliveira 2011 domain transform), default
+    parameters (sigma_s 60, sigma_r 0.07, shade_factor 0.02): (H,W,3) RGB -> (H,W) uint8."""
+    import cv2
+
+    from portraitcli.io.image import rgb_to_bgr
+
+    gray, _ = cv2.pencilSketch(rgb_to_bgr(photo))
+    return gray
+
+
+def baselines(data: Path) -> dict[str, Generator]:
+    """The training-free baselines, each photo -> (H, W) uint8 sketch."""
+    mean = mean_training_sketch(data)
+    return {
+        "mean training sketch": lambda photo: mean,
+        "grayscale photo": to_gray,
+        "OpenCV pencilSketch": pencil_sketch,
+    }
+
+
+def score(generate: Generator, test: TestSet) -> dict[str, Any]:
+    """SSIM and PSNR of a generator over a test set.
+
+    Returns:
+        ``{"ssim": mean, "psnr": mean dB, "spike": mean Nyquist spike ratio of the outputs
+        (:func:`~portraitcli.metrics.spectrum.nyquist_spike`), "ssim_std", "psnr_std", "n",
+        "per_image": {...}}``.
+    """
+    ssims, psnrs, spikes = [], [], []
+    for photo, sketch in zip(test.photos, test.sketches):
+        pred = generate(photo)
+        if pred.shape != sketch.shape:
+            raise ValueError(f"generator output {pred.shape} != reference {sketch.shape}")
+        ssims.append(ssim(pred, sketch))
+        psnrs.append(psnr(pred, sketch))
+        spikes.append(nyquist_spike(pred))
+    return {
+        "ssim": float(np.mean(ssims)),
+        "psnr": float(np.mean(psnrs)),
+        "spike": float(np.mean(spikes)),
+        "ssim_std": float(np.std(ssims)),
+        "psnr_std": float(np.std(psnrs)),
+        "n": len(ssims),
+        "per_image": {n: {"ssim": s, "psnr": p} for n, s, p in zip(test.names, ssims, psnrs)},
+    }
+
+
+def onnx_generator(path: Path, threads: int = 2, template: Template | None = None) -> Generator:
+    """A sketch generator from an ONNX file with the sketch model's contract.
+
+    ``template``: when given with an exposure, each photo is first matched to it, as
+    ``portrait sketch`` does (:func:`~portraitcli.face.exposure.match_template_exposure`); by
+    default the photo goes in as it is (the paper's protocol, which every table row uses).
+    """
+    from portraitcli.face.exposure import match_template_exposure
+    from portraitcli.models.sketch import photo_to_tensor, tensor_to_sketch
+    from portraitcli.runtime.session import create_session
+
+    session = create_session(str(path), "cpu", threads)
+    name = session.get_inputs()[0].name
+
+    def generate(photo: np.ndarray) -> np.ndarray:
+        photo = match_template_exposure(photo, template)
+        (y,) = session.run(None, {name: photo_to_tensor(photo)[None]})
+        return tensor_to_sketch(y[0], *photo.shape[:2])
+
+    return generate
+
+
+def settings() -> dict[str, Any]:
+    """The measurement settings recorded with every result."""
+    import cv2
+    import onnxruntime
+    import PIL
+    import skimage
+
+    return {
+        "ssim": SSIM_SETTINGS,
+        "color": "8-bit grayscale (Pillow convert('L') luma)",
+        "size": "200x250, no resizing (CUFS crops; the model runs on the photo as given, --aligned)",
+        "versions": {
+            "scikit-image": skimage.__version__,
+            "onnxruntime": onnxruntime.__version__,
+            "opencv": cv2.__version__,
+            "pillow": PIL.__version__,
+            "python": platform.python_version(),
+        },
+    }
+
+
+PAPER = {"LLE": 0.4624, "Pix2Pix": 0.4683, "CycleGAN": 0.5931, "ComboGAN": 0.4075, "Liao and Lin": 0.6205}
+
+
+#: FS2K test photos (evenly spaced over the split) whose sketches are checked for checkerboard.
+N_FS2K_SPIKE = 40
+
+
+def real_faces(data: Path, n_fs2k: int, astronaut: bool = False) -> list[tuple[str, np.ndarray]]:
+    """Real photos from outside CUFS, detected and aligned to the shipped sketch model's template.
+
+    Args:
+        data: the datasets folder (holds ``fs2k/``).
+        n_fs2k: how many FS2K test photos, evenly spaced over ``pairs.csv``'s test rows.
+        astronaut: put scikit-image's astronaut first.
+
+    Returns:
+        ``[(name, crop)]``: crop (250, 200, 3) uint8 RGB in the CUFS framing; photos where no
+        face is found are left out.
+    """
+    from skimage import data as skdata
+
+    from portraitcli.face.align import align_face
+    from portraitcli.face.detect import FaceDetector
+    from portraitcli.io import read_image
+    from portraitcli.runtime.weights import find_model
+
+    template = find_model("sketch").template
+    detector = FaceDetector()
+    photos = [("astronaut", skdata.astronaut())] if astronaut else []
+    with (data / "fs2k" / "pairs.csv").open() as f:
+        rows = [r for r in csv.DictReader(f) if r["split"] == "test"]
+    for r in rows[:: max(1, len(rows) // n_fs2k)][:n_fs2k]:
+        photos.append((Path(r["photo"]).stem, read_image(data / "fs2k" / r["photo"]).rgb))
+    faces = []
+    for name, rgb in photos:
+        found = detector.detect(rgb)
+        if found:
+            faces.append((name, align_face(rgb, found[0], template).crop))
+    return faces
