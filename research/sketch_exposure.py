@@ -31,10 +31,10 @@ from typing import Any
 
 import numpy as np
 
-from portraitcli.evaluation.sketch import onnx_generator
-from portraitcli.evaluation.stats import paired_difference
 from portraitcli.data.cufs import cufs_pairs, load_pair
 from portraitcli.data.fs2k import fs2k_pairs
+from portraitcli.evaluation.sketch import onnx_generator
+from portraitcli.evaluation.stats import paired_difference
 from portraitcli.face.align import align_face, warp_affine
 from portraitcli.face.detect import FaceDetector
 from portraitcli.face.exposure import face_region, luma_stats, reference_exposure
