@@ -44,7 +44,7 @@ from portraitcli.metrics.pixel import ssim, to_gray
 from portraitcli.metrics.spectrum import nyquist_spike
 from portraitcli.types import Exposure, Template
 
-#: The rule set in docs/design.md before the test splits were scored with matching.
+#: The rule set in docs/experiments/log.md before the test splits were scored with matching.
 RULE = {
     "cuhk_min_change": -0.002,
     "ar_min_change": 0.0,
@@ -281,7 +281,7 @@ def write(result: dict[str, Any], model: str, out: Path) -> None:
         rule = result["rule"]
         lines += [
             "",
-            "Rule set in docs/design.md before these splits were scored with matching (matching becomes the "
+            "Rule set in docs/experiments/log.md before these splits were scored with matching (matching becomes the "
             f"default if all hold): CUHK change >= {RULE['cuhk_min_change']} ({_ok(rule['cuhk'])}), AR change "
             f">= 0 ({_ok(rule['ar'])}), FS2K change > 0 ({_ok(rule['fs2k'])}), darkest quarter change > 0 "
             f"({_ok(rule['fs2k_dark'])}), FS2K spike matched <= {RULE['fs2k_max_spike']} "

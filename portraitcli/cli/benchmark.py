@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -177,7 +177,7 @@ def benchmark_cartoon3d(
     cartoon_model: Annotated[
         Path | None, typer.Option("--cartoon-model", help="A run's model.onnx to score instead of the shipped cartoon.")
     ] = None,
-    part: Annotated[str, typer.Option("--part", help="depth, cartoon or all.")] = "all",
+    part: Annotated[Literal["all", "depth", "cartoon"], typer.Option("--part", help="What to score.")] = "all",
     out: Output = Path("docs/benchmarks"),
     images: Images = Path("docs/images"),
     no_images: NoImages = False,

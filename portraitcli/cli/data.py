@@ -12,7 +12,7 @@ app = typer.Typer(help="Make derived training / test sets from the datasets fold
 
 @app.command("stylized-pairs")
 def stylized_pairs(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write (pairs.json, train/, test/).")],
+    out: Annotated[Path, typer.Option("-o", "--output", "--out", help="Folder to write (pairs.json, train/, test/).")],
     data: Annotated[
         Path | None, typer.Option("--data", help="Datasets folder (holds utkface/); default $PORTRAIT_DATA.")
     ] = None,
@@ -60,7 +60,7 @@ def pair_sketches(
 
 @app.command("synth-depth")
 def synth_depth(
-    out: Annotated[Path, typer.Option("--out", "-o", help="The .npz file to write.")],
+    out: Annotated[Path, typer.Option("-o", "--output", "--out", help="The .npz file to write.")],
     n: Annotated[int, typer.Option("--n", min=1, help="Number of faces.")] = 200,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (0 is the test set's, refused).")] = 1,
     size: Annotated[int, typer.Option("--size", min=16, help="Image side in px.")] = 128,
@@ -99,7 +99,9 @@ TREES = {
 @app.command("pack")
 def pack(
     task: Annotated[str, typer.Argument(help="sketch, draw, cartoon or recon3d.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="A datasets-shaped folder to write (keep it git-ignored).")],
+    out: Annotated[
+        Path, typer.Option("-o", "--output", "--out", help="A datasets-shaped folder to write (keep it git-ignored).")
+    ],
     data: Annotated[Path | None, typer.Option("--data", help="Datasets folder; default $PORTRAIT_DATA.")] = None,
 ) -> None:
     """Copy the training split a task needs into a small datasets folder, to `carry` to a lent GPU machine.

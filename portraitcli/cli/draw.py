@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -12,7 +12,9 @@ from portraitcli.cli import options as o
 def draw(
     inputs: o.Inputs,
     output: o.Output = None,
-    style: Annotated[int, typer.Option("--style", help="Drawing style: 1, 2 or 3 (FS2K's styles).", min=1, max=3)] = 1,
+    style: Annotated[
+        Literal["1", "2", "3"], typer.Option("--style", help="Drawing style (FS2K's three styles).")
+    ] = "1",
     recursive: o.Recursive = False,
     overwrite: o.Overwrite = False,
     faces: o.Faces = "largest",
@@ -49,7 +51,7 @@ def draw(
         threads=threads,
         json_lines=json_lines,
         default_size=512,
-        model_kwargs={"style": style},
+        model_kwargs={"style": int(style)},
     )
 
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
 
 def evaluate(
     task: Annotated[
-        str, typer.Option("--task", help="sketch, draw (grayscale); destylize, style, cartoon (RGB); depth.")
+        Literal["sketch", "draw", "destylize", "style", "cartoon", "depth"],
+        typer.Option("--task", help="sketch, draw: grayscale; destylize, style, cartoon: RGB; depth: depth maps."),
     ],
     pred: Annotated[Path, typer.Option("--pred", help="Folder of predictions (depth: .npy/.npz folder or .npz).")],
     ref: Annotated[Path, typer.Option("--ref", help="Folder of references, paired by relative path and stem.")],
@@ -20,18 +21,28 @@ def evaluate(
             "--metrics", help="Comma-separated: ssim, psnr, fid, kid, id; depth: side, mad. Default per task."
         ),
     ] = None,
-    resize: Annotated[str, typer.Option("--resize", help="none (sizes must match) or pred-to-ref.")] = "none",
+    resize: Annotated[
+        Literal["none", "pred-to-ref"], typer.Option("--resize", help="none: sizes must match; pred-to-ref: resize.")
+    ] = "none",
     kid_subsets: Annotated[int, typer.Option("--kid-subsets", help="KID subsets.", min=1)] = 100,
     fid_bootstrap: Annotated[
         int, typer.Option("--fid-bootstrap", help="Bootstrap resamples for FID's CI.", min=2)
     ] = 20,
     fov: Annotated[float, typer.Option("--fov", help="Depth: camera field of view in degrees.")] = 10.0,
-    json_path: Annotated[Path | None, typer.Option("--json", help="Write the summary and settings as JSON.")] = None,
-    csv_path: Annotated[Path | None, typer.Option("--csv", help="Write per-image values as CSV.")] = None,
+    report_path: Annotated[
+        Path | None, typer.Option("--report", help="Write the whole report (summary, settings) as JSON to this file.")
+    ] = None,
+    csv_path: Annotated[Path | None, typer.Option("--csv", help="Write per-image values as CSV to this file.")] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the whole report as JSON on stdout (default: the means).")
+    ] = False,
 ) -> None:
     """Score predictions against references: per-image values, mean / std / median, set metrics, settings.
 
-    The mean of each metric is printed as JSON on stdout; the table goes to stderr.
+    The mean of each metric is printed as JSON on stdout (--json: the whole report); the
+    table goes to stderr. Example:
+
+        portrait evaluate --task sketch --pred out/ --ref refs/ --report r.json --csv r.csv
     """
     import json
 
@@ -49,7 +60,7 @@ def evaluate(
     chosen = ev.DEFAULT_METRICS[task] if metrics is None else metrics  # --metrics '' is an error, not the defaults
     names = [m.strip().lower() for m in chosen.split(",") if m.strip()]
     ev.check_metrics(task, names)
-    check_report_paths({"--json": json_path, "--csv": csv_path}, [pred, ref])
+    check_report_paths({"--report": report_path, "--csv": csv_path}, [pred, ref])
     console = Console(stderr=True)
     set_values: dict[str, float] = {}
     details: dict = {}
@@ -116,9 +127,9 @@ def evaluate(
         write_csv_atomic(
             csv_path, ["key", *per_names], ([key, *(f"{values[m]:.6f}" for m in per_names)] for key, values in rows)
         )
-    if json_path is not None:
-        write_text_atomic(json_path, json.dumps(ev.json_safe(report), indent=2, allow_nan=False) + "\n")
-    print(json.dumps(ev.json_safe(report["metrics"]), allow_nan=False))
+    if report_path is not None:
+        write_text_atomic(report_path, json.dumps(ev.json_safe(report), indent=2, allow_nan=False) + "\n")
+    print(json.dumps(ev.json_safe(report if json_out else report["metrics"]), allow_nan=False))
 
 
 def check_report_paths(reports: dict[str, Path | None], inputs: list[Path]) -> None:

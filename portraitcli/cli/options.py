@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -17,12 +17,14 @@ Overwrite = Annotated[
     bool,
     typer.Option("--overwrite", help="Replace existing outputs (only files this command writes, never an input)."),
 ]
-Faces = Annotated[str, typer.Option("--faces", help="largest: one face per image; all: every face.")]
+Faces = Annotated[
+    Literal["largest", "all"], typer.Option("--faces", help="largest: one face per image; all: every face.")
+]
 Aligned = Annotated[
     bool, typer.Option("--aligned", help="Inputs already are crops in the model's framing: no detection.")
 ]
 OnNoFace = Annotated[
-    str,
+    Literal["error", "skip", "whole"],
     typer.Option("--on-no-face", help="error: fail the file; skip: write nothing; whole: use the whole image."),
 ]
 PasteBack = Annotated[bool, typer.Option("--paste-back", help="Composite the result into the original photo.")]
@@ -32,7 +34,7 @@ Size = Annotated[
 Ext = Annotated[
     str | None, typer.Option("--ext", help="Output format for batches (png, jpg, webp...); default: as input.")
 ]
-Device = Annotated[str, typer.Option("--device", help="auto, cpu or cuda (cuda never falls back to the CPU).")]
+Device = Annotated[Literal["auto", "cpu", "cuda"], typer.Option("--device", help="cuda never falls back to the CPU.")]
 Threads = Annotated[int, typer.Option("--threads", help="ONNX Runtime threads; 0 = one per core.", min=0)]
 JsonLines = Annotated[
     bool, typer.Option("--json", help="Print one JSON record per input on stdout (input, output, status, ...).")

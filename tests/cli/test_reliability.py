@@ -123,7 +123,7 @@ def test_two_inputs_with_one_output_name_are_refused(capsys, weights_dir, face, 
         assert snapshot(tmp_path) == before
 
 
-@pytest.mark.parametrize("option", ["--csv", "--json"])
+@pytest.mark.parametrize("option", ["--csv", "--report"])
 @pytest.mark.parametrize("inside", ["ref", "pred"])
 def test_evaluate_reports_never_land_on_scored_images(capsys, face, tmp_path: Path, option: str, inside: str) -> None:
     for folder in ("pred", "ref"):
@@ -315,7 +315,7 @@ def test_evaluate_writes_standard_json(capsys, face, tmp_path: Path) -> None:
     report = tmp_path / "r.json"
     code, out, err = run(
         capsys, "evaluate", "--task", "sketch", "--pred", str(tmp_path / "pred"), "--ref", str(tmp_path / "ref"),
-        "--json", str(report),
+        "--report", str(report),
     )  # fmt: skip
 
     def no_constants(name: str) -> None:

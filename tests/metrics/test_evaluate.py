@@ -87,7 +87,7 @@ def test_cli_evaluate_writes_json_and_csv(tmp_path: Path, capsys) -> None:
             str(pred_dir),
             "--ref",
             str(ref_dir),
-            "--json",
+            "--report",
             str(tmp_path / "r.json"),
             "--csv",
             str(tmp_path / "r.csv"),
@@ -202,7 +202,7 @@ def test_fid_kid_and_identity_through_the_cli(tmp_path: Path, capsys, astronaut:
             "5",
             "--fid-bootstrap",
             "3",
-            "--json",
+            "--report",
             str(tmp_path / "r.json"),
         ]
     )
@@ -227,7 +227,7 @@ def test_identity_consistency_across_styles_through_the_cli(tmp_path: Path, caps
             write_image(tmp_path / "p" / style / f"{i}.png", img)
     code = main(
         ["evaluate", "--task", "destylize", "--pred", str(tmp_path / "p"), "--ref", str(tmp_path / "r")]
-        + ["--metrics", "id", "--json", str(tmp_path / "r.json")]
+        + ["--metrics", "id", "--report", str(tmp_path / "r.json")]
     )
     out, err = capsys.readouterr()
     assert code == 0, err

@@ -44,7 +44,7 @@ class SpatialTransformer(nn.Module):
 
     - ``grid=0``: global average pooling and a linear layer to the 6 numbers. Pooling away
       the positions leaves a head that cannot see where the face is, so it cannot predict a
-      shift (our destylize-v1; run 00016 in docs/design.md);
+      shift (our destylize-v1; run 00016 in docs/experiments/log.md);
     - ``grid=g``: average pooling to a g x g map, which keeps where the features are, then
       two fully connected layers (``hidden`` units, leaky ReLU) to the 6 numbers, as in
       Jaderberg et al.'s localization networks. The pooling is a fixed ``AvgPool2d`` (its

@@ -16,7 +16,7 @@ class DrawConfig:
     ``apdrawing`` (one style, the release's side-by-side layout). ``upsample`` picks the
     U-Nets' decoders (:class:`~portraitcli.train.sketch.networks.SEUNet`); runs saved before
     the option existed used ``transpose`` (``SAVED_DEFAULTS``); ``resize`` is the default since
-    draw-v2 (docs/design.md: transposed convolutions drew fields of dots); runs saved before
+    draw-v2 (docs/experiments/log.md: transposed convolutions drew fields of dots); runs saved before
     ``ema_decay`` existed kept no average.
 
     ``ema_decay > 0`` keeps an exponential moving average of G's weights and exports it

@@ -165,7 +165,7 @@ def shrink_to_prior(depth: torch.Tensor, prior: torch.Tensor, blend: float, bord
     ``border``, 1 on it) is left as the network made it. ``blend`` 0 keeps the network's
     depth (N, S, S), 1 gives the prior at the network's distance. A shrinkage estimator:
     on synthetic faces the networks' own depth, trained without depth labels, strays from
-    the mean face in ways that cost accuracy (docs/design.md), so the exported model may
+    the mean face in ways that cost accuracy (docs/experiments/log.md), so the exported model may
     pull it back by a ``prior_blend`` chosen on synthetic validation faces.
     """
     inside = 1.0 - border
