@@ -49,12 +49,6 @@ class BatchFailedError(PortraitError):
     exit_code = 7
 
 
-#: Exit codes by meaning, as documented in the README.
-EXIT_OK = 0
+#: Exit code of a bug (an exception that is not a PortraitError); the others are the classes'.
 EXIT_BUG = 1
 EXIT_USAGE = UsageError.exit_code
-EXIT_BAD_INPUT = BadInputError.exit_code
-EXIT_NO_FACE = NoFaceError.exit_code
-EXIT_WEIGHTS = WeightsError.exit_code
-EXIT_RUNTIME = RuntimeDeviceError.exit_code
-EXIT_BATCH = BatchFailedError.exit_code

@@ -43,11 +43,6 @@ def toon_pairs(root: Path) -> list[tuple[Path, Path]]:
     return pairs
 
 
-def toon_test_photos(root: Path) -> list[Path]:
-    """The unpaired test photos, sorted by name."""
-    return _images(dataset_dir(root, "toon") / "test" / "photo")
-
-
 def aligned_toon_pairs(data: Path, size: int) -> tuple[dict, np.ndarray, np.ndarray, list[str]]:
     """Detect the pairs' photos, fit the template, warp both sides into it.
 

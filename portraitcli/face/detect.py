@@ -20,8 +20,6 @@ from portraitcli.types import Face
 #: Landmark order of dlib's 5-point model. "left"/"right" are the subject's: the
 #: subject's left eye is on the image's right side.
 KPS_NAMES = ("left_eye_outer", "left_eye_inner", "right_eye_outer", "right_eye_inner", "nose_base")
-#: Landmark index pairs that swap under a horizontal flip.
-KPS_FLIP = (2, 3, 0, 1, 4)
 
 
 def model_file(name: str) -> Path:

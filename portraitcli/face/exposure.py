@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from portraitcli.metrics.pixel import luma
 from portraitcli.types import Exposure, Template
 
-#: BT.601 luma weights (R, G, B), as OpenCV's ``COLOR_RGB2GRAY``.
-LUMA = np.array([0.299, 0.587, 0.114])
 #: The gain is clipped to this range, so a flat or noisy crop is not blown up.
 GAIN_LIMITS = (0.5, 2.0)
 
@@ -65,7 +64,7 @@ def luma_stats(rgb: np.ndarray, region: tuple[int, int, int, int]) -> tuple[floa
     y0, y1 = max(0, y0), min(h, y1)
     if x1 <= x0 or y1 <= y0:
         raise ValueError(f"face region {region} lies outside the {w}x{h} image")
-    y = rgb[y0:y1, x0:x1].astype(np.float64) @ LUMA
+    y = luma(rgb[y0:y1, x0:x1])
     return float(y.mean()), float(y.std())
 
 

@@ -28,9 +28,12 @@ FOV = 10.0
 
 
 def read_obj_vertices(path: Path) -> np.ndarray:
-    """(V, 3) float64 vertices of a Wavefront OBJ file (its ``v x y z`` lines)."""
-    rows = [line.split()[1:4] for line in path.read_text().splitlines() if line.startswith("v ")]
-    return np.array(rows, np.float64)
+    """(V, 3) float64 vertices of a Wavefront OBJ file, in the file's order (trimesh's reader,
+    without merging or reordering)."""
+    import trimesh
+
+    mesh = trimesh.load(path, process=False, maintain_order=True, force="mesh")
+    return np.asarray(mesh.vertices, np.float64)
 
 
 def mean_face(data: Path) -> np.ndarray:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -239,14 +238,3 @@ def plan_single(
         what = "is a folder with files in it" if folders else "exists"
         raise UsageError(f"{existing[0]} {what}; use --overwrite to replace it")
     return plan
-
-
-def protect_inputs(written: Iterable[Path], inputs: frozenset[Path]) -> None:
-    """Raise before a folder output replaces an input (see :func:`~portraitcli.io.image.atomic_folder`).
-
-    Raises:
-        UsageError: one of ``written`` is an input.
-    """
-    for p in written:
-        if real(p) in inputs:
-            raise UsageError(f"{p}: output path is an input of this run; refusing to overwrite an input")

@@ -27,7 +27,6 @@ import numpy as np
 from portraitcli.errors import BadInputError, RuntimeDeviceError
 
 INCEPTION_SIZE = 299
-FEATURE_DIM = 2048
 #: Below this many images the FID estimate is strongly biased (Heusel et al. used 50k).
 FID_MIN_RECOMMENDED = 2048
 

@@ -31,8 +31,6 @@ TASK_COLOR = {"sketch": "gray", "draw": "gray", "destylize": "rgb", "style": "rg
 PIXEL_METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {"ssim": ssim, "psnr": psnr}
 #: Metrics of whole sets: distribution (FID, KID) and identity (distance and retrieval).
 SET_METRICS = ("fid", "kid", "id")
-#: Asked for by the papers but impossible offline: the reason is reported instead.
-UNAVAILABLE_METRICS = ("is",)
 IMAGE_METRICS = (*PIXEL_METRICS, *SET_METRICS)
 DEPTH_METRICS = ("side", "mad")
 DEFAULT_METRICS = {

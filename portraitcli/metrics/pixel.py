@@ -24,6 +24,15 @@ SSIM_SETTINGS: dict[str, Any] = {
 }
 
 
+#: ITU-R BT.601 luma weights (R, G, B): every luma in the project uses these.
+BT601_LUMA = (0.299, 0.587, 0.114)
+
+
+def luma(rgb: np.ndarray) -> np.ndarray:
+    """BT.601 luma in floating point: (..., 3) RGB (any range) -> (...) float64, same range."""
+    return np.asarray(rgb, np.float64) @ np.asarray(BT601_LUMA)
+
+
 def _check_pair(pred: np.ndarray, ref: np.ndarray) -> None:
     if pred.shape != ref.shape:
         raise ValueError(f"shapes differ: pred {pred.shape} vs ref {ref.shape}")

@@ -38,17 +38,15 @@ def test_import_and_help_do_not_load_torch_or_onnxruntime() -> None:
 
 
 @pytest.mark.parametrize("args", [["--help"], ["--version"], ["sketch", "--help"]])
-def test_help_and_version_are_fast(args: list[str]) -> None:
-    cmd = [
-        sys.executable,
-        "-c",
-        "import sys; from portraitcli.cli.app import main; sys.exit(main(sys.argv[1:]))",
-        *args,
-    ]
-    subprocess.run(cmd, check=True, capture_output=True)  # warm the bytecode cache
-    t0 = time.perf_counter()
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
-    assert time.perf_counter() - t0 < 1.0
+def test_help_and_version_print_and_load_no_model_runtime(args: list[str]) -> None:
+    """Help and version import neither torch, ONNX Runtime, OpenCV nor dlib (timing is in benchmarks)."""
+    code = (
+        "import sys\nfrom portraitcli.cli.app import main\n"
+        f"code = main({args!r})\n"
+        "bad = [m for m in ('torch', 'onnxruntime', 'cv2', 'dlib') if m in sys.modules]\n"
+        "assert code == 0 and not bad, (code, bad)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     assert out.stdout.strip()
 
 

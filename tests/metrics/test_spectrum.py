@@ -42,7 +42,7 @@ def test_constant_image_and_bad_shapes() -> None:
 def test_transposed_convolutions_print_the_checkerboard_and_resize_convolutions_do_not() -> None:
     """Untrained SE-U-Nets on a photo: ConvT decoders spike, nearest x2 + 3x3 ones do not."""
     torch = pytest.importorskip("torch")
-    from portraitcli.train.sketch.networks import SEUNet
+    from portraitcli.train.common.networks import SEUNet
 
     photo = data.camera()[:256, :208].astype(np.float32) / 127.5 - 1.0
     x = torch.from_numpy(np.stack([photo] * 3))[None]

@@ -14,9 +14,9 @@ from portraitcli.errors import UsageError  # noqa: E402
 from portraitcli.io import write_image  # noqa: E402
 from portraitcli.train.common.checkpoint import load_checkpoint  # noqa: E402
 from portraitcli.train.common.export import export_onnx  # noqa: E402
+from portraitcli.train.common.networks import PatchDiscriminator, SEUNet, SqueezeExcitation  # noqa: E402
 from portraitcli.train.common.runs import apply_overrides, make_run_dir, saved_config  # noqa: E402
 from portraitcli.train.sketch.config import SketchConfig  # noqa: E402
-from portraitcli.train.sketch.networks import PatchDiscriminator, SEUNet, SqueezeExcitation  # noqa: E402
 from portraitcli.train.sketch.train import train  # noqa: E402
 
 

@@ -10,9 +10,6 @@ the input gets strong color and blur augmentation to reach real photos.
 
 from __future__ import annotations
 
-import json
-import time
-from dataclasses import asdict
 from pathlib import Path
 
 import cv2
@@ -25,12 +22,11 @@ from portraitcli.metrics.pixel import psnr
 from portraitcli.models.cartoon import photo_to_input, tensor_to_image
 from portraitcli.train.cartoon.config import CartoonConfig
 from portraitcli.train.common.augment import paired_jitter
-from portraitcli.train.common.checkpoint import resume, save_epoch
+from portraitcli.train.common.loop import LossMeter, fit, seed_run, shuffled_batches, start_run, tensors
+from portraitcli.train.common.networks import PatchDiscriminator, SEUNet
 from portraitcli.train.common.optim import adam_step_decay
 from portraitcli.train.common.paired import paired_gan_step
 from portraitcli.train.common.perceptual import PerceptualFeatures
-from portraitcli.train.common.runs import JsonlLog, report_epoch, seed_everything, write_config
-from portraitcli.train.sketch.networks import PatchDiscriminator, SEUNet
 
 
 def build(cfg: CartoonConfig) -> tuple[SEUNet, PatchDiscriminator]:
@@ -65,8 +61,7 @@ def train(cfg: CartoonConfig, data: Path, run_dir: Path, console: Console | None
     on (seed, e).
     """
     console = console or Console(stderr=True)
-    torch.set_num_threads(cfg.threads)
-    seed_everything(cfg.seed)
+    seed_run(cfg)
     template, photos, toons, names = aligned_toon_pairs(data, cfg.size)
     order = np.random.default_rng([cfg.seed, 7]).permutation(len(names))
     val, keep = np.sort(order[: cfg.n_val]), np.sort(order[cfg.n_val :])
@@ -76,24 +71,21 @@ def train(cfg: CartoonConfig, data: Path, run_dir: Path, console: Console | None
     perceptual = PerceptualFeatures().to(cfg.device)
     objects = adam_step_decay({"G": G, "D": D}, cfg.lr, cfg.beta1, cfg.epochs, cfg.lr_milestones, cfg.lr_gamma)
     opt_G, opt_D = objects["opt_G"], objects["opt_D"]
-    start_epoch = resume(run_dir, objects, cfg.device, console)
-    if start_epoch == 0:
-        extra = {"task": "cartoon", "data": str(data), "n_train": len(keep), "n_val": len(val)}
-        extra["data_name"] = f"toon train pairs (Toonify-style), {len(keep)} aligned pairs ({len(val)} held out)"
-        extra["val_names"] = [names[i] for i in val]
-        write_config(run_dir, cfg, extra)
-        (run_dir / "template.json").write_text(json.dumps(template, indent=2) + "\n")
-    log = JsonlLog(run_dir / "log.jsonl")
+    extra = {
+        "task": "cartoon",
+        "data": str(data),
+        "n_train": len(keep),
+        "n_val": len(val),
+        "data_name": f"toon train pairs (Toonify-style), {len(keep)} aligned pairs ({len(val)} held out)",
+        "val_names": [names[i] for i in val],
+    }
+    run = start_run(run_dir, cfg, objects, extra, template, console)
     G.train()
     D.train()
-    t_run = time.time()
-    for epoch in range(start_epoch, cfg.epochs):
-        rng = np.random.default_rng([cfg.seed, epoch])
-        t0 = time.time()
-        sums: dict[str, float] = {}
-        perm = keep[rng.permutation(len(keep))]
-        batches = [perm[i : i + cfg.batch_size] for i in range(0, len(perm) - cfg.batch_size + 1, cfg.batch_size)]
-        for idx in batches:
+
+    def train_epoch(epoch: int, rng: np.random.Generator) -> dict[str, float]:
+        meter = LossMeter()
+        for idx in shuffled_batches(keep, cfg.batch_size, rng):
             xs, ys = [], []
             for i in idx:
                 photo, toon = paired_jitter(
@@ -101,18 +93,16 @@ def train(cfg: CartoonConfig, data: Path, run_dir: Path, console: Console | None
                 )
                 xs.append(photo_to_input(_blur(photo, rng, cfg.augment_blur)))
                 ys.append(photo_to_input(toon))
-            x = torch.from_numpy(np.stack(xs)).to(cfg.device)
-            y = torch.from_numpy(np.stack(ys)).to(cfg.device)
-            losses = paired_gan_step(G, D, opt_G, opt_D, x, y, cfg.lambda_l1, perceptual, cfg.lambda_perc)
-            for k, v in losses.items():
-                sums[k] = sums.get(k, 0.0) + v
-        objects["sched_G"].step()
-        objects["sched_D"].step()
-        record: dict[str, float] = {k: v / len(batches) for k, v in sums.items()}
-        record.update(epoch=epoch + 1, seconds=time.time() - t0, lr=opt_G.param_groups[0]["lr"])
-        record.update(evaluate(G, photos[val], toons[val], cfg.device))
-        report_epoch(log, console, record, cfg.epochs)
-        if (epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == cfg.epochs:
-            save_epoch(run_dir, objects, epoch + 1, asdict(cfg))  # type: ignore[arg-type]
-    log.write(event="done", seconds_this_session=time.time() - t_run, selected_epoch=cfg.epochs)
-    return run_dir / "checkpoints" / f"epoch-{cfg.epochs:04d}.pt"
+            x, y = tensors(xs, cfg.device), tensors(ys, cfg.device)
+            meter.add(paired_gan_step(G, D, opt_G, opt_D, x, y, cfg.lambda_l1, perceptual, cfg.lambda_perc))
+        return meter.mean()
+
+    return fit(
+        run,
+        cfg,
+        objects,
+        train_epoch,
+        schedulers=[objects["sched_G"], objects["sched_D"]],
+        optimizer=opt_G,
+        validate=lambda epoch: evaluate(G, photos[val], toons[val], cfg.device),
+    )

@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import json
 import math
-import time
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -41,13 +40,12 @@ from portraitcli.io import read_image
 from portraitcli.metrics.identity import FaceDescriptor, retrieval_ratio, template_box
 from portraitcli.metrics.pixel import psnr, ssim
 from portraitcli.models.destylize import crops_to_input, output_to_faces
-from portraitcli.train.common.checkpoint import resume, save_epoch
+from portraitcli.train.common.loop import LossMeter, fit, seed_run, shuffled_batches, start_run
 from portraitcli.train.common.losses import LEGACY_SSIM_RANGE, ssim_map
+from portraitcli.train.common.networks import SEUNet
 from portraitcli.train.common.perceptual import PerceptualFeatures
-from portraitcli.train.common.runs import JsonlLog, report_epoch, seed_everything, write_config
 from portraitcli.train.destylize.config import DestylizeConfig
 from portraitcli.train.destylize.networks import DN, SRN, CanvasHead, affine_warp
-from portraitcli.train.sketch.networks import SEUNet
 
 ARCHS = ("srn", "unet")
 SKETCH_SOURCES = ("dodge", "model", "model+draw")
@@ -424,8 +422,7 @@ def train(
     if cfg.sketch_source not in SKETCH_SOURCES:
         raise UsageError(f"sketch_source must be one of {SKETCH_SOURCES}, got {cfg.sketch_source!r}")
     console = console or Console(stderr=True)
-    torch.set_num_threads(cfg.threads)
-    seed_everything(cfg.seed)
+    seed_run(cfg)
     names, inputs, targets = load_pairs(pairs_dir)
     record = read_record(pairs_dir)
     thetas = load_thetas(record, names) if cfg.oracle_align or cfg.align_weight > 0 else None
@@ -442,33 +439,26 @@ def train(
     sched_G = torch.optim.lr_scheduler.ExponentialLR(opt_G, cfg.lr_decay)
     sched_D = torch.optim.lr_scheduler.ExponentialLR(opt_D, cfg.lr_decay)
     objects = {"G": G, "D": D, "opt_G": opt_G, "opt_D": opt_D, "sched_G": sched_G, "sched_D": sched_D}
-    start_epoch = resume(run_dir, objects, cfg.device, console)
-    if start_epoch == 0:
+
+    def init_canvas() -> None:
         if isinstance(G.head, CanvasHead):
             # the mean in numpy: a float tensor of every training face would take about 1 GB
             G.head.init_canvas(to_tensor(targets[train_idx].mean(0, keepdims=True))[0].to(cfg.device))
-        write_config(
-            run_dir,
-            cfg,
-            {
-                "task": "destylize",
-                "data": str(pairs_dir),
-                "data_name": f"UTKFace stylized pairs ({len(train_idx)} train, seen styles {record['seen_styles']})",
-                "n_train": len(train_idx),
-                "n_val": len(val_idx),
-            },
-        )
-        (run_dir / "template.json").write_text(json.dumps(record["template"], indent=2) + "\n")
+
+    extra = {
+        "task": "destylize",
+        "data": str(pairs_dir),
+        "data_name": f"UTKFace stylized pairs ({len(train_idx)} train, seen styles {record['seen_styles']})",
+        "n_train": len(train_idx),
+        "n_val": len(val_idx),
+    }
+    run = start_run(run_dir, cfg, objects, extra, record["template"], console, on_fresh=init_canvas)
     ssim_range = (-1.0, 1.0) if cfg.ssim_as_evaluated else LEGACY_SSIM_RANGE
-    log = JsonlLog(run_dir / "log.jsonl")
-    t_run = time.time()
-    for epoch in range(start_epoch, cfg.epochs):
-        rng = np.random.default_rng([cfg.seed, epoch])
-        perm = train_idx[rng.permutation(len(train_idx))]
-        batches = [perm[i : i + cfg.batch_size] for i in range(0, len(perm) - cfg.batch_size + 1, cfg.batch_size)]
+
+    def train_epoch(epoch: int, rng: np.random.Generator) -> dict[str, float]:
+        batches = shuffled_batches(train_idx, cfg.batch_size, rng)
         lam, eta = decayed(cfg.lambda_adv, epoch), decayed(cfg.eta_id, epoch)
-        t0 = time.time()
-        sums: dict[str, float] = {}
+        meter = LossMeter()
         for idx in track(batches, f"epoch {epoch + 1}/{cfg.epochs}", console=console, transient=True):
             x_np = random_grayscale(inputs[idx], cfg.p_gray, rng)
             if jitters is not None and epoch >= cfg.sketch_from_epoch:
@@ -481,25 +471,23 @@ def train(
             if cfg.oracle_align:
                 x = affine_warp(x, theta)  # type: ignore[arg-type]  # undo the misalignment
             align = (theta, cfg.align_weight) if cfg.align_weight > 0 else None
-            losses = _step(G, D, phi, opt_G, opt_D, x, y, lam, eta, align, cfg.r1_gamma, cfg.lambda_ssim, ssim_range)
-            for k, v in losses.items():
-                sums[k] = sums.get(k, 0.0) + v
-        sched_G.step()
-        sched_D.step()
-        rec: dict[str, float] = {k: v / len(batches) for k, v in sums.items()}
-        rec.update(
-            epoch=epoch + 1, seconds=time.time() - t0, lr=opt_G.param_groups[0]["lr"], lambda_adv=lam, eta_id=eta
-        )
-        if (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs:
-            val_thetas = thetas[val_idx] if cfg.oracle_align and thetas is not None else None
-            rec.update(
-                validation_scores(G, cfg.device, inputs[val_idx], targets[val_idx], val_thetas, retrieval, sketches)
-            )
-        report_epoch(log, console, rec, cfg.epochs)
-        if (epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == cfg.epochs:
-            save_epoch(run_dir, objects, epoch + 1, asdict(cfg))  # type: ignore[arg-type]
-    log.write(event="done", seconds_this_session=time.time() - t_run, selected_epoch=cfg.epochs)
-    return run_dir / "checkpoints" / f"epoch-{cfg.epochs:04d}.pt"
+            meter.add(_step(G, D, phi, opt_G, opt_D, x, y, lam, eta, align, cfg.r1_gamma, cfg.lambda_ssim, ssim_range))
+        return {**meter.mean(), "lambda_adv": lam, "eta_id": eta}
+
+    def validate(epoch: int) -> dict[str, float]:
+        val_thetas = thetas[val_idx] if cfg.oracle_align and thetas is not None else None
+        return validation_scores(G, cfg.device, inputs[val_idx], targets[val_idx], val_thetas, retrieval, sketches)
+
+    return fit(
+        run,
+        cfg,
+        objects,
+        train_epoch,
+        schedulers=[sched_G, sched_D],
+        optimizer=opt_G,
+        validate=validate,
+        eval_every=cfg.eval_every,
+    )
 
 
 def _frobenius_sq(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

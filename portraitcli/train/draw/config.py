@@ -14,7 +14,7 @@ class DrawConfig:
     :mod:`portraitcli.train.draw.networks`): ``full``, ``no-disentangle``, ``no-info`` or
     ``pix2pix`` (the U-Net baseline). ``dataset`` is ``fs2k`` (three styles) or
     ``apdrawing`` (one style, the release's side-by-side layout). ``upsample`` picks the
-    U-Nets' decoders (:class:`~portraitcli.train.sketch.networks.SEUNet`); runs saved before
+    U-Nets' decoders (:class:`~portraitcli.train.common.networks.SEUNet`); runs saved before
     the option existed used ``transpose`` (``SAVED_DEFAULTS``); ``resize`` is the default since
     draw-v2 (docs/experiments/log.md: transposed convolutions drew fields of dots); runs saved before
     ``ema_decay`` existed kept no average.

@@ -37,8 +37,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from portraitcli.train.common.networks import PatchDiscriminator, SEUNet, SqueezeExcitation
 from portraitcli.train.common.wavelet import HaarDWT, HaarIDWT
-from portraitcli.train.sketch.networks import PatchDiscriminator, SEUNet, SqueezeExcitation
 
 MODES = ("full", "no-disentangle", "no-info", "pix2pix")
 N_STYLES = 3
@@ -84,7 +84,7 @@ class DrawGenerator(nn.Module):
         n_styles: S, the number of drawing styles.
         mode: ``full`` or an ablation (:data:`MODES`).
         upsample: the U-Nets' decoder up-sampling, ``transpose`` or ``resize``
-            (:class:`~portraitcli.train.sketch.networks.SEUNet`).
+            (:class:`~portraitcli.train.common.networks.SEUNet`).
     """
 
     def __init__(

@@ -15,9 +15,6 @@ Reference:
 
 from __future__ import annotations
 
-import json
-import time
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -29,11 +26,10 @@ from portraitcli.metrics.pixel import ssim
 from portraitcli.models.draw import drawing_to_tensor, photo_to_input, tensor_to_drawing
 from portraitcli.train.common.augment import paired_jitter
 from portraitcli.train.common.average import AVERAGE_KEY, weight_average
-from portraitcli.train.common.checkpoint import resume, save_epoch
+from portraitcli.train.common.loop import LossMeter, fit, seed_run, shuffled_batches, start_run, tensors
 from portraitcli.train.common.optim import adam_step_decay
 from portraitcli.train.common.paired import paired_gan_step
 from portraitcli.train.common.perceptual import PerceptualFeatures
-from portraitcli.train.common.runs import JsonlLog, report_epoch, seed_everything, write_config
 from portraitcli.train.draw.config import DrawConfig
 from portraitcli.train.draw.networks import MODES, N_STYLES, DrawGenerator, PatchDiscriminator
 
@@ -87,8 +83,7 @@ def train(cfg: DrawConfig, data: Path, run_dir: Path, cache: Path | None, consol
     console = console or Console(stderr=True)
     if cfg.mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {cfg.mode!r}")
-    torch.set_num_threads(cfg.threads)
-    seed_everything(cfg.seed)
+    seed_run(cfg)
     template = drawing_template(data, cfg.dataset, cfg.size, cache)
     everything = aligned_pairs(data, cfg.dataset, "train", template, cache)
     train_set, val_set = split_validation(everything, cfg.val_per_style, cfg.seed)
@@ -101,34 +96,21 @@ def train(cfg: DrawConfig, data: Path, run_dir: Path, cache: Path | None, consol
     G_ema = weight_average(G, cfg.ema_decay) if cfg.ema_decay > 0 else None
     if G_ema is not None:
         objects[AVERAGE_KEY] = G_ema
-
-    start_epoch = resume(run_dir, objects, cfg.device, console)
-    if start_epoch == 0:
-        write_config(
-            run_dir,
-            cfg,
-            {
-                "task": "draw",
-                "data": str(data),
-                "n_train": len(train_set.names),
-                "n_val": len(val_set.names),
-                "n_no_face": everything.n_no_face,
-                "val_names": val_set.names,
-            },
-        )
-        (run_dir / "template.json").write_text(json.dumps(template, indent=2) + "\n")
-    log = JsonlLog(run_dir / "log.jsonl")
+    extra = {
+        "task": "draw",
+        "data": str(data),
+        "n_train": len(train_set.names),
+        "n_val": len(val_set.names),
+        "n_no_face": everything.n_no_face,
+        "val_names": val_set.names,
+    }
+    run = start_run(run_dir, cfg, objects, extra, template, console)
     G.train()
     D.train()
-    n = len(train_set.names)
-    t_run = time.time()
-    for epoch in range(start_epoch, cfg.epochs):
-        rng = np.random.default_rng([cfg.seed, epoch])
-        t0 = time.time()
-        sums: dict[str, float] = {}
-        order = rng.permutation(n)
-        batches = [order[i : i + cfg.batch_size] for i in range(0, n - cfg.batch_size + 1, cfg.batch_size)]
-        for idx in batches:
+
+    def train_epoch(epoch: int, rng: np.random.Generator) -> dict[str, float]:
+        meter = LossMeter()
+        for idx in shuffled_batches(len(train_set.names), cfg.batch_size, rng):
             xs, ys = [], []
             for i in idx:
                 photo, drawing = paired_jitter(
@@ -141,23 +123,25 @@ def train(cfg: DrawConfig, data: Path, run_dir: Path, cache: Path | None, consol
                 )
                 xs.append(photo_to_input(photo, int(train_set.styles[i])))
                 ys.append(drawing_to_tensor(drawing))
-            x = torch.from_numpy(np.stack(xs)).to(cfg.device)
-            y = torch.from_numpy(np.stack(ys)).to(cfg.device)
-            losses = paired_gan_step(G, D, opt_G, opt_D, x, y, cfg.lambda_l1, perceptual, cfg.lambda_perc)
+            x, y = tensors(xs, cfg.device), tensors(ys, cfg.device)
+            meter.add(paired_gan_step(G, D, opt_G, opt_D, x, y, cfg.lambda_l1, perceptual, cfg.lambda_perc))
             if G_ema is not None:
                 G_ema.update_parameters(G)
-            for k, v in losses.items():
-                sums[k] = sums.get(k, 0.0) + v
-        objects["sched_G"].step()
-        objects["sched_D"].step()
-        record: dict[str, float] = {k: v / len(batches) for k, v in sums.items()}
-        record.update(epoch=epoch + 1, seconds=time.time() - t0, lr=opt_G.param_groups[0]["lr"])
-        if (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs:
-            record.update(evaluate(G, val_set, cfg.device))
-            if G_ema is not None:
-                record.update({f"{k}_ema": v for k, v in evaluate(G_ema.module, val_set, cfg.device).items()})
-        report_epoch(log, console, record, cfg.epochs)
-        if (epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == cfg.epochs:
-            save_epoch(run_dir, objects, epoch + 1, asdict(cfg))  # type: ignore[arg-type]
-    log.write(event="done", seconds_this_session=time.time() - t_run, selected_epoch=cfg.epochs)
-    return run_dir / "checkpoints" / f"epoch-{cfg.epochs:04d}.pt"
+        return meter.mean()
+
+    def validate(epoch: int) -> dict[str, float]:
+        scores = evaluate(G, val_set, cfg.device)
+        if G_ema is not None:
+            scores.update({f"{k}_ema": v for k, v in evaluate(G_ema.module, val_set, cfg.device).items()})
+        return scores
+
+    return fit(
+        run,
+        cfg,
+        objects,
+        train_epoch,
+        schedulers=[objects["sched_G"], objects["sched_D"]],
+        optimizer=opt_G,
+        validate=validate,
+        eval_every=cfg.eval_every,
+    )

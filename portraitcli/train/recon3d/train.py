@@ -21,10 +21,8 @@ Reference:
 
 from __future__ import annotations
 
-import json
 import math
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -33,9 +31,8 @@ from rich.console import Console
 
 from portraitcli.face.shape import mean_face_depth
 from portraitcli.models.recon3d import ellipsoid_depth
-from portraitcli.train.common.checkpoint import resume, save_epoch
+from portraitcli.train.common.loop import LossMeter, fit, seed_run, shuffled_batches, start_run
 from portraitcli.train.common.perceptual import PerceptualFeatures
-from portraitcli.train.common.runs import JsonlLog, report_epoch, seed_everything, write_config
 from portraitcli.train.recon3d.config import Recon3dConfig
 from portraitcli.train.recon3d.data import aligned_faces, cached_landmark_views, cartoon_faces, synthetic_template
 from portraitcli.train.recon3d.losses import perceptual_nll, photometric_loss, smoothness_loss
@@ -300,8 +297,7 @@ def train(cfg: Recon3dConfig, data: Path, run_dir: Path, cache: Path | None, con
         raise ValueError(f"data must be one of {DATASETS}, got {cfg.data!r}")
     if cfg.prior not in PRIORS:
         raise ValueError(f"prior must be one of {PRIORS}, got {cfg.prior!r}")
-    torch.set_num_threads(cfg.threads)
-    seed_everything(cfg.seed)
+    seed_run(cfg)
     template = synthetic_template(data, cfg.size)
     everything = aligned_faces(data, template, cache)
     order = np.random.default_rng([cfg.seed, 7]).permutation(len(everything["names"]))
@@ -331,31 +327,24 @@ def train(cfg: Recon3dConfig, data: Path, run_dir: Path, cache: Path | None, con
     features = PerceptualFeatures(cfg.perceptual_layers).to(cfg.device)
     opt = torch.optim.Adam(net.parameters(), cfg.lr, betas=(0.9, 0.999))
     objects = {"net": net, "opt": opt}
-    start_epoch = resume(run_dir, objects, cfg.device, console)
-    if start_epoch == 0:
-        write_config(
-            run_dir,
-            cfg,
-            {
-                "task": "recon3d",
-                "data": str(data),
-                "n_train": len(train_idx),
-                "n_val": len(val_idx),
-                "n_no_face": everything["n_no_face"],
-                "val_names": [everything["names"][i] for i in val_idx],
-            },
-        )
-        (run_dir / "template.json").write_text(json.dumps(template, indent=2) + "\n")
-    log = JsonlLog(run_dir / "log.jsonl")
-    if start_epoch == 0 and cfg.prior_steps > 0:
+    extra = {
+        "task": "recon3d",
+        "data": str(data),
+        "n_train": len(train_idx),
+        "n_val": len(val_idx),
+        "n_no_face": everything["n_no_face"],
+        "val_names": [everything["names"][i] for i in val_idx],
+    }
+    run = start_run(run_dir, cfg, objects, extra, template, console)
+    if run.start_epoch == 0 and cfg.prior_steps > 0:
         t0 = time.time()
         rms = math.sqrt(fit_prior(net, train_faces, cfg, console, prior_depth(cfg, data, cfg.size)))
-        log.write(event="depth prior", prior=cfg.prior, steps=cfg.prior_steps, rms=rms, seconds=time.time() - t0)
+        run.log.write(event="depth prior", prior=cfg.prior, steps=cfg.prior_steps, rms=rms, seconds=time.time() - t0)
         if labels is not None:
             t0 = time.time()
             loss_view = fit_views(net, train_faces, labels, cfg)
             n_known = int((~labels.isnan().any(1)).sum())
-            log.write(
+            run.log.write(
                 event="view prior",
                 steps=cfg.prior_steps,
                 loss_view=loss_view,
@@ -363,14 +352,10 @@ def train(cfg: Recon3dConfig, data: Path, run_dir: Path, cache: Path | None, con
                 seconds=time.time() - t0,
             )
     net.train()
-    t_run = time.time()
-    for epoch in range(start_epoch, cfg.epochs):
-        rng = np.random.default_rng([cfg.seed, epoch])
-        t0 = time.time()
-        sums: dict[str, float] = {}
-        perm = rng.permutation(len(train_faces))
-        batches = [perm[i : i + cfg.batch_size] for i in range(0, len(perm) - cfg.batch_size + 1, cfg.batch_size)]
-        for idx in batches:
+
+    def train_epoch(epoch: int, rng: np.random.Generator) -> dict[str, float]:
+        meter = LossMeter()
+        for idx in shuffled_batches(len(train_faces), cfg.batch_size, rng):
             x = train_faces[torch.from_numpy(idx)]
             flip = torch.from_numpy(rng.random(len(idx)) < 0.5)
             x = torch.where(flip[:, None, None, None], x.flip(-1), x).to(cfg.device)
@@ -386,20 +371,21 @@ def train(cfg: Recon3dConfig, data: Path, run_dir: Path, cache: Path | None, con
             values = {k: v.item() for k, v in terms.items()}
             if not all(math.isfinite(v) for v in values.values()):
                 raise FloatingPointError(f"non-finite loss: {values}")
-            for k, v in values.items():
-                sums[k] = sums.get(k, 0.0) + v
-        record: dict[str, float] = {k: v / len(batches) for k, v in sums.items()}
-        record.update(epoch=epoch + 1, seconds=time.time() - t0)
-        record.update(evaluate(net, val_faces, cfg))
+            meter.add(values)
+        return meter.mean()
+
+    def validate(epoch: int) -> dict[str, float]:
+        scores = evaluate(net, val_faces, cfg)
         if synth_val is not None:
-            record.update(evaluate_depth(net, synth_val, cfg))
-        report_epoch(log, console, record, cfg.epochs)
-        if (epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == cfg.epochs:
-            save_epoch(run_dir, objects, epoch + 1, asdict(cfg))  # type: ignore[arg-type]
-    if synth_val is not None:  # the shrinkage towards the prior, measured on the validation faces
-        prior = prior_depth(cfg, data, cfg.size)
-        table = {f"{a:g}": evaluate_depth(net, synth_val, cfg, prior, a) for a in PRIOR_BLENDS}
-        log.write(event="prior blend on val_synth", table=table, exported=cfg.prior_blend)
-        console.print(f"prior blend on val_synth (choose with --set prior_blend=...): {table}")
-    log.write(event="done", seconds_this_session=time.time() - t_run, selected_epoch=cfg.epochs)
-    return run_dir / "checkpoints" / f"epoch-{cfg.epochs:04d}.pt"
+            scores.update(evaluate_depth(net, synth_val, cfg))
+        return scores
+
+    def finish() -> int:
+        if synth_val is not None:  # the shrinkage towards the prior, measured on the validation faces
+            prior = prior_depth(cfg, data, cfg.size)
+            table = {f"{a:g}": evaluate_depth(net, synth_val, cfg, prior, a) for a in PRIOR_BLENDS}
+            run.log.write(event="prior blend on val_synth", table=table, exported=cfg.prior_blend)
+            console.print(f"prior blend on val_synth (choose with --set prior_blend=...): {table}")
+        return cfg.epochs
+
+    return fit(run, cfg, objects, train_epoch, validate=validate, finish=finish)

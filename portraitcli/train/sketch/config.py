@@ -15,7 +15,7 @@ class SketchConfig:
       - ``cyclegan``: plain CycleGAN with the SE-U-Net (``lambda_sup`` forced to 0).
       - ``pix2pix-l1``: G alone trained with the supervised L1 only (no discriminator).
     ``use_se=False`` removes the SE block (the "no SE" ablation). ``upsample`` picks G's and
-    F's decoders (:class:`~portraitcli.train.sketch.networks.SEUNet`): ``transpose``, 4x4
+    F's decoders (:class:`~portraitcli.train.common.networks.SEUNet`): ``transpose``, 4x4
     stride-2 transposed convolutions (sketch-v1 to v3, and every run saved before the option),
     or ``resize`` (the default since sketch-v4), nearest x2 then a 3x3 convolution, which
     prints no period-2 checkerboard.

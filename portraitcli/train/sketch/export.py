@@ -13,8 +13,8 @@ from portraitcli.models.sketch import photo_to_tensor
 from portraitcli.train.common.average import keeps_average, load_generator_weights
 from portraitcli.train.common.checkpoint import checkpoint_entries
 from portraitcli.train.common.export import export_onnx, write_export_record
+from portraitcli.train.common.networks import SEUNet
 from portraitcli.train.sketch.config import SketchConfig
-from portraitcli.train.sketch.networks import SEUNet
 from portraitcli.train.sketch.train import generator
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import random
-import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -29,15 +28,15 @@ import torch.nn.functional as F_nn
 from rich.console import Console
 
 from portraitcli.data.cufs import cufs_pairs, load_pair
-from portraitcli.metrics.pixel import ssim
+from portraitcli.metrics.pixel import BT601_LUMA, ssim
 from portraitcli.models.sketch import photo_to_tensor, sketch_to_tensor, tensor_to_sketch
 from portraitcli.train.common.augment import paired_jitter
 from portraitcli.train.common.average import AVERAGE_KEY, weight_average
-from portraitcli.train.common.checkpoint import resume, save_checkpoint, save_epoch
+from portraitcli.train.common.checkpoint import save_checkpoint
+from portraitcli.train.common.loop import LossMeter, fit, seed_run, shuffled_batches, start_run, tensors
 from portraitcli.train.common.losses import LEGACY_SSIM_RANGE, ImagePool, lsgan_loss, ssim_loss
-from portraitcli.train.common.runs import JsonlLog, report_epoch, seed_everything, write_config
+from portraitcli.train.common.networks import PatchDiscriminator, SEUNet
 from portraitcli.train.sketch.config import SketchConfig
-from portraitcli.train.sketch.networks import PatchDiscriminator, SEUNet
 from portraitcli.train.sketch.unpaired import unpaired_photos
 from portraitcli.types import Exposure, Template
 
@@ -52,14 +51,9 @@ def augment(
     return paired_jitter(photo, sketch, rng, cfg.augment_shift, cfg.augment_scale, cfg.augment_color)
 
 
-def _batches(n: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
-    order = rng.permutation(n)
-    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
-
-
 def _luma(photo: torch.Tensor) -> torch.Tensor:
     """(N, 3, H, W) RGB in [-1, 1] -> (N, 1, H, W) BT.601 luma, F's identity-loss input."""
-    w = torch.tensor([0.299, 0.587, 0.114], dtype=photo.dtype, device=photo.device).view(1, 3, 1, 1)
+    w = torch.tensor(BT601_LUMA, dtype=photo.dtype, device=photo.device).view(1, 3, 1, 1)
     return (photo * w).sum(1, keepdim=True)
 
 
@@ -130,9 +124,7 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
     if cfg.variant == "cyclegan":  # no supervision at all: neither L1 nor SSIM to the pair
         cfg = dataclasses.replace(cfg, lambda_ssim=0.0)
     lambda_sup = 0.0 if cfg.variant == "cyclegan" else cfg.lambda_sup
-    torch.set_num_threads(cfg.threads)
-    seed_everything(cfg.seed)
-
+    seed_run(cfg)
     train_pairs = [load_pair(p) for p in cufs_pairs(data, cfg.subset, "train")]
     # Validation: AR training pairs (never the test split), a cheap progress signal.
     val_pairs = [load_pair(p) for p in cufs_pairs(data, "ar", "train")[: cfg.val_pairs]]
@@ -167,32 +159,26 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
     pool_X, pool_Y = ImagePool(cfg.pool_size), ImagePool(cfg.pool_size)
     if cycle:
         objects.update(pool_X=pool_X, pool_Y=pool_Y)
-    start_epoch = resume(run_dir, objects, cfg.device, console)  # type: ignore[arg-type]
+    extra = {"task": "sketch", "data": str(data), "n_train": len(train_pairs)}
+    if unpaired:
+        extra["n_unpaired"] = len(unpaired)
+    run = start_run(run_dir, cfg, objects, extra, None, console)  # type: ignore[arg-type]
     best_path = run_dir / "checkpoints" / "best.pt"
-    best_val = -math.inf
+    best = {"val": -math.inf, "epoch": 0}
     if best_path.exists():
-        best_val = float(torch.load(best_path, map_location="cpu", weights_only=True)["meta"]["val_ssim"])
-    else:
-        extra = {"n_unpaired": len(unpaired)} if unpaired else {}
-        write_config(run_dir, cfg, {"task": "sketch", "data": str(data), "n_train": len(train_pairs), **extra})
-    log = JsonlLog(run_dir / "log.jsonl")
-
+        meta = torch.load(best_path, map_location="cpu", weights_only=True)["meta"]
+        best.update(val=float(meta["val_ssim"]), epoch=int(meta["epoch"]))
     for net in nets.values():
         net.train()
-    t_run = time.time()
-    for epoch in range(start_epoch, cfg.epochs):
-        rng = np.random.default_rng([cfg.seed, epoch])
-        pool_X.rng, pool_Y.rng = (
-            random.Random(cfg.seed * 1000 + 2 * epoch),
-            random.Random(cfg.seed * 1000 + 2 * epoch + 1),
-        )
-        t0 = time.time()
-        sums: dict[str, float] = {}
-        batches = _batches(len(train_pairs), cfg.batch_size, rng)
-        for idx in batches:
+
+    def train_epoch(epoch: int, rng: np.random.Generator) -> dict[str, float]:
+        pool_X.rng = random.Random(cfg.seed * 1000 + 2 * epoch)
+        pool_Y.rng = random.Random(cfg.seed * 1000 + 2 * epoch + 1)
+        meter = LossMeter()
+        for idx in shuffled_batches(len(train_pairs), cfg.batch_size, rng, drop_last=False):
             xs, ys = zip(*(augment(*train_pairs[i], cfg, rng) for i in idx))
-            x = torch.from_numpy(np.stack([photo_to_tensor(p) for p in xs])).to(cfg.device)
-            y = torch.from_numpy(np.stack([sketch_to_tensor(s) for s in ys])).to(cfg.device)
+            x = tensors([photo_to_tensor(p) for p in xs], cfg.device)
+            y = tensors([sketch_to_tensor(s) for s in ys], cfg.device)
             x_u = None
             if unpaired:
                 picks = rng.integers(0, len(unpaired), cfg.unpaired_batch)
@@ -203,34 +189,39 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
                     )[0]
                     for i in picks
                 ]
-                x_u = torch.from_numpy(np.stack([photo_to_tensor(p) for p in us])).to(cfg.device)
-            losses = _step(nets, opt_G, objects.get("opt_D"), x, y, cfg, lambda_sup, pool_X, pool_Y, x_u)
+                x_u = tensors([photo_to_tensor(p) for p in us], cfg.device)
+            meter.add(_step(nets, opt_G, objects.get("opt_D"), x, y, cfg, lambda_sup, pool_X, pool_Y, x_u))
             if G_ema is not None:
                 G_ema.update_parameters(G)
-            for k, v in losses.items():
-                sums[k] = sums.get(k, 0.0) + v
-        for s in schedulers:
-            s.step()
-        record = {k: v / len(batches) for k, v in sums.items()}
-        record.update(epoch=epoch + 1, seconds=time.time() - t0, lr=opt_G.param_groups[0]["lr"])
-        if (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs:
-            record["val_ssim_ar_train"] = evaluate_ssim(G, val_pairs, cfg.device)
-            if G_ema is not None:
-                record["val_ssim_ar_train_ema"] = evaluate_ssim(G_ema.module, val_pairs, cfg.device)
-            if record["val_ssim_ar_train"] > best_val:
-                best_val = record["val_ssim_ar_train"]
-                save_checkpoint(best_path, {"G": G}, epoch=epoch + 1, val_ssim=best_val, config=asdict(cfg))
-        report_epoch(log, console, record, cfg.epochs)
-        if (epoch + 1) % cfg.checkpoint_every == 0 or epoch + 1 == cfg.epochs:
-            save_epoch(run_dir, objects, epoch + 1, asdict(cfg))  # type: ignore[arg-type]
-    final = run_dir / "checkpoints" / f"epoch-{cfg.epochs:04d}.pt"
-    if cfg.select == "best-val":
-        best_epoch = torch.load(best_path, map_location="cpu", weights_only=True)["meta"]["epoch"]
-        log.write(event="done", seconds_this_session=time.time() - t_run, selected_epoch=best_epoch)
-        console.print(f"selected epoch {best_epoch} (validation SSIM {best_val:.4f})")
-        return best_path
-    log.write(event="done", seconds_this_session=time.time() - t_run, selected_epoch=cfg.epochs)
-    return final
+        return meter.mean()
+
+    def validate(epoch: int) -> dict[str, float]:
+        scores = {"val_ssim_ar_train": evaluate_ssim(G, val_pairs, cfg.device)}
+        if G_ema is not None:
+            scores["val_ssim_ar_train_ema"] = evaluate_ssim(G_ema.module, val_pairs, cfg.device)
+        if scores["val_ssim_ar_train"] > best["val"]:
+            best.update(val=scores["val_ssim_ar_train"], epoch=epoch)
+            save_checkpoint(best_path, {"G": G}, epoch=epoch, val_ssim=best["val"], config=asdict(cfg))
+        return scores
+
+    def finish() -> int:
+        if cfg.select != "best-val":
+            return cfg.epochs
+        console.print(f"selected epoch {best['epoch']} (validation SSIM {best['val']:.4f})")
+        return int(best["epoch"])
+
+    final = fit(
+        run,
+        cfg,
+        objects,
+        train_epoch,
+        schedulers=schedulers,
+        optimizer=opt_G,
+        validate=validate,
+        eval_every=cfg.eval_every,
+        finish=finish,
+    )
+    return best_path if cfg.select == "best-val" else final
 
 
 def _ssim_term(fake_y: torch.Tensor, y: torch.Tensor, cfg: SketchConfig, out: dict[str, float]) -> torch.Tensor:

@@ -1,4 +1,7 @@
-"""Networks of the sketch model: SE-U-Net generators and PatchGAN discriminators.
+"""Networks shared by the models: the SE-U-Net generator, its resize-convolution decoder and the PatchGAN discriminator.
+
+The sketch model's generators and discriminators; the draw, cartoon and destylize models
+build on the same U-Net and discriminator.
 
 Reference:
     Liao and Lin, "Research on Sketching Face Headshot Generation based on Improved
@@ -7,7 +10,8 @@ Reference:
     squeeze-and-excitation block (Hu et al., CVPR 2018) at the bottleneck.
 
 Sizing for the project's CPUs (``shared/notes/cpu-inference-speed.md``): 4x4 stride-2
-convolutions down, 4x4 stride-2 transposed convolutions up, channel counts multiples of 8,
+convolutions down, nearest x2 + 3x3 convolutions up (``upsample="resize"``; 4x4 stride-2
+transposed convolutions with ``"transpose"``), channel counts multiples of 8,
 instance normalization, a 3x3 convolution to the output channels at full resolution.
 """
 
