@@ -1,7 +1,7 @@
 """Regenerate docs/benchmarks/destylize.{json,md} and docs/images/destylize_grid.png.
 
     python benchmarks/destylize.py --pairs runs/pairs [--data ../shared/datasets] \
-        [--baseline "plain U-Net=RUN_DIR"]...
+        [--compare "plain U-Net=RUN_DIR"]...
 
 The same as ``portrait benchmark destylize``: scores the shipped destylize model on the
 stylized UTKFace test faces (seen and unseen styles) and the CUFS test sketches (PSNR, SSIM,

@@ -1,11 +1,11 @@
 """Regenerate docs/benchmarks/sketch.{json,md} and the sketch picture grids.
 
-    python benchmarks/sketch.py [--data ../shared/datasets] [--ablation "NAME=RUN_DIR"]...
+    python benchmarks/sketch.py [--data ../shared/datasets] [--compare "NAME=ONNX"]...
 
 The same as ``portrait benchmark sketch``: scores the shipped sketch model on the CUFS test
 pairs (100 CUHK student, 23 AR) with SSIM and PSNR in the paper's setting, beside the
-training-free baselines and the ablation runs given (their ``model.onnx``, trained with the
-same budget). See ``portraitcli/evaluation/sketch.py`` for the protocol.
+training-free peers and any other model given. See ``portraitcli/evaluation/sketch.py``
+for the protocol.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Score saved destylize checkpoints on the validation sets, as the trainer's log records them.
 
-    python benchmarks/destylize_validation.py RUN_DIR [RUN_DIR...] --pairs runs/pairs [--data DIR] [--checkpoint F]
+    python research/destylize_validation.py RUN_DIR [RUN_DIR...] --pairs runs/pairs [--data DIR] [--checkpoint F]
 
 The run's 100 held-out training pairs (PSNR, SSIM, dlib retrieval top-1/5 among those faces)
 and, where the datasets folder (default ``$PORTRAIT_DATA``) has CUFS, the 88 CUHK-student

@@ -231,7 +231,7 @@ def write(result: dict[str, Any], model: str, out: Path) -> None:
     result = {"model": model, **result}
     write_text_atomic(out / f"{stem}.json", json.dumps(result, indent=2) + "\n")
     ref = result["reference"]
-    command = "python benchmarks/sketch_exposure.py --data ../shared/datasets" + (
+    command = "python research/sketch_exposure.py --data ../shared/datasets" + (
         f" --split {split}" if split != "test" else ""
     )
     title = "# sketch: exposure matching" + (f" ({split} photos: no test split)" if split != "test" else "")

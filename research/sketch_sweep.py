@@ -17,7 +17,7 @@ overrides common to all. Writes ``RUNS/sweep.json`` and prints the table.
 
 Example (the 200-epoch sweep of the sketch issue, on a lent GPU)::
 
-    python benchmarks/sketch_sweep.py --data DATA --runs gpu-runs --set device=cuda --set epochs=200 \\
+    python research/sketch_sweep.py --data DATA --runs gpu-runs --set device=cuda --set epochs=200 \\
         --recipe ours-s0=seed=0 --recipe no-se-s0=use_se=false,seed=0 --recipe g-alone-s0=variant=pix2pix-l1,seed=0
 """
 

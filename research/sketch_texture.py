@@ -1,6 +1,6 @@
 """Local variance of sketches and their covariance with the artist's: why texture costs SSIM.
 
-    python benchmarks/sketch_texture.py [--data ../shared/datasets] [NAME=MODEL.onnx]...
+    python research/sketch_texture.py [--data ../shared/datasets] [NAME=MODEL.onnx]...
 
 SSIM's contrast-structure factor is ``(2 sigma_xy + C2) / (sigma_x^2 + sigma_y^2 + C2)``
 (Wang et al. 2004). This prints, over the 100 CUHK test pairs, the mean local variance of

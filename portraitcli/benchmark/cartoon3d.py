@@ -7,13 +7,12 @@ tables in ``cartoon3d.md``, the picture grid and the turn strip.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from portraitcli.benchmark.report import manifest_block
+from portraitcli.benchmark.report import manifest_block, write_report
 from portraitcli.evaluation.cartoon3d import (
     PAPER_BFM,
     CartoonFn,
@@ -272,9 +271,7 @@ def run(
                 split,
                 "portrait benchmark cartoon3d",
             )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out_dir / "cartoon3d.json", json.dumps(result, indent=2) + "\n")
-    write_markdown(result, out_dir / "cartoon3d.md")
+    write_report(out_dir, "cartoon3d", result, write_markdown)
     return result
 
 

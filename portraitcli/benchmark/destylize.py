@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from portraitcli.benchmark.pictures import grid, label
-from portraitcli.benchmark.report import manifest_block
+from portraitcli.benchmark.report import manifest_block, write_report
 from portraitcli.data.stylized import read_record
 from portraitcli.evaluation.destylize import (
     COLUMNS,
@@ -192,9 +192,7 @@ def run(
             + (", CUFS test photos drawn by the shipped sketch and draw models" if round_trips else ""),
             "portrait benchmark destylize",
         )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out_dir / "destylize.json", json.dumps(result, indent=2) + "\n")
-    write_markdown(result, out_dir / "destylize.md")
+    write_report(out_dir, "destylize", result, write_markdown)
     if images_dir is not None:
         rows = []
         for key, col in columns.items():

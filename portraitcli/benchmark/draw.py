@@ -15,11 +15,11 @@ import numpy as np
 from PIL import Image
 
 from portraitcli.benchmark.pictures import grid, label
-from portraitcli.benchmark.report import manifest_block
+from portraitcli.benchmark.report import manifest_block, write_report
 from portraitcli.data.drawing import AlignedPairs
 from portraitcli.errors import UsageError
 from portraitcli.evaluation.draw import PAPER_APDRAWING, STYLES, baselines, onnx_drawer, score, settings
-from portraitcli.io.image import write_csv_atomic, write_text_atomic
+from portraitcli.io.image import write_text_atomic
 
 
 def style_grids(test: AlignedPairs, methods: dict[str, list[np.ndarray]], images_dir: Path, n: int = 6) -> None:
@@ -165,14 +165,8 @@ def run(
             model_name, result["sha256"], result["metrics"], "FS2K test split, per style and overall",
             "portrait benchmark draw",
         )  # fmt: skip
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out_dir / "draw.json", json.dumps(result, indent=2) + "\n")
-    write_csv_atomic(  # quotes method names holding commas
-        out_dir / "draw_per_image.csv",
-        ["method", "image", "style", "ssim"],
-        ([m, n, s, f"{v:.6f}"] for m, values in per_image.items() for (n, v), s in zip(values.items(), test.styles)),
-    )
-    write_markdown(result, out_dir / "draw.md")
+    rows = ([m, n, s, f"{v:.6f}"] for m, values in per_image.items() for (n, v), s in zip(values.items(), test.styles))
+    write_report(out_dir, "draw", result, write_markdown, (["method", "image", "style", "ssim"], rows))
     if images_dir is not None:
         style_grids(test, {k: v for k, v in outputs.items() if k != "OpenCV pencilSketch"}, images_dir)
     return result

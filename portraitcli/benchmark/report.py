@@ -1,4 +1,7 @@
-"""What every benchmark report carries for the manifest: the test metrics of the shipped models.
+"""The one report writer of the benchmarks, and the manifest block every report carries.
+
+A report is ``TASK.json`` (the whole result, standard JSON), ``TASK.md`` (its tables for
+people) and optionally ``TASK_per_image.csv``, each written atomically into one folder.
 
 A benchmark never writes ``weights/manifest.json`` itself; it puts a ``manifest_metrics``
 block into its JSON report, and ``portrait train publish --metrics REPORT.json`` copies the
@@ -7,7 +10,35 @@ block into the manifest entries whose file has the same sha256.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
+
+from portraitcli.io.image import write_csv_atomic, write_text_atomic
+from portraitcli.metrics.evaluate import json_safe
+
+
+def write_report(
+    out_dir: Path,
+    task: str,
+    result: dict[str, Any],
+    markdown: Callable[[dict[str, Any], Path], None],
+    per_image: tuple[Sequence[str], Iterable[Sequence[object]]] | None = None,
+) -> None:
+    """Write ``TASK.json``, ``TASK.md`` (by ``markdown(result, path)``) and, with ``per_image``
+    (header, rows), ``TASK_per_image.csv`` into ``out_dir`` (created if missing).
+
+    Non-finite numbers are written as ``null`` (standard JSON).
+
+    Raises:
+        BadInputError: ``out_dir`` cannot be written.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out_dir / f"{task}.json", json.dumps(json_safe(result), indent=2, allow_nan=False) + "\n")
+    if per_image is not None:
+        write_csv_atomic(out_dir / f"{task}_per_image.csv", *per_image)
+    markdown(result, out_dir / f"{task}.md")
 
 
 def manifest_block(name: str, sha256: str, metrics: dict[str, float], split: str, measured_by: str) -> dict[str, Any]:

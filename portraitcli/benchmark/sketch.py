@@ -8,14 +8,13 @@ scored beside the shipped model.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from portraitcli.benchmark.pictures import grid, label
-from portraitcli.benchmark.report import manifest_block
+from portraitcli.benchmark.report import manifest_block, write_report
 from portraitcli.evaluation.sketch import (
     N_FS2K_SPIKE,
     PAPER,
@@ -29,7 +28,7 @@ from portraitcli.evaluation.sketch import (
     settings,
 )
 from portraitcli.evaluation.stats import paired_difference
-from portraitcli.io.image import write_csv_atomic, write_text_atomic
+from portraitcli.io.image import write_text_atomic
 from portraitcli.metrics.spectrum import NEIGHBOUR_BAND, nyquist_spike
 from portraitcli.types import Template
 
@@ -250,18 +249,12 @@ def run(
             "portrait benchmark sketch",
         )
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out_dir / "sketch.json", json.dumps(result, indent=2) + "\n")
-    write_csv_atomic(
-        out_dir / "sketch_per_image.csv",
-        ["method", "image", "ssim", "psnr"],
-        (
-            [label, img, f"{v['ssim']:.6f}", f"{v['psnr']:.4f}"]
-            for label, values in per_image.items()
-            for img, v in values.items()
-        ),
+    rows = (
+        [label, img, f"{v['ssim']:.6f}", f"{v['psnr']:.4f}"]
+        for label, values in per_image.items()
+        for img, v in values.items()
     )
-    write_markdown(result, out_dir / "sketch.md")
+    write_report(out_dir, "sketch", result, write_markdown, (["method", "image", "ssim", "psnr"], rows))
     if images_dir is not None:
         images_dir.mkdir(parents=True, exist_ok=True)
         cufs_grid(tests["cuhk"], ours, base, images_dir / "sketch_cufs_grid.png")

@@ -116,6 +116,11 @@ def cartoon3d(
     normal.png, albedo.png, mesh.obj / mesh.mtl / texture.png and mesh.glb, views.png (the
     face turned by each --yaw), relit.png (one image per --light) and cartoon3d.json.
     With --faces all, one sub-folder per face.
+
+    Examples:
+
+        portrait cartoon3d photo.jpg -o avatar/
+        portrait cartoon3d photos/ -o avatars/ --yaw -30,0,30 --light 0.8,-0.4
     """
     from portraitcli.batch import Loaded, RunOptions
     from portraitcli.cli.batch import run_batch

@@ -28,6 +28,11 @@ def destylize(
     inside the network do the fine alignment); when no face is found on a heavy style the
     whole image is used (the JSON record says mode "whole"; --on-no-face error to refuse).
     Output 256 px wide by default (--size).
+
+    Examples:
+
+        portrait destylize painting.jpg -o face.png
+        portrait destylize sketches/ -o faces/ --json
     """
     from portraitcli.cli.run import run_image_command
 

@@ -32,6 +32,11 @@ def draw(
     By default the largest face is aligned to the FS2K framing and its drawing is written at
     512 px wide (--size to change). --aligned keeps the input's size; --paste-back puts the
     drawing back into the photo.
+
+    Examples:
+
+        portrait draw photo.jpg -o drawing.png --style 2
+        portrait draw photos/ -o drawings/ -r --faces all
     """
     from portraitcli.cli.run import run_image_command
 

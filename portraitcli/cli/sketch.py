@@ -38,6 +38,12 @@ def sketch(
     400 px wide (--size to change). --aligned keeps the input's size; --paste-back puts the
     sketch back into the photo. The face's brightness and contrast are matched to the
     CUFS training photos before the model runs (--no-match-exposure to skip).
+
+    Examples:
+
+        portrait sketch photo.jpg -o sketch.png
+        portrait sketch photos/ -o sketches/ -r --json
+        portrait sketch 'shots/*.jpg' -o out/ --faces all --ext png
     """
     from portraitcli.cli.run import run_image_command
 

@@ -93,8 +93,8 @@ def test_shipped_manifest_is_consistent(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 @pytest.mark.slow
-def test_wheel_carries_the_weights(tmp_path: Path) -> None:
-    """A non-editable install must find its weights inside the package."""
+def test_wheel_carries_the_weights_and_no_research(tmp_path: Path) -> None:
+    """A non-editable install must find its weights inside the package; research is not installed."""
     out = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(REPO)],
         capture_output=True,
@@ -108,6 +108,9 @@ def test_wheel_carries_the_weights(tmp_path: Path) -> None:
     shipped = json.loads((REPO / "weights" / "manifest.json").read_text())["models"]
     for entry in shipped.values():
         assert f"portraitcli/weights/{entry['file']}" in names
+    # research stays out of the product: no experiment scripts, seed means or carried rows
+    assert not [n for n in names if n.startswith(("research/", "tests/", "benchmarks/"))]
+    assert not [n for n in names if Path(n).stem in ("seeds", "recorded", "sketch_exposure", "sketch_sweep")]
 
 
 def test_run_spec_reads_a_run_folder(weights_dir: Path, tmp_path: Path) -> None:
