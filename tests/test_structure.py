@@ -86,6 +86,16 @@ def test_product_layers_never_import_the_layers_above(layer: str) -> None:
     assert {k: v for k, v in bad.items() if v} == {}
 
 
+def test_benchmarks_and_commands_never_reach_into_training() -> None:
+    """Scoring and the commands other than ``train`` work without the training layer, even lazily."""
+    bad = {
+        name: sorted(n for n in imports(path, lazy=True) if n.startswith("portraitcli.train"))
+        for name, path in MODULES.items()
+        if name.startswith(("portraitcli.benchmark", "portraitcli.cli")) and name != "portraitcli.cli.train"
+    }
+    assert {k: v for k, v in bad.items() if v} == {}
+
+
 def test_no_import_cycles() -> None:
     graph = {name: _internal(imports(path, lazy=True)) - {name} for name, path in MODULES.items()}
     graph = {name: {m for m in deps if not name.startswith(m + ".")} for name, deps in graph.items()}  # parents

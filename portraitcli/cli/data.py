@@ -21,10 +21,10 @@ def stylized_pairs(
     """Stylized / real UTKFace pairs for destylize: seeded split, aligned targets, misaligned stylized inputs."""
     from rich.console import Console
 
+    from portraitcli.configs import apply_overrides
     from portraitcli.data import data_root
     from portraitcli.data.stylized import PairsConfig, make_pairs
     from portraitcli.errors import UsageError
-    from portraitcli.train.common.runs import apply_overrides
 
     if (out / "pairs.json").exists():
         raise UsageError(f"{out} already holds pairs.json; choose another --out")
