@@ -111,6 +111,16 @@ def process_file(job: Job, loaded: Loaded, run_plan: Plan, opts: RunOptions) -> 
         paths = run_plan.outputs(job, len(result.images))
         for path, img, alpha in zip(paths, result.images, result.alphas):
             write_image(path, img, alpha)
+    per_face = len(paths) == len(result.faces)  # one output per face (not pasted back)
+    detections = [
+        {
+            "bbox": [round(float(v), 1) for v in face.bbox],
+            "score": round(float(face.score), 3),
+            "output": str(paths[i]) if per_face else (str(paths[0]) if paths else None),
+            **({"padded": result.padded[i]} if i < len(result.padded) else {}),
+        }
+        for i, face in enumerate(result.faces)
+    ]
     return {
         "input": str(job.input),
         "output": str(paths[0]) if paths else None,
@@ -119,6 +129,8 @@ def process_file(job: Job, loaded: Loaded, run_plan: Plan, opts: RunOptions) -> 
         "error": None,
         "mode": result.mode,
         "faces": len(result.faces),
+        "detections": detections,
+        "rotation": result.rotation,
         "seconds": round(time.perf_counter() - t0, 4),
     }
 

@@ -100,8 +100,16 @@ class Aligned:
         crop: (h, w, 3) uint8 RGB, w x h = the template's size.
         M: (2, 3) float64 similarity transform from image to crop pixels.
         face: the detection it came from, or None for ``--aligned`` / whole-image input.
+        valid: (h, w) float32 in [0, 1], the share of each crop pixel that lies inside the
+            image (0 where the crop reaches past the photo's edge); None: all inside.
     """
 
     crop: np.ndarray
     M: np.ndarray
     face: Face | None
+    valid: np.ndarray | None = None
+
+    @property
+    def padded(self) -> float:
+        """The share of the crop that lies outside the image (0 to 1)."""
+        return 0.0 if self.valid is None else float(1.0 - self.valid.mean())

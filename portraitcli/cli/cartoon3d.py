@@ -109,6 +109,7 @@ def cartoon3d(
     device: o.Device = "auto",
     threads: o.Threads = 0,
     json_lines: o.JsonLines = False,
+    rotate: o.Rotate = True,
 ) -> None:
     """Turn face photos into 3-D cartoon avatars: a 2-D cartoon, then its depth (Unsup3d-style) and a textured mesh.
 
@@ -130,7 +131,7 @@ def cartoon3d(
     check_device(device)
     yaws = parse_numbers(yaw, "--yaw")
     lights = [parse_numbers(item, "--light", 2) for item in light]
-    pipeline = PipelineOptions(faces=faces, aligned=aligned, on_no_face=on_no_face)
+    pipeline = PipelineOptions(faces=faces, aligned=aligned, on_no_face=on_no_face, rotate=rotate)
     opts = RunOptions(pipeline, recursive, overwrite, None, device, threads)
 
     def load() -> Loaded:

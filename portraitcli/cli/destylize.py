@@ -21,6 +21,7 @@ def destylize(
     device: o.Device = "auto",
     threads: o.Threads = 0,
     json_lines: o.JsonLines = False,
+    rotate: o.Rotate = True,
 ) -> None:
     """Recover the photorealistic face behind a painting or sketch (IFRP Style Removal Network).
 
@@ -51,6 +52,7 @@ def destylize(
         device=device,
         threads=threads,
         json_lines=json_lines,
+        rotate=rotate,
         default_size=256,
     )
 

@@ -26,6 +26,8 @@ def draw(
     device: o.Device = "auto",
     threads: o.Threads = 0,
     json_lines: o.JsonLines = False,
+    whole: o.Whole = False,
+    rotate: o.Rotate = True,
 ) -> None:
     """Turn face photos into artist's portrait drawings (wavelet disentanglement GAN trained on FS2K).
 
@@ -55,6 +57,8 @@ def draw(
         device=device,
         threads=threads,
         json_lines=json_lines,
+        whole=whole,
+        rotate=rotate,
         default_size=512,
         model_kwargs={"style": int(style)},
     )

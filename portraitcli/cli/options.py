@@ -39,3 +39,13 @@ Threads = Annotated[int, typer.Option("--threads", help="ONNX Runtime threads; 0
 JsonLines = Annotated[
     bool, typer.Option("--json", help="Print one JSON record per input on stdout (input, output, status, ...).")
 ]
+Whole = Annotated[
+    bool,
+    typer.Option(
+        "--whole", help="Stylize the whole photo at its own size (tiled; no face detection, background included)."
+    ),
+]
+Rotate = Annotated[
+    bool,
+    typer.Option("--rotate/--no-rotate", help="No face found: try the photo turned by 90, 180 or 270 degrees."),
+]

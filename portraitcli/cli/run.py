@@ -46,6 +46,8 @@ def run_image_command(
     threads: int,
     json_lines: bool,
     default_size: int | None,
+    whole: bool = False,
+    rotate: bool = True,
     model_kwargs: dict[str, Any] | None = None,
 ) -> None:
     """Validate the options, then run the task's model over the inputs."""
@@ -58,6 +60,8 @@ def run_image_command(
         on_no_face=on_no_face,
         paste_back=paste_back,
         size=size if (size is not None or aligned) else default_size,
+        whole=whole,
+        rotate=rotate,
     )
     opts = RunOptions(pipeline, recursive, overwrite, ext, device, threads)
     run_batch(
@@ -65,6 +69,6 @@ def run_image_command(
         inputs,
         output,
         opts,
-        lambda: load_task(task, device, threads, not aligned, model_kwargs),
+        lambda: load_task(task, device, threads, not (aligned or whole), model_kwargs),
         json_lines=json_lines,
     )

@@ -23,6 +23,8 @@ def sketch(
     device: o.Device = "auto",
     threads: o.Threads = 0,
     json_lines: o.JsonLines = False,
+    whole: o.Whole = False,
+    rotate: o.Rotate = True,
     match_exposure: Annotated[
         bool,
         typer.Option(
@@ -62,8 +64,10 @@ def sketch(
         device=device,
         threads=threads,
         json_lines=json_lines,
+        whole=whole,
+        rotate=rotate,
         default_size=400,
-        model_kwargs={"match_exposure": match_exposure},
+        model_kwargs={"match_exposure": match_exposure and not whole},  # exposure is measured on the face
     )
 
 

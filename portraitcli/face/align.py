@@ -89,17 +89,51 @@ def warp_affine(
 def align_face(image: np.ndarray, face: Face, template: Template) -> Aligned:
     """Warp a detected face into a model's framing.
 
+    Where the crop reaches past the photo's edge (tight crops, faces at the border), the
+    missing area repeats the edge pixels outward (``cv2.BORDER_REPLICATE``): never mirrored
+    content, which would put a second eye or half-face into the crop. ``valid`` marks that
+    area so that the caller can blank the model's output there.
+
     Args:
         image: (H, W, 3) uint8 RGB.
         face: a detection with its 5 landmarks.
         template: the model's crop size and landmark positions.
 
     Returns:
-        Aligned with ``crop`` (h, w, 3) uint8 RGB of the template's size and ``M`` (2, 3)
-        image -> crop.
+        Aligned with ``crop`` (h, w, 3) uint8 RGB of the template's size, ``M`` (2, 3)
+        image -> crop, and ``valid`` (h, w) float32 (None when the crop lies inside the image).
     """
     M = similarity_transform(face.kps, template.kps)
-    return Aligned(crop=warp_affine(image, M, template.size), M=M, face=face)
+    crop = warp_affine(image, M, template.size, border=cv2.BORDER_REPLICATE)
+    valid = inside_mask(image.shape[:2], M, template.size)
+    return Aligned(crop=crop, M=M, face=face, valid=None if valid.min() >= 1.0 else valid)
+
+
+def inside_mask(image_hw: tuple[int, int], M: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(h, w) float32 in [0, 1]: the share of each pixel of a ``size`` (w, h) warp by ``M``
+    that falls inside an image of ``image_hw`` (H, W); bilinear at the edge."""
+    h, w = image_hw
+    ones = np.ones((h, w), np.float32)
+    return cv2.warpAffine(ones, np.asarray(M, np.float64), size, flags=cv2.INTER_LINEAR, borderValue=0.0)
+
+
+def blank_outside(output: np.ndarray, valid: np.ndarray | None, fill: int = 255) -> np.ndarray:
+    """A grayscale drawing with the area outside the photo set to ``fill`` (white paper).
+
+    Args:
+        output: (h, w) uint8, the model's drawing of an aligned crop (any size: ``valid``
+            is resized to it).
+        valid: (h', w') float32 in [0, 1] from :func:`align_face`, or None (returned as is).
+
+    Returns:
+        (h, w) uint8.
+    """
+    if valid is None or output.ndim != 2:
+        return output
+    if valid.shape != output.shape:
+        valid = cv2.resize(valid, (output.shape[1], output.shape[0]), interpolation=cv2.INTER_LINEAR)
+    out = output.astype(np.float32) * valid + float(fill) * (1.0 - valid)
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
 def mean_template(kps: list[np.ndarray] | np.ndarray, size: tuple[int, int]) -> Template:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -75,11 +76,28 @@ class FaceDetector:
         self._dlib = dlib
         self.detector = dlib.get_frontal_face_detector()
         self.predictor = dlib.shape_predictor(str(model_file("shape_predictor_5_face_landmarks.dat")))
+        self._predictor68: Any = None  # loaded on the first outline() (paste-back only)
         self.upsample = upsample
         self.max_upsample = max(max_upsample, upsample)
         self.min_score = min_score
         self.max_side = max_side
         self.fallback_threshold = fallback_threshold
+
+    def outline(self, rgb: np.ndarray, face: Face) -> np.ndarray:
+        """dlib's 68 landmarks of a detected face (jaw, brows, eyes, nose, mouth), for masks.
+
+        Args:
+            rgb: (H, W, 3) uint8 RGB.
+            face: a detection of this image.
+
+        Returns:
+            (68, 2) float32 (x, y) pixels, iBUG 300-W order.
+        """
+        if self._predictor68 is None:
+            self._predictor68 = self._dlib.shape_predictor(str(model_file("shape_predictor_68_face_landmarks.dat")))
+        x1, y1, x2, y2 = (int(round(v)) for v in face.bbox)
+        shape = self._predictor68(np.ascontiguousarray(rgb), self._dlib.rectangle(x1, y1, x2, y2))
+        return np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float32)
 
     def landmarks(self, rgb: np.ndarray, bbox: tuple[float, float, float, float]) -> np.ndarray:
         """Predict the 5 landmarks inside a face box.

@@ -1,7 +1,8 @@
-"""Paste a model's output crop back into the original image with a feathered mask.
+"""Paste a model's output crop back into the original image.
 
-As facexlib's ``paste_faces_to_input_image``: inverse-warp the crop and a soft mask of the
-crop's area, then alpha-blend. Pure functions: nothing is kept between images.
+Inverse-warp the crop, blend it through a soft mask (the face and hair from 68 landmarks,
+or the crop's feathered rectangle as facexlib's ``paste_faces_to_input_image``), with its
+tone matched to the image at the seam. Pure functions: nothing is kept between images.
 """
 
 from __future__ import annotations
@@ -28,27 +29,80 @@ def feather_mask(size: tuple[int, int], feather: float = 0.08) -> np.ndarray:
     return cv2.GaussianBlur(mask, (k, k), f / 2.0, borderType=cv2.BORDER_CONSTANT)
 
 
-def paste_back(image: np.ndarray, crop: np.ndarray, M: np.ndarray, feather: float = 0.08) -> np.ndarray:
-    """Composite a processed crop into the image it was aligned from.
+def face_mask(
+    image_hw: tuple[int, int], outline: np.ndarray, forehead: float = 0.7, feather: float = 0.1
+) -> np.ndarray:
+    """A soft face-and-hair mask from dlib's 68 landmarks.
+
+    The jaw line (points 0-16) and the eyebrows (17-26) raised towards the top of the head
+    by ``forehead`` times the chin-to-brow distance (forehead and hairline) span a convex
+    polygon, which is blurred by ``feather`` times that distance.
 
     Args:
-        image: (H, W, 3) uint8 RGB, the original.
-        crop: (h, w, 3) uint8 RGB or (h, w) uint8 grayscale (repeated to RGB), the model's
-            output in the crop frame (resized to the aligned crop's size by the caller if it
-            was produced at another size).
-        M: (2, 3) image -> crop transform used to align.
-        feather: soft border width as a fraction of the crop's shorter side.
+        image_hw: (H, W) of the image.
+        outline: (68, 2) float landmarks (x, y) in pixels (iBUG 300-W order).
 
     Returns:
-        (H, W, 3) uint8 RGB, the image with the crop blended in.
+        (H, W) float32 in [0, 1].
+    """
+    pts = np.asarray(outline, np.float64)
+    jaw, brows = pts[0:17], pts[17:27]
+    up = brows.mean(0) - jaw[8]
+    size = float(np.linalg.norm(up))
+    if size < 1.0:
+        return np.zeros(image_hw, np.float32)
+    raised = brows + forehead * up
+    hull = cv2.convexHull(np.concatenate([jaw, raised[::-1]]).astype(np.float32)).astype(np.int32)
+    mask = np.zeros(image_hw, np.float32)
+    cv2.fillConvexPoly(mask, hull, 1.0)
+    sigma = max(1.0, feather * size)
+    return cv2.GaussianBlur(mask, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+
+
+def paste_back(
+    image: np.ndarray,
+    crop: np.ndarray,
+    M: np.ndarray,
+    feather: float = 0.08,
+    outline: np.ndarray | None = None,
+    match_tone: bool = True,
+) -> np.ndarray:
+    """Composite a processed crop into the image it was aligned from.
+
+    The crop is inverse-warped; with ``outline`` (68 landmarks) it is blended through a soft
+    face-and-hair mask (:func:`face_mask`), else through the crop's feathered rectangle
+    (facexlib's ``paste_faces_to_input_image``). Before blending, with ``match_tone``, the
+    crop's tone is matched to the image's in the seam band (an offset that equalises the
+    mean of each channel where the mask is between 0.05 and 0.6), so no step shows at the
+    boundary.
+
+    Args:
+        image: (H, W, 3) uint8 RGB or (H, W) uint8 grayscale (a whole-photo drawing).
+        crop: (h, w, 3) uint8 RGB or (h, w) uint8 grayscale (repeated to RGB for an RGB
+            image), the model's output in the crop frame (resized to the aligned crop's size
+            by the caller if it was produced at another size).
+        M: (2, 3) image -> crop transform used to align.
+        feather: soft border width of the rectangle as a fraction of the crop's shorter side.
+        outline: (68, 2) landmarks of the face in the image, or None.
+        match_tone: match the crop's tone to the image at the seam.
+
+    Returns:
+        The image with the crop blended in: same shape and dtype as ``image``.
     """
     H, W = image.shape[:2]
     h, w = crop.shape[:2]
-    if crop.ndim == 2:
+    if crop.ndim == 2 and image.ndim == 3:
         crop = np.repeat(crop[:, :, None], 3, axis=2)
     M_inv = cv2.invertAffineTransform(np.asarray(M, np.float64))
     warped = cv2.warpAffine(crop, M_inv, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     mask = cv2.warpAffine(feather_mask((w, h), feather), M_inv, (W, H), flags=cv2.INTER_LINEAR, borderValue=0)
-    a = mask[:, :, None]
-    out = warped.astype(np.float32) * a + image.astype(np.float32) * (1.0 - a)
+    if outline is not None:
+        mask = np.minimum(mask, face_mask((H, W), outline))
+    base = image.astype(np.float32)
+    warped_f = warped.astype(np.float32)
+    band = (mask > 0.05) & (mask < 0.6)
+    if match_tone and band.sum() >= 16:
+        warped_f = warped_f + (base[band].mean(0) - warped_f[band].mean(0))
+    a = mask if image.ndim == 2 else mask[:, :, None]
+    out = warped_f * a + base * (1.0 - a)
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
