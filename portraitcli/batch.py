@@ -42,12 +42,15 @@ class Loaded:
         detector: the face detector (None with ``--aligned``).
         write: for commands whose outputs are a folder per input (cartoon3d). None: one
             image file per input (or per face).
+        run_tile: the model for whole-photo tiles, without per-face preprocessing (None:
+            ``run_model``).
     """
 
     run_model: Callable[[np.ndarray], np.ndarray]
     template: Template
     detector: Any
     write: FolderWriter | None = None
+    run_tile: Callable[[np.ndarray], np.ndarray] | None = None
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,7 @@ def process_file(job: Job, loaded: Loaded, run_plan: Plan, opts: RunOptions) -> 
     """Read, process and write one file; return its record (raises on failure)."""
     t0 = time.perf_counter()
     image = read_image(job.input)
-    result: Result = process(image, loaded.run_model, loaded.template, loaded.detector, opts.pipeline)
+    result: Result = process(image, loaded.run_model, loaded.template, loaded.detector, opts.pipeline, loaded.run_tile)
     if not result.images:
         paths: list[Path] = []
     elif loaded.write is not None:

@@ -16,7 +16,8 @@ def load_task(
 ) -> Loaded:
     """Build the :class:`Loaded` runner for the newest shipped model of ``task``.
 
-    ``model_kwargs`` (e.g. ``{"style": 2}`` for draw) are passed to every ``model.run`` call.
+    ``model_kwargs`` (e.g. ``{"style": 2}`` for draw) are passed to every ``model.run`` call;
+    whole-photo tiles run without the sketch model's per-face exposure matching.
     """
     import functools
 
@@ -26,7 +27,14 @@ def load_task(
         from portraitcli.face.detect import FaceDetector
 
         detector = FaceDetector()
-    return Loaded(functools.partial(model.run, **(model_kwargs or {})), model.spec.template, detector)
+    kwargs = model_kwargs or {}
+    tile_kwargs = {**kwargs, "match_exposure": False} if "match_exposure" in kwargs else kwargs
+    return Loaded(
+        functools.partial(model.run, **kwargs),
+        model.spec.template,
+        detector,
+        run_tile=functools.partial(model.run, **tile_kwargs),
+    )
 
 
 def run_image_command(

@@ -67,7 +67,7 @@ def sketch(
         whole=whole,
         rotate=rotate,
         default_size=400,
-        model_kwargs={"match_exposure": match_exposure and not whole},  # exposure is measured on the face
+        model_kwargs={"match_exposure": match_exposure},
     )
 
 

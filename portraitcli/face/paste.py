@@ -59,6 +59,33 @@ def face_mask(
     return cv2.GaussianBlur(mask, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
 
 
+def tone_offset(base: np.ndarray, pasted: np.ndarray, band: np.ndarray, size: float) -> np.ndarray:
+    """The offset that brings ``pasted`` to ``base``'s tone along a seam, varying smoothly.
+
+    The difference ``base - pasted`` is averaged over the ``band`` pixels near each point
+    (a Gaussian of ``0.04 * size`` px, normalised by the band's own weight), so the local mean
+    on both sides of the seam agrees; far from the band it goes over smoothly to the band's
+    overall mean difference.
+
+    Args:
+        base, pasted: (H, W) or (H, W, 3) float32 images.
+        band: (H, W) bool, the seam.
+        size: the pasted region's size in px (the side of a square of its area).
+
+    Returns:
+        (H, W) or (H, W, 3) float32 offset to add to ``pasted``.
+    """
+    weight = band.astype(np.float32)
+    diff = (base - pasted) * (weight if base.ndim == 2 else weight[..., None])
+    sigma = max(2.0, 0.04 * size)
+    num = cv2.GaussianBlur(diff, (0, 0), sigma)
+    den = cv2.GaussianBlur(weight, (0, 0), sigma)
+    overall = (base[band] - pasted[band]).mean(0)
+    prior = 0.05  # the weight of the overall mean: where the band is far, it takes over smoothly
+    den_c = den if base.ndim == 2 else den[..., None]
+    return ((num + prior * overall) / (den_c + prior)).astype(np.float32)
+
+
 def paste_back(
     image: np.ndarray,
     crop: np.ndarray,
@@ -72,9 +99,9 @@ def paste_back(
     The crop is inverse-warped; with ``outline`` (68 landmarks) it is blended through a soft
     face-and-hair mask (:func:`face_mask`), else through the crop's feathered rectangle
     (facexlib's ``paste_faces_to_input_image``). Before blending, with ``match_tone``, the
-    crop's tone is matched to the image's in the seam band (an offset that equalises the
-    mean of each channel where the mask is between 0.05 and 0.6), so no step shows at the
-    boundary.
+    crop's tone is matched to the image's along the seam band (where the mask is between
+    0.05 and 0.6) by a smoothly varying offset (:func:`tone_offset`), so no step shows at
+    the boundary.
 
     Args:
         image: (H, W, 3) uint8 RGB or (H, W) uint8 grayscale (a whole-photo drawing).
@@ -102,7 +129,7 @@ def paste_back(
     warped_f = warped.astype(np.float32)
     band = (mask > 0.05) & (mask < 0.6)
     if match_tone and band.sum() >= 16:
-        warped_f = warped_f + (base[band].mean(0) - warped_f[band].mean(0))
+        warped_f = warped_f + tone_offset(base, warped_f, band, float(np.sqrt((mask > 0.5).sum())))
     a = mask if image.ndim == 2 else mask[:, :, None]
     out = warped_f * a + base * (1.0 - a)
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)

@@ -28,6 +28,8 @@ NO_FACE_POLICIES = ("error", "skip", "whole")
 #: ``--whole``: tiles of this side (px) with this overlap run through the model, so a photo
 #: of any size takes bounded memory.
 TILE, TILE_OVERLAP = 512, 64
+#: A drawing model's paste-back draws the whole photo at the faces' scale, at most this big.
+MAX_WHOLE_PIXELS = 16_000_000
 
 
 class Detector(Protocol):
@@ -218,6 +220,7 @@ def process(
     template: Template,
     detector: Detector | None,
     options: PipelineOptions,
+    run_tile: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> Result:
     """Run a model on the face(s) of one image.
 
@@ -229,6 +232,8 @@ def process(
             ``options.whole``. With a ``outline(rgb, face)`` method (68 landmarks), pasted
             faces get a face-and-hair mask instead of the crop's feathered rectangle.
         options: faces / aligned / on_no_face / paste_back / size / whole / rotate.
+        run_tile: the model for whole-photo tiles (``--whole``, a drawing's paste-back), when
+            it must differ from the crops' (no per-face preprocessing); default ``run_model``.
 
     Returns:
         A Result with the output image(s) and the alpha to re-attach to each.
@@ -240,7 +245,7 @@ def process(
     """
     rgb = image.rgb
     if options.whole:
-        return Result([run_tiled(rgb, run_model)], [image.alpha], [], "whole-image")
+        return Result([run_tiled(rgb, run_tile or run_model)], [image.alpha], [], "whole-image")
     if options.aligned:
         h, w = rgb.shape[:2]
         if h * w > MAX_ALIGNED_PIXELS:
@@ -277,7 +282,7 @@ def process(
     else:  # reading order: left to right
         faces = sorted(faces, key=lambda f: (f.bbox[0] + f.bbox[2]) / 2)
     if options.paste_back:
-        out = paste_faces(work, faces, run_model, template, detector)
+        out = paste_faces(work, faces, run_model, template, detector, run_tile)
         if turn:
             out = np.ascontiguousarray(np.rot90(out, -(turn // 90)))
         return Result([out], [image.alpha], _faces_in_image(faces, turn, work.shape[:2]), "faces", turn, [])
@@ -299,19 +304,34 @@ def _faces_in_image(faces: list[Face], turn: int, turned_hw: tuple[int, int]) ->
     return faces if not turn else [_unturn_face(f, turn // 90, turned_hw) for f in faces]
 
 
+def drawn_at_scale(rgb: np.ndarray, run_model: Callable[[np.ndarray], np.ndarray], scale: float) -> np.ndarray:
+    """The whole photo drawn by a drawing model at ``scale`` (the photo resized by it, drawn in
+    tiles, resized back; at most :data:`MAX_WHOLE_PIXELS` drawn): (H, W) uint8."""
+    h, w = rgb.shape[:2]
+    scale = min(scale, float(np.sqrt(MAX_WHOLE_PIXELS / (h * w))))
+    small = _resize(rgb, (max(32, round(w * scale)), max(32, round(h * scale))))
+    base = _resize(run_tiled(small, run_model), (w, h))
+    return base if base.ndim == 2 else base.mean(axis=2).round().astype(np.uint8)
+
+
 def paste_faces(
     rgb: np.ndarray,
     faces: list[Face],
     run_model: Callable[[np.ndarray], np.ndarray],
     template: Template,
     detector: Detector,
+    run_tile: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
     """Every face's output composited into the image, with a soft face-and-hair mask and the
     tone matched at the seam.
 
     A colour model's faces go into the photo. A drawing model's (grayscale output) go into
-    the whole photo drawn in the same style (:func:`run_tiled`), so the result is one
-    drawing without a pasted rectangle.
+    the whole photo drawn in the same style (:func:`run_tiled`) at the faces' scale (the
+    photo resized by the alignment's scale, then back), so the result is one drawing whose
+    strokes match across the seam.
+
+    ``run_tile`` draws the photo's tiles (default ``run_model``): a model whose crops get a
+    per-face preprocessing (the sketch model's exposure matching) runs without it there.
 
     Returns:
         (H, W, 3) uint8 RGB, or (H, W) uint8 for a drawing model.
@@ -323,9 +343,8 @@ def paste_faces(
         outline = detector.outline(rgb, face) if hasattr(detector, "outline") else None
         outputs.append((out, aligned.M, outline))
     if any(o.ndim == 2 for o, _, _ in outputs):
-        base = run_tiled(rgb, run_model)
-        if base.ndim == 3:
-            base = base.mean(axis=2).round().astype(np.uint8)
+        scale = float(np.mean([np.sqrt(abs(np.linalg.det(M[:, :2]))) for _, M, _ in outputs]))
+        base = drawn_at_scale(rgb, run_tile or run_model, scale)
     else:
         base = rgb
     for out, M, outline in outputs:
