@@ -12,8 +12,8 @@
    photo, such as a second eye. A face counts when over 1% of its crop is such content.
 2. Paste-back seams. The shipped sketch model, ``portrait sketch --paste-back`` on two people
    side by side: at the face mask's boundary (0.4 < mask < 0.6) the tone step between the
-   pasted face and the drawing around it (:func:`seam_jump`: the change of the local mean
-   the paste made there, doubled).
+   pasted face and the drawing around it (:func:`portraitcli.metrics.pixel.seam_step`: the
+   change of the local mean the paste made there, doubled).
 3. ``--whole`` on a 4000x3000 photo: peak memory (RSS of the process) and time.
 
 Writes ``framing.md`` / ``framing.json`` and the before/after grid ``framing_before_after.png``.
@@ -47,6 +47,7 @@ from portraitcli.face.paste import face_mask  # noqa: E402
 from portraitcli.face.pipeline import drawn_at_scale, paste_faces  # noqa: E402
 from portraitcli.io import read_image, write_image  # noqa: E402
 from portraitcli.io.image import write_text_atomic  # noqa: E402
+from portraitcli.metrics.pixel import seam_step  # noqa: E402
 from portraitcli.models.base import load_model  # noqa: E402
 
 
@@ -116,16 +117,6 @@ def before_after_grid(examples: list, sketch, path: Path) -> None:
     grid(rows).save(path, optimize=True)
 
 
-def seam_jump(out: np.ndarray, base: np.ndarray, band: np.ndarray, sigma: float = 3.0) -> float:
-    """The tone step a paste made at a seam, in gray levels: twice the mean absolute change of
-    the local mean (Gaussian, ``sigma`` px) over the band where the mask is about 0.5 (there
-    the paste is half face, half base). Strokes that differ leave the local mean alone; a
-    pasted patch of another tone does not."""
-    blur = (cv2.GaussianBlur(x.astype(np.float32), (0, 0), sigma) for x in (out, base))
-    a, b = blur
-    return 2 * float(np.abs(a[band] - b[band]).mean())
-
-
 def seam_study(sketch, picture: Path) -> dict:
     from skimage import data as skdata
 
@@ -142,7 +133,7 @@ def seam_study(sketch, picture: Path) -> dict:
     for face in faces:
         mask = face_mask(photo.shape[:2], detector.outline(photo, face))
         band = (mask > 0.4) & (mask < 0.6)
-        jumps.append(seam_jump(out, base, band))
+        jumps.append(seam_step(out, base, band))
     write_image(picture, cv2.resize(out, (out.shape[1] // 2, out.shape[0] // 2), interpolation=cv2.INTER_AREA))
     return {"faces": len(faces), "seam_jump_gray_levels": jumps}
 

@@ -103,3 +103,25 @@ def to_gray(rgb: np.ndarray) -> np.ndarray:
         return rgb
     r, g, b = (rgb[..., i].astype(np.uint32) for i in range(3))
     return ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16).astype(np.uint8)
+
+
+def seam_step(out: np.ndarray, base: np.ndarray, band: np.ndarray, sigma: float = 3.0) -> float:
+    """The tone step a paste-back made at its seam, in gray levels.
+
+    Twice the mean absolute change of the local mean (a Gaussian of ``sigma`` px) over the
+    ``band`` where the paste mask is about 0.5, where the result is half pasted face, half
+    the image around it: strokes that differ leave the local mean alone, a pasted patch of
+    another tone does not.
+
+    Args:
+        out: (H, W) or (H, W, 3) uint8, the image after the paste.
+        base: the same image before it (same shape).
+        band: (H, W) bool, the seam (e.g. 0.4 < mask < 0.6).
+
+    Returns:
+        Gray levels (0 to 255); under about 8 a step is not seen.
+    """
+    import cv2
+
+    a, b = (cv2.GaussianBlur(np.asarray(x, np.float32), (0, 0), sigma) for x in (out, base))
+    return 2 * float(np.abs(a[band] - b[band]).mean())
