@@ -28,6 +28,7 @@ from portraitcli.evaluation.sketch import (
     settings,
 )
 from portraitcli.evaluation.stats import paired_difference
+from portraitcli.face.align import blank_outside
 from portraitcli.io.image import write_text_atomic
 from portraitcli.metrics.spectrum import NEIGHBOUR_BAND, nyquist_spike
 from portraitcli.types import Template
@@ -52,20 +53,21 @@ def cufs_grid(test: TestSet, ours: Generator, base: dict[str, Generator], path: 
 def real_photos_grid(
     data: Path, model_path: Path, path: Path, n_fs2k: int = 5, template: Template | None = None
 ) -> None:
-    """Astronaut and FS2K test photos through detect -> align -> sketch.
+    """Astronaut and FS2K test photos through detect -> align -> sketch, as ``portrait sketch``
+    draws them (blank paper where the framing reaches past the photo).
 
     With a ``template`` that records an exposure, a second row shows the sketches of the
     crops as they are, beside ``portrait sketch``'s default (exposure matched).
     """
     faces = real_faces(data, n_fs2k, astronaut=True)
-    rows = [[label(Image.fromarray(crop), name) for name, crop in faces]]
+    rows = [[label(Image.fromarray(a.crop), name) for name, a in faces]]
+
+    def row(generate: Generator, text: str) -> list[Image.Image]:
+        return [label(Image.fromarray(blank_outside(generate(a.crop), a.valid)), text) for _, a in faces]
+
     if template is not None and template.exposure is not None:
-        matched = onnx_generator(model_path, template=template)
-        rows.append([label(Image.fromarray(matched(crop)), "ours (exposure matched)") for _, crop in faces])
-    raw = onnx_generator(model_path)
-    rows.append(
-        [label(Image.fromarray(raw(crop)), "ours, photo as it is" if len(rows) > 1 else "ours") for _, crop in faces]
-    )
+        rows.append(row(onnx_generator(model_path, template=template), "ours (exposure matched)"))
+    rows.append(row(onnx_generator(model_path), "ours, photo as it is" if len(rows) > 1 else "ours"))
     grid(rows).save(path, optimize=True)
 
 
@@ -183,7 +185,7 @@ def run(
     ours = onnx_generator(model_path)
     per_image: dict[str, dict] = {}
 
-    fs2k = [crop for _, crop in real_faces(data, N_FS2K_SPIKE)]
+    fs2k = [a.crop for _, a in real_faces(data, N_FS2K_SPIKE)]  # the model's own output, unblanked
 
     def both(generate: Generator, label: str) -> dict:
         cuhk, ar = score(generate, tests["cuhk"]), score(generate, tests["ar"])

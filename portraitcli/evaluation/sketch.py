@@ -22,7 +22,7 @@ import numpy as np
 from portraitcli.data.cufs import cufs_pairs, load_pair
 from portraitcli.metrics.pixel import SSIM_SETTINGS, psnr, ssim, to_gray
 from portraitcli.metrics.spectrum import nyquist_spike
-from portraitcli.types import Template
+from portraitcli.types import Aligned, Template
 
 SPLITS = {"cuhk": "cuhk_student", "ar": "ar"}
 Generator = Callable[[np.ndarray], np.ndarray]
@@ -152,7 +152,7 @@ PAPER = {"LLE": 0.4624, "Pix2Pix": 0.4683, "CycleGAN": 0.5931, "ComboGAN": 0.407
 N_FS2K_SPIKE = 40
 
 
-def real_faces(data: Path, n_fs2k: int, astronaut: bool = False) -> list[tuple[str, np.ndarray]]:
+def real_faces(data: Path, n_fs2k: int, astronaut: bool = False) -> list[tuple[str, Aligned]]:
     """Real photos from outside CUFS, detected and aligned to the shipped sketch model's template.
 
     Args:
@@ -161,8 +161,9 @@ def real_faces(data: Path, n_fs2k: int, astronaut: bool = False) -> list[tuple[s
         astronaut: put scikit-image's astronaut first.
 
     Returns:
-        ``[(name, crop)]``: crop (250, 200, 3) uint8 RGB in the CUFS framing; photos where no
-        face is found are left out.
+        ``[(name, aligned)]``: ``aligned.crop`` (250, 200, 3) uint8 RGB in the CUFS framing,
+        ``aligned.valid`` where it lies inside the photo; photos where no face is found are
+        left out.
     """
     from skimage import data as skdata
 
@@ -182,5 +183,5 @@ def real_faces(data: Path, n_fs2k: int, astronaut: bool = False) -> list[tuple[s
     for name, rgb in photos:
         found = detector.detect(rgb)
         if found:
-            faces.append((name, align_face(rgb, found[0], template).crop))
+            faces.append((name, align_face(rgb, found[0], template)))
     return faces
