@@ -17,13 +17,16 @@ from portraitcli.benchmark.pictures import grid, label
 from portraitcli.benchmark.report import manifest_block, write_report
 from portraitcli.evaluation.sketch import (
     N_FS2K_SPIKE,
+    N_REAL,
     PAPER,
     Generator,
     TestSet,
     baselines,
+    configure_peers,
     load_test_sets,
     onnx_generator,
     real_faces,
+    real_photo_identity,
     score,
     settings,
 )
@@ -111,6 +114,7 @@ def write_markdown(result: dict, path: Path) -> None:
         + (", ".join(tied) if tied else "none")
         + ".",
     ]
+    lines += _identity_table(result)
     lines += _checkerboard_table(result)
     lines += [
         "",
@@ -127,6 +131,27 @@ def write_markdown(result: dict, path: Path) -> None:
         "",
     ]
     write_text_atomic(path, "\n".join(lines))
+
+
+def _identity_table(result: dict) -> list[str]:
+    """Identity kept on real photos, for every row measured on them."""
+    if "real_photos" not in result:
+        return []
+    m = result["metrics"]
+    rows = [(f"**ours ({result['model']})**", m)] + [
+        (name, b) for name, b in result["baselines"].items() if "id_top1_real" in b
+    ]
+    return [
+        "",
+        "Real photos: " + result["real_photos"]["set"] + ". `id_top1_real`: the share of outputs whose "
+        "nearest photo among all of them is their own; `id_dist_real`: the mean descriptor distance "
+        "output -> photo (dlib's same-person threshold is 0.6). The grayscale photo is the ceiling; the "
+        "mean training sketch is chance.",
+        "",
+        "| method | id_top1_real | id_dist_real |",
+        "|---|---:|---:|",
+        *[f"| {name} | {r['id_top1_real']:.3f} | {r['id_dist_real']:.3f} |" for name, r in rows],
+    ]
 
 
 def _checkerboard_table(result: dict) -> list[str]:
@@ -159,6 +184,7 @@ def run(
     compare: dict[str, Path] | None = None,
     out_dir: Path = Path("docs/benchmarks"),
     images_dir: Path | None = Path("docs/images"),
+    n_real: int = N_REAL,
 ) -> dict:
     """Score the shipped (or given) model, the training-free peers and the ``compare`` models;
     write ``sketch.json``, ``sketch.md`` and ``sketch_per_image.csv`` into ``out_dir``.
@@ -169,6 +195,8 @@ def run(
         compare: {name: ONNX file with the sketch model's contract}, scored beside it.
         out_dir: where the report goes.
         images_dir: where the picture grids go; None skips them.
+        n_real: FS2K test photos (evenly spaced; all 1,045 by default) on which identity is
+            measured (:func:`~portraitcli.evaluation.sketch.real_photo_identity`).
 
     Returns:
         The result dict written to ``sketch.json``.
@@ -223,7 +251,8 @@ def run(
         "artist_cuhk": float(np.mean([nyquist_spike(s) for s in tests["cuhk"].sketches])),
     }
     result["spread"] = {k: metrics[k] for k in metrics if k.endswith("_std")}
-    base = baselines(data)
+    peers = configure_peers(data)
+    base = baselines(data, peers)
     result["baselines"] = {}
     if spec is not None and spec.template is not None and spec.template.exposure is not None:
         matched = onnx_generator(model_path, template=spec.template)
@@ -240,7 +269,19 @@ def run(
         for name in result["baselines"]
     }
     result["paper_ssim_cuhk"] = PAPER
-    result["settings"] = settings()
+    result["settings"] = {**settings(), "peers": {"chosen on": "CUHK training SSIM", **peers}}
+    generators = {"ours": ours, **{n: g for n, g in base.items()}}
+    if MATCHED in result["baselines"]:
+        generators[MATCHED] = onnx_generator(model_path, template=spec.template)
+    template = find_model("sketch").template if spec is None else spec.template
+    identity = real_photo_identity(generators, real_faces(data, n_real), template)
+    result["metrics"].update({k: v for k, v in identity.pop("ours").items() if k != "n_real"})
+    for name, scores in identity.items():
+        result["baselines"][name].update(scores)
+    result["real_photos"] = {
+        "set": f"FS2K test photos with a detected face ({result['baselines']['grayscale photo']['n_real']} of "
+        f"{n_real} asked), aligned to the sketch template; dlib descriptors at the template's face box",
+    }
     if spec is not None:
         result["manifest_metrics"] = manifest_block(
             model_name,

@@ -67,10 +67,14 @@ def benchmark_sketch(
     out: Output = Path("docs/benchmarks"),
     images: Images = Path("docs/images"),
     no_images: NoImages = False,
+    real: Annotated[
+        int, typer.Option("--real", min=10, help="FS2K test photos for the identity on real photos (default all).")
+    ] = 1045,
     report: Report = None,
     json_out: JsonOut = False,
 ) -> None:
-    """CUFS test: SSIM and PSNR (CUHK 100 pairs, AR 23 pairs) beside the filters and other models.
+    """CUFS test: SSIM and PSNR (CUHK 100 pairs, AR 23 pairs), and identity on real FS2K photos,
+    beside the filters and other models.
 
     Example: portrait benchmark sketch --data ../shared/datasets --compare "G alone=runs/00003/model.onnx"
     """
@@ -82,7 +86,7 @@ def benchmark_sketch(
     others = _named_paths(compare, "--compare", "")
     console = Console(stderr=True)
     with console.status("scoring the sketch model and its peers on CUFS test..."):
-        result = run(data_root(data), model, others, out, None if no_images else images)
+        result = run(data_root(data), model, others, out, None if no_images else images, real)
     _finish(result, "sketch", out, report, json_out, console)
 
 

@@ -11,6 +11,7 @@ OpenCV's ``pencilSketch``; any other ONNX generator with the same contract.
 from __future__ import annotations
 
 import csv
+import functools
 import platform
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,25 +55,107 @@ def mean_training_sketch(data: Path) -> np.ndarray:
     return np.clip(np.rint(np.mean(sketches, axis=0)), 0, 255).astype(np.uint8)
 
 
-def pencil_sketch(photo: np.ndarray) -> np.ndarray:
-    """OpenCV's ``pencilSketch`` (Gastal and Oliveira 2011 domain transform), default
-    parameters (sigma_s 60, sigma_r 0.07, shade_factor 0.02): (H,W,3) RGB -> (H,W) uint8."""
+def pencil_sketch(
+    photo: np.ndarray, sigma_s: float = 60.0, sigma_r: float = 0.07, shade_factor: float = 0.02
+) -> np.ndarray:
+    """OpenCV's ``pencilSketch`` (Gastal and Oliveira 2011 domain transform); the defaults are
+    OpenCV's: (H,W,3) RGB -> (H,W) uint8."""
     import cv2
 
     from portraitcli.io.image import rgb_to_bgr
 
-    gray, _ = cv2.pencilSketch(rgb_to_bgr(photo))
+    gray, _ = cv2.pencilSketch(rgb_to_bgr(photo), sigma_s=sigma_s, sigma_r=sigma_r, shade_factor=shade_factor)
     return gray
 
 
-def baselines(data: Path) -> dict[str, Generator]:
-    """The training-free baselines, each photo -> (H, W) uint8 sketch."""
+def dodge_and_burn(photo: np.ndarray, sigma: float = 5.0) -> np.ndarray:
+    """The classic pencil-sketch filter: the gray photo colour-dodged by its blurred inverse,
+    ``min(255, 255 * Y / (255 - blur(255 - Y)))``: (H,W,3) RGB -> (H,W) uint8.
+
+    Args:
+        photo: (H, W, 3) uint8 RGB.
+        sigma: the Gaussian blur in px (the stroke width).
+    """
+    import cv2
+
+    y = to_gray(photo).astype(np.float32)
+    blur = cv2.GaussianBlur(255.0 - y, (0, 0), sigma)
+    return np.clip(np.rint(255.0 * y / np.maximum(255.0 - blur, 1.0)), 0, 255).astype(np.uint8)
+
+
+#: The filters' settings tried, each scored by SSIM on the 88 CUHK *training* pairs; the best
+#: is the peer (no test image is looked at).
+PEER_GRIDS: dict[str, list[dict[str, float]]] = {
+    "dodge-and-burn pencil sketch": [{"sigma": v} for v in (2.0, 3.0, 5.0, 8.0, 12.0, 20.0)],
+    "OpenCV pencilSketch": [
+        {"sigma_s": a, "sigma_r": b, "shade_factor": c}
+        for a in (20.0, 60.0)
+        for b in (0.05, 0.1)
+        for c in (0.02, 0.05, 0.1)
+    ],
+}
+PEER_FILTERS: dict[str, Callable[..., np.ndarray]] = {
+    "dodge-and-burn pencil sketch": dodge_and_burn,
+    "OpenCV pencilSketch": pencil_sketch,
+}
+
+
+def configure_peers(data: Path) -> dict[str, dict[str, float]]:
+    """Each filter peer's settings: the grid point with the best mean SSIM on the CUHK training pairs.
+
+    Returns:
+        ``{peer name: settings}``.
+    """
+    train = [load_pair(p) for p in cufs_pairs(data, "cuhk_student", "train")]
+    chosen = {}
+    for name, grid in PEER_GRIDS.items():
+        fn = PEER_FILTERS[name]
+        scores = [np.mean([ssim(fn(photo, **kw), sketch) for photo, sketch in train]) for kw in grid]
+        chosen[name] = grid[int(np.argmax(scores))]
+    return chosen
+
+
+def baselines(data: Path, peers: dict[str, dict[str, float]] | None = None) -> dict[str, Generator]:
+    """The training-free peers, each photo -> (H, W) uint8 sketch; the filters with ``peers``'
+    settings (:func:`configure_peers`), OpenCV's defaults when None."""
     mean = mean_training_sketch(data)
-    return {
-        "mean training sketch": lambda photo: mean,
-        "grayscale photo": to_gray,
-        "OpenCV pencilSketch": pencil_sketch,
-    }
+    peers = peers or {}
+    out: dict[str, Generator] = {"mean training sketch": lambda photo: mean, "grayscale photo": to_gray}
+    for name, fn in PEER_FILTERS.items():
+        out[name] = functools.partial(fn, **peers.get(name, {}))
+    return out
+
+
+def real_photo_identity(
+    generators: dict[str, Generator], faces: list[tuple[str, Aligned]], template: Template
+) -> dict[str, dict[str, float]]:
+    """Identity kept on real photos: each output's dlib descriptor against its own photo's.
+
+    Every aligned photo crop is described at the template's face box (no detection), and so
+    is each generator's output (gray repeated to RGB; blank paper where the crop passed the
+    photo's edge, as ``portrait sketch`` writes it). ``id_dist_real``: the mean descriptor
+    distance output -> its photo; ``id_top1_real``: the share of outputs whose nearest photo
+    among all the test photos is their own.
+
+    Returns:
+        ``{generator name: {"id_dist_real", "id_top1_real", "n_real"}}``.
+    """
+    from portraitcli.face.align import blank_outside
+    from portraitcli.metrics.identity import FaceDescriptor, identity_distance, retrieval_ratio, template_box
+
+    descriptor = FaceDescriptor()
+    box = template_box(template.kps)
+    gallery = descriptor.embed((a.crop for _, a in faces), box)
+    out = {}
+    for name, generate in generators.items():
+        drawn = (np.repeat(blank_outside(generate(a.crop), a.valid)[..., None], 3, axis=2) for _, a in faces)
+        query = descriptor.embed(drawn, box)
+        out[name] = {
+            "id_dist_real": identity_distance(query, gallery)["id_distance"],
+            "id_top1_real": retrieval_ratio(query, gallery, 1)["top1"],
+            "n_real": len(faces),
+        }
+    return out
 
 
 def score(generate: Generator, test: TestSet) -> dict[str, Any]:
@@ -150,6 +233,8 @@ PAPER = {"LLE": 0.4624, "Pix2Pix": 0.4683, "CycleGAN": 0.5931, "ComboGAN": 0.407
 
 #: FS2K test photos (evenly spaced over the split) whose sketches are checked for checkerboard.
 N_FS2K_SPIKE = 40
+#: FS2K test photos on which identity is measured (all of the split's 1,045).
+N_REAL = 1045
 
 
 def real_faces(data: Path, n_fs2k: int, astronaut: bool = False) -> list[tuple[str, Aligned]]:
@@ -177,7 +262,7 @@ def real_faces(data: Path, n_fs2k: int, astronaut: bool = False) -> list[tuple[s
     photos = [("astronaut", skdata.astronaut())] if astronaut else []
     with (data / "fs2k" / "pairs.csv").open() as f:
         rows = [r for r in csv.DictReader(f) if r["split"] == "test"]
-    for r in rows[:: max(1, len(rows) // n_fs2k)][:n_fs2k]:
+    for r in rows[:: max(1, len(rows) // n_fs2k)][:n_fs2k] if n_fs2k < len(rows) else rows:
         photos.append((Path(r["photo"]).stem, read_image(data / "fs2k" / r["photo"]).rgb))
     faces = []
     for name, rgb in photos:
