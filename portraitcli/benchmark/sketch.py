@@ -40,27 +40,37 @@ from portraitcli.types import Template
 MATCHED = "ours, exposure matched (portrait sketch)"
 
 
+#: The peers the picture grids show beside ours.
+PEERS_SHOWN = ("dodge-and-burn pencil sketch", "OpenCV pencilSketch")
+
+
 def cufs_grid(test: TestSet, ours: Generator, base: dict[str, Generator], path: Path) -> None:
-    """Picture grid of 8 evenly spaced test faces: photo, ours, artist, grayscale photo, pencilSketch."""
+    """Picture grid of 8 evenly spaced test faces: photo, ours, artist, the peers of :data:`PEERS_SHOWN`."""
     idx = np.linspace(0, len(test.photos) - 1, 8).round().astype(int)
     rows = []
     for i in idx:
         photo, sketch = test.photos[i], test.sketches[i]
         cells = [("photo", photo), ("ours", ours(photo)), ("artist", sketch)]
-        cells += [(name, base[name](photo)) for name in ("grayscale photo", "OpenCV pencilSketch")]
+        cells += [(name, base[name](photo)) for name in PEERS_SHOWN]
         rows.append([label(Image.fromarray(a), f"{test.names[i]} {n}" if n == "photo" else n) for n, a in cells])
     path.parent.mkdir(parents=True, exist_ok=True)
     grid(rows).save(path, optimize=True)
 
 
 def real_photos_grid(
-    data: Path, model_path: Path, path: Path, n_fs2k: int = 5, template: Template | None = None
+    data: Path,
+    model_path: Path,
+    path: Path,
+    n_fs2k: int = 5,
+    template: Template | None = None,
+    peers: dict[str, Generator] | None = None,
 ) -> None:
     """Astronaut and FS2K test photos through detect -> align -> sketch, as ``portrait sketch``
     draws them (blank paper where the framing reaches past the photo).
 
     With a ``template`` that records an exposure, a second row shows the sketches of the
-    crops as they are, beside ``portrait sketch``'s default (exposure matched).
+    crops as they are, beside ``portrait sketch``'s default (exposure matched); then the
+    ``peers`` named in :data:`PEERS_SHOWN`.
     """
     faces = real_faces(data, n_fs2k, astronaut=True)
     rows = [[label(Image.fromarray(a.crop), name) for name, a in faces]]
@@ -71,6 +81,9 @@ def real_photos_grid(
     if template is not None and template.exposure is not None:
         rows.append(row(onnx_generator(model_path, template=template), "ours (exposure matched)"))
     rows.append(row(onnx_generator(model_path), "ours, photo as it is" if len(rows) > 1 else "ours"))
+    for name in PEERS_SHOWN:
+        if peers is not None and name in peers:
+            rows.append(row(peers[name], name))
     grid(rows).save(path, optimize=True)
 
 
@@ -122,7 +135,7 @@ def write_markdown(result: dict, path: Path) -> None:
         + ", ".join(f"{k} {v}" for k, v in PAPER.items())
         + ".",
         "",
-        "![CUFS test faces: photo, ours, artist, grayscale photo, OpenCV pencilSketch](../images/sketch_cufs_grid.png)",
+        "![CUFS test faces: photo, ours, artist, dodge-and-burn, OpenCV pencilSketch](../images/sketch_cufs_grid.png)",
         "",
         "Real photos from outside CUFS (scikit-image's astronaut, FS2K test photos), detected and aligned to the "
         "CUFS framing:",
@@ -302,5 +315,5 @@ def run(
         images_dir.mkdir(parents=True, exist_ok=True)
         cufs_grid(tests["cuhk"], ours, base, images_dir / "sketch_cufs_grid.png")
         template = spec.template if spec is not None else None
-        real_photos_grid(data, model_path, images_dir / "sketch_real.png", template=template)
+        real_photos_grid(data, model_path, images_dir / "sketch_real.png", template=template, peers=base)
     return result
