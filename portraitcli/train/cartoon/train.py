@@ -102,7 +102,6 @@ def train(cfg: CartoonConfig, data: Path, run_dir: Path, console: Console | None
         cfg,
         objects,
         train_epoch,
-        schedulers=[objects["sched_G"], objects["sched_D"]],
         optimizer=opt_G,
         validate=lambda epoch: evaluate(G, photos[val], toons[val], cfg.device),
     )

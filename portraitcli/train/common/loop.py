@@ -119,7 +119,7 @@ def fit(
     objects: dict[str, Any],
     train_epoch: TrainEpoch,
     *,
-    schedulers: Sequence[Any] = (),
+    schedulers: Sequence[Any] | None = None,
     optimizer: torch.optim.Optimizer | None = None,
     validate: Callable[[int], dict[str, float]] | None = None,
     eval_every: int = 1,
@@ -133,7 +133,8 @@ def fit(
             in every checkpoint.
         objects: everything a checkpoint holds (see :func:`~portraitcli.train.common.checkpoint.save_checkpoint`).
         train_epoch: trains one epoch (see :data:`TrainEpoch`).
-        schedulers: stepped once after each epoch, in order.
+        schedulers: stepped once after each epoch, in order; default: every entry of
+            ``objects`` whose name starts with ``sched``.
         optimizer: its first group's learning rate is logged as ``lr`` (after the step).
         validate: (epoch number from 1) -> validation scores, called every ``eval_every``
             epochs and after the last.
@@ -143,6 +144,8 @@ def fit(
     Returns:
         ``run.dir/checkpoints/epoch-{epochs}.pt``.
     """
+    if schedulers is None:
+        schedulers = [v for k, v in objects.items() if k.startswith("sched")]
     t_run = time.time()
     for epoch in range(run.start_epoch, cfg.epochs):
         rng = np.random.default_rng([cfg.seed, epoch])

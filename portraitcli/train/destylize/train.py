@@ -478,16 +478,7 @@ def train(
         val_thetas = thetas[val_idx] if cfg.oracle_align and thetas is not None else None
         return validation_scores(G, cfg.device, inputs[val_idx], targets[val_idx], val_thetas, retrieval, sketches)
 
-    return fit(
-        run,
-        cfg,
-        objects,
-        train_epoch,
-        schedulers=[sched_G, sched_D],
-        optimizer=opt_G,
-        validate=validate,
-        eval_every=cfg.eval_every,
-    )
+    return fit(run, cfg, objects, train_epoch, optimizer=opt_G, validate=validate, eval_every=cfg.eval_every)
 
 
 def _frobenius_sq(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

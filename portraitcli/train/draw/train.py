@@ -135,13 +135,4 @@ def train(cfg: DrawConfig, data: Path, run_dir: Path, cache: Path | None, consol
             scores.update({f"{k}_ema": v for k, v in evaluate(G_ema.module, val_set, cfg.device).items()})
         return scores
 
-    return fit(
-        run,
-        cfg,
-        objects,
-        train_epoch,
-        schedulers=[objects["sched_G"], objects["sched_D"]],
-        optimizer=opt_G,
-        validate=validate,
-        eval_every=cfg.eval_every,
-    )
+    return fit(run, cfg, objects, train_epoch, optimizer=opt_G, validate=validate, eval_every=cfg.eval_every)

@@ -211,15 +211,7 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
         return int(best["epoch"])
 
     final = fit(
-        run,
-        cfg,
-        objects,
-        train_epoch,
-        schedulers=schedulers,
-        optimizer=opt_G,
-        validate=validate,
-        eval_every=cfg.eval_every,
-        finish=finish,
+        run, cfg, objects, train_epoch, optimizer=opt_G, validate=validate, eval_every=cfg.eval_every, finish=finish
     )
     return best_path if cfg.select == "best-val" else final
 
