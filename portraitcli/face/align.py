@@ -111,10 +111,21 @@ def align_face(image: np.ndarray, face: Face, template: Template) -> Aligned:
 
 def inside_mask(image_hw: tuple[int, int], M: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """(h, w) float32 in [0, 1]: the share of each pixel of a ``size`` (w, h) warp by ``M``
-    that falls inside an image of ``image_hw`` (H, W); bilinear at the edge."""
+    that falls inside an image of ``image_hw`` (H, W), as bilinear sampling sees it.
+
+    Computed on the crop's own grid (each pixel's source point), not by warping an image of
+    the photo's size: along x the in-image weight is ``clip(min(x + 1, W - x), 0, 1)``, the
+    same along y, and the share is their product.
+    """
     h, w = image_hw
-    ones = np.ones((h, w), np.float32)
-    return cv2.warpAffine(ones, np.asarray(M, np.float64), size, flags=cv2.INTER_LINEAR, borderValue=0.0)
+    cw, ch = size
+    ys, xs = np.mgrid[0:ch, 0:cw].astype(np.float64)
+    Mi = cv2.invertAffineTransform(np.asarray(M, np.float64))
+    sx = Mi[0, 0] * xs + Mi[0, 1] * ys + Mi[0, 2]
+    sy = Mi[1, 0] * xs + Mi[1, 1] * ys + Mi[1, 2]
+    fx = np.clip(np.minimum(sx + 1.0, w - sx), 0.0, 1.0)
+    fy = np.clip(np.minimum(sy + 1.0, h - sy), 0.0, 1.0)
+    return (fx * fy).astype(np.float32)
 
 
 def blank_outside(output: np.ndarray, valid: np.ndarray | None, fill: int = 255) -> np.ndarray:

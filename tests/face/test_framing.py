@@ -157,3 +157,20 @@ def test_process_keeps_the_alpha_of_a_turned_photo(astronaut: np.ndarray, detect
     turned = LoadedImage(np.ascontiguousarray(np.rot90(astronaut)), np.ascontiguousarray(np.rot90(alpha)), None, "PNG")
     result = process(turned, to_gray, TEMPLATE, detector, PipelineOptions())
     assert result.rotation == 270 and result.alphas[0] is not None and result.alphas[0].shape == (250, 200)
+
+
+def test_inside_mask_equals_warping_a_photo_sized_image_of_ones() -> None:
+    """Reference: OpenCV's bilinear warp of ones (border 0), which the mask avoids allocating."""
+    from portraitcli.face.align import inside_mask
+
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        a, s = rng.uniform(-0.3, 0.3), rng.uniform(0.5, 2.0)
+        M = np.array(
+            [
+                [s * np.cos(a), -s * np.sin(a), rng.uniform(-200, 50)],
+                [s * np.sin(a), s * np.cos(a), rng.uniform(-200, 50)],
+            ]
+        )
+        ref = cv2.warpAffine(np.ones((300, 400), np.float32), M, (200, 250), flags=cv2.INTER_LINEAR, borderValue=0.0)
+        np.testing.assert_allclose(inside_mask((300, 400), M, (200, 250)), ref, atol=1e-3)
