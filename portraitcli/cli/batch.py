@@ -70,7 +70,7 @@ def run_batch(
             print("\n".join(record["outputs"]), file=stdout, flush=True)
         return records
 
-    for item in empty_roots(inputs, opts.recursive):
+    for item in empty_roots(inputs, [job.input for job in run_plan.jobs]):
         console.print(f"[yellow]warning[/]: {escape(item)}: no image files in this folder")
     progress = Progress(
         TextColumn(f"[bold]{task}[/]"),

@@ -122,10 +122,9 @@ def discover(inputs: list[str], recursive: bool = False, exclude: Path | None = 
     return sorted(out, key=lambda t: str(t[1]))
 
 
-def empty_roots(inputs: list[str], recursive: bool = False) -> list[str]:
-    """The folder inputs that hold no image file (for a warning when others do)."""
-    return [
-        item
-        for item in inputs
-        if not is_pattern(item) and Path(item).is_dir() and not _walk(Path(item), recursive, None)
-    ]
+def empty_roots(inputs: list[str], found: list[Path]) -> list[str]:
+    """The folder inputs under which none of the ``found`` files lies (for a warning when
+    others do): read off the discovered files, without walking the folders again."""
+    found_real = [Path(os.path.realpath(f)) for f in found]
+    folders = [(item, Path(os.path.realpath(item))) for item in inputs if not is_pattern(item) and Path(item).is_dir()]
+    return [item for item, root in folders if not any(f.is_relative_to(root) for f in found_real)]
