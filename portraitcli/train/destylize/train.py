@@ -36,6 +36,7 @@ from portraitcli.data.stylized import (
     read_record,
     rescale_misalignment,
 )
+from portraitcli.evaluation.sketch import dodge_and_burn
 from portraitcli.io import read_image
 from portraitcli.metrics.identity import FaceDescriptor, retrieval_ratio, template_box
 from portraitcli.metrics.pixel import psnr, ssim
@@ -110,26 +111,8 @@ def load_jitters(record: dict, names: list[str], size: int) -> np.ndarray:
 
 
 def pencil_sketch_dodge(rgb: np.ndarray, sigma: float, shade: float) -> np.ndarray:
-    """A pencil sketch by the colour-dodge blend of the luma with its blurred negative.
-
-    ``S = min(255, Y * 255 / (255 - G_sigma * (255 - Y)))`` keeps the edges as pencil lines on
-    white; ``shade`` then multiplies in the luma's tone, ``S (1 - shade) + shade S Y / 255``
-    (the line-plus-tone split of Lu, Xu and Jia, "Combining Sketch and Tone for Pencil
-    Drawing Production", NPAR 2012, by the simplest tone map).
-
-    Args:
-        rgb: (H, W, 3) uint8 RGB.
-        sigma: the Gaussian's standard deviation, px (> 0); larger gives thicker lines.
-        shade: tone weight in [0, 1]; 0 is lines only.
-
-    Returns:
-        (H, W, 3) uint8, the sketch in all three channels.
-    """
-    y = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    blur = cv2.GaussianBlur(255 - y, (0, 0), sigma)
-    s = np.minimum(y * 255 / np.maximum(255 - blur, 1), 255)
-    s = s * (1 - shade) + shade * s * y / 255
-    return np.repeat(np.rint(s).astype(np.uint8)[..., None], 3, axis=2)
+    """:func:`~portraitcli.evaluation.sketch.dodge_and_burn` in all three channels: (H, W, 3) uint8."""
+    return np.repeat(dodge_and_burn(rgb, sigma, shade)[..., None], 3, axis=2)
 
 
 def random_sketch(
