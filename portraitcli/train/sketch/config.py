@@ -14,6 +14,14 @@ class SketchConfig:
       - ``cyclegan-l1``: the paper: CycleGAN (G, F, D_X, D_Y) + supervised L1 both ways.
       - ``cyclegan``: plain CycleGAN with the SE-U-Net (``lambda_sup`` forced to 0).
       - ``pix2pix-l1``: G alone trained with the supervised L1 only (no discriminator).
+      - ``perceptual``: sketch-v5. G (``generator="mobilenet-unet"``: an ImageNet
+        MobileNetV2 encoder, fine-tuned, with the SE bottleneck) and one discriminator D_Y;
+        on the CUFS pairs the supervised L1 and SSIM terms plus a VGG-19 feature loss
+        (``lambda_perc``), on unpaired FS2K training photos a VGG-19 content loss to the
+        grayscale photo (``lambda_content``, deep layers only: the structure, not the
+        tone), and D_Y's least-squares adversarial term (``lambda_adv``) on both. F and the
+        cycle are dropped: on the unpaired photos the content loss ties G(x) to x directly,
+        at a third of the cost.
     ``use_se=False`` removes the SE block (the "no SE" ablation). ``upsample`` picks G's and
     F's decoders (:class:`~portraitcli.train.common.networks.SEUNet`): ``transpose``, 4x4
     stride-2 transposed convolutions (sketch-v1 to v3, and every run saved before the option),
@@ -42,7 +50,12 @@ class SketchConfig:
     the cycle and identity terms ask F to recover x_u, D_X sees x_u as real. No supervised
     term touches them (they have no CUFS sketch).
 
-    The defaults are the shipped recipe (sketch-v4): the paper's losses, ``lambda_ssim=100``
+    ``crop_scale`` multiplies the CUFS framing (200x250): 1.92 gives sketch-v5's 384x480;
+    the 200x250 CUFS pairs are enlarged (bicubic) to it and the unpaired photos aligned at
+    it. ``train_crop`` > 0 trains on random square crops of that side: the fully
+    convolutional G sees faces at their native scale at a fraction of the cost.
+
+    The defaults are the sketch-v4 recipe: the paper's losses, ``lambda_ssim=100``
     on the evaluation's SSIM (``ssim_as_evaluated``), ``ema_decay=0.995`` and resize
     decoders. Measured (50 epochs, 2 CPU cores, 47 min): CUHK test SSIM 0.6508 (seed 0,
     shipped) and 0.6509 (seed 1), AR 0.5517 and 0.5824. With ConvT decoders (sketch-v3,
@@ -94,3 +107,9 @@ class SketchConfig:
     subset: str = "cuhk_student"
     unpaired: str = ""  # "fs2k": FS2K training photos in the cycle / adversarial terms (no pair); "": none
     unpaired_batch: int = 4  # unpaired photos per step, beside the batch of CUFS pairs
+    generator: str = "se-unet"  # or "mobilenet-unet" (ImageNet MobileNetV2 encoder, sketch-v5)
+    crop_scale: float = 1.0  # the crop: CUFS's 200x250 times this (1.92: 384x480)
+    train_crop: int = 0  # > 0: train on random square crops of this side (multiple of 16)
+    lambda_adv: float = 1.0  # "perceptual": weight of D_Y's adversarial term
+    lambda_perc: float = 0.0  # "perceptual": VGG-19 feature loss G(x) <-> y on the pairs
+    lambda_content: float = 0.0  # "perceptual": VGG-19 content loss G(x_u) <-> gray(x_u), unpaired photos

@@ -5,20 +5,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
 import torch
 from rich.console import Console
 
-from portraitcli.data.cufs import cufs_pairs, cufs_template, load_pair
+from portraitcli.data.cufs import cufs_pairs, cufs_template, load_pair, scale_template
 from portraitcli.models.sketch import photo_to_tensor
 from portraitcli.train.common.average import keeps_average, load_generator_weights
-from portraitcli.train.common.checkpoint import checkpoint_entries
+from portraitcli.train.common.checkpoint import checkpoint_config, checkpoint_entries
 from portraitcli.train.common.export import export_onnx, write_export_record
-from portraitcli.train.common.networks import SEUNet
 from portraitcli.train.sketch.config import SketchConfig
-from portraitcli.train.sketch.train import generator
+from portraitcli.train.sketch.train import crop_size, generator
 
 
-def load_generator(ckpt: Path, average: bool | None = None) -> SEUNet:
+def load_generator(ckpt: Path, average: bool | None = None) -> torch.nn.Module:
     """Rebuild G from a training checkpoint (loaded with ``weights_only=True``).
 
     Args:
@@ -30,6 +30,22 @@ def load_generator(ckpt: Path, average: bool | None = None) -> SEUNet:
     """
     G, _ = load_generator_weights(ckpt, SketchConfig, generator, average)
     return G
+
+
+def _run_config(ckpt: Path) -> SketchConfig:
+    return checkpoint_config(ckpt, SketchConfig)
+
+
+#: The sketch models' input (publish's default); ``fully_convolutional`` is added for a
+#: generator that computes the same at any crop size (no instance norm: sketch-v5's).
+INPUT_CONTRACT = {
+    "layout": "NCHW",
+    "channels": "RGB",
+    "dtype": "float32",
+    "range": [-1, 1],
+    "size_multiple": 16,
+    "padding": "reflect",
+}
 
 
 def export_run(
@@ -46,24 +62,27 @@ def export_run(
     console = console or Console(stderr=True)
     if average is None:
         average = keeps_average(ckpt)
+    cfg = _run_config(ckpt)
     photo, _ = load_pair(cufs_pairs(data, "cuhk_student", "train")[0])
+    photo = cv2.resize(photo, crop_size(cfg), interpolation=cv2.INTER_CUBIC)
     example = torch.from_numpy(photo_to_tensor(photo))[None]
-    path = _export(run_dir, ckpt, example, average, console)
+    contract = {"input": {**INPUT_CONTRACT, "fully_convolutional": True}} if cfg.generator == "mobilenet-unet" else {}
+    path = _export(run_dir, ckpt, example, average, console, contract)
     if average and "G" in checkpoint_entries(ckpt):
         last = run_dir / "last"
         last.mkdir(exist_ok=True)
-        _export(last, ckpt, example, False, console)
+        _export(last, ckpt, example, False, console, contract)
         config = json.loads((run_dir / "config.json").read_text())
         config["exported"] = "the last G of the run, not its weight average"
         (last / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    template = cufs_template(data)
+    template = scale_template(cufs_template(data), cfg.crop_scale)
     (run_dir / "template.json").write_text(json.dumps(template, indent=2) + "\n")
     console.print(f"template: landmarks found on {template['n']}/{template['n_total']} CUFS training photos")
     return path
 
 
-def _export(folder: Path, ckpt: Path, example: torch.Tensor, average: bool, console: Console) -> Path:
+def _export(folder: Path, ckpt: Path, example: torch.Tensor, average: bool, console: Console, contract: dict) -> Path:
     path = folder / "model.onnx"
     diff = export_onnx(load_generator(ckpt, average), example, path)
-    write_export_record(folder, ckpt, path, diff, console, weights="average" if average else "last")
+    write_export_record(folder, ckpt, path, diff, console, weights="average" if average else "last", **contract)
     return path

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F_nn
@@ -35,12 +36,14 @@ from portraitcli.train.common.average import AVERAGE_KEY, weight_average
 from portraitcli.train.common.checkpoint import save_checkpoint
 from portraitcli.train.common.loop import LossMeter, fit, seed_run, shuffled_batches, start_run, tensors
 from portraitcli.train.common.losses import LEGACY_SSIM_RANGE, ImagePool, lsgan_loss, ssim_loss
-from portraitcli.train.common.networks import PatchDiscriminator, SEUNet
+from portraitcli.train.common.networks import MobileNetUNet, PatchDiscriminator, SEUNet
+from portraitcli.train.common.vgg import PERCEPTUAL_LAYERS, VGG19Features, perceptual_loss
 from portraitcli.train.sketch.config import SketchConfig
 from portraitcli.train.sketch.unpaired import unpaired_photos
 from portraitcli.types import Exposure, Template
 
-VARIANTS = ("cyclegan-l1", "cyclegan", "pix2pix-l1")
+VARIANTS = ("cyclegan-l1", "cyclegan", "pix2pix-l1", "perceptual")
+GENERATORS = ("se-unet", "mobilenet-unet")
 SELECTIONS = ("best-val", "last")
 
 
@@ -51,51 +54,96 @@ def augment(
     return paired_jitter(photo, sketch, rng, cfg.augment_shift, cfg.augment_scale, cfg.augment_color)
 
 
+def _enlarge(pair: tuple[np.ndarray, np.ndarray], size: tuple[int, int] | None) -> tuple[np.ndarray, np.ndarray]:
+    """A CUFS pair (200x250) at the model's crop ``size`` (W, H), bicubic; unchanged when None or equal."""
+    photo, sketch = pair
+    if size is None or photo.shape[1::-1] == tuple(size):
+        return photo, sketch
+    return tuple(cv2.resize(a, tuple(size), interpolation=cv2.INTER_CUBIC) for a in (photo, sketch))  # type: ignore[return-value]
+
+
+def random_crop(
+    photo: np.ndarray, target: np.ndarray, side: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """The same random ``side`` x ``side`` window of a photo and its target; both unchanged when ``side`` is 0."""
+    if side <= 0:
+        return photo, target
+    h, w = photo.shape[:2]
+    top, left = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+    return photo[top : top + side, left : left + side], target[top : top + side, left : left + side]
+
+
 def _luma(photo: torch.Tensor) -> torch.Tensor:
     """(N, 3, H, W) RGB in [-1, 1] -> (N, 1, H, W) BT.601 luma, F's identity-loss input."""
     w = torch.tensor(BT601_LUMA, dtype=photo.dtype, device=photo.device).view(1, 3, 1, 1)
     return (photo * w).sum(1, keepdim=True)
 
 
-def sketcher(G: torch.nn.Module, device: str = "cpu") -> Callable[[np.ndarray], np.ndarray]:
+def sketcher(
+    G: torch.nn.Module, device: str = "cpu", size: tuple[int, int] | None = None
+) -> Callable[[np.ndarray], np.ndarray]:
     """G as the sketch model's contract, in torch: photo (H, W, 3) uint8 RGB -> (H, W) uint8
     sketch, as the ONNX model runs it (:mod:`portraitcli.models.sketch` pre- and post-processing).
-    G must be in eval mode (instance norm has no running statistics, but dropout would)."""
+    ``size`` (W, H): the model's crop; a photo of another size is resized to it (bicubic)
+    and the sketch back (area), as the evaluation does. G must be in eval mode."""
 
     @torch.no_grad()
     def generate(photo: np.ndarray) -> np.ndarray:
+        h, w = photo.shape[:2]
+        if size is not None and (w, h) != tuple(size):
+            photo = cv2.resize(photo, tuple(size), interpolation=cv2.INTER_CUBIC)
         y = G(torch.from_numpy(photo_to_tensor(photo))[None].to(device)).cpu().numpy()[0]
-        return tensor_to_sketch(y, *photo.shape[:2])
+        out = tensor_to_sketch(y, *photo.shape[:2])
+        return out if out.shape == (h, w) else cv2.resize(out, (w, h), interpolation=cv2.INTER_AREA)
 
     return generate
 
 
-def evaluate_ssim(G: torch.nn.Module, pairs: list[tuple[np.ndarray, np.ndarray]], device: str = "cpu") -> float:
-    """Mean SSIM (Wang setting, 8-bit gray) of G on a list of (photo, sketch) pairs."""
+def crop_size(cfg: SketchConfig) -> tuple[int, int]:
+    """The model's crop (W, H): the CUFS framing times ``cfg.crop_scale``."""
+    from portraitcli.data.cufs import scale_template
+    from portraitcli.models.sketch import CROP_SIZE
+
+    return tuple(scale_template({"size": list(CROP_SIZE), "kps": []}, cfg.crop_scale)["size"])  # type: ignore[return-value]
+
+
+def evaluate_ssim(
+    G: torch.nn.Module,
+    pairs: list[tuple[np.ndarray, np.ndarray]],
+    device: str = "cpu",
+    size: tuple[int, int] | None = None,
+) -> float:
+    """Mean SSIM (Wang setting, 8-bit gray) of G on a list of (photo, sketch) pairs, at the
+    pairs' size (G runs at ``size``, see :func:`sketcher`)."""
     G.eval()
-    generate = sketcher(G, device)
+    generate = sketcher(G, device, size)
     scores = [ssim(generate(photo), sketch) for photo, sketch in pairs]
     G.train()
     return float(np.mean(scores))
 
 
-def _template(data: Path) -> Template:
-    """The sketch template measured on the CUFS training photos, with their exposure."""
-    from portraitcli.data.cufs import cufs_template
+def _template(data: Path, scale: float = 1.0) -> Template:
+    """The sketch template measured on the CUFS training photos, with their exposure, at ``scale``."""
+    from portraitcli.data.cufs import cufs_template, scale_template
 
-    tpl = cufs_template(data)
+    tpl = scale_template(cufs_template(data), scale)
     return Template(tuple(tpl["size"]), np.asarray(tpl["kps"], np.float32), Exposure(**tpl["exposure"]))  # type: ignore[arg-type]
 
 
-def generator(cfg: SketchConfig) -> SEUNet:
-    """G as ``cfg`` builds it, untrained: (N, 3, H, W) photo -> (N, 1, H, W) sketch, both in [-1, 1]."""
+def generator(cfg: SketchConfig) -> torch.nn.Module:
+    """G as ``cfg`` builds it, untrained (the MobileNetV2 encoder with its ImageNet weights):
+    (N, 3, H, W) photo -> (N, 1, H, W) sketch, both in [-1, 1]."""
+    if cfg.generator == "mobilenet-unet":
+        return MobileNetUNet(1, use_se=cfg.use_se)
     return SEUNet(3, 1, cfg.channels, cfg.use_se, cfg.upsample)
 
 
 def build(cfg: SketchConfig) -> dict[str, torch.nn.Module]:
-    """The networks of a variant: G always; F, D_X, D_Y for the CycleGAN variants."""
+    """The networks of a variant: G always; F, D_X, D_Y for the CycleGAN variants; D_Y for ``perceptual``."""
     nets: dict[str, torch.nn.Module] = {"G": generator(cfg)}
-    if cfg.variant != "pix2pix-l1":
+    if cfg.variant == "perceptual":
+        nets["D_Y"] = PatchDiscriminator(1, cfg.ndf)
+    elif cfg.variant != "pix2pix-l1":
         nets["F"] = SEUNet(1, 3, cfg.channels, cfg.use_se, cfg.upsample)
         nets["D_X"] = PatchDiscriminator(3, cfg.ndf)
         nets["D_Y"] = PatchDiscriminator(1, cfg.ndf)
@@ -121,34 +169,41 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
         raise ValueError(f"variant must be one of {VARIANTS}, got {cfg.variant!r}")
     if cfg.select not in SELECTIONS:
         raise ValueError(f"select must be one of {SELECTIONS}, got {cfg.select!r}")
+    if cfg.generator not in GENERATORS:
+        raise ValueError(f"generator must be one of {GENERATORS}, got {cfg.generator!r}")
+    if cfg.train_crop % 16:
+        raise ValueError(f"train_crop must be a multiple of 16, got {cfg.train_crop}")
     if cfg.variant == "cyclegan":  # no supervision at all: neither L1 nor SSIM to the pair
         cfg = dataclasses.replace(cfg, lambda_ssim=0.0)
     lambda_sup = 0.0 if cfg.variant == "cyclegan" else cfg.lambda_sup
     seed_run(cfg)
-    train_pairs = [load_pair(p) for p in cufs_pairs(data, cfg.subset, "train")]
+    size = crop_size(cfg) if cfg.crop_scale != 1 else None  # None: the pairs as they are (200x250)
+    train_pairs = [_enlarge(load_pair(p), size) for p in cufs_pairs(data, cfg.subset, "train")]
     # Validation: AR training pairs (never the test split), a cheap progress signal.
     val_pairs = [load_pair(p) for p in cufs_pairs(data, "ar", "train")[: cfg.val_pairs]]
     nets = build(cfg)
     for net in nets.values():
         net.to(cfg.device)
     G = nets["G"]
-    cycle = cfg.variant != "pix2pix-l1"
-    if cfg.unpaired and not cycle:
-        raise ValueError("unpaired photos need a CycleGAN variant (G alone has no unsupervised term)")
-    unpaired = unpaired_photos(cfg.unpaired, data, _template(data), console) if cfg.unpaired else []
+    cycle = cfg.variant not in ("pix2pix-l1", "perceptual")
+    adversarial = cfg.variant != "pix2pix-l1"
+    if cfg.unpaired and not adversarial:
+        raise ValueError("unpaired photos need a CycleGAN or perceptual variant (G alone has no unsupervised term)")
+    unpaired = unpaired_photos(cfg.unpaired, data, _template(data, cfg.crop_scale), console) if cfg.unpaired else []
+    vgg = VGG19Features(PERCEPTUAL_LAYERS).to(cfg.device) if cfg.variant == "perceptual" else None
     opt_G = torch.optim.Adam(
         [p for k in ("G", "F") if k in nets for p in nets[k].parameters()], cfg.lr, betas=(cfg.beta1, 0.999)
     )
     objects: dict[str, object] = {**nets, "opt_G": opt_G}
-    if cycle:
+    if adversarial:
         opt_D = torch.optim.Adam(
-            list(nets["D_X"].parameters()) + list(nets["D_Y"].parameters()), cfg.lr, betas=(cfg.beta1, 0.999)
+            [p for k in ("D_X", "D_Y") if k in nets for p in nets[k].parameters()], cfg.lr, betas=(cfg.beta1, 0.999)
         )
         objects["opt_D"] = opt_D
     milestones = [max(1, round(f * cfg.epochs)) for f in cfg.lr_milestones]
     schedulers = [
         torch.optim.lr_scheduler.MultiStepLR(o, milestones, cfg.lr_gamma)
-        for o in ([opt_G, opt_D] if cycle else [opt_G])
+        for o in ([opt_G, opt_D] if adversarial else [opt_G])
     ]
     for i, s in enumerate(schedulers):
         objects[f"sched_{i}"] = s
@@ -159,6 +214,8 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
     pool_X, pool_Y = ImagePool(cfg.pool_size), ImagePool(cfg.pool_size)
     if cycle:
         objects.update(pool_X=pool_X, pool_Y=pool_Y)
+    elif adversarial:
+        objects.update(pool_Y=pool_Y)
     extra = {"task": "sketch", "data": str(data), "n_train": len(train_pairs)}
     if unpaired:
         extra["n_unpaired"] = len(unpaired)
@@ -176,7 +233,7 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
         pool_Y.rng = random.Random(cfg.seed * 1000 + 2 * epoch + 1)
         meter = LossMeter()
         for idx in shuffled_batches(len(train_pairs), cfg.batch_size, rng, drop_last=False):
-            xs, ys = zip(*(augment(*train_pairs[i], cfg, rng) for i in idx))
+            xs, ys = zip(*(random_crop(*augment(*train_pairs[i], cfg, rng), cfg.train_crop, rng) for i in idx))
             x = tensors([photo_to_tensor(p) for p in xs], cfg.device)
             y = tensors([sketch_to_tensor(s) for s in ys], cfg.device)
             x_u = None
@@ -189,16 +246,20 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
                     )[0]
                     for i in picks
                 ]
+                us = [random_crop(u, u[..., 0], cfg.train_crop, rng)[0] for u in us] if vgg is not None else us
                 x_u = tensors([photo_to_tensor(p) for p in us], cfg.device)
-            meter.add(_step(nets, opt_G, objects.get("opt_D"), x, y, cfg, lambda_sup, pool_X, pool_Y, x_u))
+            if vgg is not None:
+                meter.add(perceptual_step(nets, opt_G, opt_D, vgg, x, y, cfg, pool_Y, x_u))
+            else:
+                meter.add(_step(nets, opt_G, objects.get("opt_D"), x, y, cfg, lambda_sup, pool_X, pool_Y, x_u))
             if G_ema is not None:
                 G_ema.update_parameters(G)
         return meter.mean()
 
     def validate(epoch: int) -> dict[str, float]:
-        scores = {"val_ssim_ar_train": evaluate_ssim(G, val_pairs, cfg.device)}
+        scores = {"val_ssim_ar_train": evaluate_ssim(G, val_pairs, cfg.device, size)}
         if G_ema is not None:
-            scores["val_ssim_ar_train_ema"] = evaluate_ssim(G_ema.module, val_pairs, cfg.device)
+            scores["val_ssim_ar_train_ema"] = evaluate_ssim(G_ema.module, val_pairs, cfg.device, size)
         if scores["val_ssim_ar_train"] > best["val"]:
             best.update(val=scores["val_ssim_ar_train"], epoch=epoch)
             save_checkpoint(best_path, {"G": G}, epoch=epoch, val_ssim=best["val"], config=asdict(cfg))
@@ -303,6 +364,59 @@ def _step(
     (loss_D_X + loss_D_Y).backward()
     opt_D.step()
     out.update(loss_D_X=loss_D_X.item(), loss_D_Y=loss_D_Y.item())
+    if not all(math.isfinite(v) for v in out.values()):
+        raise FloatingPointError(f"non-finite loss: {out}")
+    return out
+
+
+def perceptual_step(
+    nets: dict[str, torch.nn.Module],
+    opt_G: torch.optim.Optimizer,
+    opt_D: torch.optim.Optimizer,
+    vgg: VGG19Features,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    cfg: SketchConfig,
+    pool_Y: ImagePool,
+    x_u: torch.Tensor | None = None,
+) -> dict[str, float]:
+    """One step of the ``perceptual`` variant (sketch-v5) on pairs x (N,3,H,W), y (N,1,H,W)
+    and unpaired photos x_u (M,3,H,W) or None::
+
+        L_G = lambda_adv L_lsgan(D_Y(G(x)), 1) + lambda_sup |G(x) - y| + lambda_ssim (1 - SSIM(G(x), y))
+            + lambda_perc perc(G(x), y)
+            + lambda_adv L_lsgan(D_Y(G(x_u)), 1) + lambda_content perc_deep(G(x_u), luma(x_u))
+        L_D = (L_lsgan(D_Y(y), 1) + L_lsgan(D_Y(pool(G(.))), 0)) / 2
+
+    with ``perc`` the scale-free VGG-19 feature loss (:func:`~portraitcli.train.common.vgg.perceptual_loss`)
+    on relu1_2, relu2_2, relu3_4, relu4_4 and ``perc_deep`` the same on relu3_4 and relu4_4.
+    """
+    G, D_Y = nets["G"], nets["D_Y"]
+    D_Y.requires_grad_(False)
+    fake_y = G(x)
+    loss_G_gan = lsgan_loss(D_Y(fake_y), True)
+    loss_G_sup = F_nn.l1_loss(fake_y, y)
+    loss_G_perc = perceptual_loss(vgg, fake_y, y)
+    out = {"loss_G_gan": loss_G_gan.item(), "loss_G_sup": loss_G_sup.item(), "loss_G_perc": loss_G_perc.item()}
+    loss = cfg.lambda_adv * loss_G_gan + cfg.lambda_sup * loss_G_sup + cfg.lambda_perc * loss_G_perc
+    loss = loss + _ssim_term(fake_y, y, cfg, out)
+    fake_yu = None
+    if x_u is not None:
+        fake_yu = G(x_u)
+        loss_G_gan_u = lsgan_loss(D_Y(fake_yu), True)
+        loss_G_content = perceptual_loss(vgg, fake_yu, _luma(x_u), PERCEPTUAL_LAYERS[2:])
+        loss = loss + cfg.lambda_adv * loss_G_gan_u + cfg.lambda_content * loss_G_content
+        out.update(loss_G_gan_u=loss_G_gan_u.item(), loss_G_content=loss_G_content.item())
+    opt_G.zero_grad(set_to_none=True)
+    loss.backward()
+    opt_G.step()
+    D_Y.requires_grad_(True)
+    fy = pool_Y.query(fake_y if fake_yu is None else torch.cat([fake_y, fake_yu]))
+    loss_D_Y = 0.5 * (lsgan_loss(D_Y(y), True) + lsgan_loss(D_Y(fy), False))
+    opt_D.zero_grad(set_to_none=True)
+    loss_D_Y.backward()
+    opt_D.step()
+    out["loss_D_Y"] = loss_D_Y.item()
     if not all(math.isfinite(v) for v in out.values()):
         raise FloatingPointError(f"non-finite loss: {out}")
     return out
