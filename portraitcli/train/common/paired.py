@@ -6,7 +6,11 @@ Reference:
     y its aligned target::
 
         L_G = L_lsgan(D(x, G(x)), 1) + lambda_l1 |G(x) - y| + lambda_perc perc(G(x), y)
+            + lambda_fm sum_l |D_l(x, G(x)) - D_l(x, y)| / L
         L_D = (L_lsgan(D(x, y), 1) + L_lsgan(D(x, G(x)), 0)) / 2
+
+    where ``D_l`` are the discriminator's intermediate activations (pix2pixHD's feature
+    matching loss, Wang et al., CVPR 2018).
 """
 
 from __future__ import annotations
@@ -18,6 +22,19 @@ import torch.nn.functional as F
 
 from portraitcli.train.common.losses import lsgan_loss
 from portraitcli.train.common.perceptual import PerceptualFeatures, perceptual_loss
+from portraitcli.train.common.vgg import VGG19Features
+from portraitcli.train.common.vgg import perceptual_loss as vgg_perceptual_loss
+
+
+def discriminator_features(D: torch.nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    """A PatchGAN's activations after each LeakyReLU, then its score map (the last item)."""
+    feats = []
+    h = x
+    for layer in D.net:
+        h = layer(h)
+        if isinstance(layer, torch.nn.LeakyReLU):
+            feats.append(h)
+    return [*feats, h]
 
 
 def paired_gan_step(
@@ -28,26 +45,40 @@ def paired_gan_step(
     x: torch.Tensor,
     y: torch.Tensor,
     lambda_l1: float,
-    perceptual: PerceptualFeatures | None = None,
+    perceptual: PerceptualFeatures | VGG19Features | None = None,
     lambda_perc: float = 0.0,
+    lambda_fm: float = 0.0,
 ) -> dict[str, float]:
     """Update G, then D, on inputs x (N, C_in, H, W) and targets y (N, C_out, H, W) in [-1, 1].
 
-    D sees the input and the (real or generated) target concatenated on channels.
+    D sees the input and the (real or generated) target concatenated on channels. The
+    perceptual term is MobileNetV2's (:func:`portraitcli.train.common.perceptual.perceptual_loss`)
+    or VGG-19's (:func:`portraitcli.train.common.vgg.perceptual_loss`), by the network given.
 
     Returns:
-        ``loss_G_gan``, ``loss_G_l1``, ``loss_D`` (and ``loss_G_perc`` with a perceptual term).
+        ``loss_G_gan``, ``loss_G_l1``, ``loss_D`` (and ``loss_G_perc``, ``loss_G_fm`` with those terms).
 
     Raises:
         FloatingPointError: a loss is not finite.
     """
     fake = G(x)
     D.requires_grad_(False)
-    out = {"loss_G_gan": lsgan_loss(D(torch.cat([x, fake], 1)), True), "loss_G_l1": F.l1_loss(fake, y)}
+    fake_feats = discriminator_features(D, torch.cat([x, fake], 1)) if lambda_fm > 0 else None
+    fake_score = fake_feats[-1] if fake_feats is not None else D(torch.cat([x, fake], 1))
+    out = {"loss_G_gan": lsgan_loss(fake_score, True), "loss_G_l1": F.l1_loss(fake, y)}
     loss_G = out["loss_G_gan"] + lambda_l1 * out["loss_G_l1"]
     if perceptual is not None:
-        out["loss_G_perc"] = perceptual_loss(perceptual, fake, y)
+        if isinstance(perceptual, VGG19Features):
+            out["loss_G_perc"] = vgg_perceptual_loss(perceptual, fake, y)
+        else:
+            out["loss_G_perc"] = perceptual_loss(perceptual, fake, y)
         loss_G = loss_G + lambda_perc * out["loss_G_perc"]
+    if fake_feats is not None:
+        with torch.no_grad():
+            real_feats = discriminator_features(D, torch.cat([x, y], 1))
+        pairs = list(zip(fake_feats[:-1], real_feats[:-1]))
+        out["loss_G_fm"] = torch.stack([F.l1_loss(a, b) for a, b in pairs]).mean()
+        loss_G = loss_G + lambda_fm * out["loss_G_fm"]
     opt_G.zero_grad(set_to_none=True)
     loss_G.backward()
     opt_G.step()

@@ -21,6 +21,12 @@ class DrawConfig:
 
     ``ema_decay > 0`` keeps an exponential moving average of G's weights and exports it
     instead of the last G (:mod:`portraitcli.train.common.average`), as the sketch recipe does.
+
+    draw-v3's levers: ``encoder="mobilenet"`` (the ImageNet MobileNetV2 U-Net of sketch-v5
+    as the image generator), ``norm="none"`` and ``train_crop`` (random crops of a larger
+    framing, ``size``, which the crop-invariant generator then runs on whole),
+    ``perceptual="vgg19"`` with ``lambda_perc`` (the scale-free VGG-19 feature loss) and
+    ``lambda_fm`` (feature matching on the discriminator).
     """
 
     SAVED_DEFAULTS: ClassVar[dict[str, object]] = {"upsample": "transpose", "ema_decay": 0.0}
@@ -41,7 +47,12 @@ class DrawConfig:
     lr_gamma: float = 0.3
     lambda_l1: float = 100.0  # pixel loss weight, as pix2pix
     ema_decay: float = 0.0  # > 0: export the moving average of G's weights (0.995: about 2 epochs)
-    lambda_perc: float = 0.0  # perceptual loss weight (MobileNetV2 features, DESIGN.md); 0 = none
+    lambda_perc: float = 0.0  # perceptual loss weight; 0 = none
+    perceptual: str = "mobilenet"  # the perceptual loss's features: "mobilenet" (MobileNetV2) or "vgg19"
+    lambda_fm: float = 0.0  # pix2pixHD feature matching on D's activations; 0 = none
+    encoder: str = "se-unet"  # the image generator: "se-unet" (from scratch) or "mobilenet" (ImageNet, draw-v3)
+    norm: str = "instance"  # "instance" or "none" in the information U-Net and fusion (none: crop-invariant)
+    train_crop: int = 0  # > 0: train on random square crops of this side (multiple of 32)
     augment_shift: float = 0.03
     augment_scale: float = 0.05
     augment_color: float = 0.15

@@ -40,7 +40,16 @@ def load_generator(ckpt: Path, average: bool | None = None) -> tuple[DrawGenerat
     """
 
     def make(cfg: DrawConfig) -> DrawGenerator:
-        return DrawGenerator(cfg.channels, cfg.info_channels, cfg.wavelet_features, len(STYLES), cfg.mode, cfg.upsample)
+        return DrawGenerator(
+            cfg.channels,
+            cfg.info_channels,
+            cfg.wavelet_features,
+            len(STYLES),
+            cfg.mode,
+            cfg.upsample,
+            cfg.encoder,
+            cfg.norm,
+        )
 
     return load_generator_weights(ckpt, DrawConfig, make, average)
 

@@ -37,10 +37,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from portraitcli.train.common.networks import PatchDiscriminator, SEUNet, SqueezeExcitation
+from portraitcli.train.common.networks import MobileNetUNet, PatchDiscriminator, SEUNet, SqueezeExcitation
 from portraitcli.train.common.wavelet import HaarDWT, HaarIDWT
 
 MODES = ("full", "no-disentangle", "no-info", "pix2pix")
+ENCODERS = ("se-unet", "mobilenet")
 N_STYLES = 3
 
 __all__ = ["MODES", "N_STYLES", "CrossModalFusion", "DrawGenerator", "PatchDiscriminator"]
@@ -49,7 +50,7 @@ __all__ = ["MODES", "N_STYLES", "CrossModalFusion", "DrawGenerator", "PatchDiscr
 class CrossModalFusion(nn.Module):
     """Fuse image-stream and wavelet-stream feature maps of the same size.
 
-    ``f = ReLU(IN(conv3x3([a, b])))``, then channel attention (SE) and a spatial attention
+    ``f = ReLU(IN(conv3x3([a, b])))`` (no IN with ``norm="none"``), then channel attention (SE) and a spatial attention
     map ``sigmoid(conv7x7([mean_c f, max_c f]))`` (CBAM's spatial branch, Woo et al.,
     ECCV 2018) multiplying f.
 
@@ -57,11 +58,11 @@ class CrossModalFusion(nn.Module):
         (N, Ca, H, W), (N, Cb, H, W) -> (N, out_channels, H, W).
     """
 
-    def __init__(self, a_channels: int, b_channels: int, out_channels: int) -> None:
+    def __init__(self, a_channels: int, b_channels: int, out_channels: int, norm: str = "instance") -> None:
         super().__init__()
         self.mix = nn.Sequential(
-            nn.Conv2d(a_channels + b_channels, out_channels, 3, 1, 1, bias=False),
-            nn.InstanceNorm2d(out_channels),
+            nn.Conv2d(a_channels + b_channels, out_channels, 3, 1, 1, bias=norm == "none"),
+            nn.InstanceNorm2d(out_channels) if norm == "instance" else nn.Identity(),
             nn.ReLU(inplace=True),
         )
         self.channel = SqueezeExcitation(out_channels, reduction=4)
@@ -85,6 +86,14 @@ class DrawGenerator(nn.Module):
         mode: ``full`` or an ablation (:data:`MODES`).
         upsample: the U-Nets' decoder up-sampling, ``transpose`` or ``resize``
             (:class:`~portraitcli.train.common.networks.SEUNet`).
+        encoder: the image generator: ``se-unet`` (trained from scratch) or ``mobilenet``
+            (:class:`~portraitcli.train.common.networks.MobileNetUNet`: the ImageNet
+            MobileNetV2 encoder, fine-tuned, the style planes entering its stem and
+            bottleneck; draw-v3).
+        norm: ``instance`` or ``none`` in the information U-Net and the fusion (``none``
+            makes the whole generator compute the same on a crop as on the whole face, for
+            training on random crops; with ``encoder="mobilenet"`` the image stream has no
+            normalisation anyway).
     """
 
     def __init__(
@@ -95,12 +104,21 @@ class DrawGenerator(nn.Module):
         n_styles: int = N_STYLES,
         mode: str = "full",
         upsample: str = "transpose",
+        encoder: str = "se-unet",
+        norm: str = "instance",
     ) -> None:
         super().__init__()
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        if encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {ENCODERS}, got {encoder!r}")
         self.mode, self.n_styles, self.k = mode, n_styles, wavelet_features
-        self.image_generator = SEUNet(3 + n_styles, 1, channels, use_se=mode != "pix2pix", upsample=upsample)
+        if encoder == "mobilenet":
+            self.image_generator: nn.Module = MobileNetUNet(1, use_se=mode != "pix2pix", cond_channels=n_styles)
+            c_image = MobileNetUNet.DECODER[-1]
+        else:
+            self.image_generator = SEUNet(3 + n_styles, 1, channels, mode != "pix2pix", upsample, norm)
+            c_image = channels[0]
         if mode == "pix2pix":
             return
         self.dwt, self.idwt = HaarDWT(3), HaarIDWT(wavelet_features)
@@ -108,9 +126,9 @@ class DrawGenerator(nn.Module):
             self.information_generator = None
             self.to_subbands = nn.Conv2d(12 + n_styles, 4 * wavelet_features, 1)
         else:
-            self.information_generator = SEUNet(12 + n_styles, 1, info_channels, use_se=True, upsample=upsample)
+            self.information_generator = SEUNet(12 + n_styles, 1, info_channels, True, upsample, norm)
             self.to_subbands = nn.Conv2d(info_channels[0], 4 * wavelet_features, 3, 1, 1)
-        self.fusion = CrossModalFusion(channels[0], wavelet_features, channels[0])
+        self.fusion = CrossModalFusion(c_image, wavelet_features, channels[0], norm)
         self.head = nn.Conv2d(channels[0], 1, 3, 1, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

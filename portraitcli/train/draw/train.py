@@ -24,19 +24,22 @@ from rich.console import Console
 from portraitcli.data.drawing import AlignedPairs, aligned_pairs, drawing_template
 from portraitcli.metrics.pixel import ssim
 from portraitcli.models.draw import drawing_to_tensor, photo_to_input, tensor_to_drawing
-from portraitcli.train.common.augment import paired_jitter
+from portraitcli.train.common.augment import paired_jitter, random_crop
 from portraitcli.train.common.average import AVERAGE_KEY, weight_average
 from portraitcli.train.common.loop import LossMeter, fit, seed_run, shuffled_batches, start_run, tensors
 from portraitcli.train.common.optim import adam_step_decay
 from portraitcli.train.common.paired import paired_gan_step
 from portraitcli.train.common.perceptual import PerceptualFeatures
+from portraitcli.train.common.vgg import PERCEPTUAL_LAYERS, VGG19Features
 from portraitcli.train.draw.config import DrawConfig
 from portraitcli.train.draw.networks import MODES, N_STYLES, DrawGenerator, PatchDiscriminator
 
 
 def build(cfg: DrawConfig) -> tuple[DrawGenerator, PatchDiscriminator]:
     """G of the configured mode and the conditional discriminator D (photo, style, drawing)."""
-    G = DrawGenerator(cfg.channels, cfg.info_channels, cfg.wavelet_features, N_STYLES, cfg.mode, cfg.upsample)
+    G = DrawGenerator(
+        cfg.channels, cfg.info_channels, cfg.wavelet_features, N_STYLES, cfg.mode, cfg.upsample, cfg.encoder, cfg.norm
+    )
     D = PatchDiscriminator(3 + N_STYLES + 1, cfg.ndf)
     return G, D
 
@@ -83,6 +86,10 @@ def train(cfg: DrawConfig, data: Path, run_dir: Path, cache: Path | None, consol
     console = console or Console(stderr=True)
     if cfg.mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {cfg.mode!r}")
+    if cfg.train_crop % 32:
+        raise ValueError(f"train_crop must be a multiple of 32, got {cfg.train_crop}")
+    if cfg.perceptual not in ("mobilenet", "vgg19"):
+        raise ValueError(f"perceptual must be 'mobilenet' or 'vgg19', got {cfg.perceptual!r}")
     seed_run(cfg)
     template = drawing_template(data, cfg.dataset, cfg.size, cache)
     everything = aligned_pairs(data, cfg.dataset, "train", template, cache)
@@ -92,7 +99,10 @@ def train(cfg: DrawConfig, data: Path, run_dir: Path, cache: Path | None, consol
     D.to(cfg.device)
     objects = adam_step_decay({"G": G, "D": D}, cfg.lr, cfg.beta1, cfg.epochs, cfg.lr_milestones, cfg.lr_gamma)
     opt_G, opt_D = objects["opt_G"], objects["opt_D"]
-    perceptual = PerceptualFeatures().to(cfg.device) if cfg.lambda_perc > 0 else None
+    perceptual: PerceptualFeatures | VGG19Features | None = None
+    if cfg.lambda_perc > 0:
+        perceptual = VGG19Features(PERCEPTUAL_LAYERS) if cfg.perceptual == "vgg19" else PerceptualFeatures()
+        perceptual.to(cfg.device)
     G_ema = weight_average(G, cfg.ema_decay) if cfg.ema_decay > 0 else None
     if G_ema is not None:
         objects[AVERAGE_KEY] = G_ema
@@ -121,10 +131,13 @@ def train(cfg: DrawConfig, data: Path, run_dir: Path, cache: Path | None, consol
                     cfg.augment_scale,
                     cfg.augment_color,
                 )
+                photo, drawing = random_crop(photo, drawing, cfg.train_crop, rng)
                 xs.append(photo_to_input(photo, int(train_set.styles[i])))
                 ys.append(drawing_to_tensor(drawing))
             x, y = tensors(xs, cfg.device), tensors(ys, cfg.device)
-            meter.add(paired_gan_step(G, D, opt_G, opt_D, x, y, cfg.lambda_l1, perceptual, cfg.lambda_perc))
+            meter.add(
+                paired_gan_step(G, D, opt_G, opt_D, x, y, cfg.lambda_l1, perceptual, cfg.lambda_perc, cfg.lambda_fm)
+            )
             if G_ema is not None:
                 G_ema.update_parameters(G)
         return meter.mean()

@@ -31,7 +31,7 @@ from rich.console import Console
 from portraitcli.data.cufs import cufs_pairs, load_pair
 from portraitcli.metrics.pixel import BT601_LUMA, ssim
 from portraitcli.models.sketch import photo_to_tensor, sketch_to_tensor, tensor_to_sketch
-from portraitcli.train.common.augment import paired_jitter
+from portraitcli.train.common.augment import paired_jitter, random_crop
 from portraitcli.train.common.average import AVERAGE_KEY, weight_average
 from portraitcli.train.common.checkpoint import save_checkpoint
 from portraitcli.train.common.loop import LossMeter, fit, seed_run, shuffled_batches, start_run, tensors
@@ -60,17 +60,6 @@ def _enlarge(pair: tuple[np.ndarray, np.ndarray], size: tuple[int, int] | None) 
     if size is None or photo.shape[1::-1] == tuple(size):
         return photo, sketch
     return tuple(cv2.resize(a, tuple(size), interpolation=cv2.INTER_CUBIC) for a in (photo, sketch))  # type: ignore[return-value]
-
-
-def random_crop(
-    photo: np.ndarray, target: np.ndarray, side: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """The same random ``side`` x ``side`` window of a photo and its target; both unchanged when ``side`` is 0."""
-    if side <= 0:
-        return photo, target
-    h, w = photo.shape[:2]
-    top, left = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
-    return photo[top : top + side, left : left + side], target[top : top + side, left : left + side]
 
 
 def _luma(photo: torch.Tensor) -> torch.Tensor:
