@@ -18,8 +18,19 @@ from portraitcli.benchmark.pictures import grid, label
 from portraitcli.benchmark.report import manifest_block, write_report
 from portraitcli.data.drawing import AlignedPairs
 from portraitcli.errors import UsageError
-from portraitcli.evaluation.draw import PAPER_APDRAWING, STYLES, baselines, onnx_drawer, score, settings
+from portraitcli.evaluation.draw import (
+    PAPER_APDRAWING,
+    STYLES,
+    PhotoGallery,
+    baselines,
+    onnx_drawer,
+    score,
+    settings,
+)
 from portraitcli.io.image import write_text_atomic
+
+#: The row of the FS2K artists' own test drawings (identity only: they are the FID reference).
+ARTISTS = "artist drawings"
 
 
 def style_grids(test: AlignedPairs, methods: dict[str, list[np.ndarray]], images_dir: Path, n: int = 6) -> None:
@@ -57,11 +68,14 @@ def write_markdown(result: dict, path: Path) -> None:
         f"aligned to the model's framing ({result['settings']['size']}). KID x 1000. Lower FID / KID is better; "
         "higher SSIM is better.",
         "",
-        "| method | kind | FID | KID | SSIM | " + " | ".join(f"FID s{s} | KID s{s} | SSIM s{s}" for s in STYLES) + " |",
-        "|---|---|" + "---:|" * (3 + 3 * len(STYLES)),
+        "| method | kind | FID | KID | SSIM | id_top1_real | id_dist_real | "
+        + " | ".join(f"FID s{s} | KID s{s} | SSIM s{s}" for s in STYLES)
+        + " |",
+        "|---|---|" + "---:|" * (5 + 3 * len(STYLES)),
     ]
     for name, m in rows.items():
         cells = [_fmt(m.get("fid")), _fmt(1000 * m["kid"] if "kid" in m else None), _fmt(m.get("ssim"), 4)]
+        cells += [_fmt(m.get("id_top1_real"), 3), _fmt(m.get("id_dist_real"), 3)]
         for s in STYLES:
             kid = m.get(f"kid_style{s}")
             cells += [
@@ -74,6 +88,11 @@ def write_markdown(result: dict, path: Path) -> None:
     lines += [
         "",
         "Test pairs per style: " + ", ".join(f"style {s}: {n_style[str(s)]}" for s in STYLES) + ".",
+        "",
+        "Identity: dlib descriptors of each drawing and of every test photo, at the template's face box; "
+        "`id_top1_real` is the share of drawings whose nearest photo is their own, `id_dist_real` the mean "
+        f"distance drawing -> its photo (dlib's same-person threshold: 0.6). The row *{ARTISTS}* is the "
+        "artists' own drawings of the test photos, scored the same way (they are also the FID/KID reference).",
         "",
         "The paper's APDrawing numbers (its own table, another dataset; not re-measured here): "
         + "; ".join(f"{k} " + ", ".join(f"{m} {v}" for m, v in d.items()) for k, d in PAPER_APDRAWING.items())
@@ -130,7 +149,8 @@ def run(
     extractor = InceptionFeatures()
     ref_features = extractor(np.repeat(d[:, :, None], 3, axis=2) for d in test.drawings)
 
-    ours = score(onnx_drawer(model_path), test, ref_features, extractor, kid_subsets)
+    gallery = PhotoGallery(test, np.asarray(template["kps"], np.float32))
+    ours = score(onnx_drawer(model_path), test, ref_features, extractor, kid_subsets, gallery)
     outputs = {"ours": ours.pop("_outputs")}
     per_image = {"ours": ours.pop("per_image")}
     result: dict[str, Any] = {
@@ -142,7 +162,7 @@ def run(
         "n": len(test.names),
         "metrics": {k: v for k, v in ours.items() if not k.endswith("_std")},
         "spread": {k: v for k, v in ours.items() if k.endswith("_std")},
-        "baselines": {},
+        "baselines": {ARTISTS: {**gallery.identity(test.drawings), "kind": "reference"}},
     }
     methods = dict(baselines())
     kinds = dict.fromkeys(methods, "baseline")
@@ -150,7 +170,7 @@ def run(
         methods[name] = onnx_drawer(run_dir / "model.onnx")
         kinds[name] = "model"
     for name, fn in methods.items():
-        r = score(fn, test, ref_features, extractor, kid_subsets)
+        r = score(fn, test, ref_features, extractor, kid_subsets, gallery)
         outputs[name] = r.pop("_outputs")
         per_image[name] = r.pop("per_image")
         result["baselines"][name] = {**{k: v for k, v in r.items()}, "kind": kinds[name]}

@@ -91,14 +91,50 @@ def _rgb(gray: np.ndarray) -> np.ndarray:
     return np.repeat(gray[..., None], 3, axis=2)
 
 
-def score(draw: DrawFn, test: AlignedPairs, ref_features: np.ndarray, extractor: Any, kid_subsets: int = 100) -> dict:
-    """FID, KID and SSIM of a method per style and overall.
+class PhotoGallery:
+    """The test photos' dlib descriptors, against which drawings are identified.
+
+    Every aligned crop (photo or drawing, gray repeated to RGB) is described at the
+    template's face box (:func:`~portraitcli.metrics.identity.template_box`; no detection,
+    which line drawings would often fail).
+    """
+
+    def __init__(self, test: AlignedPairs, kps: np.ndarray) -> None:
+        from portraitcli.metrics.identity import FaceDescriptor, template_box
+
+        self.descriptor = FaceDescriptor()
+        self.box = template_box(np.asarray(kps, np.float32))
+        self.photos = self.descriptor.embed(test.photos, self.box)
+
+    def identity(self, drawings: list[np.ndarray] | np.ndarray) -> dict[str, float]:
+        """``id_dist_real``: mean descriptor distance drawing -> its photo; ``id_top1_real``:
+        the share of drawings whose nearest photo among all the test photos is their own."""
+        from portraitcli.metrics.identity import identity_distance, retrieval_ratio
+
+        query = self.descriptor.embed((_rgb(d) for d in drawings), self.box)
+        return {
+            "id_dist_real": identity_distance(query, self.photos)["id_distance"],
+            "id_top1_real": retrieval_ratio(query, self.photos, 1)["top1"],
+        }
+
+
+def score(
+    draw: DrawFn,
+    test: AlignedPairs,
+    ref_features: np.ndarray,
+    extractor: Any,
+    kid_subsets: int = 100,
+    gallery: PhotoGallery | None = None,
+) -> dict:
+    """FID, KID and SSIM of a method per style and overall (and identity with a ``gallery``).
 
     Args:
         draw: the method.
         test: the aligned test pairs.
         ref_features: (N, 2048) Inception features of the artist's drawings, in test order.
         extractor: an :class:`~portraitcli.metrics.distribution.InceptionFeatures`.
+        gallery: the test photos' descriptors (:class:`PhotoGallery`); adds ``id_dist_real``
+            and ``id_top1_real``.
 
     Returns:
         ``{"fid", "kid", "ssim", "fid_style1", "kid_style1", "ssim_style1", ...}`` plain
@@ -119,6 +155,8 @@ def score(draw: DrawFn, test: AlignedPairs, ref_features: np.ndarray, extractor:
         kid, kid_std = kid_from_features(feats[mask], ref_features[mask], num_subsets=kid_subsets)
         out[f"kid{suffix}"], out[f"kid{suffix}_std"] = kid, kid_std
         out[f"ssim{suffix}"] = float(ssims[mask].mean())
+    if gallery is not None:
+        out.update(gallery.identity(outputs))
     out["per_image"] = dict(zip(test.names, ssims.tolist()))
     out["_outputs"] = outputs
     return out

@@ -141,7 +141,10 @@ def test_draw_training_resumes_exactly_and_exports(tmp_path: Path, astronaut: np
 
     result = benchmark(data, onnx_path, {"tiny, again": straight}, tmp_path / "docs", tmp_path / "img", cache, 5)
     assert result["n"] == 3 and set(result["metrics"]) >= {"fid", "kid", "ssim"}
-    assert set(result["baselines"]) == {"XDoG line drawing", "OpenCV pencilSketch", "tiny, again"}
+    assert set(result["baselines"]) == {"artist drawings", "XDoG line drawing", "OpenCV pencilSketch", "tiny, again"}
+    artists = result["baselines"]["artist drawings"]
+    assert artists["kind"] == "reference" and 0 <= artists["id_top1_real"] <= 1 and "fid" not in artists
+    assert 0 <= result["metrics"]["id_top1_real"] <= 1 and result["metrics"]["id_dist_real"] > 0
     assert result["baselines"]["tiny, again"]["ssim"] == pytest.approx(result["metrics"]["ssim"])
     assert json.loads((tmp_path / "docs" / "draw.json").read_text())["task"] == "draw"
     md = (tmp_path / "docs" / "draw.md").read_text()
