@@ -369,3 +369,20 @@ def test_destylize_falls_back_to_the_whole_image(capsys, weights_dir: Path, tmp_
     assert read_image(tmp_path / "face.png").rgb.shape == (300, 200, 3)
     code, _, _ = run(capsys, "destylize", str(painting), "-o", str(tmp_path / "e.png"), "--on-no-face", "error")
     assert code == 4 and not (tmp_path / "e.png").exists()
+
+
+def test_fully_convolutional_models_draw_at_the_size_asked(weights_dir: Path) -> None:
+    """--size beyond the crop: a fully convolutional model runs on a larger crop of the same
+    framing (real detail, capped at 1024 px wide); any other model keeps its crop."""
+    from portraitcli.cli.run import MAX_CROP_WIDTH, load_task
+
+    assert load_task("sketch", "cpu", 1, False, None, 800).template.size == (200, 250)  # not flagged
+    manifest = json.loads((weights_dir / "manifest.json").read_text())
+    manifest["models"]["sketch-v1"]["input"] = {"fully_convolutional": True}
+    (weights_dir / "manifest.json").write_text(json.dumps(manifest))
+    base = load_task("sketch", "cpu", 1, False).template
+    big = load_task("sketch", "cpu", 1, False, None, 800).template
+    assert big.size == (800, 992) and base.size == (200, 250)
+    np.testing.assert_allclose(big.kps, base.kps * np.array([4.0, 992 / 250]), rtol=1e-6)
+    assert load_task("sketch", "cpu", 1, False, None, 5000).template.size[0] == MAX_CROP_WIDTH
+    assert load_task("sketch", "cpu", 1, False, None, 120).template.size == (200, 250)  # smaller: resized output
