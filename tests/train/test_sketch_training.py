@@ -245,6 +245,13 @@ def test_perceptual_variant_trains_resumes_and_exports_a_fully_convolutional_mod
     export_run(straight, final, data)
     assert json.loads((straight / "template.json").read_text())["size"] == [64, 80]
     assert json.loads((straight / "export.json").read_text())["input"]["fully_convolutional"] is True
+    # init: a run that starts from this one's networks (at lr 0 it keeps them exactly)
+    tuned = make_run_dir(tmp_path / "runs", "sketch", "init")
+    still = train(dataclasses.replace(cfg, epochs=1, lr=0.0, ema_decay=0.0, init=str(final)), data, tuned)
+    for (name, p), q in zip(
+        load_generator(final, False).state_dict().items(), load_generator(still).state_dict().values()
+    ):
+        torch.testing.assert_close(p, q, msg=name)
     # fully convolutional: a crop of the input gives the same output as the crop of the output (inside)
     G = load_generator(final).eval()
     x = torch.rand(1, 3, 96, 96) * 2 - 1
