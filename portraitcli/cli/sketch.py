@@ -34,12 +34,13 @@ def sketch(
         ),
     ] = True,
 ) -> None:
-    """Turn face photos into pencil sketches (SE-U-Net CycleGAN trained on CUFS).
+    """Turn face photos into pencil sketches (a U-Net on ImageNet MobileNetV2 features, trained on CUFS).
 
     By default the largest face is aligned to the CUFS framing and its sketch is written at
-    400 px wide (--size to change). --aligned keeps the input's size; --paste-back puts the
-    sketch back into the photo. The face's brightness and contrast are matched to the
-    CUFS training photos before the model runs (--no-match-exposure to skip).
+    400 px wide (--size to change: the model draws at that size, up to 1024 px wide).
+    --aligned keeps the input's size; --paste-back puts the sketch back into the photo.
+    The face's brightness and contrast are matched to the CUFS training photos before the
+    model runs (--no-match-exposure to skip).
 
     Examples:
 

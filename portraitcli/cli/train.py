@@ -62,7 +62,8 @@ def train_sketch(
         ),
     ] = True,
 ) -> None:
-    """Train the sketch model (SE-U-Net CycleGAN + supervised L1) on CUFS, then export it to ONNX."""
+    """Train a sketch model on CUFS (the paper's SE-U-Net CycleGAN + supervised L1 by default; sketch-v5's
+    recipe with --set variant=perceptual, see the README), then export it to ONNX."""
     _require_torch()
 
     from rich.console import Console

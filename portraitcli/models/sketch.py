@@ -1,11 +1,12 @@
-"""The sketch model: photo -> pencil sketch (SE-U-Net CycleGAN generator G).
+"""The sketch model: photo -> pencil sketch (the generator G of :mod:`portraitcli.train.sketch`).
 
 Pre- and post-processing are plain NumPy and shared by training and inference, so the
 network sees exactly the same tensors in both.
 
 Reference:
     Liao and Lin, "Research on Sketching Face Headshot Generation based on Improved
-    CycleGAN"; data: CUHK Face Sketch database (Wang and Tang, TPAMI 2009).
+    CycleGAN" (sketch-v4 and before; sketch-v5 keeps its SE block and supervised L1 on an
+    ImageNet MobileNetV2 U-Net); data: CUHK Face Sketch database (Wang and Tang, TPAMI 2009).
 """
 
 from __future__ import annotations

@@ -54,7 +54,10 @@ def _describe_data(config: dict[str, Any]) -> str:
         return f"UTKFace seeded train split, {n} aligned faces{held_out}, no 3-D labels"
     if task == "destylize":
         return f"stylized UTKFace pairs (portrait data stylized-pairs), {n} pairs{held_out}"
-    return "CUFS CUHK student, 88 training pairs"
+    data = f"CUFS CUHK student, {n or 88} training pairs"
+    if config.get("n_unpaired"):
+        data += f", and {config['n_unpaired']} FS2K training photos without sketches (unpaired)"
+    return data
 
 
 def _template_source(template: dict[str, Any], config: dict[str, Any]) -> str:
@@ -80,6 +83,29 @@ def _export_record(run_dir: Path) -> dict[str, Any]:
     """The run's ``export.json`` (epoch, and optionally the model's input / output contract and license)."""
     path = run_dir / "export.json"
     return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _init_run(config: dict[str, Any], task: str) -> dict[str, Any]:
+    """``{"init_run": ...}`` for a run that started from another run's checkpoint (``--set
+    init=RUN/checkpoints/epoch-N.pt``): that run's command, seed, duration and hardware, so
+    the entry records the whole recipe; empty otherwise or when that run folder is gone."""
+    init = config.get("config", {}).get("init")
+    if not init:
+        return {}
+    run_dir = Path(init).parent.parent
+    if not (run_dir / "config.json").is_file():
+        return {"init_run": {"checkpoint": init, "note": "its run folder was not found when publishing"}}
+    first = json.loads((run_dir / "config.json").read_text())
+    return {
+        "init_run": {
+            "checkpoint": init,
+            "command": _command(first.get("argv") or [], task),
+            "seed": first["config"].get("seed"),
+            "duration_s": round(run_seconds(run_dir), 1),
+            "hardware": _hardware(first.get("environment", {})),
+            "run": run_dir.name,
+        }
+    }
 
 
 def publish_run(run_dir: Path, name: str, weights: Path, extra: dict[str, Any] | None = None) -> Path:
@@ -149,6 +175,7 @@ def publish_run(run_dir: Path, name: str, weights: Path, extra: dict[str, Any] |
             "run": run_dir.name,
             "selected_epoch": exported.get("epoch"),
             **_export_settings(exported, config),
+            **_init_run(config, task),
         },
         "metrics": old.get("metrics", {}) if old.get("sha256") == sha256_file(dst) else {},
         **(extra or {}),
