@@ -128,6 +128,24 @@ def _train_straight_and_resumed(cfg: SketchConfig, data: Path, runs: Path) -> tu
     return selected, straight
 
 
+def _resumed_generator_is_exact(cfg: SketchConfig, data: Path, runs: Path, average: bool | None) -> tuple[Path, Path]:
+    """Train 2 epochs straight, and again stopped after epoch 1 and resumed; the exported G
+    (``average`` as in :func:`~portraitcli.train.sketch.export.load_generator`) must be equal.
+    Returns (the straight run's final checkpoint, its run folder)."""
+    from portraitcli.train.sketch.export import load_generator
+
+    straight = make_run_dir(runs, "sketch", "a")
+    final = train(cfg, data, straight)
+    resumed = make_run_dir(runs, "sketch", "b")
+    train(cfg, data, resumed)
+    (resumed / "checkpoints" / "epoch-0002.pt").unlink()
+    train(cfg, data, resumed)
+    a, b = load_generator(final, average), load_generator(resumed / "checkpoints" / "epoch-0002.pt", average)
+    for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
+        torch.testing.assert_close(p, q, msg=name)
+    return final, straight
+
+
 @pytest.mark.parametrize("variant", ["cyclegan-l1", "pix2pix-l1"])
 def test_training_runs_and_resumes_exactly(tmp_path: Path, variant: str) -> None:
     data = _fake_cufs(tmp_path / "data")
@@ -228,15 +246,7 @@ def test_perceptual_variant_trains_resumes_and_exports_a_fully_convolutional_mod
         ema_decay=0.5,
         eval_every=1,
     )
-    straight = make_run_dir(tmp_path / "runs", "sketch", "a")
-    final = train(cfg, data, straight)
-    resumed = make_run_dir(tmp_path / "runs", "sketch", "b")
-    train(cfg, data, resumed)
-    (resumed / "checkpoints" / "epoch-0002.pt").unlink()
-    train(cfg, data, resumed)
-    a, b = load_generator(final, False), load_generator(resumed / "checkpoints" / "epoch-0002.pt", False)
-    for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
-        torch.testing.assert_close(p, q, msg=name)
+    final, straight = _resumed_generator_is_exact(cfg, data, tmp_path / "runs", average=False)
     log = [json.loads(line) for line in (straight / "log.jsonl").read_text().splitlines()]
     log = [r for r in log if "loss_G_perc" in r]
     assert len(log) == 2 and all(
@@ -265,15 +275,8 @@ def test_weight_average_is_kept_resumed_and_exported(tmp_path: Path) -> None:
 
     data = _fake_cufs(tmp_path / "data")
     cfg = SketchConfig(**TINY, ema_decay=0.5)
-    straight = make_run_dir(tmp_path / "runs", "sketch", "a")
-    final = train(cfg, data, straight)
-    resumed = make_run_dir(tmp_path / "runs", "sketch", "b")
-    train(cfg, data, resumed)
-    (resumed / "checkpoints" / "epoch-0002.pt").unlink()
-    train(cfg, data, resumed)
-    a, b = load_generator(final), load_generator(resumed / "checkpoints" / "epoch-0002.pt")
-    for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
-        torch.testing.assert_close(p, q, msg=name)
+    final, straight = _resumed_generator_is_exact(cfg, data, tmp_path / "runs", average=None)
+    a = load_generator(final)
     last = load_generator(final, average=False)
     assert any(not torch.equal(p, q) for p, q in zip(a.parameters(), last.parameters()))
     assert "val_ssim_ar_train_ema" in (straight / "log.jsonl").read_text()

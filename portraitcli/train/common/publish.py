@@ -41,6 +41,17 @@ def _command(argv: list[str], task: str) -> str:
     return " ".join(argv)  # started some other way: record it as typed
 
 
+#: The input contract of an export that records none (the sketch models').
+DEFAULT_INPUT = {
+    "layout": "NCHW",
+    "channels": "RGB",
+    "dtype": "float32",
+    "range": [-1, 1],
+    "size_multiple": 16,
+    "padding": "reflect",
+}
+
+
 def _describe_data(config: dict[str, Any]) -> str:
     """The training data of a run, in words (from its ``config.json``)."""
     if config.get("data_name"):
@@ -141,17 +152,7 @@ def publish_run(run_dir: Path, name: str, weights: Path, extra: dict[str, Any] |
         "file": dst.name,
         "sha256": sha256_file(dst),
         "bytes": dst.stat().st_size,
-        "input": exported.get(
-            "input",
-            {
-                "layout": "NCHW",
-                "channels": "RGB",
-                "dtype": "float32",
-                "range": [-1, 1],
-                "size_multiple": 16,
-                "padding": "reflect",
-            },
-        ),
+        "input": exported.get("input", DEFAULT_INPUT),
         "output": exported.get("output", {"layout": "NCHW", "channels": "gray", "range": [-1, 1]}),
         "template": {
             "size": template["size"],

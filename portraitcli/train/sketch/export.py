@@ -14,6 +14,7 @@ from portraitcli.models.sketch import photo_to_tensor
 from portraitcli.train.common.average import keeps_average, load_generator_weights
 from portraitcli.train.common.checkpoint import checkpoint_config, checkpoint_entries
 from portraitcli.train.common.export import export_onnx, write_export_record
+from portraitcli.train.common.publish import DEFAULT_INPUT
 from portraitcli.train.sketch.config import SketchConfig
 from portraitcli.train.sketch.train import crop_size, generator
 
@@ -36,18 +37,6 @@ def _run_config(ckpt: Path) -> SketchConfig:
     return checkpoint_config(ckpt, SketchConfig)
 
 
-#: The sketch models' input (publish's default); ``fully_convolutional`` is added for a
-#: generator that computes the same at any crop size (no instance norm: sketch-v5's).
-INPUT_CONTRACT = {
-    "layout": "NCHW",
-    "channels": "RGB",
-    "dtype": "float32",
-    "range": [-1, 1],
-    "size_multiple": 16,
-    "padding": "reflect",
-}
-
-
 def export_run(
     run_dir: Path, ckpt: Path, data: Path, console: Console | None = None, average: bool | None = None
 ) -> Path:
@@ -66,7 +55,9 @@ def export_run(
     photo, _ = load_pair(cufs_pairs(data, "cuhk_student", "train")[0])
     photo = cv2.resize(photo, crop_size(cfg), interpolation=cv2.INTER_CUBIC)
     example = torch.from_numpy(photo_to_tensor(photo))[None]
-    contract = {"input": {**INPUT_CONTRACT, "fully_convolutional": True}} if cfg.generator == "mobilenet-unet" else {}
+    # publish's default input, and for a generator that computes the same at any crop size
+    # (no instance norm: sketch-v5's) the flag that lets --size crop larger
+    contract = {"input": {**DEFAULT_INPUT, "fully_convolutional": True}} if cfg.generator == "mobilenet-unet" else {}
     path = _export(run_dir, ckpt, example, average, console, contract)
     if average and "G" in checkpoint_entries(ckpt):
         last = run_dir / "last"
