@@ -151,11 +151,26 @@ def fsim_from_maps(pc1: np.ndarray, pc2: np.ndarray, g1: np.ndarray, g2: np.ndar
     return float(np.sum(s_pc * s_g * pc_m) / np.sum(pc_m))
 
 
-def fsim(reference: np.ndarray, distorted: np.ndarray) -> float:
+def fsim_maps(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An image's phase congruency and gradient maps after FSIM's downsampling:
+    (H, W) 0..255 -> ((h, w), (h, w)) float64. Pass a reference's to :func:`fsim` to score
+    many images against it."""
+    a = np.asarray(image, np.float64)
+    rows, cols = a.shape
+    f = max(1, math.floor(min(rows, cols) / 256 + 0.5))
+    if f > 1:
+        a = conv2_same(a, np.full((f, f), 1.0 / (f * f)))[::f, ::f]
+    return phase_congruency(a), gradient_magnitude(a)
+
+
+def fsim(
+    reference: np.ndarray, distorted: np.ndarray, reference_maps: tuple[np.ndarray, np.ndarray] | None = None
+) -> float:
     """FSIM of two 8-bit grayscale images (1.0: identical structure).
 
     Args:
         reference, distorted: (H, W) uint8 (or float on 0..255), the same shape, at least 16 px a side.
+        reference_maps: the reference's :func:`fsim_maps`, when already computed.
 
     Returns:
         FSIM in (0, 1].
@@ -169,12 +184,8 @@ def fsim(reference: np.ndarray, distorted: np.ndarray) -> float:
         raise BadInputError(f"FSIM needs two grayscale images of one shape, got {a.shape} and {b.shape}")
     if min(a.shape) < 16:
         raise BadInputError(f"FSIM needs images of at least 16 px a side, got {a.shape}")
-    rows, cols = a.shape
-    f = max(1, math.floor(min(rows, cols) / 256 + 0.5))
-    if f > 1:
-        box = np.full((f, f), 1.0 / (f * f))
-        a, b = conv2_same(a, box)[::f, ::f], conv2_same(b, box)[::f, ::f]
-    pc1, pc2 = phase_congruency(a), phase_congruency(b)
+    pc1, g1 = reference_maps if reference_maps is not None else fsim_maps(a)
+    pc2, g2 = fsim_maps(b)
     if not np.any(np.maximum(pc1, pc2) > 0):
         raise BadInputError("FSIM is undefined for images without structure (phase congruency 0 everywhere)")
-    return fsim_from_maps(pc1, pc2, gradient_magnitude(a), gradient_magnitude(b))
+    return fsim_from_maps(pc1, pc2, g1, g2)

@@ -52,3 +52,9 @@ def test_fsim_identity_ordering_and_errors(astronaut: np.ndarray) -> None:
         F.fsim(gray, gray[:-1])
     with pytest.raises(BadInputError):
         F.fsim(np.full((32, 32), 7, np.uint8), np.full((32, 32), 7, np.uint8))
+
+
+def test_precomputed_reference_maps_give_the_same_fsim(astronaut: np.ndarray) -> None:
+    gray = cv2.cvtColor(astronaut, cv2.COLOR_RGB2GRAY)[100:350, 150:350]
+    blurred = cv2.GaussianBlur(gray, (0, 0), 1.5)
+    assert F.fsim(gray, blurred, F.fsim_maps(gray)) == F.fsim(gray, blurred)

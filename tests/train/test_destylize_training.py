@@ -504,6 +504,8 @@ def test_round_trip_columns_draw_each_photo_in_every_style_and_keep_the_photo_as
 @pytest.mark.slow
 def test_product_round_trips_draw_a_cufs_photo_as_the_shipped_commands_do() -> None:
     """The sketch round trip matches the sketch model run on the (already CUFS-framed) photo."""
+    import cv2
+
     from portraitcli.data.cufs import cufs_pairs, load_pair
     from portraitcli.evaluation.destylize import product_round_trips
     from portraitcli.face.detect import FaceDetector
@@ -517,7 +519,10 @@ def test_product_round_trips_draw_a_cufs_photo_as_the_shipped_commands_do() -> N
     photo, _ = load_pair(cufs_pairs(data_dir("cufs").parent, "cuhk_student", "test")[0])
     kps = FaceDetector().detect(photo)[0].kps
     drawn = trips["sketch_roundtrip"][sketch_name](photo, kps)
-    direct = load_model("sketch", "cpu", 2).run(photo)  # the photo is in the model's own framing
+    model = load_model("sketch", "cpu", 2)  # the photo is in the model's own framing, at CUFS's scale:
+    size = model.spec.template.size  # run it at the model's crop size and bring the sketch back
+    direct = model.run(cv2.resize(photo, size, interpolation=cv2.INTER_CUBIC))
+    direct = cv2.resize(direct, photo.shape[1::-1], interpolation=cv2.INTER_AREA)
     assert drawn.shape == direct.shape == photo.shape[:2] and drawn.dtype == np.uint8
     inner = (slice(40, 210), slice(30, 170))  # away from the replicated borders of the two warps
     assert np.abs(drawn[inner].astype(int) - direct[inner]).mean() < 12
