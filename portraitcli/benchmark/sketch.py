@@ -67,6 +67,9 @@ def _manifest_size(path: Path) -> tuple[int, int] | None:
 MATCHED = "ours, exposure matched (portrait sketch)"
 
 
+#: The widest cell of the real-photo grid, px (CUFS's width; a 384 px crop is shown reduced).
+GRID_WIDTH = 200
+
 #: The peers the picture grids show beside ours.
 PEERS_SHOWN = ("dodge-and-burn pencil sketch", "OpenCV pencilSketch")
 
@@ -100,10 +103,17 @@ def real_photos_grid(
     ``peers`` named in :data:`PEERS_SHOWN`.
     """
     faces = real_faces(data, n_fs2k, astronaut=True)
-    rows = [[label(Image.fromarray(a.crop), name) for name, a in faces]]
+
+    def cell(image: np.ndarray, text: str) -> Image.Image:  # at most GRID_WIDTH px wide: docs stay small
+        img = Image.fromarray(image)
+        if img.width > GRID_WIDTH:
+            img = img.resize((GRID_WIDTH, round(img.height * GRID_WIDTH / img.width)), Image.Resampling.LANCZOS)
+        return label(img, text)
+
+    rows = [[cell(a.crop, name) for name, a in faces]]
 
     def row(generate: Generator, text: str) -> list[Image.Image]:
-        return [label(Image.fromarray(blank_outside(generate(a.crop), a.valid)), text) for _, a in faces]
+        return [cell(blank_outside(generate(a.crop), a.valid), text) for _, a in faces]
 
     if template is not None and template.exposure is not None:
         rows.append(row(onnx_generator(model_path, template=template), "ours (exposure matched)"))

@@ -12,7 +12,6 @@ torch = pytest.importorskip("torch")
 
 from portraitcli.errors import UsageError  # noqa: E402
 from portraitcli.io import write_image  # noqa: E402
-from portraitcli.train.common.checkpoint import load_checkpoint  # noqa: E402
 from portraitcli.train.common.export import export_onnx  # noqa: E402
 from portraitcli.train.common.networks import PatchDiscriminator, SEUNet, SqueezeExcitation  # noqa: E402
 from portraitcli.train.common.runs import apply_overrides, make_run_dir, saved_config  # noqa: E402
@@ -110,37 +109,22 @@ TINY = {
 }
 
 
-def _train_straight_and_resumed(cfg: SketchConfig, data: Path, runs: Path) -> tuple[Path, Path]:
-    """Train ``cfg`` straight through, and again killed after epoch 1 and resumed; check that
-    both end with the same G. Returns (the straight run's selected checkpoint, its run folder)."""
-    straight = make_run_dir(runs, "sketch", "a")
-    selected = train(cfg, data, straight)
-    resumed = make_run_dir(runs, "sketch", "b")
-    train(cfg, data, resumed)
-    # as if the run had been killed during epoch 2: resume from the epoch-1 checkpoint
-    (resumed / "checkpoints" / "epoch-0002.pt").unlink()
-    train(cfg, data, resumed)
-    G_a, G_b = (SEUNet(3, 1, cfg.channels, upsample=cfg.upsample) for _ in range(2))
-    load_checkpoint(straight / "checkpoints" / "epoch-0002.pt", {"G": G_a})
-    load_checkpoint(resumed / "checkpoints" / "epoch-0002.pt", {"G": G_b})
-    for (name, a), b in zip(G_a.state_dict().items(), G_b.state_dict().values()):
-        torch.testing.assert_close(a, b, msg=name)
-    return selected, straight
-
-
-def _resumed_generator_is_exact(cfg: SketchConfig, data: Path, runs: Path, average: bool | None) -> tuple[Path, Path]:
-    """Train 2 epochs straight, and again stopped after epoch 1 and resumed; the exported G
-    (``average`` as in :func:`~portraitcli.train.sketch.export.load_generator`) must be equal.
-    Returns (the straight run's final checkpoint, its run folder)."""
+def _resumed_generator_is_exact(
+    cfg: SketchConfig, data: Path, runs: Path, average: bool | None = False
+) -> tuple[Path, Path]:
+    """Train 2 epochs straight, and again stopped after epoch 1 and resumed; both runs' epoch-2
+    G (``average`` as in :func:`~portraitcli.train.sketch.export.load_generator`: by default
+    the last weights) must be equal. Returns (the straight run's selected checkpoint, its run folder)."""
     from portraitcli.train.sketch.export import load_generator
 
     straight = make_run_dir(runs, "sketch", "a")
     final = train(cfg, data, straight)
     resumed = make_run_dir(runs, "sketch", "b")
     train(cfg, data, resumed)
+    # as if the run had been killed during epoch 2: resume from the epoch-1 checkpoint
     (resumed / "checkpoints" / "epoch-0002.pt").unlink()
     train(cfg, data, resumed)
-    a, b = load_generator(final, average), load_generator(resumed / "checkpoints" / "epoch-0002.pt", average)
+    a, b = (load_generator(run / "checkpoints" / "epoch-0002.pt", average) for run in (straight, resumed))
     for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
         torch.testing.assert_close(p, q, msg=name)
     return final, straight
@@ -150,7 +134,7 @@ def _resumed_generator_is_exact(cfg: SketchConfig, data: Path, runs: Path, avera
 def test_training_runs_and_resumes_exactly(tmp_path: Path, variant: str) -> None:
     data = _fake_cufs(tmp_path / "data")
     cfg = SketchConfig(**TINY, variant=variant, eval_every=1, select="best-val")
-    selected, straight = _train_straight_and_resumed(cfg, data, tmp_path / "runs")
+    selected, straight = _resumed_generator_is_exact(cfg, data, tmp_path / "runs")
     log = [json.loads(line) for line in (straight / "log.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in log if "epoch" in r] == [1, 2]
     assert all(np.isfinite(r["val_ssim_ar_train"]) for r in log if "epoch" in r)
@@ -175,7 +159,7 @@ def test_unpaired_photos_enter_only_the_unsupervised_terms(tmp_path: Path, monke
     monkeypatch.setattr(sketch_train, "unpaired_photos", lambda source, data, tpl, console: fakes)
     data = _fake_cufs(tmp_path / "data")
     cfg = SketchConfig(**TINY, unpaired="fs2k", unpaired_batch=3)
-    _, straight = _train_straight_and_resumed(cfg, data, tmp_path / "runs")
+    _, straight = _resumed_generator_is_exact(cfg, data, tmp_path / "runs")
     log = [json.loads(line) for line in (straight / "log.jsonl").read_text().splitlines()]
     assert all(np.isfinite(r["loss_G_cycle_u"]) and r["loss_G_gan_u"] > 0 for r in log if "epoch" in r)
     assert json.loads((straight / "config.json").read_text())["n_unpaired"] == 5
