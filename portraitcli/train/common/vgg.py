@@ -145,6 +145,48 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     return f @ f.transpose(1, 2) / (h * w)
 
 
+def _squared_norm(x: torch.Tensor) -> torch.Tensor:
+    return x.pow(2).flatten(1).sum(1)
+
+
+def style_distance(
+    a: dict[str, torch.Tensor], style: dict[str, torch.Tensor], layers: tuple[str, ...] = STYLE_LAYERS
+) -> torch.Tensor:
+    """Gatys et al.'s (CVPR 2016) style loss, scale-free: per sample, the mean over ``layers``
+    of ``||G_l(a) - G_l(s)||_F^2 / ||G_l(s)||_F^2`` with :func:`gram_matrix` (normalised by
+    the map size, so the two images may differ in size). Gatys et al. weigh the layers'
+    ``E_l`` equally and scale each by its size; dividing by the style's own Gram norm instead
+    makes the layers comparable whatever their activation scale, and the value a relative
+    error (0: the same feature statistics; 1: as far as an all-zero Gram matrix).
+
+    Args:
+        a, style: :class:`VGG19Features` outputs holding ``layers``; batch sizes N and N (or 1).
+
+    Returns:
+        (N,) float.
+    """
+    terms = []
+    for k in layers:
+        gs = gram_matrix(style[k])
+        terms.append(_squared_norm(gram_matrix(a[k]) - gs) / (_squared_norm(gs) + 1e-8))
+    return torch.stack(terms).mean(0)
+
+
+def content_distance(
+    a: dict[str, torch.Tensor], content: dict[str, torch.Tensor], layer: str = CONTENT_LAYER
+) -> torch.Tensor:
+    """Gatys et al.'s content loss, scale-free: per sample ``||F_l(a) - F_l(c)||^2 / ||F_l(c)||^2``
+    at ``layer`` (conv4_2): the relative squared feature error.
+
+    Args:
+        a, content: :class:`VGG19Features` outputs holding ``layer``, images of the same size.
+
+    Returns:
+        (N,) float.
+    """
+    return _squared_norm(a[layer] - content[layer]) / (_squared_norm(content[layer]) + 1e-8)
+
+
 def perceptual_loss(
     vgg: VGG19Features, a: torch.Tensor, b: torch.Tensor, layers: tuple[str, ...] | None = None
 ) -> torch.Tensor:

@@ -1,0 +1,144 @@
+"""``portrait stylize``: a photo painted in the style of any image (exemplar style transfer)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Literal
+
+import numpy as np
+import typer
+
+from portraitcli.cli import options as o
+
+#: ``--size`` default: the longer side of a whole-photo output, or the width of a face crop (px).
+DEFAULT_SIDE = 512
+#: The largest ``--size`` of a whole photo (the model runs on it in one piece).
+MAX_SIDE = 2048
+
+
+@contextmanager
+def _iteration_bar(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A transient Rich bar of Gatys iterations (inside the batch's bar where Rich allows two)."""
+    from rich.console import Console
+    from rich.errors import LiveError
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    progress = Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=Console(stderr=True)
+    )
+    progress.transient = True
+    task = progress.add_task(label, total=None)
+    try:
+        progress.start()
+    except LiveError:  # an older Rich with the batch's bar live: no inner bar
+        yield lambda done, total: None
+        return
+    try:
+        yield lambda done, total: progress.update(task, completed=done, total=total)
+    finally:
+        progress.stop()
+
+
+def _gatys_runner(iters: int, device: str, threads: int) -> Callable[..., np.ndarray]:
+    from portraitcli.models.gatys import GatysStylizer
+
+    stylizer = GatysStylizer(iters=iters, device="cuda" if device == "cuda" else "cpu", threads=threads)
+
+    def run(crop: np.ndarray, style: np.ndarray, strength: float, preserve_color: bool) -> np.ndarray:
+        from portraitcli.models.stylize import luminance_transfer, prepare_style
+
+        style = prepare_style(style)
+        with _iteration_bar("gatys iterations") as progress:
+            if preserve_color:
+                return luminance_transfer(crop, style, lambda c, s: stylizer(c, s, strength, progress))
+            return stylizer(crop, style, strength, progress)
+
+    return run
+
+
+def stylize(
+    inputs: o.Inputs,
+    style: Annotated[
+        Path, typer.Option("--style", "-s", help="The style image (a painting, a drawing...).", show_default=False)
+    ],
+    output: o.Output = None,
+    method: Annotated[
+        Literal["fast", "gatys"],
+        typer.Option("--method", help="fast: our feed-forward model; gatys: image optimisation (needs PyTorch)."),
+    ] = "fast",
+    strength: Annotated[
+        float, typer.Option("--strength", min=0.0, max=1.0, help="Style strength: 0 the photo, 1 the full style.")
+    ] = 1.0,
+    preserve_color: Annotated[
+        bool, typer.Option("--preserve-color", help="Keep the photo's colours: transfer the luminance only.")
+    ] = False,
+    whole: Annotated[
+        bool,
+        typer.Option("--whole/--face", help="The whole photo (default), or the largest face aligned and cropped."),
+    ] = True,
+    size: Annotated[
+        int | None,
+        typer.Option(
+            "--size", help=f"Output px: the longer side of a whole photo, the width of a face (default {DEFAULT_SIDE})."
+        ),
+    ] = None,
+    iters: Annotated[int, typer.Option("--iters", min=1, help="gatys: L-BFGS iterations per scale.")] = 100,
+    recursive: o.Recursive = False,
+    overwrite: o.Overwrite = False,
+    faces: o.Faces = "largest",
+    on_no_face: o.OnNoFace = "error",
+    ext: o.Ext = None,
+    device: o.Device = "auto",
+    threads: o.Threads = 0,
+    json_lines: o.JsonLines = False,
+) -> None:
+    """Paint photos in the style of an image (AdaIN on MobileNetV2, or Gatys et al.'s optimisation).
+
+    The whole photo is stylized at 512 px on its longer side by default (--size); --face
+    aligns and crops the largest face (--faces all: every face) at the sketch models' framing.
+
+    Examples:
+
+        portrait stylize photo.jpg --style painting.jpg -o out.png
+        portrait stylize photos/ -s drawing.png -o painted/ --strength 0.7 --preserve-color
+        portrait stylize photo.jpg -s painting.jpg --method gatys --iters 50 -o slow.png
+    """
+    from portraitcli.batch import Loaded, RunOptions
+    from portraitcli.cli.batch import run_batch
+    from portraitcli.errors import UsageError
+    from portraitcli.face.pipeline import PipelineOptions
+    from portraitcli.io.image import read_image
+    from portraitcli.runtime.session import check_device
+
+    check_device(device)
+    side = size or DEFAULT_SIDE
+    if whole and not 16 <= side <= MAX_SIDE:
+        raise UsageError(f"--size must be between 16 and {MAX_SIDE} px for a whole photo, got {side}")
+    style_rgb = read_image(style).rgb  # a missing or broken style image: BadInputError, exit 3
+    pipeline = PipelineOptions(faces=faces, on_no_face=on_no_face, size=side, whole=whole, whole_side=side)
+    opts = RunOptions(pipeline, recursive, overwrite, ext, device, threads)
+
+    def load() -> Loaded:
+        from portraitcli.models.base import load_model
+
+        model = load_model("stylize", device, threads)  # the framing of --face, and the fast model
+        if method == "gatys":
+            run = functools.partial(_gatys_runner(iters, device, threads), style=style_rgb)
+        else:
+            run = functools.partial(model.run, style=style_rgb)
+        run = functools.partial(run, strength=strength, preserve_color=preserve_color)
+        detector = None
+        if not whole:
+            from portraitcli.face.detect import FaceDetector
+
+            detector = FaceDetector()
+        return Loaded(run, model.spec.template, detector)
+
+    run_batch("stylize", inputs, output, opts, load, json_lines=json_lines)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("stylize")(stylize)
