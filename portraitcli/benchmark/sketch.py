@@ -252,6 +252,7 @@ def run(
     out_dir: Path = Path("docs/benchmarks"),
     images_dir: Path | None = Path("docs/images"),
     n_real: int = N_REAL,
+    peers: bool = True,
 ) -> dict:
     """Score the shipped (or given) model, the training-free peers and the ``compare`` models;
     write ``sketch.json``, ``sketch.md`` and ``sketch_per_image.csv`` into ``out_dir``.
@@ -264,6 +265,9 @@ def run(
         images_dir: where the picture grids go; None skips them.
         n_real: FS2K test photos (evenly spaced; all 1,045 by default) on which identity is
             measured (:func:`~portraitcli.evaluation.sketch.real_photo_identity`).
+        peers: score the filter peers, the exposure-matched run and the previous models beside
+            the model; False scores the model and the grayscale photo (the identity ceiling)
+            only, several times faster (a check of the model, not the docs' table).
 
     Returns:
         The result dict written to ``sketch.json``.
@@ -279,7 +283,8 @@ def run(
         model_name, size = model_path.name, model_size(model_path)
     tests = load_test_sets(data)
     ours = onnx_generator(model_path, size=size)
-    compare = {**(previous_models(spec) if spec is not None else {}), **(compare or {})}
+    previous = previous_models(spec) if spec is not None and peers else {}
+    compare = {**previous, **(compare or {})}
     per_image: dict[str, dict] = {}
 
     fs2k = [a.crop for _, a in real_faces(data, N_FS2K_SPIKE)]  # the model's own output, unblanked
@@ -324,10 +329,13 @@ def run(
         "artist_cuhk": float(np.mean([nyquist_spike(s) for s in tests["cuhk"].sketches])),
     }
     result["spread"] = {k: metrics[k] for k in metrics if k.endswith("_std")}
-    peers = configure_peers(data)
-    base = baselines(data, peers)
+    settings_chosen = configure_peers(data) if peers else {}
+    base = baselines(data, settings_chosen)
+    if not peers:
+        base = {name: base[name] for name in ("grayscale photo",)}
     result["baselines"] = {}
-    if spec is not None and spec.template is not None and spec.template.exposure is not None:
+    matched_row = peers and spec is not None and spec.template is not None and spec.template.exposure is not None
+    if matched_row:
         matched = onnx_generator(model_path, template=spec.template, size=size)
         result["baselines"][MATCHED] = {**both(matched, MATCHED), "kind": "model"}
     result["baselines"] |= {name: {**both(g, name), "kind": "baseline"} for name, g in base.items()}
@@ -345,7 +353,7 @@ def run(
         for name in result["baselines"]
     }
     result["paper_ssim_cuhk"] = PAPER
-    result["settings"] = {**settings(), "peers": {"chosen on": "CUHK training SSIM", **peers}}
+    result["settings"] = {**settings(), "peers": {"chosen on": "CUHK training SSIM", **settings_chosen}}
     generators = {"ours": ours, **base, **others}
     if MATCHED in result["baselines"]:
         generators[MATCHED] = onnx_generator(model_path, template=spec.template, size=size)

@@ -7,9 +7,9 @@ photo stylized whole at :data:`SIDE` px on its longer side. Per method:
 
 - ``content_ssim`` / ``content_psnr``: SSIM (RGB, :func:`~portraitcli.metrics.pixel.ssim`)
   and PSNR (dB) of the output to the content photo, the paper's metrics;
-- ``style_loss``: :func:`~portraitcli.train.common.vgg.style_distance` of the output to the
+- ``style_loss``: :func:`~portraitcli.nets.vgg.style_distance` of the output to the
   style image (VGG-19 Gram matrices, relu1_1..relu5_1); ``content_loss``:
-  :func:`~portraitcli.train.common.vgg.content_distance` to the photo at conv4_2. Both at
+  :func:`~portraitcli.nets.vgg.content_distance` to the photo at conv4_2. Both at
   :data:`VGG_SIDE` px (output and photo reduced; the style at half that, the ratio the
   models work at), where VGG-19 costs a quarter of 512 px;
 - ``kid``: KID (TF-Inception pool3) of the outputs against the style images;
@@ -104,7 +104,7 @@ class Scorer:
         import torch
 
         from portraitcli.metrics.identity import FaceDescriptor
-        from portraitcli.train.common.vgg import CONTENT_LAYER, STYLE_LAYERS, VGG19Features
+        from portraitcli.nets.vgg import CONTENT_LAYER, STYLE_LAYERS, VGG19Features
 
         torch.set_num_threads(THREADS)
         self.vgg = VGG19Features((*STYLE_LAYERS, CONTENT_LAYER))
@@ -122,7 +122,7 @@ class Scorer:
 
     def _content(self, ci: int, content: np.ndarray) -> tuple:
         if ci not in self._contents:
-            from portraitcli.train.common.vgg import CONTENT_LAYER
+            from portraitcli.nets.vgg import CONTENT_LAYER
 
             faces = self.descriptor.detector.detect(content)
             box = tuple(faces[0].bbox) if faces else None
@@ -141,7 +141,7 @@ class Scorer:
     def __call__(self, key: tuple[int, int], content: np.ndarray, style: np.ndarray, out: np.ndarray) -> dict:
         """Metrics of ``out``, the stylization of content ``key[0]`` with style ``key[1]``."""
         from portraitcli.metrics.pixel import psnr, ssim
-        from portraitcli.train.common.vgg import content_distance, style_distance
+        from portraitcli.nets.vgg import content_distance, style_distance
 
         fc, box, desc = self._content(key[0], content)
         fs = self._style(key[1], style)

@@ -70,6 +70,14 @@ def benchmark_sketch(
     real: Annotated[
         int, typer.Option("--real", min=10, help="FS2K test photos for the identity on real photos (default all).")
     ] = 1045,
+    peers: Annotated[
+        bool,
+        typer.Option(
+            "--peers/--no-peers",
+            help="Score the filter peers and previous models beside it; --no-peers: the model and the grayscale "
+            "photo only (a quick check, not the docs' table).",
+        ),
+    ] = True,
     report: Report = None,
     json_out: JsonOut = False,
 ) -> None:
@@ -86,7 +94,7 @@ def benchmark_sketch(
     others = _named_paths(compare, "--compare", "")
     console = Console(stderr=True)
     with console.status("scoring the sketch model and its peers on CUFS test..."):
-        result = run(data_root(data), model, others, out, None if no_images else images, real)
+        result = run(data_root(data), model, others, out, None if no_images else images, real, peers)
     _finish(result, "sketch", out, report, json_out, console)
 
 

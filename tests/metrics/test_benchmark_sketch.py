@@ -18,7 +18,18 @@ def test_benchmark_sketch_regenerates_the_shipped_numbers(tmp_path: Path, capsys
     root = data_dir("cufs").parent
     monkeypatch.delenv("PORTRAIT_WEIGHTS", raising=False)
     manifest_before = (REPO / "weights" / "manifest.json").read_bytes()
-    argv = ["benchmark", "sketch", "--data", str(root), "-o", str(tmp_path), "--no-images", "--real", "60"]
+    argv = [
+        "benchmark",
+        "sketch",
+        "--data",
+        str(root),
+        "-o",
+        str(tmp_path),
+        "--no-images",
+        "--real",
+        "60",
+        "--no-peers",
+    ]
     code = main(argv)
     out, err = capsys.readouterr()
     assert code == 0, err
@@ -32,6 +43,7 @@ def test_benchmark_sketch_regenerates_the_shipped_numbers(tmp_path: Path, capsys
     assert ceiling["id_top1_real"] > 0.9 and ceiling["id_top1_real"] >= ours["id_top1_real"]  # the photo: the ceiling
     assert 0.9 < result["checkerboard"]["artist_cuhk"] < 1.1  # the artists draw no period-2 pattern
     assert "| method | CUHK test photos | FS2K test photos |" in (tmp_path / "sketch.md").read_text()
+    assert set(result["baselines"]) == {"grayscale photo"}  # --no-peers: the model and the ceiling only
     assert result["baselines"]["grayscale photo"]["ssim"] == pytest.approx(0.5335, abs=5e-4)
     docs = json.loads((REPO / "docs" / "benchmarks" / "sketch.json").read_text())
     assert docs["sha256"] == result["sha256"]

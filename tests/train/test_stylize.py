@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 from portraitcli.cli.app import main  # noqa: E402
 from portraitcli.io import write_image  # noqa: E402
 from portraitcli.models.stylize import luminance_transfer, prepare_style, to_image, to_tensor  # noqa: E402
-from portraitcli.train.common.vgg import content_distance, gram_matrix, style_distance  # noqa: E402
+from portraitcli.nets.vgg import content_distance, gram_matrix, style_distance  # noqa: E402
 from portraitcli.train.stylize.networks import AdaINTransfer, adain  # noqa: E402
 from tests.conftest import TEMPLATE_KPS, data_dir, needs_mobilenet_weights  # noqa: E402
 

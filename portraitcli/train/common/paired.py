@@ -20,10 +20,10 @@ import math
 import torch
 import torch.nn.functional as F
 
+from portraitcli.nets.vgg import VGG19Features
+from portraitcli.nets.vgg import perceptual_loss as vgg_perceptual_loss
 from portraitcli.train.common.losses import lsgan_loss
 from portraitcli.train.common.perceptual import PerceptualFeatures, perceptual_loss
-from portraitcli.train.common.vgg import VGG19Features
-from portraitcli.train.common.vgg import perceptual_loss as vgg_perceptual_loss
 
 
 def discriminator_features(D: torch.nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
@@ -53,7 +53,7 @@ def paired_gan_step(
 
     D sees the input and the (real or generated) target concatenated on channels. The
     perceptual term is MobileNetV2's (:func:`portraitcli.train.common.perceptual.perceptual_loss`)
-    or VGG-19's (:func:`portraitcli.train.common.vgg.perceptual_loss`), by the network given.
+    or VGG-19's (:func:`portraitcli.nets.vgg.perceptual_loss`), by the network given.
 
     Returns:
         ``loss_G_gan``, ``loss_G_l1``, ``loss_D`` (and ``loss_G_perc``, ``loss_G_fm`` with those terms).

