@@ -12,6 +12,11 @@ app = typer.Typer(
 )
 
 
+Sets = Annotated[list[str], typer.Option("--set", help="Config override key=value (repeatable).")]
+Runs = Annotated[Path, typer.Option("--runs", help="Folder of run folders.")]
+Resume = Annotated[Path | None, typer.Option("--resume", help="Continue the run in this folder.")]
+
+
 def _require_torch() -> None:
     from portraitcli.errors import RuntimeDeviceError
 
@@ -44,14 +49,44 @@ def _config_and_run_dir(
     return cfg, make_run_dir(runs, task, desc or str(getattr(cfg, desc_field)))
 
 
+def _train_then_export(
+    task: str,
+    config_name: str,
+    desc_field: str,
+    data: Path | None,
+    set_: list[str],
+    runs: Path,
+    resume: Path | None,
+    desc: str | None,
+) -> None:
+    """A train command whose trainer is ``train(cfg, data, run_dir, console)`` in
+    ``portraitcli.train.TASK.train`` and exporter ``export_run(run_dir, ckpt, console)`` in
+    ``.export``: make the run folder, train, export, print the ONNX file's path."""
+    _require_torch()
+    import importlib
+
+    from rich.console import Console
+
+    from portraitcli.data import data_root
+
+    package = f"portraitcli.train.{task}"
+    config_cls = getattr(importlib.import_module(f"{package}.config"), config_name)
+    console = Console(stderr=True)
+    root = data_root(data)
+    cfg, run_dir = _config_and_run_dir(config_cls, task, set_, runs, resume, desc, desc_field)
+    console.print(f"run folder: {run_dir}")
+    ckpt = importlib.import_module(f"{package}.train").train(cfg, root, run_dir, console)
+    print(importlib.import_module(f"{package}.export").export_run(run_dir, ckpt, console))
+
+
 @app.command("sketch")
 def train_sketch(
     data: Annotated[
         Path | None, typer.Option("--data", help="Datasets folder (holds cufs/); default $PORTRAIT_DATA.")
     ] = None,
-    set_: Annotated[list[str], typer.Option("--set", help="Config override key=value (repeatable).")] = [],  # noqa: B006
-    runs: Annotated[Path, typer.Option("--runs", help="Folder of run folders.")] = Path("runs"),
-    resume: Annotated[Path | None, typer.Option("--resume", help="Continue the run in this folder.")] = None,
+    set_: Sets = [],  # noqa: B006
+    runs: Runs = Path("runs"),
+    resume: Resume = None,
     desc: Annotated[str | None, typer.Option("--desc", help="Run folder suffix (default: the variant).")] = None,
     export: Annotated[
         bool,
@@ -86,9 +121,9 @@ def train_draw(
     data: Annotated[
         Path | None, typer.Option("--data", help="Datasets folder (holds fs2k/ or apdrawing/); default $PORTRAIT_DATA.")
     ] = None,
-    set_: Annotated[list[str], typer.Option("--set", help="Config override key=value (repeatable).")] = [],  # noqa: B006
-    runs: Annotated[Path, typer.Option("--runs", help="Folder of run folders.")] = Path("runs"),
-    resume: Annotated[Path | None, typer.Option("--resume", help="Continue the run in this folder.")] = None,
+    set_: Sets = [],  # noqa: B006
+    runs: Runs = Path("runs"),
+    resume: Resume = None,
     desc: Annotated[str | None, typer.Option("--desc", help="Run folder suffix (default: the mode).")] = None,
     cache: Annotated[Path, typer.Option("--cache", help="Cache of detected landmarks and aligned pairs.")] = Path(
         "runs/cache"
@@ -115,9 +150,9 @@ def train_draw(
 @app.command("destylize")
 def train_destylize(
     pairs: Annotated[Path, typer.Option("--pairs", help="Output folder of `portrait data stylized-pairs`.")],
-    set_: Annotated[list[str], typer.Option("--set", help="Config override key=value (repeatable).")] = [],  # noqa: B006
-    runs: Annotated[Path, typer.Option("--runs", help="Folder of run folders.")] = Path("runs"),
-    resume: Annotated[Path | None, typer.Option("--resume", help="Continue the run in this folder.")] = None,
+    set_: Sets = [],  # noqa: B006
+    runs: Runs = Path("runs"),
+    resume: Resume = None,
     desc: Annotated[str | None, typer.Option("--desc", help="Run folder suffix (default: the arch).")] = None,
     data: Annotated[
         Path | None,
@@ -151,27 +186,13 @@ def train_cartoon(
     data: Annotated[
         Path | None, typer.Option("--data", help="Datasets folder (holds toon/); default $PORTRAIT_DATA.")
     ] = None,
-    set_: Annotated[list[str], typer.Option("--set", help="Config override key=value (repeatable).")] = [],  # noqa: B006
-    runs: Annotated[Path, typer.Option("--runs", help="Folder of run folders.")] = Path("runs"),
-    resume: Annotated[Path | None, typer.Option("--resume", help="Continue the run in this folder.")] = None,
+    set_: Sets = [],  # noqa: B006
+    runs: Runs = Path("runs"),
+    resume: Resume = None,
     desc: Annotated[str | None, typer.Option("--desc", help="Run folder suffix.")] = None,
 ) -> None:
     """Train the 2-D cartoon generator of cartoon3d (pix2pix + perceptual) on the toon pairs, then export it."""
-    _require_torch()
-
-    from rich.console import Console
-
-    from portraitcli.data import data_root
-    from portraitcli.train.cartoon.config import CartoonConfig
-    from portraitcli.train.cartoon.export import export_run
-    from portraitcli.train.cartoon.train import train
-
-    console = Console(stderr=True)
-    root = data_root(data)
-    cfg, run_dir = _config_and_run_dir(CartoonConfig, "cartoon", set_, runs, resume, desc, "size")
-    console.print(f"run folder: {run_dir}")
-    ckpt = train(cfg, root, run_dir, console)
-    print(export_run(run_dir, ckpt, console))
+    _train_then_export("cartoon", "CartoonConfig", "size", data, set_, runs, resume, desc)
 
 
 @app.command("stylize")
@@ -180,27 +201,13 @@ def train_stylize(
         Path | None,
         typer.Option("--data", help="Datasets folder (wikiart224, fs2k, cufs, utkface, toon); default $PORTRAIT_DATA."),
     ] = None,
-    set_: Annotated[list[str], typer.Option("--set", help="Config override key=value (repeatable).")] = [],  # noqa: B006
-    runs: Annotated[Path, typer.Option("--runs", help="Folder of run folders.")] = Path("runs"),
-    resume: Annotated[Path | None, typer.Option("--resume", help="Continue the run in this folder.")] = None,
+    set_: Sets = [],  # noqa: B006
+    runs: Runs = Path("runs"),
+    resume: Resume = None,
     desc: Annotated[str | None, typer.Option("--desc", help="Run folder suffix (default: the crop size).")] = None,
 ) -> None:
     """Train the fast model of `portrait stylize` (AdaIN on MobileNetV2, Gatys losses on VGG-19), then export it."""
-    _require_torch()
-
-    from rich.console import Console
-
-    from portraitcli.data import data_root
-    from portraitcli.train.stylize.config import StylizeConfig
-    from portraitcli.train.stylize.export import export_run
-    from portraitcli.train.stylize.train import train
-
-    console = Console(stderr=True)
-    root = data_root(data)
-    cfg, run_dir = _config_and_run_dir(StylizeConfig, "stylize", set_, runs, resume, desc, "crop")
-    console.print(f"run folder: {run_dir}")
-    ckpt = train(cfg, root, run_dir, console)
-    print(export_run(run_dir, ckpt, console))
+    _train_then_export("stylize", "StylizeConfig", "crop", data, set_, runs, resume, desc)
 
 
 @app.command("recon3d")
@@ -208,9 +215,9 @@ def train_recon3d(
     data: Annotated[
         Path | None, typer.Option("--data", help="Datasets folder (holds utkface/ and sfm/); default $PORTRAIT_DATA.")
     ] = None,
-    set_: Annotated[list[str], typer.Option("--set", help="Config override key=value (repeatable).")] = [],  # noqa: B006
-    runs: Annotated[Path, typer.Option("--runs", help="Folder of run folders.")] = Path("runs"),
-    resume: Annotated[Path | None, typer.Option("--resume", help="Continue the run in this folder.")] = None,
+    set_: Sets = [],  # noqa: B006
+    runs: Runs = Path("runs"),
+    resume: Resume = None,
     desc: Annotated[str | None, typer.Option("--desc", help="Run folder suffix (default: the training data).")] = None,
     cache: Annotated[Path, typer.Option("--cache", help="Cache of the aligned training faces.")] = Path("runs/cache"),
 ) -> None:
