@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from portraitcli.batch import Loaded, RunOptions, plan, run
+from portraitcli.batch import Loaded, RunOptions, plan, resolve_workers, run, run_parallel
 from portraitcli.errors import BatchFailedError
 from portraitcli.io.discover import empty_roots
 
@@ -29,7 +29,7 @@ def run_batch(
     inputs: list[str],
     output: Path | None,
     opts: RunOptions,
-    load: Callable[[], Loaded],
+    load: Callable[[int], Loaded],
     *,
     json_lines: bool = False,
     stdout: Any = None,
@@ -43,8 +43,9 @@ def run_batch(
         inputs: files, folders or glob patterns.
         output: output file (one input) or folder.
         opts: shared options.
-        load: builds the :class:`~portraitcli.batch.Loaded` model once; called after the
-            outputs are planned, so that usage errors come first.
+        load: builds the :class:`~portraitcli.batch.Loaded` model with the given ONNX Runtime
+            thread count; called after the outputs are planned, so that usage errors come
+            first, once, or once in each worker process of a batch (``opts.workers``).
         json_lines: print one JSON record per input on stdout.
         folders: each input's outputs are a folder (the command's ``Loaded.write``).
 
@@ -58,9 +59,13 @@ def run_batch(
     stdout = stdout or sys.stdout
     console = console or Console(stderr=True)
     run_plan = plan(task, inputs, output, opts, folders)
-    loaded = load()
+    workers = 1 if run_plan.single else resolve_workers(opts.workers, len(run_plan.jobs))
+    if workers > 1:
+        records_in_order = run_parallel(run_plan, load, opts, workers)  # forks before the progress bar starts
+    else:
+        records_in_order = run(run_plan, load(opts.threads), opts)
     if run_plan.single:
-        records = list(run(run_plan, loaded, opts))
+        records = list(records_in_order)
         record = records[0]
         if record["status"] == "no_face":
             console.print(f"[yellow]skipped[/]: {escape(record['input'])}: no face found (--on-no-face skip)")
@@ -85,7 +90,7 @@ def run_batch(
     records: list[dict[str, Any]] = []
     with progress:
         bar = progress.add_task(task, total=len(run_plan.jobs), current="")
-        for job, record in zip(run_plan.jobs, run(run_plan, loaded, opts)):
+        for job, record in zip(run_plan.jobs, records_in_order):
             records.append(record)
             if json_lines:
                 print(json.dumps(record), file=stdout, flush=True)

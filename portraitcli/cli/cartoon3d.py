@@ -108,6 +108,7 @@ def cartoon3d(
     on_no_face: o.OnNoFace = "error",
     device: o.Device = "auto",
     threads: o.Threads = 0,
+    workers: o.Workers = 0,
     json_lines: o.JsonLines = False,
     rotate: o.Rotate = True,
 ) -> None:
@@ -132,9 +133,9 @@ def cartoon3d(
     yaws = parse_numbers(yaw, "--yaw")
     lights = [parse_numbers(item, "--light", 2) for item in light]
     pipeline = PipelineOptions(faces=faces, aligned=aligned, on_no_face=on_no_face, rotate=rotate)
-    opts = RunOptions(pipeline, recursive, overwrite, None, device, threads)
+    opts = RunOptions(pipeline, recursive, overwrite, None, device, threads, workers)
 
-    def load() -> Loaded:
+    def load(threads: int) -> Loaded:
         from portraitcli.cli.run import load_task
         from portraitcli.io.image import atomic_folder
         from portraitcli.models.base import load_model

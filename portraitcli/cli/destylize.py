@@ -20,6 +20,7 @@ def destylize(
     ext: o.Ext = None,
     device: o.Device = "auto",
     threads: o.Threads = 0,
+    workers: o.Workers = 0,
     json_lines: o.JsonLines = False,
     rotate: o.Rotate = True,
 ) -> None:
@@ -51,6 +52,7 @@ def destylize(
         ext=ext,
         device=device,
         threads=threads,
+        workers=workers,
         json_lines=json_lines,
         rotate=rotate,
         default_size=256,

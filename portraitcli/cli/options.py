@@ -36,6 +36,15 @@ Ext = Annotated[
 ]
 Device = Annotated[Literal["auto", "cpu", "cuda"], typer.Option("--device", help="cuda never falls back to the CPU.")]
 Threads = Annotated[int, typer.Option("--threads", help="ONNX Runtime threads; 0 = one per core.", min=0)]
+Workers = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        min=0,
+        help="Processes for a batch, each with its own model and detector; 0 = one per core (up to 4) "
+        "for 8 files or more, else 1.",
+    ),
+]
 JsonLines = Annotated[
     bool, typer.Option("--json", help="Print one JSON record per input on stdout (input, output, status, ...).")
 ]

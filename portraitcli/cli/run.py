@@ -83,6 +83,7 @@ def run_image_command(
     threads: int,
     json_lines: bool,
     default_size: int | None,
+    workers: int = 0,
     whole: bool = False,
     rotate: bool = True,
     model_kwargs: dict[str, Any] | None = None,
@@ -100,14 +101,14 @@ def run_image_command(
         whole=whole,
         rotate=rotate,
     )
-    opts = RunOptions(pipeline, recursive, overwrite, ext, device, threads)
+    opts = RunOptions(pipeline, recursive, overwrite, ext, device, threads, workers)
     run_batch(
         task,
         inputs,
         output,
         opts,
-        lambda: load_task(
-            task, device, threads, not (aligned or whole), model_kwargs, None if aligned or whole else size
+        lambda n_threads: load_task(
+            task, device, n_threads, not (aligned or whole), model_kwargs, None if aligned or whole else size
         ),
         json_lines=json_lines,
     )

@@ -93,6 +93,7 @@ def stylize(
     ext: o.Ext = None,
     device: o.Device = "auto",
     threads: o.Threads = 0,
+    workers: o.Workers = 0,
     json_lines: o.JsonLines = False,
 ) -> None:
     """Paint photos in the style of an image (AdaIN on MobileNetV2, or Gatys et al.'s optimisation).
@@ -119,9 +120,9 @@ def stylize(
         raise UsageError(f"--size must be between 16 and {MAX_SIDE} px for a whole photo, got {side}")
     style_rgb = read_image(style).rgb  # a missing or broken style image: BadInputError, exit 3
     pipeline = PipelineOptions(faces=faces, on_no_face=on_no_face, size=side, whole=whole, whole_side=side)
-    opts = RunOptions(pipeline, recursive, overwrite, ext, device, threads)
+    opts = RunOptions(pipeline, recursive, overwrite, ext, device, threads, workers)
 
-    def load() -> Loaded:
+    def load(threads: int) -> Loaded:
         from portraitcli.models.base import load_model
 
         model = load_model("stylize", device, threads)  # the framing of --face, and the fast model

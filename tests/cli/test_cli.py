@@ -240,6 +240,30 @@ def test_batch_folder(capsys, weights_dir, astronaut: np.ndarray, tmp_path: Path
     assert (dst / "a.jpg").stat().st_mtime_ns != stamp
 
 
+def test_workers_give_the_same_records_and_bytes(capsys, weights_dir, astronaut: np.ndarray, tmp_path: Path) -> None:
+    """--workers 2 (forked processes) against --workers 1: the same records in the same order,
+    the same failures and exit code, byte-identical files; then skips like a plain run."""
+    from portraitcli.batch import resolve_workers, worker_threads
+
+    src = tmp_path / "in"
+    _batch_tree(src, astronaut)
+    runs = {}
+    for n in ("1", "2"):
+        dst = tmp_path / f"out{n}"
+        code, out, err = run(capsys, "sketch", str(src), "-o", str(dst), "-r", "--json", "--workers", n)
+        records = [json.loads(line) for line in out.splitlines()]
+        runs[n] = (code, [(Path(r["input"]).name, r["status"], r.get("exit_code")) for r in records], dst)
+    assert runs["1"][:2] == runs["2"][:2] and runs["1"][0] == 7
+    files = sorted(p.relative_to(runs["1"][2]) for p in runs["1"][2].rglob("*") if p.is_file())
+    assert files and files == sorted(p.relative_to(runs["2"][2]) for p in runs["2"][2].rglob("*") if p.is_file())
+    for f in files:
+        assert (runs["1"][2] / f).read_bytes() == (runs["2"][2] / f).read_bytes(), f
+    code, out, _ = run(capsys, "sketch", str(src), "-o", str(runs["2"][2]), "-r", "--json", "--workers", "2")
+    assert code == 7 and {json.loads(line)["status"] for line in out.splitlines()} == {"skipped", "failed"}
+    assert resolve_workers(0, 3) == 1 and resolve_workers(5, 3) == 3 and resolve_workers(0, 100) >= 1
+    assert worker_threads(0, 1) == 0 and worker_threads(3, 2) == 3 and worker_threads(0, 2) >= 1
+
+
 def test_batch_all_ok_exit_zero_and_ext_collisions(capsys, weights_dir, astronaut: np.ndarray, tmp_path: Path) -> None:
     src, dst = tmp_path / "in", tmp_path / "out"
     write_image(src / "x.jpg", astronaut)
