@@ -15,13 +15,14 @@ import numpy as np
 from PIL import Image
 
 from portraitcli.benchmark.pictures import grid, label
-from portraitcli.benchmark.report import manifest_block, write_report
+from portraitcli.benchmark.report import manifest_block, manifest_size, previous_models, write_report
 from portraitcli.data.drawing import AlignedPairs
 from portraitcli.errors import UsageError
 from portraitcli.evaluation.draw import (
     PAPER_APDRAWING,
     STYLES,
     PhotoGallery,
+    at_size,
     baselines,
     onnx_drawer,
     score,
@@ -33,19 +34,28 @@ from portraitcli.io.image import write_text_atomic
 ARTISTS = "artist drawings"
 
 
+#: The widest cell of the picture grids, px (a 384 px crop is shown reduced: docs stay small).
+GRID_WIDTH = 192
+
+
+def _cell(image: np.ndarray, text: str) -> Image.Image:
+    img = Image.fromarray(image)
+    if img.width > GRID_WIDTH:
+        img = img.resize((GRID_WIDTH, round(img.height * GRID_WIDTH / img.width)), Image.LANCZOS)
+    return label(img, text)
+
+
 def style_grids(test: AlignedPairs, methods: dict[str, list[np.ndarray]], images_dir: Path, n: int = 6) -> None:
-    """One picture per style: photo, artist, then each method, for ``n`` test faces."""
+    """One picture per style: photo, artist, then each method, for ``n`` test faces (cells at
+    most :data:`GRID_WIDTH` px wide)."""
     images_dir.mkdir(parents=True, exist_ok=True)
     for s in STYLES:
         idx = np.flatnonzero(test.styles == s)
         idx = idx[np.linspace(0, len(idx) - 1, min(n, len(idx))).round().astype(int)]
         rows = []
         for i in idx:
-            cells = [
-                label(Image.fromarray(test.photos[i]), test.names[i]),
-                label(Image.fromarray(test.drawings[i]), "artist"),
-            ]
-            cells += [label(Image.fromarray(out[i]), name) for name, out in methods.items()]
+            cells = [_cell(test.photos[i], test.names[i]), _cell(test.drawings[i], "artist")]
+            cells += [_cell(out[i], name) for name, out in methods.items()]
             rows.append(cells)
         grid(rows).save(images_dir / f"draw_style{s}.png", optimize=True)
 
@@ -135,8 +145,10 @@ def run(
     from portraitcli.runtime.weights import find_model, sha256_of, verify
 
     shipped = model_path is None
+    previous: dict[str, Path] = {}
     if model_path is None:
         spec = find_model("draw")
+        previous = previous_models(spec)
         model_path, model_name = verify(spec), spec.name
         template = {"size": list(spec.template.size), "kps": spec.template.kps.tolist()}
     else:
@@ -166,6 +178,9 @@ def run(
     }
     methods = dict(baselines())
     kinds = dict.fromkeys(methods, "baseline")
+    for name, path in previous.items():  # each at its own crop size
+        methods[name] = at_size(onnx_drawer(path), manifest_size(path))
+        kinds[name] = "model"
     for name, run_dir in (compare or {}).items():
         methods[name] = onnx_drawer(run_dir / "model.onnx")
         kinds[name] = "model"

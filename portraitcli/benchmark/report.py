@@ -13,10 +13,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from portraitcli.io.image import write_csv_atomic, write_text_atomic
 from portraitcli.metrics.evaluate import json_safe
+
+if TYPE_CHECKING:
+    from portraitcli.runtime.weights import ModelSpec
 
 
 def write_report(
@@ -61,3 +64,23 @@ def manifest_block(name: str, sha256: str, metrics: dict[str, float], split: str
             },
         }
     }
+
+
+def previous_models(spec: ModelSpec) -> dict[str, Path]:
+    """The manifest's older models of the shipped one's task (``{"sketch-v4 (previous)": path}``), scored beside it."""
+    from portraitcli.runtime.weights import find_model, load_manifest, verify
+
+    models = load_manifest(spec.path.parent)
+    older = [n for n, e in models.items() if e.get("task") == spec.task and n != spec.name]
+    return {f"{n} (previous)": verify(find_model(n, spec.path.parent)) for n in older}
+
+
+def manifest_size(path: Path) -> tuple[int, int] | None:
+    """The template size the manifest records for a shipped ONNX file, else None."""
+    from portraitcli.runtime.weights import find_model, load_manifest
+
+    for name, entry in load_manifest(path.parent).items() if (path.parent / "manifest.json").is_file() else []:
+        if entry.get("file") == path.name:
+            tpl = find_model(name, path.parent).template
+            return tpl.size if tpl is not None else None
+    return None

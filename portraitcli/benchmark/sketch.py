@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from portraitcli.benchmark.pictures import grid, label
-from portraitcli.benchmark.report import manifest_block, write_report
+from portraitcli.benchmark.report import manifest_block, manifest_size, previous_models, write_report
 from portraitcli.evaluation.sketch import (
     N_FS2K_SPIKE,
     N_REAL,
@@ -36,31 +36,10 @@ from portraitcli.evaluation.stats import paired_difference
 from portraitcli.face.align import blank_outside
 from portraitcli.io.image import write_text_atomic
 from portraitcli.metrics.spectrum import NEIGHBOUR_BAND, nyquist_spike
-from portraitcli.runtime.weights import ModelSpec
 from portraitcli.types import Template
 
 #: Real photos (of the N_REAL) whose sketches are compared with the artists' by KID.
 N_KID = 500
-
-
-def previous_models(spec: ModelSpec) -> dict[str, Path]:
-    """The manifest's older sketch models (``{"sketch-v4 (previous)": path}``), scored beside the shipped one."""
-    from portraitcli.runtime.weights import find_model, load_manifest, verify
-
-    models = load_manifest(spec.path.parent)
-    older = [n for n, e in models.items() if e.get("task") == spec.task and n != spec.name]
-    return {f"{n} (previous)": verify(find_model(n, spec.path.parent)) for n in older}
-
-
-def _manifest_size(path: Path) -> tuple[int, int] | None:
-    """The template size the manifest records for a shipped ONNX file, else None."""
-    from portraitcli.runtime.weights import find_model, load_manifest
-
-    for name, entry in load_manifest(path.parent).items() if (path.parent / "manifest.json").is_file() else []:
-        if entry.get("file") == path.name:
-            tpl = find_model(name, path.parent).template
-            return tpl.size if tpl is not None else None
-    return None
 
 
 #: The row of the shipped model as ``portrait sketch`` runs it (exposure matching on).
@@ -340,7 +319,7 @@ def run(
         result["baselines"][MATCHED] = {**both(matched, MATCHED), "kind": "model"}
     result["baselines"] |= {name: {**both(g, name), "kind": "baseline"} for name, g in base.items()}
     others = {
-        name: onnx_generator(path, size=model_size(path) or _manifest_size(path)) for name, path in compare.items()
+        name: onnx_generator(path, size=model_size(path) or manifest_size(path)) for name, path in compare.items()
     }
     for name, generate in others.items():
         result["baselines"][name] = {**both(generate, name), "kind": "model"}

@@ -70,12 +70,36 @@ def xdog(
     return np.clip(np.rint(out * 255), 0, 255).astype(np.uint8)
 
 
+#: The crop width (px) the filters' pixel settings are meant for: FS2K's 192 px crops of draw-v1/v2.
+FILTER_WIDTH = 192
+
+
 def baselines() -> dict[str, DrawFn]:
-    """The classical, training-free line drawings (style-blind)."""
+    """The classical, training-free line drawings (style-blind); their blur scales (XDoG's
+    sigma, pencilSketch's sigma_s) follow the crop's width, so a 384 px crop gets the same
+    lines as a 192 px one, only finer."""
     return {
-        "XDoG line drawing": lambda crop, style: xdog(crop),
-        "OpenCV pencilSketch": lambda crop, style: pencil_sketch(crop),
+        "XDoG line drawing": lambda crop, style: xdog(crop, sigma=0.8 * crop.shape[1] / FILTER_WIDTH),
+        "OpenCV pencilSketch": lambda crop, style: pencil_sketch(crop, sigma_s=60.0 * crop.shape[1] / FILTER_WIDTH),
     }
+
+
+def at_size(draw: DrawFn, size: tuple[int, int] | None) -> DrawFn:
+    """``draw`` run on the crop resized to ``size`` (W, H) (a model framed at another
+    resolution), its drawing resized back to the crop's size; ``size`` None: unchanged."""
+    if size is None:
+        return draw
+    import cv2
+
+    def run(crop: np.ndarray, style: int) -> np.ndarray:
+        h, w = crop.shape[:2]
+        if (w, h) == tuple(size):
+            return draw(crop, style)
+        small = cv2.resize(crop, tuple(size), interpolation=cv2.INTER_AREA if size[0] < w else cv2.INTER_CUBIC)
+        out = draw(small, style)
+        return cv2.resize(out, (w, h), interpolation=cv2.INTER_CUBIC if size[0] < w else cv2.INTER_AREA)
+
+    return run
 
 
 def onnx_drawer(path: Path, threads: int = 2) -> DrawFn:
