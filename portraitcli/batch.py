@@ -133,11 +133,45 @@ def plan(task: str, inputs: list[str], output: Path | None, opts: RunOptions, fo
     return plan_batch(files, output, ext=opts.ext, overwrite=opts.overwrite, faces_all=opts.faces_all, folders=folders)
 
 
+class _Timed:
+    """A function that adds up the seconds spent in its calls."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn, self.seconds = fn, 0.0
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return self.fn(*args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+
+class _TimedDetector:
+    """A face detector whose ``detect`` calls are timed; everything else passes through."""
+
+    def __init__(self, detector: Any) -> None:
+        self._detector = detector
+        self.detect = _Timed(detector.detect)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._detector, name)
+
+
 def process_file(job: Job, loaded: Loaded, run_plan: Plan, opts: RunOptions) -> dict[str, Any]:
-    """Read, process and write one file; return its record (raises on failure)."""
+    """Read, process and write one file; return its record (raises on failure).
+
+    The record's ``timing`` splits its seconds: ``read`` (decode), ``detect`` (face
+    detection), ``model`` (the network, whole-photo tiles included), ``write`` (encode and
+    save) and ``other`` (landmarks, alignment, resizing, pasting).
+    """
     t0 = time.perf_counter()
     image = read_image(job.input)
-    result: Result = process(image, loaded.run_model, loaded.template, loaded.detector, opts.pipeline, loaded.run_tile)
+    t_read = time.perf_counter() - t0
+    run_model, run_tile = _Timed(loaded.run_model), _Timed(loaded.run_tile or loaded.run_model)
+    detector = _TimedDetector(loaded.detector) if loaded.detector is not None else None
+    result: Result = process(image, run_model, loaded.template, detector, opts.pipeline, run_tile)
+    t_write = time.perf_counter()
     if not result.images:
         paths: list[Path] = []
     elif loaded.write is not None:
@@ -146,6 +180,14 @@ def process_file(job: Job, loaded: Loaded, run_plan: Plan, opts: RunOptions) -> 
         paths = run_plan.outputs(job, len(result.images))
         for path, img, alpha in zip(paths, result.images, result.alphas):
             write_image(path, img, alpha)
+    t_end = time.perf_counter()
+    timing = {
+        "read": t_read,
+        "detect": detector.detect.seconds if detector is not None else 0.0,
+        "model": run_model.seconds + run_tile.seconds,
+        "write": t_end - t_write,
+    }
+    timing["other"] = max(0.0, (t_end - t0) - sum(timing.values()))
     per_face = len(paths) == len(result.faces)  # one output per face (not pasted back)
     detections = [
         {
@@ -166,7 +208,8 @@ def process_file(job: Job, loaded: Loaded, run_plan: Plan, opts: RunOptions) -> 
         "faces": len(result.faces),
         "detections": detections,
         "rotation": result.rotation,
-        "seconds": round(time.perf_counter() - t0, 4),
+        "seconds": round(t_end - t0, 4),
+        "timing": {k: round(v, 4) for k, v in timing.items()},
     }
 
 
