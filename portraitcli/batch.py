@@ -65,6 +65,8 @@ class RunOptions:
     device: str = "auto"
     threads: int = 0
     workers: int = 0
+    backend: str = "local"
+    address: str | None = None
 
     @property
     def faces_all(self) -> bool:
@@ -213,7 +215,8 @@ def process_file(job: Job, loaded: Loaded, run_plan: Plan, opts: RunOptions) -> 
     }
 
 
-def _skipped(job: Job, existing: list[Path]) -> dict[str, Any]:
+def skipped_record(job: Job, existing: list[Path]) -> dict[str, Any]:
+    """The record of a job whose outputs exist (and may not be replaced)."""
     return {
         "input": str(job.input),
         "output": str(existing[0]),
@@ -225,7 +228,8 @@ def _skipped(job: Job, existing: list[Path]) -> dict[str, Any]:
     }
 
 
-def _failure(job: Job, error: Exception, t0: float) -> dict[str, Any]:
+def failure_record(job: Job, error: Exception, t0: float) -> dict[str, Any]:
+    """The record of a job that raised ``error`` (its exit code, one-line message), started at ``t0``."""
     code = error.exit_code if isinstance(error, PortraitError) else 1
     message = str(error) if isinstance(error, PortraitError) else f"internal error: {type(error).__name__}: {error}"
     return {
@@ -260,12 +264,12 @@ def run(run_plan: Plan, loaded: Loaded, opts: RunOptions) -> Iterator[dict[str, 
         t0 = time.perf_counter()
         existing = run_plan.existing(job)
         if existing and not run_plan.overwrite:
-            yield _skipped(job, existing)
+            yield skipped_record(job, existing)
             continue
         try:
             record = process_file(job, loaded, run_plan, opts)
         except Exception as e:  # recorded, never swallowed: the CLI reports it
-            record = _failure(job, e, t0)
+            record = failure_record(job, e, t0)
         yield record
 
 
@@ -293,7 +297,7 @@ def _work(index: int) -> dict[str, Any]:
             raise _WORKER["error"]
         return process_file(job, _WORKER["loaded"], run_plan, _WORKER["opts"])
     except Exception as e:
-        return _failure(job, e, t0)
+        return failure_record(job, e, t0)
 
 
 def run_parallel(run_plan: Plan, load: Callable[[int], Loaded], opts: RunOptions, workers: int) -> Iterator[dict]:
@@ -313,7 +317,7 @@ def run_parallel(run_plan: Plan, load: Callable[[int], Loaded], opts: RunOptions
     for i, job in enumerate(run_plan.jobs):
         existing = run_plan.existing(job)
         if existing and not run_plan.overwrite:
-            done[i] = _skipped(job, existing)
+            done[i] = skipped_record(job, existing)
     threads = worker_threads(opts.threads, workers)
     pool = ProcessPoolExecutor(
         workers,
@@ -333,7 +337,7 @@ def run_parallel(run_plan: Plan, load: Callable[[int], Loaded], opts: RunOptions
                 try:
                     yield futures[i].result()
                 except Exception as e:  # a worker died (killed, out of memory): this file failed
-                    yield _failure(job, e, t0)
+                    yield failure_record(job, e, t0)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 

@@ -9,6 +9,7 @@ to stderr, ``--json`` records to stdout, and the batch ends with
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +20,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from portraitcli.batch import Loaded, RunOptions, plan, resolve_workers, run, run_parallel
+from portraitcli.batch import AUTO_MAX_WORKERS, Loaded, RunOptions, plan, resolve_workers, run, run_parallel
 from portraitcli.errors import BatchFailedError
 from portraitcli.io.discover import empty_roots
 
@@ -60,7 +61,12 @@ def run_batch(
     console = console or Console(stderr=True)
     run_plan = plan(task, inputs, output, opts, folders)
     workers = 1 if run_plan.single else resolve_workers(opts.workers, len(run_plan.jobs))
-    if workers > 1:
+    if opts.backend != "local" and not run_plan.single:
+        from portraitcli.backends import run_backend
+
+        n = opts.workers or min(os.cpu_count() or 1, AUTO_MAX_WORKERS)
+        records_in_order = run_backend(opts.backend, run_plan, load, opts, n)
+    elif workers > 1:
         records_in_order = run_parallel(run_plan, load, opts, workers)  # forks before the progress bar starts
     else:
         records_in_order = run(run_plan, load(opts.threads), opts)

@@ -109,6 +109,9 @@ def cartoon3d(
     device: o.Device = "auto",
     threads: o.Threads = 0,
     workers: o.Workers = 0,
+    backend: o.Backend = "local",
+    scheduler: o.Scheduler = None,
+    address: o.Address = None,
     json_lines: o.JsonLines = False,
     rotate: o.Rotate = True,
 ) -> None:
@@ -133,7 +136,17 @@ def cartoon3d(
     yaws = parse_numbers(yaw, "--yaw")
     lights = [parse_numbers(item, "--light", 2) for item in light]
     pipeline = PipelineOptions(faces=faces, aligned=aligned, on_no_face=on_no_face, rotate=rotate)
-    opts = RunOptions(pipeline, recursive, overwrite, None, device, threads, workers)
+    opts = RunOptions(
+        pipeline,
+        recursive,
+        overwrite,
+        None,
+        device,
+        threads,
+        workers,
+        backend,
+        o.backend_address(backend, scheduler, address),
+    )
 
     def load(threads: int) -> Loaded:
         from portraitcli.cli.run import load_task

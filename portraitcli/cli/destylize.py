@@ -21,6 +21,9 @@ def destylize(
     device: o.Device = "auto",
     threads: o.Threads = 0,
     workers: o.Workers = 0,
+    backend: o.Backend = "local",
+    scheduler: o.Scheduler = None,
+    address: o.Address = None,
     json_lines: o.JsonLines = False,
     rotate: o.Rotate = True,
 ) -> None:
@@ -53,6 +56,8 @@ def destylize(
         device=device,
         threads=threads,
         workers=workers,
+        backend=backend,
+        address=o.backend_address(backend, scheduler, address),
         json_lines=json_lines,
         rotate=rotate,
         default_size=256,

@@ -45,6 +45,35 @@ Workers = Annotated[
         "for 8 files or more, else 1.",
     ),
 ]
+Backend = Annotated[
+    Literal["local", "dask", "ray"],
+    typer.Option("--backend", help="local: this machine; dask or ray: a cluster (optional extras, resumable)."),
+]
+Scheduler = Annotated[
+    str | None,
+    typer.Option("--scheduler", help="--backend dask: the scheduler's address (default: a local cluster)."),
+]
+Address = Annotated[
+    str | None,
+    typer.Option("--address", help="--backend ray: the cluster's address or auto (default: a local Ray)."),
+]
+
+
+def backend_address(backend: str, scheduler: str | None, address: str | None) -> str | None:
+    """The cluster address of ``--backend``: ``--scheduler`` for dask, ``--address`` for ray.
+
+    Raises:
+        UsageError: an address given for the other backend, or for ``local``.
+    """
+    from portraitcli.errors import UsageError
+
+    if scheduler and backend != "dask":
+        raise UsageError("--scheduler goes with --backend dask")
+    if address and backend != "ray":
+        raise UsageError("--address goes with --backend ray")
+    return scheduler or address
+
+
 JsonLines = Annotated[
     bool, typer.Option("--json", help="Print one JSON record per input on stdout (input, output, status, ...).")
 ]

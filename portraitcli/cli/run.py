@@ -84,6 +84,8 @@ def run_image_command(
     json_lines: bool,
     default_size: int | None,
     workers: int = 0,
+    backend: str = "local",
+    address: str | None = None,
     whole: bool = False,
     rotate: bool = True,
     model_kwargs: dict[str, Any] | None = None,
@@ -101,7 +103,7 @@ def run_image_command(
         whole=whole,
         rotate=rotate,
     )
-    opts = RunOptions(pipeline, recursive, overwrite, ext, device, threads, workers)
+    opts = RunOptions(pipeline, recursive, overwrite, ext, device, threads, workers, backend, address)
     run_batch(
         task,
         inputs,

@@ -94,6 +94,9 @@ def stylize(
     device: o.Device = "auto",
     threads: o.Threads = 0,
     workers: o.Workers = 0,
+    backend: o.Backend = "local",
+    scheduler: o.Scheduler = None,
+    address: o.Address = None,
     json_lines: o.JsonLines = False,
 ) -> None:
     """Paint photos in the style of an image (AdaIN on MobileNetV2, or Gatys et al.'s optimisation).
@@ -120,7 +123,17 @@ def stylize(
         raise UsageError(f"--size must be between 16 and {MAX_SIDE} px for a whole photo, got {side}")
     style_rgb = read_image(style).rgb  # a missing or broken style image: BadInputError, exit 3
     pipeline = PipelineOptions(faces=faces, on_no_face=on_no_face, size=side, whole=whole, whole_side=side)
-    opts = RunOptions(pipeline, recursive, overwrite, ext, device, threads, workers)
+    opts = RunOptions(
+        pipeline,
+        recursive,
+        overwrite,
+        ext,
+        device,
+        threads,
+        workers,
+        backend,
+        o.backend_address(backend, scheduler, address),
+    )
 
     def load(threads: int) -> Loaded:
         from portraitcli.models.base import load_model
