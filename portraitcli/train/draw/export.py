@@ -73,7 +73,8 @@ def export_run(run_dir: Path, ckpt: Path, console: Console | None = None) -> Pat
         path,
         diff,
         console,
-        input=INPUT_CONTRACT,
+        # norm-free networks trained on crops of a larger framing (draw-v3): --size draws bigger crops
+        input={**INPUT_CONTRACT, "fully_convolutional": cfg.norm == "none" and cfg.train_crop > 0},
         output={"layout": "NCHW", "channels": "gray", "range": [-1, 1]},
         license=LICENSES.get(cfg.dataset, LICENSES["fs2k"]),
         weights="average" if average else "last",
