@@ -21,9 +21,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from portraitcli.batch import Loaded, RunOptions, failure_record, process_file, skipped_record
+from portraitcli.batch import Loaded, RunOptions, failure_record, in_order, pending, process_file
 from portraitcli.errors import UsageError
-from portraitcli.io.image import remove_stale_parts
 from portraitcli.io.plan import Plan
 
 BACKENDS = ("local", "dask", "ray")
@@ -51,33 +50,6 @@ def remote_file(
         return failure_record(job, e, t0)
 
 
-def _todo(run_plan: Plan) -> tuple[list[int], dict[int, dict]]:
-    remove_stale_parts({j.output.parent for j in run_plan.jobs})
-    done = {}
-    for i, job in enumerate(run_plan.jobs):
-        existing = run_plan.existing(job)
-        if existing and not run_plan.overwrite:
-            done[i] = skipped_record(job, existing)
-    return [i for i in range(len(run_plan.jobs)) if i not in done], done
-
-
-def _in_order(
-    run_plan: Plan, done: dict[int, dict], result: Callable[[int], dict], close: Callable[[], None]
-) -> Iterator[dict]:
-    try:
-        for i, job in enumerate(run_plan.jobs):
-            if i in done:
-                yield done[i]
-                continue
-            t0 = time.perf_counter()
-            try:
-                yield result(i)
-            except Exception as e:  # the task was lost (a worker died)
-                yield failure_record(job, e, t0)
-    finally:
-        close()
-
-
 def _missing(backend: str, package: str) -> UsageError:
     return UsageError(f"--backend {backend} needs {package}: pip install 'portraitcli[{backend}]'")
 
@@ -88,7 +60,7 @@ def run_dask(run_plan: Plan, load: Callable[[int], Loaded], opts: RunOptions, wo
         from dask.distributed import Client, LocalCluster
     except ImportError:
         raise _missing("dask", "dask[distributed]") from None
-    todo, done = _todo(run_plan)
+    todo, done = pending(run_plan)
     cluster = None
     if opts.address:
         client = Client(opts.address)
@@ -108,7 +80,7 @@ def run_dask(run_plan: Plan, load: Callable[[int], Loaded], opts: RunOptions, wo
         if cluster is not None:
             cluster.close()
 
-    return _in_order(run_plan, done, lambda i: futures[i].result(), close)
+    return in_order(run_plan, done, lambda i: futures[i].result(), close)
 
 
 def run_ray(run_plan: Plan, load: Callable[[int], Loaded], opts: RunOptions, workers: int) -> Iterator[dict]:
@@ -117,7 +89,7 @@ def run_ray(run_plan: Plan, load: Callable[[int], Loaded], opts: RunOptions, wor
         import ray
     except ImportError:
         raise _missing("ray", "ray") from None
-    todo, done = _todo(run_plan)
+    todo, done = pending(run_plan)
     started = not ray.is_initialized()
     if started:
         kwargs: dict[str, Any] = {"address": opts.address} if opts.address else {"num_cpus": workers}
@@ -133,7 +105,7 @@ def run_ray(run_plan: Plan, load: Callable[[int], Loaded], opts: RunOptions, wor
         if started:
             ray.shutdown()
 
-    return _in_order(run_plan, done, lambda i: ray.get(refs[i]), close)
+    return in_order(run_plan, done, lambda i: ray.get(refs[i]), close)
 
 
 def run_backend(

@@ -300,6 +300,37 @@ def _work(index: int) -> dict[str, Any]:
         return failure_record(job, e, t0)
 
 
+def pending(run_plan: Plan) -> tuple[list[int], dict[int, dict[str, Any]]]:
+    """Before a batch runs elsewhere (worker processes, a cluster): remove stale temporary files,
+    then split the jobs into those to run (indices) and the skipped ones' records (outputs exist)."""
+    remove_stale_parts({j.output.parent for j in run_plan.jobs})
+    done: dict[int, dict[str, Any]] = {}
+    for i, job in enumerate(run_plan.jobs):
+        existing = run_plan.existing(job)
+        if existing and not run_plan.overwrite:
+            done[i] = skipped_record(job, existing)
+    return [i for i in range(len(run_plan.jobs)) if i not in done], done
+
+
+def in_order(
+    run_plan: Plan, done: dict[int, dict[str, Any]], result: Callable[[int], dict], close: Callable[[], None]
+) -> Iterator[dict[str, Any]]:
+    """Every job's record in input order: ``done[i]``, else ``result(i)`` (which waits for it; a
+    lost task, a dead worker, becomes that file's failure); ``close()`` when finished or stopped."""
+    try:
+        for i, job in enumerate(run_plan.jobs):
+            if i in done:
+                yield done[i]
+                continue
+            t0 = time.perf_counter()
+            try:
+                yield result(i)
+            except Exception as e:
+                yield failure_record(job, e, t0)
+    finally:
+        close()
+
+
 def run_parallel(run_plan: Plan, load: Callable[[int], Loaded], opts: RunOptions, workers: int) -> Iterator[dict]:
     """:func:`run` in ``workers`` forked processes, each with its own model and detector
     (``load(threads)``, :func:`worker_threads` ONNX Runtime threads each); records come in
@@ -312,33 +343,12 @@ def run_parallel(run_plan: Plan, load: Callable[[int], Loaded], opts: RunOptions
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    remove_stale_parts({j.output.parent for j in run_plan.jobs})
-    done: dict[int, dict[str, Any]] = {}
-    for i, job in enumerate(run_plan.jobs):
-        existing = run_plan.existing(job)
-        if existing and not run_plan.overwrite:
-            done[i] = skipped_record(job, existing)
-    threads = worker_threads(opts.threads, workers)
+    todo, done = pending(run_plan)
     pool = ProcessPoolExecutor(
         workers,
         mp_context=multiprocessing.get_context("fork"),
         initializer=_init_worker,
-        initargs=(load, threads, run_plan, opts),
+        initargs=(load, worker_threads(opts.threads, workers), run_plan, opts),
     )
-    futures = {i: pool.submit(_work, i) for i in range(len(run_plan.jobs)) if i not in done}
-
-    def in_order() -> Iterator[dict[str, Any]]:
-        try:
-            for i, job in enumerate(run_plan.jobs):
-                if i in done:
-                    yield done[i]
-                    continue
-                t0 = time.perf_counter()
-                try:
-                    yield futures[i].result()
-                except Exception as e:  # a worker died (killed, out of memory): this file failed
-                    yield failure_record(job, e, t0)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-
-    return in_order()
+    futures = {i: pool.submit(_work, i) for i in todo}
+    return in_order(run_plan, done, lambda i: futures[i].result(), lambda: pool.shutdown(True, cancel_futures=True))
