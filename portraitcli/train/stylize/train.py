@@ -156,7 +156,7 @@ def train(cfg: StylizeConfig, data: Path, run_dir: Path, console: Console | None
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            meter.add({"content": float(c_loss.mean()), "style": float(s_loss.mean())})
+            meter.add({"content": c_loss.mean().item(), "style": s_loss.mean().item()})
         return meter.mean()
 
     val_rng = np.random.default_rng([cfg.seed, 5])
