@@ -138,10 +138,17 @@ def stylize(
     def load(threads: int) -> Loaded:
         from portraitcli.models.base import load_model
 
-        model = load_model("stylize", device, threads)  # the framing of --face, and the fast model
-        if method == "gatys":
+        if method == "gatys":  # no trained weights: the framing of --face is the sketch model's, 512 px wide
+            from portraitcli.runtime.weights import find_model
+
+            sketch = find_model("sketch").template
+            assert sketch is not None
+            w, h = sketch.size
+            template = sketch.scaled(DEFAULT_SIDE, round(DEFAULT_SIDE * h / w / 16) * 16)
             run = functools.partial(_gatys_runner(iters, device, threads), style=style_rgb)
         else:
+            model = load_model("stylize", device, threads)
+            template = model.spec.template
             run = functools.partial(model.run, style=style_rgb)
         run = functools.partial(run, strength=strength, preserve_color=preserve_color)
         detector = None
@@ -149,7 +156,7 @@ def stylize(
             from portraitcli.face.detect import FaceDetector
 
             detector = FaceDetector()
-        return Loaded(run, model.spec.template, detector)
+        return Loaded(run, template, detector)
 
     run_batch("stylize", inputs, output, opts, load, json_lines=json_lines)
 
