@@ -40,6 +40,11 @@ Report = Annotated[Path | None, typer.Option("--report", help="Also write the wh
 JsonOut = Annotated[bool, typer.Option("--json", help="Print the whole result JSON on stdout (default: the metrics).")]
 
 
+RunModel = Annotated[
+    Path | None, typer.Option("--model", help="A run's model.onnx to score instead of the shipped model.")
+]
+
+
 def _finish(result: dict, task: str, out: Path, report: Path | None, json_out: bool, console: object) -> None:
     """Write ``--report``, say where the report went, print the JSON on stdout."""
     import json
@@ -103,9 +108,7 @@ def benchmark_draw(
     data: Annotated[
         Path | None, typer.Option("--data", help="Datasets folder (holds fs2k/); default $PORTRAIT_DATA.")
     ] = None,
-    model: Annotated[
-        Path | None, typer.Option("--model", help="A run's model.onnx to score instead of the shipped model.")
-    ] = None,
+    model: RunModel = None,
     compare: Annotated[
         list[str], typer.Option("--compare", help="NAME=RUN_DIR of another draw run to score beside it (repeatable).")
     ] = [],  # noqa: B006
@@ -139,9 +142,7 @@ def benchmark_stylize(
         Path | None,
         typer.Option("--data", help="Datasets folder (fs2k, cufs, wikiart224, toon); default $PORTRAIT_DATA."),
     ] = None,
-    model: Annotated[
-        Path | None, typer.Option("--model", help="A run's model.onnx to score instead of the shipped model.")
-    ] = None,
+    model: RunModel = None,
     contents: Annotated[int, typer.Option("--contents", min=2, help="Content photos (x 10 styles).")] = 50,
     gatys: Annotated[int, typer.Option("--gatys", min=0, help="Pairs for the Gatys row (0: none).")] = 10,
     out: Output = Path("docs/benchmarks"),
@@ -173,9 +174,7 @@ def benchmark_destylize(
         Path | None,
         typer.Option("--data", help="Datasets folder (CUFS sketch and round-trip columns); default $PORTRAIT_DATA."),
     ] = None,
-    model: Annotated[
-        Path | None, typer.Option("--model", help="A run's model.onnx to score instead of the shipped model.")
-    ] = None,
+    model: RunModel = None,
     compare: Annotated[
         list[str],
         typer.Option("--compare", help="NAME=RUN_DIR of another destylize run, e.g. a baseline (repeatable)."),
