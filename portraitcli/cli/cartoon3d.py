@@ -114,6 +114,7 @@ def cartoon3d(
     address: o.Address = None,
     json_lines: o.JsonLines = False,
     rotate: o.Rotate = True,
+    detector: o.FaceDetectorName = "mtcnn",
 ) -> None:
     """Turn face photos into 3-D cartoon avatars: a 2-D cartoon, then its depth (Unsup3d-style) and a textured mesh.
 
@@ -153,7 +154,7 @@ def cartoon3d(
         from portraitcli.io.image import atomic_folder
         from portraitcli.models.base import load_model
 
-        cartoon = load_task("cartoon", device, threads, not aligned)
+        cartoon = load_task("cartoon", device, threads, not aligned, detector_name=detector)
         recon_model = load_model("recon3d", device, threads)
 
         def write(folder: Path, result: Any, protect: frozenset[Path]) -> list[Path]:

@@ -26,6 +26,7 @@ def destylize(
     address: o.Address = None,
     json_lines: o.JsonLines = False,
     rotate: o.Rotate = True,
+    detector: o.FaceDetectorName = "mtcnn",
 ) -> None:
     """Recover the photorealistic face behind a painting or sketch (IFRP Style Removal Network).
 
@@ -60,6 +61,7 @@ def destylize(
         address=o.backend_address(backend, scheduler, address),
         json_lines=json_lines,
         rotate=rotate,
+        detector=detector,
         default_size=256,
     )
 

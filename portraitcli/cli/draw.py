@@ -32,6 +32,7 @@ def draw(
     json_lines: o.JsonLines = False,
     whole: o.Whole = False,
     rotate: o.Rotate = True,
+    detector: o.FaceDetectorName = "mtcnn",
 ) -> None:
     """Turn face photos into artist's portrait drawings (wavelet disentanglement GAN trained on FS2K).
 
@@ -66,6 +67,7 @@ def draw(
         json_lines=json_lines,
         whole=whole,
         rotate=rotate,
+        detector=detector,
         default_size=512,
         model_kwargs={"style": int(style)},
     )

@@ -83,6 +83,13 @@ Whole = Annotated[
         "--whole", help="Stylize the whole photo at its own size (tiled; no face detection, background included)."
     ),
 ]
+FaceDetectorName = Annotated[
+    Literal["mtcnn", "hog"],
+    typer.Option(
+        "--detector",
+        help="mtcnn: MTCNN boxes with dlib's landmarks (fast; dlib HOG when it finds nothing); hog: dlib HOG only.",
+    ),
+]
 Rotate = Annotated[
     bool,
     typer.Option("--rotate/--no-rotate", help="No face found: try the photo turned by 90, 180 or 270 degrees."),

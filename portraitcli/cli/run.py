@@ -37,12 +37,14 @@ def load_task(
     need_detector: bool,
     model_kwargs: dict[str, Any] | None = None,
     crop_width: int | None = None,
+    detector_name: str = "mtcnn",
 ) -> Loaded:
     """Build the :class:`Loaded` runner for the newest shipped model of ``task``.
 
     ``model_kwargs`` (e.g. ``{"style": 2}`` for draw) are passed to every ``model.run`` call;
     whole-photo tiles run without the sketch model's per-face exposure matching.
     ``crop_width``: the output width asked for with ``--size`` (see :func:`crop_template`).
+    ``detector_name``: ``--detector`` (:func:`portraitcli.face.detect.make_detector`).
     """
     import functools
 
@@ -53,9 +55,9 @@ def load_task(
         template = crop_template(template, crop_width, fully_convolutional)
     detector = None
     if need_detector:
-        from portraitcli.face.detect import FaceDetector
+        from portraitcli.face.detect import make_detector
 
-        detector = FaceDetector()
+        detector = make_detector(detector_name)
     kwargs = model_kwargs or {}
     tile_kwargs = {**kwargs, "match_exposure": False} if "match_exposure" in kwargs else kwargs
     return Loaded(
@@ -88,6 +90,7 @@ def run_image_command(
     address: str | None = None,
     whole: bool = False,
     rotate: bool = True,
+    detector: str = "mtcnn",
     model_kwargs: dict[str, Any] | None = None,
 ) -> None:
     """Validate the options, then run the task's model over the inputs."""
@@ -110,7 +113,13 @@ def run_image_command(
         output,
         opts,
         lambda n_threads: load_task(
-            task, device, n_threads, not (aligned or whole), model_kwargs, None if aligned or whole else size
+            task,
+            device,
+            n_threads,
+            not (aligned or whole),
+            model_kwargs,
+            None if aligned or whole else size,
+            detector,
         ),
         json_lines=json_lines,
     )

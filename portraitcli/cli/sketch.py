@@ -29,6 +29,7 @@ def sketch(
     json_lines: o.JsonLines = False,
     whole: o.Whole = False,
     rotate: o.Rotate = True,
+    detector: o.FaceDetectorName = "mtcnn",
     match_exposure: Annotated[
         bool,
         typer.Option(
@@ -74,6 +75,7 @@ def sketch(
         json_lines=json_lines,
         whole=whole,
         rotate=rotate,
+        detector=detector,
         default_size=400,
         model_kwargs={"match_exposure": match_exposure},
     )

@@ -98,6 +98,7 @@ def stylize(
     scheduler: o.Scheduler = None,
     address: o.Address = None,
     json_lines: o.JsonLines = False,
+    detector: o.FaceDetectorName = "mtcnn",
 ) -> None:
     """Paint photos in the style of an image (AdaIN on MobileNetV2, or Gatys et al.'s optimisation).
 
@@ -151,12 +152,12 @@ def stylize(
             template = model.spec.template
             run = functools.partial(model.run, style=style_rgb)
         run = functools.partial(run, strength=strength, preserve_color=preserve_color)
-        detector = None
+        face_detector = None
         if not whole:
-            from portraitcli.face.detect import FaceDetector
+            from portraitcli.face.detect import make_detector
 
-            detector = FaceDetector()
-        return Loaded(run, template, detector)
+            face_detector = make_detector(detector)
+        return Loaded(run, template, face_detector)
 
     run_batch("stylize", inputs, output, opts, load, json_lines=json_lines)
 
