@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from portraitcli.face.detect import FaceDetector  # noqa: E402
-from portraitcli.face.mtcnn import MTCNNFaceDetector, hog_box  # noqa: E402
+from portraitcli.face.mtcnn import MTCNNFaceDetector  # noqa: E402
 from portraitcli.io import read_image  # noqa: E402
 
 
@@ -73,7 +73,12 @@ def fit(data: Path, n: int) -> dict[str, float]:
             )
         )
     med = np.median(np.asarray(rows), 0)
-    return {"n": len(rows), "dx": round(float(med[0]), 3), "dy": round(float(med[1]), 3), "side": round(float(med[2]), 3)}
+    return {
+        "n": len(rows),
+        "dx": round(float(med[0]), 3),
+        "dy": round(float(med[1]), 3),
+        "side": round(float(med[2]), 3),
+    }
 
 
 def _interocular(kps: np.ndarray) -> float:

@@ -166,6 +166,10 @@ def test_every_command_but_train_runs_without_torch(astronaut: np.ndarray, tmp_p
     for command in ("sketch", "draw", "destylize"):
         done = portrait(command, str(photo), "-o", str(tmp_path / command / "a.png"))
         assert done.returncode == 0 and (tmp_path / command / "a.png").is_file(), (command, done.stderr)
+    done = portrait("stylize", str(photo), "--style", str(photo), "-o", str(tmp_path / "stylize" / "a.png"))
+    assert done.returncode == 0 and (tmp_path / "stylize" / "a.png").is_file(), done.stderr
+    done = portrait("stylize", str(photo), "--style", str(photo), "--method", "gatys", "-o", str(tmp_path / "g.png"))
+    assert done.returncode == 6 and "torch" in done.stderr and not (tmp_path / "g.png").exists(), done.stderr
     done = portrait("cartoon3d", str(photo), "-o", str(tmp_path / "cartoon3d"), "--size", "64")
     assert done.returncode == 0 and (tmp_path / "cartoon3d" / "mesh.glb").is_file(), done.stderr
     done = portrait(
