@@ -44,7 +44,7 @@ def load_task(
     ``model_kwargs`` (e.g. ``{"style": 2}`` for draw) are passed to every ``model.run`` call;
     whole-photo tiles run without the sketch model's per-face exposure matching.
     ``crop_width``: the output width asked for with ``--size`` (see :func:`crop_template`).
-    ``detector_name``: ``--detector`` (:func:`portraitcli.face.detect.make_detector`).
+    ``detector_name``: ``--detector`` (:func:`portraitcli.face.mtcnn.make_detector`).
     """
     import functools
 
@@ -55,7 +55,7 @@ def load_task(
         template = crop_template(template, crop_width, fully_convolutional)
     detector = None
     if need_detector:
-        from portraitcli.face.detect import make_detector
+        from portraitcli.face.mtcnn import make_detector
 
         detector = make_detector(detector_name)
     kwargs = model_kwargs or {}

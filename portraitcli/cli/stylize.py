@@ -154,7 +154,7 @@ def stylize(
         run = functools.partial(run, strength=strength, preserve_color=preserve_color)
         face_detector = None
         if not whole:
-            from portraitcli.face.detect import make_detector
+            from portraitcli.face.mtcnn import make_detector
 
             face_detector = make_detector(detector)
         return Loaded(run, template, face_detector)

@@ -21,8 +21,6 @@ from portraitcli.types import Face
 #: Landmark order of dlib's 5-point model. "left"/"right" are the subject's: the
 #: subject's left eye is on the image's right side.
 KPS_NAMES = ("left_eye_outer", "left_eye_inner", "right_eye_outer", "right_eye_inner", "nose_base")
-#: ``--detector`` choices: MTCNN boxes with dlib landmarks (HOG as its fallback), or dlib HOG alone.
-DETECTORS = ("mtcnn", "hog")
 
 
 def model_file(name: str) -> Path:
@@ -150,25 +148,3 @@ class FaceDetector:
             faces.append(Face(bbox=bbox, kps=self.landmarks(rgb, bbox), score=float(s)))
         faces.sort(key=lambda f: (-f.area * min(f.score, 1.0), -f.score))
         return faces
-
-
-def make_detector(name: str = "mtcnn") -> FaceDetector:
-    """The face detector called ``name`` (see :data:`DETECTORS`).
-
-    ``mtcnn``: :class:`portraitcli.face.mtcnn.MTCNNFaceDetector` (MTCNN boxes, dlib's
-    landmarks, HOG when MTCNN finds nothing; 5-10x faster than HOG, same recall or
-    better: docs/benchmarks/detector.md); ``hog``: :class:`FaceDetector` alone.
-
-    Raises:
-        UsageError: an unknown name.
-        WeightsError: the MTCNN networks are missing or altered.
-    """
-    if name == "hog":
-        return FaceDetector()
-    if name == "mtcnn":
-        from portraitcli.face.mtcnn import MTCNNFaceDetector
-
-        return MTCNNFaceDetector()
-    from portraitcli.errors import UsageError
-
-    raise UsageError(f"--detector must be one of {', '.join(DETECTORS)}, got {name!r}")

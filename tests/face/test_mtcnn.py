@@ -9,8 +9,17 @@ import numpy as np
 import pytest
 
 from portraitcli.errors import WeightsError
-from portraitcli.face.detect import FaceDetector, make_detector
-from portraitcli.face.mtcnn import MTCNNFaceDetector, calibrate, face_weights_dir, hog_box, nms, square
+from portraitcli.face.detect import FaceDetector
+from portraitcli.face.mtcnn import (
+    MTCNNFaceDetector,
+    calibrate,
+    eyes_agree,
+    face_weights_dir,
+    hog_box,
+    make_detector,
+    nms,
+    square,
+)
 
 
 def test_nms_union_and_min_by_hand() -> None:
@@ -52,6 +61,19 @@ def test_astronaut_agrees_with_dlib_hog(mtcnn: MTCNNFaceDetector, astronaut: np.
     # MTCNN's own eye centres lie between dlib's eye corners
     eyes_x = sorted(boxes[0, 5:7])
     assert hog.kps[2, 0] < eyes_x[0] < hog.kps[3, 0] and hog.kps[1, 0] < eyes_x[1] < hog.kps[0, 0]
+
+
+def test_a_sideways_face_is_dropped_for_the_rotation_search(astronaut: np.ndarray) -> None:
+    """MTCNN finds the astronaut turned by 270 degrees, but its eyes and dlib's disagree: no face,
+    so `--rotate` turns the photo upright instead of cropping a sideways face."""
+    turned = np.ascontiguousarray(np.rot90(astronaut, 3))
+    mtcnn = MTCNNFaceDetector(fallback=False)
+    row = mtcnn.boxes(turned)[0]
+    assert row[4] > 0.9  # O-Net is sure
+    assert not eyes_agree(row, mtcnn.landmarks(turned, hog_box(row)))
+    assert mtcnn.detect(turned) == []
+    upright = mtcnn.boxes(astronaut)[0]
+    assert eyes_agree(upright, mtcnn.landmarks(astronaut, hog_box(upright)))
 
 
 def test_flat_image_has_no_face_even_after_the_fallback(mtcnn: MTCNNFaceDetector) -> None:
