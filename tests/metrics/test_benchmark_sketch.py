@@ -48,9 +48,9 @@ def test_benchmark_sketch_regenerates_the_shipped_numbers(tmp_path: Path, capsys
     docs = json.loads((REPO / "docs" / "benchmarks" / "sketch.json").read_text())
     assert docs["sha256"] == result["sha256"]
     for k in cufs:  # the same CUFS numbers (the identity here is on 60 photos, docs' on all 1,045)
-        # ORT's last digits vary with the CPU; spike_fs2k's photos also pass detection and an affine
-        # warp whose SIMD paths differ between AMD and Intel hosts (measured: 5e-5 relative)
-        rel = 2e-4 if k == "spike_fs2k" else 1e-5
+        # ORT's last digits vary with the CPU and its load; the Nyquist spikes (a ratio of the outputs'
+        # spectral energy at the highest frequencies) amplify them: 5e-5 relative measured between hosts
+        rel = 2e-4 if k.startswith("spike") else 1e-5
         assert result["metrics"][k] == pytest.approx(docs["metrics"][k], rel=rel), k
     manifest = json.loads(manifest_before)["models"][result["model"]]
     recorded = result["manifest_metrics"][result["model"]]
