@@ -29,7 +29,7 @@ class StylizeConfig:
     lr_milestones: tuple[float, ...] = (0.6, 0.85)  # fractions of the epochs
     lr_gamma: float = 0.3
     lambda_content: float = 1.0
-    lambda_style: float = 2.0
+    lambda_style: float = 8.0  # stylize-v1: 2.0 (closer to the photo, less of the style)
     p_wikiart: float = 0.7
     n_utkface: int = 2000  # UTKFace training-split faces among the contents
     max_per_source: int = 0  # > 0: at most this many contents and styles of each source, evenly spaced (tests)
