@@ -23,8 +23,8 @@ import onnxruntime as ort
 from portraitcli.runtime.weights import find_model, verify
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
-#: task -> input channels (draw-v3 takes the photo and a style one-hot image stack).
-TASKS = {"sketch": 3, "draw": 6, "cartoon": 3}
+#: The tasks whose models take one image stack with a batch axis.
+TASKS = ("sketch", "draw", "cartoon")
 
 
 def per_face_ms(session: ort.InferenceSession, x: np.ndarray, repeats: int) -> float:
@@ -47,7 +47,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     rows = []
-    for task, channels in TASKS.items():
+    for task in TASKS:
         spec = find_model(task)
         if spec is None or spec.template is None:
             continue
@@ -56,6 +56,7 @@ def main() -> None:
             options = ort.SessionOptions()
             options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
             session = ort.InferenceSession(str(verify(spec)), options, providers=["CPUExecutionProvider"])
+            channels = session.get_inputs()[0].shape[1]  # draw-v3: the photo and its style planes
             ms = {}
             for batch in (1, args.batch):
                 x = rng.uniform(-1, 1, (batch, channels, h, w)).astype(np.float32)

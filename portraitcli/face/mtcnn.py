@@ -294,8 +294,6 @@ class MTCNNFaceDetector(FaceDetector):
             rgb if scale == 1.0 else cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
         )
         found = self.boxes(np.ascontiguousarray(small))
-        if not len(found):
-            return super().detect(rgb) if self.fallback else []
         faces = []
         for row in found:
             bbox = tuple(v / scale for v in hog_box(row))
@@ -316,7 +314,7 @@ def make_detector(name: str = "mtcnn") -> FaceDetector:
     """The face detector called ``name`` (see :data:`DETECTORS`).
 
     ``mtcnn``: :class:`MTCNNFaceDetector` (MTCNN boxes, dlib's
-    landmarks, HOG when MTCNN finds nothing; 5-10x faster than HOG, same recall or
+    landmarks, HOG when MTCNN finds nothing; 3-6x faster than HOG, same recall or
     better: docs/benchmarks/detector.md); ``hog``: :class:`~portraitcli.face.detect.FaceDetector` alone.
 
     Raises:
