@@ -38,7 +38,13 @@ def _run(*args: str) -> tuple[int, list[dict]]:
 @cache
 def _local_ray_fails() -> str:
     """Why a local Ray cannot run one task on this machine ('' when it can), probed in a subprocess."""
-    probe = "import ray; ray.init(num_cpus=1, include_dashboard=False); assert ray.get(ray.remote(lambda: 1).remote()) == 1"
+    probe = "\n".join(
+        [
+            "import ray",
+            "ray.init(num_cpus=1, include_dashboard=False)",
+            "assert ray.get(ray.remote(lambda: 1).remote()) == 1",
+        ]
+    )
     try:
         done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=180)
     except subprocess.TimeoutExpired:
