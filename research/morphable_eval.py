@@ -21,20 +21,16 @@ at the true pose), median over faces. Writes docs/experiments/morphable_fit.md.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from morphable import Fit, fit_landmarks, fitted_depth, load_sfm  # noqa: E402
-
 from portraitcli.data import data_root  # noqa: E402
 from portraitcli.data.synth_depth import rasterize  # noqa: E402
 from portraitcli.evaluation.cartoon3d import reduce_depth  # noqa: E402
 from portraitcli.face.detect import FaceDetector  # noqa: E402
+from portraitcli.face.morphable import Fit, fit_landmarks, fitted_depth, load_sfm  # noqa: E402
 from portraitcli.face.shape import project, to_protocol  # noqa: E402
 from portraitcli.metrics.depth import erode_mask, mad, side  # noqa: E402
 from portraitcli.models.recon3d import rotation_matrix  # noqa: E402

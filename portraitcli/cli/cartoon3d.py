@@ -11,6 +11,8 @@ from portraitcli.cli import options as o
 
 DEFAULT_YAWS = "-45,-30,-15,0,15,30,45"
 DEFAULT_LIGHTS = ["-0.8,-0.4", "0.8,-0.4"]
+#: Yaw angles (degrees) of the head's views in head.png.
+HEAD_YAWS = (-30.0, 0.0, 30.0)
 
 
 def parse_numbers(text: str, option: str, count: int | None = None) -> list[float]:
@@ -39,8 +41,14 @@ def write_face(
     yaws: list[float],
     pitch: float,
     lights: list[list[float]],
+    sfm: Any = None,
+    expression: dict[str, float] | None = None,
 ) -> list[Path]:
-    """Run the 3-D stage on one cartoon crop and write every output into ``folder``; return the paths."""
+    """Run the 3-D stage on one cartoon crop and write every output into ``folder``; return the paths.
+
+    With ``sfm`` (the morphable model) also the fitted head, its expression set by ``expression``
+    (:func:`portraitcli.models.cartoon3d.parse_expression`), as head.obj / head.glb.
+    """
     import json
 
     import numpy as np
@@ -70,6 +78,25 @@ def write_face(
         write_image(folder / "views.png", np.concatenate(views, axis=1)),
         write_image(folder / "relit.png", np.concatenate(relit, axis=1)),
     ]
+    head_meta = None
+    if sfm is not None:
+        from portraitcli.face.morphable import EXPRESSIONS
+        from portraitcli.metrics.identity import template_box
+
+        fitted = c3d.fit_head(sfm, cartoon, template_box(cartoon_template.kps))
+        head = c3d.with_expression(fitted, expression or {})
+        paths += write_textured_mesh(folder, *c3d.head_mesh(sfm, head, (tw, th)), cartoon, stem="head")
+        head_views = [c3d.render_head(sfm, head, cartoon, yaw, size) for yaw in HEAD_YAWS]
+        paths.append(write_image(folder / "head.png", np.concatenate(head_views, axis=1)))
+        head_meta = {
+            "model": "Surrey Face Model 3448 (63 shape components, 6 expression blendshapes), fitted to dlib's 68 "
+            "landmarks of cartoon.png",
+            "fitted_expression": dict(zip(EXPRESSIONS, np.round(fitted.expression, 4).tolist())),
+            "expression": dict(zip(EXPRESSIONS, np.round(head.expression, 4).tolist())),
+            "shape_coefficients": np.round(fitted.fit.alpha, 4).tolist(),
+            "texture": "cartoon.png, projected through the fitted pose and expression",
+            "views": {"yaw": list(HEAD_YAWS), "file": "head.png"},
+        }
     recon = face3d.recon
     meta = {
         "view": dict(zip(("pitch", "yaw", "roll", "tx", "ty", "tz"), np.round(recon.view.astype(float), 4).tolist())),
@@ -82,6 +109,8 @@ def write_face(
         "lights": [{"lx": lx, "ly": ly} for lx, ly in lights],
         "models": {"recon3d": recon_model.spec.name},
     }
+    if head_meta is not None:
+        meta["head"] = head_meta
     paths.append(write_text_atomic(folder / "cartoon3d.json", json.dumps(meta, indent=2) + "\n"))
     return paths
 
@@ -101,6 +130,17 @@ def cartoon3d(
         typer.Option("--light", help="Light direction LX,LY for a relit image (repeatable; LX > 0 from the right)."),
     ] = DEFAULT_LIGHTS,  # noqa: B006
     size: Annotated[int, typer.Option("--size", help="Side of the 3-D outputs in px.", min=64, max=1024)] = 256,
+    expression: Annotated[
+        str | None,
+        typer.Option(
+            "--expression",
+            help="Expression of the head mesh, NAME=WEIGHT,... with weights in 0..1; names: "
+            "anger, disgust, fear, happiness, sadness, surprise (default: the photo's).",
+        ),
+    ] = None,
+    neutral: Annotated[
+        bool, typer.Option("--neutral", help="Remove the photo's expression from the head (then --expression).")
+    ] = False,
     recursive: o.Recursive = False,
     overwrite: o.Overwrite = False,
     faces: o.Faces = "largest",
@@ -120,13 +160,16 @@ def cartoon3d(
 
     Each input gets a folder: cartoon.png, face.png, depth.png (16-bit) and depth.npy,
     normal.png, albedo.png, mesh.obj / mesh.mtl / texture.png and mesh.glb, views.png (the
-    face turned by each --yaw), relit.png (one image per --light) and cartoon3d.json.
-    With --faces all, one sub-folder per face.
+    face turned by each --yaw), relit.png (one image per --light), the fitted 3-D head
+    head.obj / head.mtl / head-texture.png / head.glb and head.png (views at -30, 0 and 30
+    degrees): a morphable face model with the person's shape and the photo's expression
+    unless --expression / --neutral change it; and cartoon3d.json. With --faces all, one sub-folder per face.
 
     Examples:
 
         portrait cartoon3d photo.jpg -o avatar/
         portrait cartoon3d photos/ -o avatars/ --yaw -30,0,30 --light 0.8,-0.4
+        portrait cartoon3d photo.jpg -o smile/ --neutral --expression happiness=0.8
     """
     from portraitcli.batch import Loaded, RunOptions
     from portraitcli.cli.batch import run_batch
@@ -136,6 +179,9 @@ def cartoon3d(
     check_device(device)
     yaws = parse_numbers(yaw, "--yaw")
     lights = [parse_numbers(item, "--light", 2) for item in light]
+    from portraitcli.models.cartoon3d import parse_expression
+
+    expression_weights = parse_expression(expression, neutral)
     pipeline = PipelineOptions(faces=faces, aligned=aligned, on_no_face=on_no_face, rotate=rotate)
     opts = RunOptions(
         pipeline,
@@ -156,6 +202,9 @@ def cartoon3d(
 
         cartoon = load_task("cartoon", device, threads, not aligned, detector_name=detector)
         recon_model = load_model("recon3d", device, threads)
+        from portraitcli.face.morphable import shipped_sfm
+
+        sfm = shipped_sfm()
 
         def write(folder: Path, result: Any, protect: frozenset[Path]) -> list[Path]:
             several = len(result.images) > 1
@@ -163,7 +212,9 @@ def cartoon3d(
             with atomic_folder(folder, protect) as tmp:
                 for i, crop in enumerate(result.images):
                     sub = tmp / f"face{i + 1}" if several else tmp
-                    paths = write_face(sub, crop, recon_model, cartoon.template, size, yaws, pitch, lights)
+                    paths = write_face(
+                        sub, crop, recon_model, cartoon.template, size, yaws, pitch, lights, sfm, expression_weights
+                    )
                     written += [folder / p.relative_to(tmp) for p in paths]
             return written
 

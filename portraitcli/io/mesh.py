@@ -9,14 +9,22 @@ import numpy as np
 from portraitcli.errors import UsageError
 from portraitcli.io.image import write_bytes_atomic
 
-#: Files written by :func:`write_textured_mesh` into its folder.
+#: Files written by :func:`write_textured_mesh` into its folder (with the default ``stem``).
 MESH_FILES = ("mesh.obj", "mesh.mtl", "texture.png", "mesh.glb")
 
 
+def mesh_files(stem: str = "mesh") -> tuple[str, str, str, str]:
+    """The OBJ, MTL, texture and GLB names :func:`write_textured_mesh` writes for ``stem``."""
+    if stem == "mesh":
+        return MESH_FILES
+    return (f"{stem}.obj", f"{stem}.mtl", f"{stem}-texture.png", f"{stem}.glb")
+
+
 def write_textured_mesh(
-    folder: Path, vertices: np.ndarray, faces: np.ndarray, uv: np.ndarray, texture: np.ndarray
+    folder: Path, vertices: np.ndarray, faces: np.ndarray, uv: np.ndarray, texture: np.ndarray, stem: str = "mesh"
 ) -> list[Path]:
-    """Write ``mesh.obj`` / ``mesh.mtl`` / ``texture.png`` and ``mesh.glb`` into ``folder``.
+    """Write ``mesh.obj`` / ``mesh.mtl`` / ``texture.png`` and ``mesh.glb`` into ``folder``
+    (other names for another ``stem``: :func:`mesh_files`).
 
     Args:
         vertices: (V, 3) float positions (y up).
@@ -25,7 +33,7 @@ def write_textured_mesh(
         texture: (H, W, 3) uint8 RGB.
 
     Returns:
-        The paths written, in :data:`MESH_FILES` order.
+        The paths written, in :func:`mesh_files` order.
 
     Raises:
         UsageError: inconsistent shapes. BadInputError: the folder cannot be written.
@@ -39,9 +47,10 @@ def write_textured_mesh(
         raise UsageError("mesh faces index outside the vertices")
     image = Image.fromarray(np.asarray(texture, np.uint8))
     mesh = trimesh.Trimesh(vertices, faces, visual=trimesh.visual.TextureVisuals(uv=uv, image=image), process=False)
-    obj_text, extras = trimesh.exchange.obj.export_obj(mesh, return_texture=True, mtl_name="mesh.mtl")
-    # name the texture texture.png (trimesh calls it material_0.png) in the MTL and on disk
+    names = mesh_files(stem)
+    obj_text, extras = trimesh.exchange.obj.export_obj(mesh, return_texture=True, mtl_name=names[1])
+    # name the texture (trimesh calls it material_0.png) in the MTL and on disk
     (tex_name,) = [k for k in extras if k.endswith(".png")]
-    mtl = extras["mesh.mtl"].decode().replace(tex_name, "texture.png")
+    mtl = extras[names[1]].decode().replace(tex_name, names[2])
     data = [obj_text.encode(), mtl.encode(), extras[tex_name], trimesh.exchange.gltf.export_glb(mesh)]
-    return [write_bytes_atomic(folder / name, blob) for name, blob in zip(MESH_FILES, data)]
+    return [write_bytes_atomic(folder / name, blob) for name, blob in zip(names, data)]

@@ -11,6 +11,10 @@ the cartoon (in the reconstruction's framing) is read where each canonical surfa
 lands in the input's view (the forward map), which frontalizes it; dividing by the
 predicted shading gives the high-resolution albedo that new lights multiply. New views are
 drawn by z-buffered splatting (:func:`portraitcli.models.recon3d.splat`).
+
+The head (:class:`Head`): the Surrey Face Model fitted to 68 landmarks of the cartoon gives
+the person's face shape and expression as a full mesh; the expression can be changed
+(the method's controllable expression) and the cartoon is its texture.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import cv2
 import numpy as np
 
 from portraitcli.face.align import similarity_transform, warp_affine
+from portraitcli.face.morphable import EXPRESSIONS, Fit, MorphableModel, fit_landmarks
 from portraitcli.models.recon3d import (
     Reconstruction,
     forward_map,
@@ -150,3 +155,146 @@ def mesh_arrays(face3d: Face3d, step: int = 2) -> tuple[np.ndarray, np.ndarray, 
     ys, xs = np.meshgrid(idx, idx, indexing="ij")
     uv = np.stack([xs / (r - 1), 1.0 - ys / (r - 1)], -1).reshape(-1, 2)
     return verts, faces.astype(np.int64), uv
+
+
+@dataclass
+class Head:
+    """The face as a fitted morphable model (:mod:`portraitcli.face.morphable`), posed as in the crop.
+
+    Attributes:
+        fit: shape coefficients, the expression read from the face, and the pose in the crop.
+        expression: (E,) float64 blendshape weights of the written head (the fitted ones,
+            or what ``--neutral`` / ``--expression`` asked for).
+        landmarks: (68, 2) float32 px, dlib's 68 points on the crop that the fit used.
+    """
+
+    fit: Fit
+    expression: np.ndarray
+    landmarks: np.ndarray
+
+
+def parse_expression(text: str | None, neutral: bool) -> dict[str, float]:
+    """``--expression happiness=0.8,surprise=0.2`` (and ``--neutral``) -> the weights to set.
+
+    ``--neutral`` sets all six weights to 0; ``--expression`` then sets those it names.
+    Names are the Surrey Face Model's blendshapes (:data:`~portraitcli.face.morphable.EXPRESSIONS`),
+    weights in [0, 1] (1: the blendshape in full).
+
+    Returns:
+        ``{name: weight}`` for the weights to override ({} keeps the fitted expression).
+
+    Raises:
+        UsageError: an unknown name (the message lists the valid ones), a weight outside
+            [0, 1] or not a number, a name twice.
+    """
+    from portraitcli.errors import UsageError
+
+    out = {name: 0.0 for name in EXPRESSIONS} if neutral else {}
+    if not text:
+        return out
+    seen = set()
+    for item in text.split(","):
+        name, sep, value = item.partition("=")
+        name = name.strip().lower()
+        if name not in EXPRESSIONS:
+            raise UsageError(f"--expression: unknown expression {name!r}; valid names: {', '.join(EXPRESSIONS)}")
+        if name in seen:
+            raise UsageError(f"--expression: {name} given twice")
+        try:
+            weight = float(value)
+        except ValueError:
+            raise UsageError(f"--expression {item!r}: expected NAME=WEIGHT with a weight in [0, 1]") from None
+        if not sep or not 0.0 <= weight <= 1.0:
+            raise UsageError(f"--expression {item!r}: expected NAME=WEIGHT with a weight in [0, 1]")
+        seen.add(name)
+        out[name] = weight
+    return out
+
+
+def fit_head(model: MorphableModel, face: np.ndarray, box: tuple[float, float, float, float]) -> Head:
+    """Fit the morphable model to the face in a crop: dlib's 68 landmarks inside ``box``, then
+    :func:`~portraitcli.face.morphable.fit_landmarks` (pose, expression, identity).
+
+    Args:
+        face: (H, W, 3) uint8 RGB crop (the cartoon, in its template's framing).
+        box: (x1, y1, x2, y2) px, the face box in that framing.
+    """
+    from portraitcli.face.detect import landmarks68
+
+    points = landmarks68(face, box)
+    fit = fit_landmarks(model, points)
+    return Head(fit=fit, expression=fit.beta.copy(), landmarks=points)
+
+
+def with_expression(head: Head, weights: dict[str, float]) -> Head:
+    """``head`` with the named blendshape weights replaced (:func:`parse_expression`)."""
+    beta = head.fit.beta.copy()
+    for name, w in weights.items():
+        beta[EXPRESSIONS.index(name)] = w
+    return Head(fit=head.fit, expression=beta, landmarks=head.landmarks)
+
+
+def head_mesh(model: MorphableModel, head: Head, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A textured triangle mesh of the fitted head with ``head.expression``.
+
+    Vertices: the model's identity ``fit.alpha`` with the written expression, in its frontal,
+    y-up frame, centred and scaled like :func:`mesh_arrays` (the crop about 1 unit wide).
+    Texture coordinates: where each vertex of the face *as fitted* (its own expression)
+    projects into the crop, so the texture follows the vertices when the expression changes:
+    an opened mouth stretches the lips' texture and shows no teeth, which the photo lacks.
+    Vertices hidden in the crop (a turned face's far cheek) take the colour in front of them.
+
+    Args:
+        size: (W, H) of the crop, px.
+
+    Returns:
+        ``(vertices (V, 3) float64, faces (F, 3) int64, uv (V, 2) float64 in [0, 1], v up)``.
+    """
+    fit = head.fit
+    w, h = size
+    seen = fit.pose.project(model.vertices(fit.alpha, fit.beta))
+    uv = np.clip(np.stack([seen[:, 0] / w, 1.0 - seen[:, 1] / h], -1), 0.0, 1.0)
+    verts = model.vertices(fit.alpha, head.expression)
+    verts = (verts - verts.mean(0)) * fit.pose.s / w
+    return verts, model.triangles.copy(), uv
+
+
+def render_head(
+    model: MorphableModel, head: Head, texture: np.ndarray, yaw: float = 0.0, size: int = 256
+) -> np.ndarray:
+    """The textured head turned by ``yaw`` degrees, orthographic, Lambert-shaded, on white.
+
+    The mesh (:func:`head_mesh`) is z-buffered (:func:`portraitcli.data.synth_depth.rasterize`)
+    with its texture coordinates and normals interpolated per pixel; the light comes from the
+    viewer's upper left (ambient 0.45, diffuse 0.55).
+
+    Args:
+        texture: (H, W, 3) uint8 RGB, the crop the head was fitted on.
+        yaw: degrees, > 0 turns the face to its left (the viewer's right).
+        size: the square image's side, px.
+
+    Returns:
+        (size, size, 3) uint8 RGB.
+    """
+    from portraitcli.data.synth_depth import rasterize
+
+    h, w = texture.shape[:2]
+    verts, faces, uv = head_mesh(model, head, (w, h))
+    a = np.deg2rad(yaw)
+    rot = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+    v = verts @ rot.T
+    tri_n = np.cross(v[faces[:, 1]] - v[faces[:, 0]], v[faces[:, 2]] - v[faces[:, 0]])
+    normals = np.zeros_like(v)
+    for k in range(3):
+        np.add.at(normals, faces[:, k], tri_n)
+    normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+    scale = 0.85 * size / max(float(np.ptp(v[:, 0])), float(np.ptp(v[:, 1])))
+    px = np.stack([v[:, 0] * scale + size / 2, -v[:, 1] * scale + size / 2], -1)
+    depth, attr = rasterize(px, -v[:, 2], np.concatenate([uv, normals], 1), faces, size)
+    on = np.isfinite(depth)
+    tex_xy = np.stack([attr[..., 0] * (w - 1), (1.0 - attr[..., 1]) * (h - 1)], -1)
+    color = sample_bilinear(texture, tex_xy).astype(np.float64) / 255.0
+    n = attr[..., 2:] / np.maximum(np.linalg.norm(attr[..., 2:], axis=-1, keepdims=True), 1e-12)
+    light = np.array([-0.35, 0.45, 0.82]) / np.linalg.norm([-0.35, 0.45, 0.82])
+    shade = 0.45 + 0.55 * np.clip(n @ light, 0.0, 1.0)
+    return _on_white(color * shade[..., None], on)

@@ -26,6 +26,11 @@ EXPECTED = {
     "mesh.mtl",
     "texture.png",
     "mesh.glb",
+    "head.obj",
+    "head.mtl",
+    "head-texture.png",
+    "head.glb",
+    "head.png",
     "views.png",
     "relit.png",
     "cartoon3d.json",
@@ -91,9 +96,54 @@ def test_aligned_input_of_another_size(capsys, cartoon3d_weights: Path, astronau
     assert read_image(tmp_path / "o" / "cartoon.png").rgb.shape == (256, 256, 3)
 
 
+def _mouth(obj: Path) -> np.ndarray:
+    """The head's mouth vertices (the Surrey Face Model's vertices of ibug landmarks 49-68)."""
+    from portraitcli.face.morphable import shipped_sfm
+
+    sfm = shipped_sfm()
+    mouth = sfm.landmark_vertices[sfm.landmark_ids >= 48]
+    return np.asarray(trimesh.load(obj, force="mesh", process=False).vertices)[mouth]
+
+
+def test_the_head_takes_the_expression_asked_for(capsys, cartoon3d_weights: Path, astronaut: np.ndarray, tmp_path):
+    photo = write_image(tmp_path / "astronaut.jpg", astronaut)
+    runs = {"smile": ["--expression", "happiness=1.0"], "calm": ["--neutral"], "gasp": ["--expression", "surprise=1"]}
+    for name, args in runs.items():
+        code, _, err = run(capsys, "cartoon3d", str(photo), "-o", str(tmp_path / name), "--size", "64", *args)
+        assert code == 0, err
+    meta = {k: json.loads((tmp_path / k / "cartoon3d.json").read_text())["head"] for k in runs}
+    fitted = meta["smile"]["fitted_expression"]
+    assert fitted["happiness"] > 0.3  # the astronaut smiles (the fit reads about 0.9)
+    assert meta["smile"]["expression"] == {**fitted, "happiness": 1.0}
+    assert set(meta["calm"]["expression"].values()) == {0.0}
+    assert meta["gasp"]["expression"]["surprise"] == 1.0
+    assert meta["calm"]["shape_coefficients"] == meta["smile"]["shape_coefficients"]  # one person
+    smile, calm, gasp = (_mouth(tmp_path / k / "head.obj") for k in runs)
+    width = np.ptp(calm[:, 0])
+    assert np.abs(smile - calm).max() > 0.02 * width and np.abs(gasp - calm).max() > 0.02 * width
+    # a smile widens the mouth, surprise opens it
+    assert np.ptp(smile[:, 0]) > np.ptp(calm[:, 0]) and np.ptp(gasp[:, 1]) > np.ptp(calm[:, 1])
+    mesh = trimesh.load(tmp_path / "smile" / "head.glb", force="mesh")
+    assert len(mesh.vertices) == 3448 and mesh.visual.kind == "texture"
+    views = read_image(tmp_path / "smile" / "head.png").rgb
+    assert views.shape == (64, 3 * 64, 3)
+    front = views[:, 64:128].astype(int)
+    assert (front.sum(-1) < 3 * 250).mean() > 0.3  # the face covers the middle view, on white
+    assert np.abs(front - views[:, :64]).mean() > 5  # the side view differs
+
+
 def test_bad_options_are_usage_errors(capsys, cartoon3d_weights: Path, astronaut: np.ndarray, tmp_path: Path):
     photo = write_image(tmp_path / "p.jpg", astronaut)
-    for args in (["--yaw", "left"], ["--light", "1"], ["--light", "a,b"]):
+    code, _, err = run(capsys, "cartoon3d", str(photo), "-o", str(tmp_path / "o"), "--expression", "joy=1")
+    assert code == 2 and "anger, disgust, fear, happiness, sadness, surprise" in err
+    for args in (
+        ["--yaw", "left"],
+        ["--light", "1"],
+        ["--light", "a,b"],
+        ["--expression", "happiness=1.5"],
+        ["--expression", "happiness"],
+        ["--expression", "fear=0.1,fear=0.2"],
+    ):
         code, _, err = run(capsys, "cartoon3d", str(photo), "-o", str(tmp_path / "o"), *args)
         assert code == 2, err
         assert not (tmp_path / "o").exists()

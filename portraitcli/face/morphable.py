@@ -1,7 +1,8 @@
 """A 3-D morphable face model fitted to 68 landmarks: the person's shape and expression.
 
-Research code for issue 35 (cartoon3d v2), kept out of the package until the fit drives the
-product; its quality on faces with known truth: ``research/morphable_eval.py``.
+``portrait cartoon3d`` fits it to every face and writes the fitted head with the expression
+the user asks for (``--expression``, ``--neutral``); its quality on faces with known truth is
+measured by ``research/morphable_eval.py`` (docs/experiments/morphable_fit.md).
 
 The Surrey Face Model (Huber et al., VISAPP 2016: 3,448 vertices, 63 shape components, 6
 expression blendshapes) is fitted to dlib's ibug-68 landmarks by the linear recipe of its
@@ -16,8 +17,10 @@ library eos (``fit_shape_and_pose`` without the contour and edge terms), alterna
    under an isotropic landmark noise (:func:`fit_shape`).
 
 Coordinates: model space is the SFM's (x right, y up, z towards the viewer, about mm);
-images are x right, y down, in px. The model is read from the datasets' ``sfm/`` folder
-with eos-py (the ``train`` extra).
+images are x right, y down, in px. The product reads the model from ``weights/face/sfm-3448.npz``
+(:func:`shipped_sfm`), which :mod:`portraitcli.train.sfm` packs from the datasets' ``sfm/``
+folder with eos-py (:func:`load_sfm`, the ``train`` extra). Licence: the Surrey Face Model is
+free for non-commercial use (P. Huber et al., eos repository), like the other shipped weights.
 """
 
 from __future__ import annotations
@@ -28,12 +31,14 @@ from pathlib import Path
 
 import numpy as np
 
-from portraitcli.errors import UsageError
+from portraitcli.errors import UsageError, WeightsError
 
 #: The SFM's expression blendshapes, in file order.
 EXPRESSIONS = ("anger", "disgust", "fear", "happiness", "sadness", "surprise")
 #: Landmark noise (px, standard deviation) of the shape fit: eos's default detector noise.
 LANDMARK_SIGMA = math.sqrt(3.0)
+#: The packed model in the packaged ``weights/face`` folder (:func:`shipped_sfm`).
+SFM_FILE = "sfm-3448.npz"
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,57 @@ def load_sfm(folder: Path) -> MorphableModel:
         landmark_ids=ids,
         landmark_vertices=vertices,
     )
+
+
+def save_npz(model: MorphableModel, path: Path) -> None:
+    """Write ``model`` as an ``.npz`` (float32 geometry, int32 indices) that :func:`load_npz` reads."""
+    np.savez_compressed(
+        path,
+        mean=model.mean.astype(np.float32),
+        basis=model.basis.astype(np.float32),
+        blendshapes=model.blendshapes.astype(np.float32),
+        triangles=model.triangles.astype(np.int32),
+        landmark_ids=model.landmark_ids.astype(np.int32),
+        landmark_vertices=model.landmark_vertices.astype(np.int32),
+        expressions=np.array(EXPRESSIONS),
+    )
+
+
+def load_npz(path: Path) -> MorphableModel:
+    """The model saved by :func:`save_npz` (float64 geometry, int64 indices).
+
+    Raises:
+        WeightsError: the file is missing, unreadable or not such a model.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if tuple(z["expressions"].tolist()) != EXPRESSIONS:
+                raise WeightsError(f"{path}: expected the expressions {EXPRESSIONS}")
+            return MorphableModel(
+                mean=z["mean"].astype(np.float64),
+                basis=z["basis"].astype(np.float64),
+                blendshapes=z["blendshapes"].astype(np.float64),
+                triangles=z["triangles"].astype(np.int64),
+                landmark_ids=z["landmark_ids"].astype(np.int64),
+                landmark_vertices=z["landmark_vertices"].astype(np.int64),
+            )
+    except (OSError, KeyError, ValueError) as e:
+        raise WeightsError(f"cannot read the morphable face model {path}: {e}") from None
+
+
+def shipped_sfm() -> MorphableModel:
+    """The Surrey Face Model shipped beside the face detector in the packaged ``weights/face``
+    (a third-party asset like MTCNN: ``$PORTRAIT_WEIGHTS`` swaps our trained models, not it).
+
+    Raises:
+        WeightsError: it is not there (pack it with ``python -m portraitcli.train.sfm``).
+    """
+    from portraitcli.face.mtcnn import face_weights_dir
+
+    path = face_weights_dir() / SFM_FILE
+    if not path.is_file():
+        raise WeightsError(f"{path} is missing; reinstall portraitcli")
+    return load_npz(path)
 
 
 @dataclass(frozen=True)
