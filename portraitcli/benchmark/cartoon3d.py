@@ -16,15 +16,19 @@ from portraitcli.benchmark.report import manifest_block, write_report
 from portraitcli.evaluation.cartoon3d import (
     PAPER_BFM,
     CartoonFn,
+    RenderFits,
     baselines,
     cartoon_test_faces,
     load_synth,
     mean_face_our_view,
+    morphable_fit_depth,
     onnx_cartoonizer,
     onnx_depth,
     opencv_stylization,
+    posed_mean_depths,
     score,
     score_cartoon,
+    score_expression,
     settings,
 )
 from portraitcli.io.image import write_text_atomic
@@ -43,17 +47,33 @@ def write_markdown(result: dict, path: Path) -> None:
         lines += [
             f"## 3-D reconstruction: synthetic faces with true depth (n = {depth['n']})",
             "",
-            "| method | SIDE (x 1e-2) | MAD (degrees) |",
-            "|---|---:|---:|",
-            f"| **ours: {result['models']['recon3d']}** | {ours['side'] * 100:.3f} | {ours['mad']:.2f} |",
+            "| method | SIDE (x 1e-2) | MAD (degrees) | residual_depth_corr |",
+            "|---|---:|---:|---:|",
+            f"| **ours: {result['models']['recon3d']}** | {ours['side'] * 100:.3f} | {ours['mad']:.2f} "
+            f"| {_fmt(ours.get('residual_depth_corr'), 3)} |",
         ]
         for name, m in result["baselines"].items():
             if "side" in m:
-                lines.append(f"| {name} | {m['side'] * 100:.3f} | {m['mad']:.2f} |")
+                corr = _fmt(m.get("residual_depth_corr"), 3)
+                lines.append(f"| {name} | {m['side'] * 100:.3f} | {m['mad']:.2f} | {corr} |")
         lines += ["", "Papers (their synthetic BFM faces, not this set):", ""]
         for name, m in result["paper_bfm"].items():
             lines.append(f"- {name}: SIDE {m['side'] * 100:.3f} x 1e-2, MAD {m['mad']:.2f} degrees")
         lines += ["", "Protocol: " + "; ".join(f"{k}: {v}" for k, v in depth.items()), ""]
+    if "expr_mae" in ours:
+        e = result["settings"]["expression"]
+        lines += [
+            f"## Expression read by the head's morphable fit (n = {e['n']})",
+            "",
+            "| method | expr_mae (6 blendshape weights) |",
+            "|---|---:|",
+            f"| **ours: morphable fit, dlib 68 landmarks** | {ours['expr_mae']:.4f} |",
+            f"| all-zero guess | {e['expr_mae_zero']:.4f} |",
+            "",
+            f"Faces without a detection ({e['n_no_face']}) count with the all-zero guess. "
+            "The fit is also the head of `portrait cartoon3d` (`--expression`, `--neutral`).",
+            "",
+        ]
     if "kid_cartoon" in ours:
         cart = result["settings"]["cartoon"]
         lines += [
@@ -200,18 +220,25 @@ def run(
         recon_model = Recon3dModel(spec, create_session(str(file), "cpu", 2))
     if "depth" in parts:
         synth = load_synth(data)
-        ours = score(onnx_depth(recon_model), synth)
-        result["metrics"].update(side=ours["side"], mad=ours["mad"])
+        reference = posed_mean_depths(synth)
+        ours = score(onnx_depth(recon_model), synth, mean_depths=reference)
+        result["metrics"].update(side=ours["side"], mad=ours["mad"], residual_depth_corr=ours["residual_depth_corr"])
         result["spread"] = {"side_std": ours["side_std"], "mad_std": ours["mad_std"]}
-        for bname, fn in baselines(data).items():
-            r = score(fn, synth)
-            result["baselines"][bname] = {"side": r["side"], "mad": r["mad"], "kind": "baseline"}
-        r = score(mean_face_our_view(data, recon_model), synth)
-        result["baselines"]["mean face, our viewpoint (ablation)"] = {
-            "side": r["side"],
-            "mad": r["mad"],
-            "kind": "ablation",
-        }
+        rows = {**{name: (fn, "baseline") for name, fn in baselines(data).items()}}
+        rows["mean face, our viewpoint (ablation)"] = (mean_face_our_view(data, recon_model), "ablation")
+        fits = RenderFits()
+        rows["morphable fit, dlib 68 landmarks (the head)"] = (morphable_fit_depth(data, fits), "component")
+        for bname, (fn, kind) in rows.items():
+            r = score(fn, synth, mean_depths=reference)
+            result["baselines"][bname] = {
+                "side": r["side"],
+                "mad": r["mad"],
+                "residual_depth_corr": r["residual_depth_corr"],
+                "kind": kind,
+            }
+        expression = score_expression(synth, fits)
+        result["metrics"]["expr_mae"] = expression.pop("expr_mae")
+        result["settings"]["expression"] = expression
         result["paper_bfm"] = PAPER_BFM
         result["settings"]["depth"] = settings(synth)
     if "cartoon" in parts:

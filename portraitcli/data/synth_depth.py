@@ -78,13 +78,67 @@ def rasterize(
     return depth, out
 
 
+def rasterize_fast(
+    uv: np.ndarray, z: np.ndarray, attr: np.ndarray, tri: np.ndarray, size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`rasterize` vectorized over the triangles: the same pixels, depths and attributes.
+
+    Each pixel centre inside a triangle's bounding box is tested at once for all triangles
+    (one pass per offset in the largest box), and the z-buffer keeps per pixel the nearest
+    candidate, the first triangle among equal depths, as the loop does. About 100x faster on
+    the 3,448-vertex face model; the test-set renderer keeps the loop it was made with.
+    Barycentric weights are solved in closed form instead of by ``np.linalg.solve``, so
+    values can differ in the last bits.
+
+    Args, Returns: as :func:`rasterize`.
+    """
+    uv = np.asarray(uv, np.float64)
+    p = uv[tri]  # (T, 3, 2)
+    lo = np.maximum(np.floor(p.min(1)).astype(int), 0)
+    hi = np.minimum(np.ceil(p.max(1)).astype(int), size - 1)
+    t00, t01 = p[:, 0, 0] - p[:, 2, 0], p[:, 1, 0] - p[:, 2, 0]
+    t10, t11 = p[:, 0, 1] - p[:, 2, 1], p[:, 1, 1] - p[:, 2, 1]
+    det = t00 * t11 - t01 * t10
+    keep = (hi >= lo).all(1) & (np.abs(det) >= 1e-12)
+    span = (hi - lo + 1)[keep]
+    idx = np.flatnonzero(keep)
+    tris, pxs, pys, lams = [], [], [], []
+    for dy in range(int(span[:, 1].max(initial=0))):
+        for dx in range(int(span[:, 0].max(initial=0))):
+            sel = (span[:, 0] > dx) & (span[:, 1] > dy)
+            k = idx[sel]
+            x, y = lo[k, 0] + dx, lo[k, 1] + dy
+            rx, ry = x + 0.5 - p[k, 2, 0], y + 0.5 - p[k, 2, 1]
+            l0 = (t11[k] * rx - t01[k] * ry) / det[k]
+            l1 = (-t10[k] * rx + t00[k] * ry) / det[k]
+            lam = np.stack([l0, l1, 1 - l0 - l1], 1)
+            inside = (lam >= -1e-9).all(1)
+            tris.append(k[inside])
+            pxs.append(x[inside])
+            pys.append(y[inside])
+            lams.append(lam[inside])
+    depth = np.full((size, size), np.inf)
+    out = np.zeros((size, size, attr.shape[1]))
+    if not tris:
+        return depth, out
+    k, px, py, lam = np.concatenate(tris), np.concatenate(pxs), np.concatenate(pys), np.concatenate(lams)
+    zz = (lam * z[tri[k]]).sum(1)
+    pixel = py * size + px
+    order = np.lexsort((k, zz, pixel))  # by pixel, then nearest, then the earlier triangle
+    first = order[np.r_[True, pixel[order][1:] != pixel[order][:-1]]]
+    depth[py[first], px[first]] = zz[first]
+    out[py[first], px[first]] = np.einsum("nk,nkc->nc", lam[first], attr[tri[k[first]]])
+    return depth, out
+
+
 def render_faces(sfm_dir: Path, n: int, size: int = 128, seed: int = 1, progress: bool = True) -> dict[str, np.ndarray]:
     """Render ``n`` synthetic faces (module docstring).
 
     Returns:
         ``image`` (n, size, size, 3) uint8, ``depth`` (n, size, size) float32 camera-space z
         (0 off the face), ``mask`` (n, size, size) bool, ``pose`` (n, 3) yaw, pitch, roll
-        degrees, ``light`` (n, 5) ambient, diffuse, direction; the keys of ``test.npz``.
+        degrees, ``light`` (n, 5) ambient, diffuse, direction, ``coeffs`` (n, 63) shape and
+        ``expr`` (n, 6) expression weights; the keys of ``test.npz``.
 
     Raises:
         UsageError: ``seed`` is the test set's, the model files are missing, or eos-py is not installed.
@@ -108,7 +162,7 @@ def _render(sfm_dir: Path, n: int, size: int, seed: int, progress: bool) -> dict
     blend = eos.morphablemodel.load_blendshapes(str(blend_file))
     deltas = np.stack([np.array(b.deformation).reshape(-1, 3) for b in blend])
     rng = np.random.default_rng(seed)
-    keys: dict[str, list[np.ndarray]] = {k: [] for k in ("image", "depth", "mask", "pose", "light")}
+    keys: dict[str, list[np.ndarray]] = {k: [] for k in ("image", "depth", "mask", "pose", "light", "coeffs", "expr")}
     faces = track(range(n), description="rendering synthetic faces") if progress else range(n)
     for _ in faces:
         coeffs = rng.normal(0, 1, shape.get_num_principal_components())
@@ -134,4 +188,6 @@ def _render(sfm_dir: Path, n: int, size: int, seed: int, progress: bool) -> dict
         keys["mask"].append(mask)
         keys["pose"].append(pose.astype(np.float32))
         keys["light"].append(np.array([ambient, diffuse, *light], np.float32))
+        keys["coeffs"].append(coeffs.astype(np.float32))
+        keys["expr"].append(expr.astype(np.float32))
     return {k: np.stack(v) for k, v in keys.items()}

@@ -12,7 +12,15 @@ ellipsoid prior that GAN2Shape-style methods start from (a half-ellipsoid fitted
 mean face, the same for every face), and the classical landmark recipe (the 3-D face
 model's mean face turned to the head pose solved from five detected landmarks). An
 ablation row turns the same mean face by our own predicted viewpoint: what the depth
-network adds over the shape prior.
+network adds over the shape prior. The morphable-model fit (:mod:`portraitcli.face.morphable`,
+the head of ``portrait cartoon3d``) is scored too, on dlib's 68 landmarks of the 128 px
+render enlarged to 256 px (its own input; the networks see 64 px).
+
+Person-specificity (``residual_depth_corr``, issue 35): per face, the correlation over the
+mask between the predicted depth minus the mean face's depth rendered at the face's true
+pose, and the true depth minus the same; the median over the faces. The posed mean face
+scores about 0 by construction. Expression (``expr_mae``): the mean absolute error of the
+fit's six blendshape weights against the rendered ones, beside the all-zero guess.
 
 The 2-D cartoon, on 500 real test faces (250 of UTKFace's seeded test split, 250 FS2K test
 photos, detected and aligned to the cartoon model's template): the KID of the cartoons
@@ -53,7 +61,7 @@ def load_synth(data: Path) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise UsageError(f"{path} is missing (see the datasets README)")
     with np.load(path) as z:
-        return {k: z[k] for k in ("image", "depth", "mask", "pose")}
+        return {k: z[k] for k in ("image", "depth", "mask", "pose", "expr")}
 
 
 def reduce_depth(depth: np.ndarray, mask: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray]:
@@ -169,26 +177,140 @@ def onnx_depth(model: Any) -> DepthFn:
     return predict
 
 
-def score(predict: DepthFn, synth: dict[str, np.ndarray], size: int = SIZE) -> dict[str, Any]:
+def posed_mean_depths(synth: dict[str, np.ndarray], size: int = SIZE) -> np.ndarray:
+    """The morphable model's mean face rendered at each test face's true pose: (N, size, size)
+    float64 camera-space z, NaN off the face (the reference of ``residual_depth_corr``)."""
+    from portraitcli.data.synth_depth import rasterize_fast as rasterize
+    from portraitcli.face.morphable import shipped_sfm
+    from portraitcli.face.shape import project, to_protocol
+    from portraitcli.models.recon3d import rotation_matrix
+
+    model = shipped_sfm()
+    out = []
+    for yaw, pitch, roll in synth["pose"]:
+        v = to_protocol(model.mean) @ rotation_matrix(pitch=pitch, yaw=yaw, roll=roll).T
+        uv, z = project(v, size)
+        depth, _ = rasterize(uv, z, np.zeros((len(uv), 1)), model.triangles, size)
+        out.append(np.where(np.isfinite(depth), depth, np.nan))
+    return np.stack(out)
+
+
+def residual_corr(pred: np.ndarray, gt: np.ndarray, reference: np.ndarray, mask: np.ndarray) -> float:
+    """Correlation over ``mask`` (where ``reference`` is finite) of ``pred - reference`` and
+    ``gt - reference``; NaN with fewer than 10 pixels or a constant residual."""
+    ok = mask & np.isfinite(reference) & np.isfinite(pred)
+    if ok.sum() < 10:
+        return float("nan")
+    a, b = (pred - reference)[ok], (gt - reference)[ok]
+    if a.std() == 0 or b.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def score(
+    predict: DepthFn, synth: dict[str, np.ndarray], size: int = SIZE, mean_depths: np.ndarray | None = None
+) -> dict[str, Any]:
     """Mean SIDE and MAD of ``predict`` over the synthetic faces (module docstring).
 
+    ``predict`` gets the render reduced to ``size`` px, or the render itself when it has an
+    attribute ``native = True``. With ``mean_depths`` (:func:`posed_mean_depths`) also the
+    median ``residual_depth_corr``.
+
     Returns:
-        ``{"side", "mad", "side_std", "mad_std", "per_image": {"side": [...], "mad": [...]}}``.
+        ``{"side", "mad", "side_std", "mad_std", ["residual_depth_corr"], "per_image": {"side": [...], "mad": [...]}}``.
     """
     factor = synth["image"].shape[1] // size
-    sides, mads = [], []
-    for image, depth, mask in zip(synth["image"], synth["depth"], synth["mask"]):
+    sides, mads, corrs = [], [], []
+    native = getattr(predict, "native", False)
+    for i, (image, depth, mask) in enumerate(zip(synth["image"], synth["depth"], synth["mask"])):
         gt, m = reduce_depth(depth, mask, factor)
         m = erode_mask(m)
-        pred = predict(reduce_image(image, size))
+        pred = predict(image if native else reduce_image(image, size))
         sides.append(side(pred, gt, m))
         mads.append(mad(pred, gt, m))
-    return {
+        if mean_depths is not None:
+            corrs.append(residual_corr(pred, gt, mean_depths[i], m))
+    out = {
         "side": float(np.mean(sides)),
         "mad": float(np.mean(mads)),
         "side_std": float(np.std(sides)),
         "mad_std": float(np.std(mads)),
         "per_image": {"side": sides, "mad": mads},
+    }
+    if mean_depths is not None:
+        out["residual_depth_corr"] = float(np.nanmedian(corrs))
+    return out
+
+
+#: The morphable fit's input: the 128 px render enlarged this much (dlib's 68-point model wants faces of 100+ px).
+FIT_UPSCALE = 2
+
+
+class RenderFits:
+    """The morphable fit (:func:`~portraitcli.face.morphable.fit_landmarks`) of each render, None
+    without a face: dlib's 68 landmarks on the render enlarged :data:`FIT_UPSCALE` times.
+    Remembered per image, so the depth and expression scores fit each face once."""
+
+    def __init__(self) -> None:
+        from portraitcli.face.detect import FaceDetector
+        from portraitcli.face.morphable import shipped_sfm
+
+        self.detector, self.model = FaceDetector(), shipped_sfm()
+        self._fits: dict[bytes, Any] = {}
+
+    def __call__(self, image: np.ndarray) -> Any:
+        import hashlib
+
+        import cv2
+
+        from portraitcli.face.detect import landmarks68
+        from portraitcli.face.morphable import fit_landmarks
+
+        key = hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=16).digest()
+        if key not in self._fits:
+            big = cv2.resize(image, None, fx=FIT_UPSCALE, fy=FIT_UPSCALE, interpolation=cv2.INTER_CUBIC)
+            found = self.detector.detect(big)
+            self._fits[key] = fit_landmarks(self.model, landmarks68(big, found[0].bbox)) if found else None
+        return self._fits[key]
+
+
+def morphable_fit_depth(data: Path, fits: RenderFits, size: int = SIZE) -> DepthFn:
+    """The morphable model fitted to dlib's 68 landmarks, its depth rasterized at the fitted pose
+    (:func:`~portraitcli.face.morphable.fitted_depth`); the frontal mean face where no face is found.
+    Takes the native render (``native``)."""
+    from portraitcli.face.morphable import fitted_depth
+    from portraitcli.face.shape import mean_face_depth
+
+    model, fallback = fits.model, mean_face_depth(data, size)
+
+    def predict(image: np.ndarray) -> np.ndarray:
+        fit = fits(image)
+        if fit is None:
+            return fallback
+        depth, _ = fitted_depth(model, fit, size, FIT_UPSCALE * image.shape[0] / size)
+        return depth
+
+    predict.native = True  # type: ignore[attr-defined]
+    return predict
+
+
+def score_expression(synth: dict[str, np.ndarray], fits: RenderFits) -> dict[str, Any]:
+    """``expr_mae`` of the morphable fit on the renders (dlib's 68 landmarks), and of the all-zero guess.
+
+    Faces where no face is detected count with the all-zero guess.
+    """
+    errors, zero, misses = [], [], 0
+    for image, expr in zip(synth["image"], synth["expr"]):
+        fit = fits(image)
+        misses += fit is None
+        guess = np.zeros_like(expr) if fit is None else fit.beta
+        errors.append(float(np.abs(guess - expr).mean()))
+        zero.append(float(np.abs(expr).mean()))
+    return {
+        "expr_mae": float(np.mean(errors)),
+        "expr_mae_zero": float(np.mean(zero)),
+        "n": len(errors),
+        "n_no_face": misses,
     }
 
 

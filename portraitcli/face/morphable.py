@@ -352,7 +352,7 @@ def fitted_depth(model: MorphableModel, fit: Fit, size: int, scale: float = 1.0)
     Returns:
         ``(depth (size, size) float64, the farthest face depth off the mesh; mask (size, size) bool, on the mesh)``.
     """
-    from portraitcli.data.synth_depth import rasterize
+    from portraitcli.data.synth_depth import rasterize_fast as rasterize
     from portraitcli.face.shape import FACE_HEIGHT
 
     v = model.vertices(fit.alpha, fit.beta)

@@ -264,7 +264,7 @@ def render_head(
 ) -> np.ndarray:
     """The textured head turned by ``yaw`` degrees, orthographic, Lambert-shaded, on white.
 
-    The mesh (:func:`head_mesh`) is z-buffered (:func:`portraitcli.data.synth_depth.rasterize`)
+    The mesh (:func:`head_mesh`) is z-buffered (:func:`portraitcli.data.synth_depth.rasterize_fast`)
     with its texture coordinates and normals interpolated per pixel; the light comes from the
     viewer's upper left (ambient 0.45, diffuse 0.55).
 
@@ -276,21 +276,17 @@ def render_head(
     Returns:
         (size, size, 3) uint8 RGB.
     """
-    from portraitcli.data.synth_depth import rasterize
+    from portraitcli.data.synth_depth import rasterize_fast, vertex_normals
 
     h, w = texture.shape[:2]
     verts, faces, uv = head_mesh(model, head, (w, h))
     a = np.deg2rad(yaw)
     rot = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
     v = verts @ rot.T
-    tri_n = np.cross(v[faces[:, 1]] - v[faces[:, 0]], v[faces[:, 2]] - v[faces[:, 0]])
-    normals = np.zeros_like(v)
-    for k in range(3):
-        np.add.at(normals, faces[:, k], tri_n)
-    normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+    normals = vertex_normals(v, faces)
     scale = 0.85 * size / max(float(np.ptp(v[:, 0])), float(np.ptp(v[:, 1])))
     px = np.stack([v[:, 0] * scale + size / 2, -v[:, 1] * scale + size / 2], -1)
-    depth, attr = rasterize(px, -v[:, 2], np.concatenate([uv, normals], 1), faces, size)
+    depth, attr = rasterize_fast(px, -v[:, 2], np.concatenate([uv, normals], 1), faces, size)
     on = np.isfinite(depth)
     tex_xy = np.stack([attr[..., 0] * (w - 1), (1.0 - attr[..., 1]) * (h - 1)], -1)
     color = sample_bilinear(texture, tex_xy).astype(np.float64) / 255.0

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -17,6 +14,7 @@ from portraitcli.face.morphable import (
     shipped_sfm,
 )
 from portraitcli.models.recon3d import rotation_matrix
+from tests.conftest import data_dir
 
 
 @pytest.fixture(scope="module")
@@ -37,13 +35,10 @@ def test_the_shipped_model_is_the_surrey_face_model(sfm) -> None:
     assert sfm.mean.shape == (3448, 3) and sfm.basis.shape == (3448, 3, 63)
     assert sfm.blendshapes.shape == (6, 3448, 3) and sfm.triangles.max() == 3447
     assert len(sfm.landmark_ids) == len(sfm.landmark_vertices) and set(sfm.landmark_ids) <= set(range(68))
-    data = os.environ.get("PORTRAIT_DATA")
-    if not data or not (Path(data) / "sfm").is_dir():
-        pytest.skip("PORTRAIT_DATA/sfm not available: only the packed copy checked")
     pytest.importorskip("eos")
     from portraitcli.face.morphable import load_sfm
 
-    original = load_sfm(Path(data) / "sfm")
+    original = load_sfm(data_dir("sfm"))
     for key in ("mean", "basis", "blendshapes"):
         np.testing.assert_allclose(getattr(sfm, key), getattr(original, key), atol=1e-5)
     np.testing.assert_array_equal(sfm.triangles, original.triangles)
@@ -83,10 +78,7 @@ def test_the_fit_reads_a_known_expression(sfm) -> None:
 def test_fit_shape_matches_eos(sfm) -> None:
     """Aldrian and Smith's linear shape fit against eos's ``fit_shape_to_landmarks_linear``."""
     eos = pytest.importorskip("eos")
-    data = os.environ.get("PORTRAIT_DATA")
-    if not data or not (Path(data) / "sfm").is_dir():
-        pytest.skip("PORTRAIT_DATA/sfm not available")
-    shape_model = eos.morphablemodel.load_model(str(Path(data) / "sfm" / "sfm_shape_3448.bin")).get_shape_model()
+    shape_model = eos.morphablemodel.load_model(str(data_dir("sfm") / "sfm_shape_3448.bin")).get_shape_model()
     rng = np.random.default_rng(0)
     pose = Pose(s=1.4, R=rotation_matrix(np.deg2rad(8), np.deg2rad(-20), 0.0), t=np.array([100.0, -120.0]))
     points = pose.project(sfm.vertices(rng.normal(0, 1, 63))[sfm.landmark_vertices]) + rng.normal(0, 1.5, (50, 2))
