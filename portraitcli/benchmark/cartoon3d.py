@@ -91,6 +91,16 @@ def write_markdown(result: dict, path: Path) -> None:
     if result.get("grid"):
         lines += ["## Pictures", "", f"![cartoon3d]({result['grid']})", ""]
         lines += ["Columns: " + ", ".join(GRID_COLUMNS) + ".", ""]
+    if result.get("heads"):
+        lines += [
+            "The heads of `portrait cartoon3d` (head.obj / head.glb / head.png): the Surrey Face Model",
+            "fitted to dlib's 68 landmarks of the cartoon, textured with it; the photo's expression at",
+            "two yaws, then `--neutral` and single set expressions. The model covers the face only (no",
+            "hair, ears or back of the head), and an opened mouth shows no teeth the photo lacks.",
+            "",
+            f"![heads]({result['heads']})",
+            "",
+        ]
     if result.get("turn"):
         lines += [
             "The astronaut's cartoon (scikit-image's `data.astronaut()`, first row above) turned by",
@@ -144,6 +154,44 @@ def picture_grid(
         ]
         rows.append([Image.fromarray(c).resize((side, side), Image.Resampling.LANCZOS) for c in cells])
     rows[0] = [label(img, text) for img, text in zip(rows[0], GRID_COLUMNS)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    grid(rows).save(path)
+
+
+#: Columns of the head grid: (label, expression override, yaw).
+HEAD_COLUMNS = (
+    ("fitted, yaw 0", None, 0.0),
+    ("fitted, yaw 35", None, 35.0),
+    ("--neutral", {}, 0.0),
+    ("happiness=1", {"happiness": 1.0}, 0.0),
+    ("surprise=1", {"surprise": 1.0}, 0.0),
+    ("sadness=1", {"sadness": 1.0}, 0.0),
+)
+
+
+def head_grid(photos: list[np.ndarray], cartoonize: CartoonFn, cartoon_template: Any, path: Path) -> None:
+    """Rows of photo, cartoon and the fitted head (``portrait cartoon3d``'s head.png) with the
+    photo's expression at two yaws, then neutral and three set expressions (docs/)."""
+    from PIL import Image
+
+    from portraitcli.benchmark.pictures import grid, label
+    from portraitcli.face.morphable import EXPRESSIONS, shipped_sfm
+    from portraitcli.metrics.identity import template_box
+    from portraitcli.models import cartoon3d as c3d
+
+    side, sfm = 160, shipped_sfm()
+    box = template_box(cartoon_template.kps)
+    rows = []
+    for photo in photos:
+        cartoon = cartoonize(photo)
+        head = c3d.fit_head(sfm, cartoon, box)
+        cells = [photo, cartoon]
+        for _, override, yaw in HEAD_COLUMNS:
+            weights = {} if override is None else {n: 0.0 for n in EXPRESSIONS} | override
+            cells.append(c3d.render_head(sfm, c3d.with_expression(head, weights), cartoon, yaw, 256))
+        rows.append([Image.fromarray(c).resize((side, side), Image.Resampling.LANCZOS) for c in cells])
+    titles = ["photo", "cartoon", *(t for t, _, _ in HEAD_COLUMNS)]
+    rows[0] = [label(img, text) for img, text in zip(rows[0], titles)]
     path.parent.mkdir(parents=True, exist_ok=True)
     grid(rows).save(path)
 
@@ -284,8 +332,14 @@ def run(
             photos = [_align_astronaut(skdata.astronaut(), ct), *faces["crops"][[0, 1, 250, 251]]]
             picture_grid(photos, cartoonize, recon_model, ct, images_dir / "cartoon3d.png")
             turn_strip(photos[0], cartoonize, recon_model, ct, images_dir / "cartoon3d_turn.png")
+            # the heads: the astronaut, then UTKFace faces of each recorded race (the file names'
+            # third field: 0 White, 1 Black, 2 Asian, 3 Indian), and two FS2K photos
+            races = [n.split("/")[-1].split("_")[2] if n.startswith("utkface") else "" for n in faces["names"]]
+            picks = [races.index(r) for r in ("1", "2", "3", "0") if r in races] + [250, 260]
+            head_grid([photos[0], *faces["crops"][picks]], cartoonize, ct, images_dir / "cartoon3d_heads.png")
             result["grid"] = "../images/cartoon3d.png"
             result["turn"] = "../images/cartoon3d_turn.png"
+            result["heads"] = "../images/cartoon3d_heads.png"
     result["manifest_metrics"] = {}
     for task, keys in (("recon3d", ("side", "mad")), ("cartoon", ("kid_cartoon", "id_dist_cartoon"))):
         shipped = (recon_path if task == "recon3d" else cartoon_path) is None

@@ -105,10 +105,36 @@ def identity_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return 1.0 - (a * b).sum(dim=1)
 
 
-def face_crop_box(
-    box: tuple[float, float, float, float], scale: float = CROP_SCALE
-) -> tuple[float, float, float, float]:
+#: A box (x1, y1, x2, y2), px.
+Box = tuple[float, float, float, float]
+
+
+def face_crop_box(box: Box, scale: float = CROP_SCALE) -> Box:
     """The square FaceNet crop (x1, y1, x2, y2), px, around a face box (x1, y1, x2, y2), px."""
     x1, y1, x2, y2 = box
     cx, cy, half = (x1 + x2) / 2, (y1 + y2) / 2, max(x2 - x1, y2 - y1) * scale / 2
     return cx - half, cy - half, cx + half, cy + half
+
+
+def crop_faces(x: torch.Tensor, box: Box, size: int = INPUT_SIZE) -> torch.Tensor:
+    """The same square crop of every image of a batch, resampled to ``size`` (differentiable).
+
+    Bilinear ``grid_sample`` (border padding where the crop leaves the image), for faces
+    already aligned to a template, e.g. ``face_crop_box(template_box(kps))``.
+
+    Args:
+        x: (N, C, H, W) float images.
+        box: (x1, y1, x2, y2) px in those images.
+
+    Returns:
+        (N, C, size, size) float.
+    """
+    h, w = x.shape[-2:]
+    x1, y1, x2, y2 = box
+    theta = torch.tensor(
+        [[(x2 - x1) / w, 0.0, (x1 + x2) / w - 1.0], [0.0, (y2 - y1) / h, (y1 + y2) / h - 1.0]],
+        dtype=x.dtype,
+        device=x.device,
+    ).expand(x.shape[0], 2, 3)
+    grid = F.affine_grid(theta, [x.shape[0], x.shape[1], size, size], align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)

@@ -171,3 +171,33 @@ def test_facenet_knows_the_astronaut_mirrored_and_blurred(facenet, astronaut) ->
 def test_the_facenet_graph_is_the_one_described(facenet) -> None:
     ops = [facenet.graph.nodes[n].op for n in facenet.graph.order]
     assert ops.count("Conv2D") == 132 and ops.count("Placeholder") == 1 and ops[-1] == "Mul"
+
+
+def test_crop_faces_samples_the_box_like_a_resize_of_the_slice() -> None:
+    from portraitcli.nets.facenet import crop_faces
+
+    x = torch.rand(2, 3, 64, 64)
+    got = crop_faces(x, (16.0, 8.0, 48.0, 40.0), size=160)
+    want = F.interpolate(x[:, :, 8:40, 16:48], size=(160, 160), mode="bilinear", align_corners=False)
+    assert got.shape == (2, 3, 160, 160)
+    # the same sampling positions; only the outermost pixels differ (the slice clamps, the crop
+    # reads the neighbours outside it)
+    torch.testing.assert_close(got[..., 3:-3, 3:-3], want[..., 3:-3, 3:-3], rtol=0, atol=1e-5)
+
+
+def test_the_facenet_loss_of_destylize_training(facenet, astronaut) -> None:
+    from portraitcli.face.detect import FaceDetector
+    from portraitcli.nets.facenet import face_crop_box
+    from portraitcli.train.destylize.train import FaceIdentityLoss
+
+    box = face_crop_box(tuple(FaceDetector().detect(astronaut)[0].bbox))
+    real = torch.from_numpy(astronaut.astype(np.float32)).permute(2, 0, 1)[None] / 127.5 - 1
+    loss = FaceIdentityLoss(facenet, box, 1e3)
+    assert loss.distance(real, real).item() == pytest.approx(0.0, abs=1e-5)
+    fake = (real + 0.6 * torch.randn_like(real)).clamp(-1, 1).requires_grad_(True)
+    d = loss.distance(fake, real)
+    assert 0.02 < d.item() < 1.5
+    d.backward()
+    x1, y1, x2, y2 = (int(v) for v in box)
+    inside = fake.grad[..., max(y1, 0) : y2, max(x1, 0) : x2].abs().sum()
+    assert inside > 0 and fake.grad[..., :, :100].abs().sum() == 0  # only the face box is read

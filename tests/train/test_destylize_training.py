@@ -615,3 +615,34 @@ def test_ssim_term_logs_one_minus_the_evaluations_ssim_of_the_recovered_faces() 
     out = _step(G, D, None, opt_G, opt_D, x, y, 0.0, 0.0, lambda_ssim=0.1)
     assert out["loss_ssim"] == pytest.approx(1 - expected, abs=1e-4)
     assert "loss_ssim" not in _step(G, D, None, opt_G, opt_D, x, y, 0.0, 0.0)
+
+
+def test_the_facenet_term_is_logged_and_pulls_the_output() -> None:
+    """``facenet`` in a step: ``loss_facenet`` is the cosine distance of the embeddings of G's
+    output and the real faces; with the term, G's gradient differs from the step without it."""
+    from portraitcli.train.destylize.train import FaceIdentityLoss, _step
+
+    def embed(crop: torch.Tensor) -> torch.Tensor:  # a stand-in recognizer: mean colour of 4x4 cells
+        return torch.nn.functional.normalize(torch.nn.functional.adaptive_avg_pool2d(crop, 4).flatten(1), dim=1)
+
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 128, 128) * 2 - 1
+    y = (x + 0.3 * torch.randn_like(x)).clamp(-1, 1)
+    grads = []
+    for weight in (0.0, 1e3):
+        torch.manual_seed(1)
+        G, D = torch.nn.Conv2d(3, 3, 3, padding=1), DN(8)
+        opt_G, opt_D = torch.optim.SGD(G.parameters(), lr=0.0), torch.optim.SGD(D.parameters(), lr=0.0)
+        loss = FaceIdentityLoss(embed, (20.0, 20.0, 108.0, 108.0), weight) if weight else None
+        out = _step(G, D, None, opt_G, opt_D, x, y, 0.0, 0.0, facenet=loss)
+        grads.append(G.weight.grad.clone())
+        if loss is None:
+            assert "loss_facenet" not in out
+        else:
+            from portraitcli.nets.facenet import crop_faces
+
+            with torch.no_grad():
+                fake = G(x)
+                want = 1 - (embed(crop_faces(fake, loss.box)) * embed(crop_faces(y, loss.box))).sum(1)
+            assert out["loss_facenet"] == pytest.approx(want.mean().item(), rel=1e-5)
+    assert not torch.allclose(grads[0], grads[1])

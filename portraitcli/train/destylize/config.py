@@ -54,6 +54,12 @@ class DestylizeConfig:
     (``ssim_as_evaluated``; runs 00039-00040, saved before that field, computed it on the
     [-1, 1] tensors unshifted, which is not the evaluation's SSIM).
 
+    ``lambda_facenet`` > 0 adds ``lambda_facenet * (1 - cos(FaceNet(fake), FaceNet(real)))``
+    (batch mean) to L_G: a face recognizer's identity loss (:mod:`portraitcli.nets.facenet`,
+    on the template's face box grown 1.4x, 160 px), beside the ImageNet-feature ``eta_id``
+    term. The benchmark scores identity with dlib's descriptor, a different network. The
+    pixel term sums about 49,000 squared errors per 128 px face (about 1,500 at MSE 0.03), so
+    a cosine distance of 0.3-0.6 needs a weight near 1e3 to pull as hard.
     ``p_gray``: each training input is replaced by its grayscale (luma in all three channels)
     with this probability (:func:`~portraitcli.train.destylize.train.random_grayscale`), so
     that colourless portraits such as pencil sketches are not outside the training inputs.
@@ -102,6 +108,7 @@ class DestylizeConfig:
     lambda_adv: float = 1e-2
     eta_id: float = 1e-3
     lambda_ssim: float = 0.0  # weight of the summed SSIM dissimilarity (0: off, as the paper)
+    lambda_facenet: float = 0.0  # weight of FaceNet's cosine identity distance (0: off; e.g. 1e3, see the docstring)
     ssim_as_evaluated: bool = True  # SSIM on 8-bit values (False: on [-1, 1] unshifted, runs 00039-00040)
     r1_gamma: float = 0.0  # R1 penalty on D's gradient at real faces (0: off, as the paper)
     id_layers: tuple[int, ...] = (3, 6, 13)  # MobileNetV2 feature stages (strides 4, 8, 16)

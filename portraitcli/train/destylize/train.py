@@ -418,6 +418,13 @@ def train(
     G.to(cfg.device)
     D.to(cfg.device)
     phi = PerceptualFeatures(cfg.id_layers).to(cfg.device) if cfg.eta_id > 0 else None
+    facenet = None
+    if cfg.lambda_facenet > 0:
+        from portraitcli.nets.facenet import FaceNet, face_crop_box
+
+        facenet = FaceIdentityLoss(
+            FaceNet().to(cfg.device), face_crop_box(template_box(record["template"]["kps"])), cfg.lambda_facenet
+        )
     opt_G, opt_D = optimizers(cfg, G, D)
     sched_G = torch.optim.lr_scheduler.ExponentialLR(opt_G, cfg.lr_decay)
     sched_D = torch.optim.lr_scheduler.ExponentialLR(opt_D, cfg.lr_decay)
@@ -454,7 +461,11 @@ def train(
             if cfg.oracle_align:
                 x = affine_warp(x, theta)  # type: ignore[arg-type]  # undo the misalignment
             align = (theta, cfg.align_weight) if cfg.align_weight > 0 else None
-            meter.add(_step(G, D, phi, opt_G, opt_D, x, y, lam, eta, align, cfg.r1_gamma, cfg.lambda_ssim, ssim_range))
+            meter.add(
+                _step(
+                    G, D, phi, opt_G, opt_D, x, y, lam, eta, align, cfg.r1_gamma, cfg.lambda_ssim, ssim_range, facenet
+                )
+            )
         return {**meter.mean(), "lambda_adv": lam, "eta_id": eta}
 
     def validate(epoch: int) -> dict[str, float]:
@@ -462,6 +473,27 @@ def train(
         return validation_scores(G, cfg.device, inputs[val_idx], targets[val_idx], val_thetas, retrieval, sketches)
 
     return fit(run, cfg, objects, train_epoch, optimizer=opt_G, validate=validate, eval_every=cfg.eval_every)
+
+
+class FaceIdentityLoss:
+    """``weight * (1 - cos)`` between FaceNet embeddings of two aligned face batches, batch mean.
+
+    Args:
+        net: a :class:`~portraitcli.nets.facenet.FaceNet`.
+        box: (x1, y1, x2, y2) px, FaceNet's crop in the template's framing.
+        weight: the loss weight (``lambda_facenet``).
+    """
+
+    def __init__(self, net: torch.nn.Module, box: tuple[float, float, float, float], weight: float) -> None:
+        self.net, self.box, self.weight = net, box, weight
+
+    def distance(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        """(N, 3, S, S) in [-1, 1] twice -> the mean cosine distance (scalar; gradient to ``fake``)."""
+        from portraitcli.nets.facenet import crop_faces, identity_distance
+
+        with torch.no_grad():
+            target = self.net(crop_faces(real, self.box))
+        return identity_distance(self.net(crop_faces(fake, self.box)), target).mean()
 
 
 def _frobenius_sq(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -483,6 +515,7 @@ def _step(
     r1_gamma: float = 0.0,
     lambda_ssim: float = 0.0,
     ssim_range: tuple[float, float] = (-1.0, 1.0),
+    facenet: FaceIdentityLoss | None = None,
 ) -> dict[str, float]:
     """One step: G on pixel + adversarial + identity losses (the module docstring's L_G), then D.
 
@@ -494,7 +527,8 @@ def _step(
     adds ``lambda_ssim * sum(1 - SSIM map)`` to L_G, summed over an image's valid SSIM map (the
     evaluation's SSIM, :func:`~portraitcli.train.common.losses.ssim_map` with ``ssim_range``
     the images' value range) like the other terms, batch mean; logged as ``loss_ssim``,
-    ``1 - mean SSIM``.
+    ``1 - mean SSIM``. ``facenet`` adds its weighted cosine identity distance
+    (:class:`FaceIdentityLoss`), logged as ``loss_facenet`` (the distance, before the weight).
 
     Returns the per-element means for the log (``loss_pixel``: MSE in [-1, 1] units,
     ``loss_id``: feature MSE, ``loss_align``: squared error per matrix entry), not the
@@ -517,6 +551,7 @@ def _step(
     dssim = None
     if lambda_ssim > 0:
         dssim = 1 - ssim_map(fake, y, ssim_range)
+    id_fn = facenet.distance(fake, y) if facenet is not None else None
     opt_G.zero_grad(set_to_none=True)
     (
         sse_pixel
@@ -524,6 +559,7 @@ def _step(
         + eta * sse_id
         + (align[1] * sse_align if align else 0)
         + (lambda_ssim * dssim.flatten(1).sum(1).mean() if dssim is not None else 0)
+        + (facenet.weight * id_fn if id_fn is not None and facenet is not None else 0)
     ).backward()
     opt_G.step()
     D.requires_grad_(True)
@@ -552,6 +588,8 @@ def _step(
         out["loss_r1"] = r1.item()
     if dssim is not None:
         out["loss_ssim"] = dssim.mean().item()
+    if id_fn is not None:
+        out["loss_facenet"] = id_fn.item()
     if not all(math.isfinite(v) for v in out.values()):
         raise FloatingPointError(f"non-finite loss: {out}")
     return out
