@@ -13,6 +13,8 @@ DEFAULT_YAWS = "-45,-30,-15,0,15,30,45"
 DEFAULT_LIGHTS = ["-0.8,-0.4", "0.8,-0.4"]
 #: Yaw angles (degrees) of the head's views in head.png.
 HEAD_YAWS = (-30.0, 0.0, 30.0)
+#: The turntable head.gif: -60 to 60 degrees in 10 degree steps, and back.
+TURNTABLE_YAWS = tuple(float(y) for y in range(-60, 61, 10))
 
 
 def parse_numbers(text: str, option: str, count: int | None = None) -> list[float]:
@@ -53,7 +55,7 @@ def write_face(
 
     import numpy as np
 
-    from portraitcli.io.image import write_image, write_npy, write_text_atomic
+    from portraitcli.io.image import write_gif, write_image, write_npy, write_text_atomic
     from portraitcli.io.mesh import write_textured_mesh
     from portraitcli.models import cartoon3d as c3d
 
@@ -86,8 +88,10 @@ def write_face(
         fitted = c3d.fit_head(sfm, cartoon, template_box(cartoon_template.kps))
         head = c3d.with_expression(fitted, expression or {})
         paths += write_textured_mesh(folder, *c3d.head_mesh(sfm, head, (tw, th)), cartoon, stem="head")
-        head_views = [c3d.render_head(sfm, head, cartoon, yaw, size) for yaw in HEAD_YAWS]
-        paths.append(write_image(folder / "head.png", np.concatenate(head_views, axis=1)))
+        turn = {yaw: c3d.render_head(sfm, head, cartoon, yaw, size) for yaw in (*HEAD_YAWS, *TURNTABLE_YAWS)}
+        paths.append(write_image(folder / "head.png", np.concatenate([turn[y] for y in HEAD_YAWS], axis=1)))
+        there_and_back = [turn[y] for y in TURNTABLE_YAWS] + [turn[y] for y in TURNTABLE_YAWS[-2:0:-1]]
+        paths.append(write_gif(folder / "head.gif", there_and_back))
         head_meta = {
             "model": "Surrey Face Model 3448 (63 shape components, 6 expression blendshapes), fitted to dlib's 68 "
             "landmarks of cartoon.png",
@@ -96,6 +100,7 @@ def write_face(
             "shape_coefficients": np.round(fitted.fit.alpha, 4).tolist(),
             "texture": "cartoon.png, projected through the fitted pose and expression",
             "views": {"yaw": list(HEAD_YAWS), "file": "head.png"},
+            "turntable": {"yaw": list(TURNTABLE_YAWS), "file": "head.gif", "frames": "there and back, 80 ms each"},
         }
     recon = face3d.recon
     meta = {
@@ -161,9 +166,10 @@ def cartoon3d(
     Each input gets a folder: cartoon.png, face.png, depth.png (16-bit) and depth.npy,
     normal.png, albedo.png, mesh.obj / mesh.mtl / texture.png and mesh.glb, views.png (the
     face turned by each --yaw), relit.png (one image per --light), the fitted 3-D head
-    head.obj / head.mtl / head-texture.png / head.glb and head.png (views at -30, 0 and 30
-    degrees): a morphable face model with the person's shape and the photo's expression
-    unless --expression / --neutral change it; and cartoon3d.json. With --faces all, one sub-folder per face.
+    head.obj / head.mtl / head-texture.png / head.glb, head.png (views at -30, 0 and 30
+    degrees) and head.gif (a turntable, -60 to 60 degrees): a morphable face model with the
+    person's shape and the photo's expression unless --expression / --neutral change it;
+    and cartoon3d.json. With --faces all, one sub-folder per face.
 
     Examples:
 

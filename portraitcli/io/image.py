@@ -251,6 +251,26 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
     return p
 
 
+def write_gif(path: str | os.PathLike[str], frames: Sequence[np.ndarray], duration_ms: int = 80) -> Path:
+    """Write an animated GIF that loops forever, atomically (Pillow; adaptive palette per frame).
+
+    Args:
+        frames: (H, W, 3) uint8 RGB images, all the same size, at least one.
+        duration_ms: display time of each frame.
+
+    Returns:
+        The path written.
+    """
+    import io
+
+    if not frames:
+        raise ValueError("write_gif: no frames")
+    images = [Image.fromarray(np.asarray(f, np.uint8)) for f in frames]
+    buf = io.BytesIO()
+    images[0].save(buf, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms, loop=0)
+    return write_bytes_atomic(path, buf.getvalue())
+
+
 def write_npy(path: str | os.PathLike[str], array: np.ndarray) -> Path:
     """Write a NumPy array as ``.npy`` atomically (:func:`write_bytes_atomic`)."""
     import io

@@ -31,6 +31,7 @@ EXPECTED = {
     "head-texture.png",
     "head.glb",
     "head.png",
+    "head.gif",
     "views.png",
     "relit.png",
     "cartoon3d.json",
@@ -130,6 +131,10 @@ def test_the_head_takes_the_expression_asked_for(capsys, cartoon3d_weights: Path
     front = views[:, 64:128].astype(int)
     assert (front.sum(-1) < 3 * 250).mean() > 0.3  # the face covers the middle view, on white
     assert np.abs(front - views[:, :64]).mean() > 5  # the side view differs
+    from PIL import Image
+
+    with Image.open(tmp_path / "smile" / "head.gif") as gif:
+        assert gif.n_frames == 24 and gif.size == (64, 64) and gif.info.get("loop") == 0
 
 
 def test_bad_options_are_usage_errors(capsys, cartoon3d_weights: Path, astronaut: np.ndarray, tmp_path: Path):
