@@ -234,6 +234,20 @@ def with_expression(head: Head, weights: dict[str, float]) -> Head:
     return Head(fit=head.fit, expression=beta, landmarks=head.landmarks)
 
 
+#: Below this cosine between a vertex normal and the direction to the camera, the head's
+#: texture is read at the vertex's mirror twin (:func:`head_mesh`).
+SEEN_COS = 0.25
+
+
+def mirror_twins(model: MorphableModel) -> np.ndarray:
+    """(V,) int64: each vertex's mirror image across the face's midplane (x = 0 in model space),
+    the nearest mean-face vertex to its reflection (median gap 0.4 mm on the Surrey model)."""
+    from scipy.spatial import cKDTree
+
+    _, twin = cKDTree(model.mean).query(model.mean * np.array([-1.0, 1.0, 1.0]))
+    return np.asarray(twin, np.int64)
+
+
 def head_mesh(model: MorphableModel, head: Head, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A textured triangle mesh of the fitted head with ``head.expression``.
 
@@ -242,7 +256,10 @@ def head_mesh(model: MorphableModel, head: Head, size: tuple[int, int]) -> tuple
     Texture coordinates: where each vertex of the face *as fitted* (its own expression)
     projects into the crop, so the texture follows the vertices when the expression changes:
     an opened mouth stretches the lips' texture and shows no teeth, which the photo lacks.
-    Vertices hidden in the crop (a turned face's far cheek) take the colour in front of them.
+    A vertex the crop sees edge-on or from behind (a turned face's far cheek: its normal's
+    component towards the camera below :data:`SEEN_COS`) takes the coordinates of its
+    mirror twin when the twin faces the camera more (faces are nearly symmetric), instead of
+    the colour of whatever is in front of it.
 
     Args:
         size: (W, H) of the crop, px.
@@ -250,10 +267,17 @@ def head_mesh(model: MorphableModel, head: Head, size: tuple[int, int]) -> tuple
     Returns:
         ``(vertices (V, 3) float64, faces (F, 3) int64, uv (V, 2) float64 in [0, 1], v up)``.
     """
+    from portraitcli.data.synth_depth import vertex_normals
+
     fit = head.fit
     w, h = size
-    seen = fit.pose.project(model.vertices(fit.alpha, fit.beta))
+    fitted = model.vertices(fit.alpha, fit.beta)
+    seen = fit.pose.project(fitted)
     uv = np.clip(np.stack([seen[:, 0] / w, 1.0 - seen[:, 1] / h], -1), 0.0, 1.0)
+    facing = vertex_normals(fitted, model.triangles) @ fit.pose.R[2]  # cosine towards the camera
+    twin = mirror_twins(model)
+    swap = (facing < SEEN_COS) & (facing[twin] > facing)
+    uv[swap] = uv[twin[swap]]
     verts = model.vertices(fit.alpha, head.expression)
     verts = (verts - verts.mean(0)) * fit.pose.s / w
     return verts, model.triangles.copy(), uv

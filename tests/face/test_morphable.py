@@ -98,3 +98,23 @@ def test_fit_shape_matches_eos(sfm) -> None:
         3.0,
     )
     np.testing.assert_allclose(ours, np.asarray(reference), atol=2e-3)
+
+
+def test_a_turned_head_reads_its_far_side_from_the_mirror_twin(sfm) -> None:
+    from portraitcli.face.morphable import Fit
+    from portraitcli.models.cartoon3d import Head, head_mesh, mirror_twins
+
+    twin = mirror_twins(sfm)
+    assert (twin[twin] == np.arange(len(twin))).mean() > 0.95
+    np.testing.assert_allclose(sfm.mean[twin][:, 0], -sfm.mean[:, 0], atol=2.5)  # mm
+    pose = Pose(s=1.2, R=rotation_matrix(0.0, np.deg2rad(50), 0.0), t=np.array([128.0, -128.0]))
+    head = Head(fit=Fit(np.zeros(63), np.zeros(6), pose), expression=np.zeros(6), landmarks=np.zeros((68, 2)))
+    verts, faces, uv = head_mesh(sfm, head, (256, 256))
+    front = pose.project(sfm.mean)
+    direct = np.stack([front[:, 0] / 256, 1 - front[:, 1] / 256], -1)
+    swapped = np.flatnonzero(np.abs(uv - np.clip(direct, 0, 1)).max(1) > 1e-9)
+    assert len(swapped) > 100  # a cheek's worth, mostly on the far side
+    far_side = np.sign(sfm.mean[swapped, 0])
+    assert abs(far_side.mean()) > 0.8  # (a few folds on the near side face away too: nostrils, ears)
+    np.testing.assert_allclose(uv[swapped], np.clip(direct[twin[swapped]], 0, 1))
+    assert verts.shape == (3448, 3) and faces.shape == sfm.triangles.shape
