@@ -56,7 +56,15 @@ def write_markdown(result: dict, path: Path) -> None:
             if "side" in m:
                 corr = _fmt(m.get("residual_depth_corr"), 3)
                 lines.append(f"| {name} | {m['side'] * 100:.3f} | {m['mad']:.2f} | {corr} |")
-        lines += ["", "Papers (their synthetic BFM faces, not this set):", ""]
+        lines += [
+            "",
+            "residual_depth_corr: per face, the correlation of (depth - the mean face at the true pose) with",
+            "(true depth - the same), median over faces; the posed mean face is its zero. A flat plane scores",
+            "above zero because faces differ from the mean partly in overall relief, so compare rows.",
+            "",
+            "Papers (their synthetic BFM faces, not this set):",
+            "",
+        ]
         for name, m in result["paper_bfm"].items():
             lines.append(f"- {name}: SIDE {m['side'] * 100:.3f} x 1e-2, MAD {m['mad']:.2f} degrees")
         lines += ["", "Protocol: " + "; ".join(f"{k}: {v}" for k, v in depth.items()), ""]

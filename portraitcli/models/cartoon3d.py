@@ -239,6 +239,40 @@ def with_expression(head: Head, weights: dict[str, float]) -> Head:
 SEEN_COS = 0.25
 
 
+def face_outline(landmarks: np.ndarray) -> np.ndarray:
+    """The face's outline from dlib's 68 points: the jaw (0-16), then the brows (26 back to 17)
+    raised by a third of the brow-to-chin distance for the forehead. (27, 2) float64 px,
+    one closed polygon."""
+    pts = np.asarray(landmarks, np.float64)
+    brows = pts[26:16:-1].copy()
+    brows[:, 1] -= (pts[8, 1] - brows[:, 1].mean()) / 3.0
+    return np.concatenate([pts[:17], brows])
+
+
+def inside_outline(points: np.ndarray, outline: np.ndarray, inset: float = 0.04) -> np.ndarray:
+    """``points`` (N, 2) px, those outside the polygon ``outline`` (M, 2) moved to the nearest
+    point of its edges, pulled ``inset`` of the way towards its centroid (off the edge itself,
+    where hair and background begin). A degenerate outline leaves the points as they are."""
+    import cv2
+
+    poly = np.asarray(outline, np.float64)
+    if abs(cv2.contourArea(poly.astype(np.float32))) < 1.0:
+        return points
+    contour = poly.astype(np.float32).reshape(-1, 1, 2)
+    outside = np.array([cv2.pointPolygonTest(contour, (float(x), float(y)), False) < 0 for x, y in points])
+    if not outside.any():
+        return points
+    q = points[outside]
+    a, b = poly, np.roll(poly, -1, axis=0)
+    ab = b - a
+    t = np.clip(((q[:, None] - a[None]) * ab[None]).sum(-1) / np.maximum((ab**2).sum(-1), 1e-12), 0.0, 1.0)
+    near = a[None] + t[..., None] * ab[None]  # (n, M, 2) the nearest point of each edge
+    best = near[np.arange(len(q)), ((near - q[:, None]) ** 2).sum(-1).argmin(1)]
+    out = points.copy()
+    out[outside] = best + inset * (poly.mean(0) - best)
+    return out
+
+
 def mirror_twins(model: MorphableModel) -> np.ndarray:
     """(V,) int64: each vertex's mirror image across the face's midplane (x = 0 in model space),
     the nearest mean-face vertex to its reflection (median gap 0.4 mm on the Surrey model)."""
@@ -259,7 +293,9 @@ def head_mesh(model: MorphableModel, head: Head, size: tuple[int, int]) -> tuple
     A vertex the crop sees edge-on or from behind (a turned face's far cheek: its normal's
     component towards the camera below :data:`SEEN_COS`) takes the coordinates of its
     mirror twin when the twin faces the camera more (faces are nearly symmetric), instead of
-    the colour of whatever is in front of it.
+    the colour of whatever is in front of it. Points that land outside the face's outline
+    (the model reaches past the jaw and up the forehead, where the photo shows hair or
+    background) read the nearest point just inside it (:func:`inside_outline`).
 
     Args:
         size: (W, H) of the crop, px.
@@ -273,11 +309,12 @@ def head_mesh(model: MorphableModel, head: Head, size: tuple[int, int]) -> tuple
     w, h = size
     fitted = model.vertices(fit.alpha, fit.beta)
     seen = fit.pose.project(fitted)
-    uv = np.clip(np.stack([seen[:, 0] / w, 1.0 - seen[:, 1] / h], -1), 0.0, 1.0)
     facing = vertex_normals(fitted, model.triangles) @ fit.pose.R[2]  # cosine towards the camera
     twin = mirror_twins(model)
     swap = (facing < SEEN_COS) & (facing[twin] > facing)
-    uv[swap] = uv[twin[swap]]
+    seen[swap] = seen[twin[swap]]
+    seen = inside_outline(seen, face_outline(head.landmarks))
+    uv = np.clip(np.stack([seen[:, 0] / w, 1.0 - seen[:, 1] / h], -1), 0.0, 1.0)
     verts = model.vertices(fit.alpha, head.expression)
     verts = (verts - verts.mean(0)) * fit.pose.s / w
     return verts, model.triangles.copy(), uv

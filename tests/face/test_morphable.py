@@ -118,3 +118,22 @@ def test_a_turned_head_reads_its_far_side_from_the_mirror_twin(sfm) -> None:
     assert abs(far_side.mean()) > 0.8  # (a few folds on the near side face away too: nostrils, ears)
     np.testing.assert_allclose(uv[swapped], np.clip(direct[twin[swapped]], 0, 1))
     assert verts.shape == (3448, 3) and faces.shape == sfm.triangles.shape
+
+
+def test_texture_points_outside_the_face_outline_read_just_inside_it() -> None:
+    from portraitcli.models.cartoon3d import face_outline, inside_outline
+
+    square = np.array([[0.0, 0.0], [100.0, 0.0], [100.0, 100.0], [0.0, 100.0]])
+    points = np.array([[50.0, 50.0], [150.0, 50.0], [-20.0, -20.0], [50.0, 99.0]])
+    got = inside_outline(points, square, inset=0.1)
+    np.testing.assert_array_equal(got[[0, 3]], points[[0, 3]])  # inside: unchanged
+    np.testing.assert_allclose(got[1], [100 - 5.0, 50.0])  # the nearest edge point, 10 % to the centre
+    np.testing.assert_allclose(got[2], [5.0, 5.0])  # a corner
+    np.testing.assert_array_equal(inside_outline(points, np.zeros((4, 2))), points)  # degenerate: as is
+    landmarks = np.zeros((68, 2))
+    landmarks[:17] = np.stack([np.linspace(0, 100, 17), 100 + 50 * np.sin(np.linspace(0, np.pi, 17))], 1)  # jaw
+    landmarks[17:27] = np.stack([np.linspace(10, 90, 10), np.full(10, 60.0)], 1)  # brows
+    outline = face_outline(landmarks)
+    assert outline.shape == (27, 2)
+    np.testing.assert_allclose(outline[17:, 1], 60.0 - (150.0 - 60.0) / 3)  # the forehead, above the brows
+    np.testing.assert_allclose(outline[17:, 0], np.linspace(90, 10, 10))  # brows right to left: one loop
