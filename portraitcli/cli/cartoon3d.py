@@ -34,6 +34,42 @@ def parse_numbers(text: str, option: str, count: int | None = None) -> list[floa
     return values
 
 
+def write_head(
+    folder: Path, cartoon: Any, cartoon_template: Any, sfm: Any, expression: dict[str, float], size: int
+) -> tuple[list[Path], dict[str, Any]]:
+    """Fit the morphable model to the cartoon crop and write the head: head.obj / .mtl /
+    -texture.png / .glb, head.png (views at :data:`HEAD_YAWS`) and head.gif (a turntable over
+    :data:`TURNTABLE_YAWS`, there and back), each view ``size`` px. Returns the paths and the
+    head's record for cartoon3d.json (fitted and applied expression, shape coefficients)."""
+    import numpy as np
+
+    from portraitcli.face.morphable import EXPRESSIONS
+    from portraitcli.io.image import write_gif, write_image
+    from portraitcli.io.mesh import write_textured_mesh
+    from portraitcli.metrics.identity import template_box
+    from portraitcli.models import cartoon3d as c3d
+
+    fitted = c3d.fit_head(sfm, cartoon, template_box(cartoon_template.kps))
+    head = c3d.with_expression(fitted, expression)
+    size_wh = (cartoon.shape[1], cartoon.shape[0])
+    paths = write_textured_mesh(folder, *c3d.head_mesh(sfm, head, size_wh), cartoon, stem="head")
+    turn = {yaw: c3d.render_head(sfm, head, cartoon, yaw, size) for yaw in (*HEAD_YAWS, *TURNTABLE_YAWS)}
+    paths.append(write_image(folder / "head.png", np.concatenate([turn[y] for y in HEAD_YAWS], axis=1)))
+    there_and_back = [turn[y] for y in TURNTABLE_YAWS] + [turn[y] for y in TURNTABLE_YAWS[-2:0:-1]]
+    paths.append(write_gif(folder / "head.gif", there_and_back))
+    meta = {
+        "model": "Surrey Face Model 3448 (63 shape components, 6 expression blendshapes), fitted to dlib's 68 "
+        "landmarks of cartoon.png",
+        "fitted_expression": dict(zip(EXPRESSIONS, np.round(fitted.expression, 4).tolist())),
+        "expression": dict(zip(EXPRESSIONS, np.round(head.expression, 4).tolist())),
+        "shape_coefficients": np.round(fitted.fit.alpha, 4).tolist(),
+        "texture": "cartoon.png, projected through the fitted pose and expression",
+        "views": {"yaw": list(HEAD_YAWS), "file": "head.png"},
+        "turntable": {"yaw": list(TURNTABLE_YAWS), "file": "head.gif", "frames": "there and back, 80 ms each"},
+    }
+    return paths, meta
+
+
 def write_face(
     folder: Path,
     cartoon: Any,
@@ -43,19 +79,19 @@ def write_face(
     yaws: list[float],
     pitch: float,
     lights: list[list[float]],
-    sfm: Any = None,
-    expression: dict[str, float] | None = None,
+    sfm: Any,
+    expression: dict[str, float],
 ) -> list[Path]:
     """Run the 3-D stage on one cartoon crop and write every output into ``folder``; return the paths.
 
-    With ``sfm`` (the morphable model) also the fitted head, its expression set by ``expression``
-    (:func:`portraitcli.models.cartoon3d.parse_expression`), as head.obj / head.glb.
+    ``sfm`` (the morphable model) and ``expression`` (:func:`portraitcli.models.cartoon3d.parse_expression`)
+    make the head (:func:`write_head`).
     """
     import json
 
     import numpy as np
 
-    from portraitcli.io.image import write_gif, write_image, write_npy, write_text_atomic
+    from portraitcli.io.image import write_image, write_npy, write_text_atomic
     from portraitcli.io.mesh import write_textured_mesh
     from portraitcli.models import cartoon3d as c3d
 
@@ -80,28 +116,8 @@ def write_face(
         write_image(folder / "views.png", np.concatenate(views, axis=1)),
         write_image(folder / "relit.png", np.concatenate(relit, axis=1)),
     ]
-    head_meta = None
-    if sfm is not None:
-        from portraitcli.face.morphable import EXPRESSIONS
-        from portraitcli.metrics.identity import template_box
-
-        fitted = c3d.fit_head(sfm, cartoon, template_box(cartoon_template.kps))
-        head = c3d.with_expression(fitted, expression or {})
-        paths += write_textured_mesh(folder, *c3d.head_mesh(sfm, head, (tw, th)), cartoon, stem="head")
-        turn = {yaw: c3d.render_head(sfm, head, cartoon, yaw, size) for yaw in (*HEAD_YAWS, *TURNTABLE_YAWS)}
-        paths.append(write_image(folder / "head.png", np.concatenate([turn[y] for y in HEAD_YAWS], axis=1)))
-        there_and_back = [turn[y] for y in TURNTABLE_YAWS] + [turn[y] for y in TURNTABLE_YAWS[-2:0:-1]]
-        paths.append(write_gif(folder / "head.gif", there_and_back))
-        head_meta = {
-            "model": "Surrey Face Model 3448 (63 shape components, 6 expression blendshapes), fitted to dlib's 68 "
-            "landmarks of cartoon.png",
-            "fitted_expression": dict(zip(EXPRESSIONS, np.round(fitted.expression, 4).tolist())),
-            "expression": dict(zip(EXPRESSIONS, np.round(head.expression, 4).tolist())),
-            "shape_coefficients": np.round(fitted.fit.alpha, 4).tolist(),
-            "texture": "cartoon.png, projected through the fitted pose and expression",
-            "views": {"yaw": list(HEAD_YAWS), "file": "head.png"},
-            "turntable": {"yaw": list(TURNTABLE_YAWS), "file": "head.gif", "frames": "there and back, 80 ms each"},
-        }
+    head_paths, head_meta = write_head(folder, cartoon, cartoon_template, sfm, expression, size)
+    paths += head_paths
     recon = face3d.recon
     meta = {
         "view": dict(zip(("pitch", "yaw", "roll", "tx", "ty", "tz"), np.round(recon.view.astype(float), 4).tolist())),
@@ -114,8 +130,7 @@ def write_face(
         "lights": [{"lx": lx, "ly": ly} for lx, ly in lights],
         "models": {"recon3d": recon_model.spec.name},
     }
-    if head_meta is not None:
-        meta["head"] = head_meta
+    meta["head"] = head_meta
     paths.append(write_text_atomic(folder / "cartoon3d.json", json.dumps(meta, indent=2) + "\n"))
     return paths
 
@@ -180,13 +195,12 @@ def cartoon3d(
     from portraitcli.batch import Loaded, RunOptions
     from portraitcli.cli.batch import run_batch
     from portraitcli.face.pipeline import PipelineOptions
+    from portraitcli.models.cartoon3d import parse_expression
     from portraitcli.runtime.session import check_device
 
     check_device(device)
     yaws = parse_numbers(yaw, "--yaw")
     lights = [parse_numbers(item, "--light", 2) for item in light]
-    from portraitcli.models.cartoon3d import parse_expression
-
     expression_weights = parse_expression(expression, neutral)
     pipeline = PipelineOptions(faces=faces, aligned=aligned, on_no_face=on_no_face, rotate=rotate)
     opts = RunOptions(
