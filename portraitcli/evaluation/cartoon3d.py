@@ -328,7 +328,7 @@ def opencv_stylization(photo: np.ndarray) -> np.ndarray:
 
 
 def cartoon_test_faces(data: Path, template: dict, n_utk: int = 250, n_fs2k: int = 250) -> dict[str, Any]:
-    """The real test faces of the cartoon part, aligned to ``template``.
+    """The real test faces of the cartoon part, aligned to ``template`` (edges repeated, as the product does).
 
     The first ``n_utk`` files of UTKFace's seeded test split (the destylize split) and the
     first ``n_fs2k`` FS2K test photos (``pairs.csv`` order) in which a face is found.
@@ -336,6 +336,8 @@ def cartoon_test_faces(data: Path, template: dict, n_utk: int = 250, n_fs2k: int
     Returns:
         ``{"crops": (N, S, S, 3) uint8, "names": [...], "n_no_face": int}``.
     """
+    import cv2
+
     from portraitcli.data.fs2k import fs2k_pairs
     from portraitcli.data.stylized import PairsConfig, split, utkface_files
     from portraitcli.face.align import similarity_transform, warp_affine
@@ -358,7 +360,8 @@ def cartoon_test_faces(data: Path, template: dict, n_utk: int = 250, n_fs2k: int
             if not faces:
                 misses += 1
                 continue
-            crops.append(warp_affine(rgb, similarity_transform(faces[0].kps, kps), size))
+            # edge pixels repeated past the photo, as the product frames tight crops (never mirrored)
+            crops.append(warp_affine(rgb, similarity_transform(faces[0].kps, kps), size, border=cv2.BORDER_REPLICATE))
             names.append(f"{label}/{f.name}")
             taken += 1
     return {"crops": np.stack(crops), "names": names, "n_no_face": misses}
