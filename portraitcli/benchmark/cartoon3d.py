@@ -196,7 +196,8 @@ def head_grid(photos: list[np.ndarray], cartoonize: CartoonFn, cartoon_template:
         cells = [photo, cartoon]
         for _, override, yaw in HEAD_COLUMNS:
             weights = {} if override is None else {n: 0.0 for n in EXPRESSIONS} | override
-            cells.append(c3d.render_head(sfm, c3d.with_expression(head, weights), cartoon, yaw, 256))
+            mesh = c3d.head_mesh(sfm, c3d.with_expression(head, weights), (cartoon.shape[1], cartoon.shape[0]))
+            cells.append(c3d.render_head(mesh, cartoon, yaw, 256))
         rows.append([Image.fromarray(c).resize((side, side), Image.Resampling.LANCZOS) for c in cells])
     titles = ["photo", "cartoon", *(t for t, _, _ in HEAD_COLUMNS)]
     rows[0] = [label(img, text) for img, text in zip(rows[0], titles)]

@@ -52,8 +52,9 @@ def write_head(
     fitted = c3d.fit_head(sfm, cartoon, template_box(cartoon_template.kps))
     head = c3d.with_expression(fitted, expression)
     size_wh = (cartoon.shape[1], cartoon.shape[0])
-    paths = write_textured_mesh(folder, *c3d.head_mesh(sfm, head, size_wh), cartoon, stem="head")
-    turn = {yaw: c3d.render_head(sfm, head, cartoon, yaw, size) for yaw in (*HEAD_YAWS, *TURNTABLE_YAWS)}
+    mesh = c3d.head_mesh(sfm, head, size_wh)
+    paths = write_textured_mesh(folder, *mesh, cartoon, stem="head")
+    turn = {yaw: c3d.render_head(mesh, cartoon, yaw, size) for yaw in (*HEAD_YAWS, *TURNTABLE_YAWS)}
     paths.append(write_image(folder / "head.png", np.concatenate([turn[y] for y in HEAD_YAWS], axis=1)))
     there_and_back = [turn[y] for y in TURNTABLE_YAWS] + [turn[y] for y in TURNTABLE_YAWS[-2:0:-1]]
     paths.append(write_gif(folder / "head.gif", there_and_back))

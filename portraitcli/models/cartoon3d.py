@@ -321,15 +321,17 @@ def head_mesh(model: MorphableModel, head: Head, size: tuple[int, int]) -> tuple
 
 
 def render_head(
-    model: MorphableModel, head: Head, texture: np.ndarray, yaw: float = 0.0, size: int = 256
+    mesh: tuple[np.ndarray, np.ndarray, np.ndarray], texture: np.ndarray, yaw: float = 0.0, size: int = 256
 ) -> np.ndarray:
     """The textured head turned by ``yaw`` degrees, orthographic, Lambert-shaded, on white.
 
-    The mesh (:func:`head_mesh`) is z-buffered (:func:`portraitcli.data.synth_depth.rasterize_fast`)
-    with its texture coordinates and normals interpolated per pixel; the light comes from the
-    viewer's upper left (ambient 0.45, diffuse 0.55).
+    The mesh (:func:`head_mesh`, computed once for all the views of a head) is z-buffered
+    (:func:`portraitcli.data.synth_depth.rasterize_fast`) with its texture coordinates and
+    normals interpolated per pixel; the light comes from the viewer's upper left (ambient
+    0.45, diffuse 0.55).
 
     Args:
+        mesh: ``(vertices, faces, uv)`` from :func:`head_mesh`.
         texture: (H, W, 3) uint8 RGB, the crop the head was fitted on.
         yaw: degrees, > 0 turns the face to its left (the viewer's right).
         size: the square image's side, px.
@@ -340,7 +342,7 @@ def render_head(
     from portraitcli.data.synth_depth import rasterize_fast, vertex_normals
 
     h, w = texture.shape[:2]
-    verts, faces, uv = head_mesh(model, head, (w, h))
+    verts, faces, uv = mesh
     a = np.deg2rad(yaw)
     rot = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
     v = verts @ rot.T
