@@ -100,7 +100,7 @@ def stylize(
     json_lines: o.JsonLines = False,
     detector: o.FaceDetectorName = "mtcnn",
 ) -> None:
-    """Paint photos in the style of an image (AdaIN on MobileNetV2, or Gatys et al.'s optimisation).
+    """Paint photos in the style of an image (feature transforms on MobileNetV2, or Gatys et al.'s optimisation).
 
     The whole photo is stylized at 512 px on its longer side by default (--size); --face
     aligns and crops the largest face (--faces all: every face) at the sketch models' framing.

@@ -206,7 +206,7 @@ def train_stylize(
     resume: Resume = None,
     desc: Annotated[str | None, typer.Option("--desc", help="Run folder suffix (default: the crop size).")] = None,
 ) -> None:
-    """Train the fast model of `portrait stylize` (AdaIN on MobileNetV2, Gatys losses on VGG-19), then export it."""
+    """Train the fast model of `portrait stylize` (WCT on MobileNetV2, Gatys losses on VGG-19), then export it."""
     _train_then_export("stylize", "StylizeConfig", "crop", data, set_, runs, resume, desc)
 
 

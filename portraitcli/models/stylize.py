@@ -1,14 +1,15 @@
 """Exemplar style transfer: photo + style image -> the photo painted in that style.
 
-The shipped model is our fast arbitrary-style network (AdaIN on an ImageNet MobileNetV2
-encoder, :mod:`portraitcli.train.stylize.networks`): one ONNX graph with inputs
+The shipped model is our fast arbitrary-style network (whitening and colouring transforms on
+an ImageNet MobileNetV2 encoder, :mod:`portraitcli.train.stylize.networks`): one ONNX graph with inputs
 ``content``, ``style`` and ``alpha``. The slow reference, Gatys et al.'s image
 optimisation, is :mod:`portraitcli.models.gatys` (needs PyTorch). Both share the
 pre-processing here and the colour-preserving variant (:func:`luminance_transfer`).
 
 References:
-    Huang and Belongie, "Arbitrary Style Transfer in Real-time with Adaptive Instance
-    Normalization", ICCV 2017. Gatys, Bethge, Hertzmann and Shechtman, "Preserving Color in
+    Li, Fang, Yang, Wang, Lu and Yang, "Universal Style Transfer via Feature Transforms",
+    NeurIPS 2017. Huang and Belongie, "Arbitrary Style Transfer in Real-time with Adaptive
+    Instance Normalization", ICCV 2017. Gatys, Bethge, Hertzmann and Shechtman, "Preserving Color in
     Neural Artistic Style Transfer", arXiv:1606.05897, 2016 (luminance-only transfer).
 """
 
@@ -111,7 +112,7 @@ class StylizeModel(ImageModel):
         """Stylize ``crop`` with ``style`` ((h, w, 3) uint8 RGB, resized by :func:`prepare_style`).
 
         Args:
-            strength: AdaIN's alpha in [0, 1]: 0 keeps the content's feature statistics
+            strength: the transform's alpha in [0, 1]: 0 keeps the content's feature statistics
                 (a reconstruction of the photo), 1 takes the style's.
             preserve_color: keep the photo's colours (:func:`luminance_transfer`).
         """

@@ -14,7 +14,7 @@ from portraitcli.cli.app import main  # noqa: E402
 from portraitcli.io import write_image  # noqa: E402
 from portraitcli.models.stylize import luminance_transfer, prepare_style, to_image, to_tensor  # noqa: E402
 from portraitcli.nets.vgg import content_distance, gram_matrix, style_distance  # noqa: E402
-from portraitcli.train.stylize.networks import AdaINTransfer, adain  # noqa: E402
+from portraitcli.train.stylize.networks import StyleTransferNet, adain, sqrt_and_inv_sqrt, wct  # noqa: E402
 from tests.conftest import TEMPLATE_KPS, data_dir, needs_mobilenet_weights  # noqa: E402
 
 
@@ -30,10 +30,50 @@ def test_adain_gives_the_style_statistics_and_alpha_zero_keeps_the_content() -> 
     c, s = content[1, 3], style[1, 3]
     expected = s.std(unbiased=False) * (c - c.mean()) / c.std(unbiased=False) + s.mean()
     assert torch.allclose(out[1, 3], expected, atol=1e-5)
-    net = AdaINTransfer(pretrained=False).eval()
+    net = StyleTransferNet(pretrained=False).eval()
     features = [torch.randn(1, ch, 8 // k, 8 // k, generator=g) for ch, k in ((24, 1), (32, 2), (96, 4))]
     kept = net.transfer(features, [f * 5 + 1 for f in features], torch.zeros(1, 1, 1, 1))
     assert all(torch.equal(a, b) for a, b in zip(kept, features))
+
+
+def _covariance(x: torch.Tensor) -> torch.Tensor:
+    f = x.flatten(2)
+    f = f - f.mean(2, keepdim=True)
+    return f @ f.transpose(1, 2) / f.shape[2]
+
+
+def test_newton_schulz_roots_match_the_eigendecomposition() -> None:
+    g = torch.Generator().manual_seed(2)
+    f = torch.randn(2, 96, 300, generator=g) * torch.rand(2, 96, 1, generator=g) * 3
+    a = f @ f.transpose(1, 2) / 300 + 1e-3 * torch.eye(96)  # condition number about 1e4
+    root, inv_root = sqrt_and_inv_sqrt(a)
+    e, v = torch.linalg.eigh(a.double())
+    ref_root = v @ torch.diag_embed(e.sqrt()) @ v.transpose(1, 2)
+    ref_inv = v @ torch.diag_embed(e.rsqrt()) @ v.transpose(1, 2)
+    assert float((root.double() - ref_root).abs().max() / ref_root.abs().max()) < 1e-4
+    assert float((inv_root.double() - ref_inv).abs().max() / ref_inv.abs().max()) < 1e-3
+
+
+def test_wct_gives_the_style_mean_and_covariance() -> None:
+    g = torch.Generator().manual_seed(3)
+    content = torch.randn(1, 24, 20, 16, generator=g) * 2 + 0.5
+    style = torch.randn(1, 24, 12, 12, generator=g)
+    style = torch.einsum("ij,njhw->nihw", torch.randn(24, 24, generator=g) * 0.4, style) - 1  # correlated channels
+    out = wct(content, style, eps=1e-6)
+    assert torch.allclose(out.mean((2, 3)), style.mean((2, 3)), atol=1e-4)
+    cov_s = _covariance(style)
+    assert float((_covariance(out) - cov_s).abs().max() / cov_s.abs().max()) < 2e-3
+    # AdaIN matches the variances only: the off-diagonal covariance stays the content's (about 0)
+    off = ~torch.eye(24, dtype=torch.bool)
+    assert float((_covariance(adain(content, style)) - cov_s)[0][off].abs().max()) > 0.1
+    # Li et al.'s eq. 1-2 written with an eigendecomposition
+    fc = content.flatten(2)[0] - content.flatten(2)[0].mean(1, keepdim=True)
+    cov_c = _covariance(content)[0].double()
+    ec, vc = torch.linalg.eigh(cov_c + 1e-6 * cov_c.trace() / 24 * torch.eye(24))
+    es, vs = torch.linalg.eigh(cov_s[0].double() + 1e-6 * cov_s[0].trace() / 24 * torch.eye(24))
+    whitened = vc @ torch.diag(ec.rsqrt()) @ vc.T @ fc.double()
+    expected = vs @ torch.diag(es.sqrt()) @ vs.T @ whitened + style.flatten(2)[0].mean(1, keepdim=True).double()
+    assert torch.allclose(out.flatten(2)[0].double(), expected, atol=2e-3)
 
 
 def test_gatys_losses_match_the_formulas() -> None:

@@ -1,1 +1,1 @@
-"""Training of the fast arbitrary-style model of ``portrait stylize`` (AdaIN on MobileNetV2)."""
+"""Training of the fast arbitrary-style model of ``portrait stylize`` (WCT or AdaIN on MobileNetV2)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from portraitcli.train.stylize.networks import DECODER
 
@@ -22,6 +23,7 @@ class StylizeConfig:
     crop: int = 128  # training crops, px (multiple of 16): about 3 s per batch of 8 on 2 CPU cores
     scale_max: float = 2.0
     decoder: tuple[int, ...] = DECODER
+    transform: str = "wct"  # the feature transform: "wct" (covariances) or "adain" (stylize-v1, v2)
     epochs: int = 16  # 1,600 steps of 8: about 70 min on 2 CPU cores at 128 px (2.65 s a step)
     steps_per_epoch: int = 100
     batch_size: int = 8
@@ -38,3 +40,6 @@ class StylizeConfig:
     threads: int = 2
     device: str = "cpu"  # or "cuda" (a lent GPU)
     checkpoint_every: int = 1
+
+    #: Fields added after runs were made: their value in those runs.
+    SAVED_DEFAULTS: ClassVar[dict[str, object]] = {"transform": "adain"}

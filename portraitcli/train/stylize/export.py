@@ -1,4 +1,4 @@
-"""Export the fast style model to ONNX: encoder, AdaIN and decoder in one graph of three inputs."""
+"""Export the fast style model to ONNX: encoder, feature transform and decoder in one graph of three inputs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from rich.console import Console
 from portraitcli.train.common.checkpoint import load_trained
 from portraitcli.train.common.export import export_onnx, write_export_record
 from portraitcli.train.stylize.config import StylizeConfig
-from portraitcli.train.stylize.networks import AdaINTransfer
+from portraitcli.train.stylize.networks import StyleTransferNet
 from portraitcli.train.stylize.train import build
 
 INPUT_NAMES = ("content", "style", "alpha")
@@ -23,7 +23,7 @@ CONTRACT = {
         "channels": "RGB",
         "dtype": "float32",
         "range": [-1, 1],
-        "size_multiple": AdaINTransfer.factor,
+        "size_multiple": StyleTransferNet.factor,
         "padding": "reflect",
         "alpha": "(1,) float32 in [0, 1]: the style strength",
         "fully_convolutional": True,
@@ -36,7 +36,7 @@ CONTRACT = {
 }
 
 
-def load_network(ckpt: Path) -> tuple[AdaINTransfer, StylizeConfig]:
+def load_network(ckpt: Path) -> tuple[StyleTransferNet, StylizeConfig]:
     """Rebuild the trained network and its config from a checkpoint (``weights_only=True``)."""
     return load_trained(ckpt, StylizeConfig, lambda cfg: build(cfg, pretrained=False))
 

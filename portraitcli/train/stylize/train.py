@@ -1,9 +1,9 @@
-"""Training of the fast arbitrary-style model (:class:`~portraitcli.train.stylize.networks.AdaINTransfer`).
+"""Training of the fast arbitrary-style model (:class:`~portraitcli.train.stylize.networks.StyleTransferNet`).
 
 The decoder learns to minimise Gatys et al.'s objective on VGG-19 for any (content, style)
-pair, as Huang and Belongie (2017) train AdaIN's decoder: content loss at conv4_2 to the
-content photo, Gram-matrix style loss at relu1_1..relu5_1 to the style image
-(:func:`~portraitcli.nets.vgg.content_distance`,
+pair (after the config's feature transform, WCT or AdaIN), as Huang and Belongie (2017) train
+AdaIN's decoder: content loss at conv4_2 to the content photo, Gram-matrix style loss at
+relu1_1..relu5_1 to the style image (:func:`~portraitcli.nets.vgg.content_distance`,
 :func:`~portraitcli.nets.vgg.style_distance`). Contents are portraits (FS2K,
 CUFS, UTKFace training photos); styles are paintings (WikiArt224), FS2K drawings and toons
 (:mod:`portraitcli.data.styles`), the benchmark's held-out styles excluded. Everything is
@@ -25,12 +25,12 @@ from portraitcli.nets.vgg import CONTENT_LAYER, STYLE_LAYERS, VGG19Features, con
 from portraitcli.train.common.loop import LossMeter, fit, seed_run, start_run, tensors
 from portraitcli.train.common.optim import adam_step_decay
 from portraitcli.train.stylize.config import StylizeConfig
-from portraitcli.train.stylize.networks import AdaINTransfer
+from portraitcli.train.stylize.networks import StyleTransferNet
 
 
-def build(cfg: StylizeConfig, pretrained: bool = True) -> AdaINTransfer:
+def build(cfg: StylizeConfig, pretrained: bool = True) -> StyleTransferNet:
     """The network of ``cfg`` (ImageNet encoder unless ``pretrained`` is False)."""
-    return AdaINTransfer(tuple(cfg.decoder), pretrained=pretrained)
+    return StyleTransferNet(tuple(cfg.decoder), cfg.transform, pretrained=pretrained)
 
 
 def resize_short(rgb: np.ndarray, side: int) -> np.ndarray:
@@ -103,10 +103,10 @@ def train(cfg: StylizeConfig, data: Path, run_dir: Path, console: Console | None
     """
     console = console or Console(stderr=True)
     seed_run(cfg)
-    if cfg.crop % AdaINTransfer.factor:
+    if cfg.crop % StyleTransferNet.factor:
         from portraitcli.errors import UsageError
 
-        raise UsageError(f"crop={cfg.crop}: must be a multiple of {AdaINTransfer.factor}")
+        raise UsageError(f"crop={cfg.crop}: must be a multiple of {StyleTransferNet.factor}")
     side = int(cfg.scale_max * cfg.crop)
     content_files = _subsample(training_contents(data, cfg.n_utkface), cfg.max_per_source)
     styles = training_styles(data)
