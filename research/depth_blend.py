@@ -1,0 +1,56 @@
+"""Does averaging recon3d's depth with the morphable fit's beat both (issue #35, item 2)?
+
+Scores ``w * recon3d + (1 - w) * fit`` (the fit's depth where it covers the face, recon3d's
+elsewhere) with the cartoon3d benchmark's SIDE / MAD / residual_depth_corr, on 80 validation
+renders (``render_faces(seed=1)``), never the test set (seed 0).
+
+Usage: python research/depth_blend.py [DATA]   (DATA defaults to $PORTRAIT_DATA)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from portraitcli.data import data_root
+from portraitcli.data.synth_depth import render_faces
+from portraitcli.evaluation.cartoon3d import (
+    SIZE,
+    RenderFits,
+    morphable_fit_depth,
+    onnx_depth,
+    posed_mean_depths,
+    reduce_image,
+    score,
+)
+from portraitcli.models.recon3d import Recon3dModel
+from portraitcli.runtime.session import create_session
+from portraitcli.runtime.weights import find_model, verify
+
+
+def main() -> None:
+    data = data_root(Path(sys.argv[1]) if len(sys.argv) > 1 else None)
+    val = render_faces(data / "sfm", 80, seed=1, progress=False)
+    reference = posed_mean_depths(val)
+    spec = find_model("recon3d")
+    recon = onnx_depth(Recon3dModel(spec, create_session(str(verify(spec)), "cpu", 2)))
+    fit = morphable_fit_depth(data, RenderFits())
+
+    def blend(w: float):
+        def predict(image: np.ndarray) -> np.ndarray:
+            a, b = recon(reduce_image(image, SIZE)), fit(image)
+            return np.where(np.isfinite(b), w * a + (1 - w) * b, a)
+
+        predict.native = True  # type: ignore[attr-defined]
+        return predict
+
+    for w in (0.0, 0.25, 0.5, 0.75, 1.0):
+        r = score(blend(w), val, mean_depths=reference)
+        side, mad, corr = r["side"] * 100, r["mad"], r["residual_depth_corr"]
+        print(f"w_recon {w}: SIDE {side:.3f}e-2  MAD {mad:.2f}  residual_depth_corr {corr:.3f}")
+
+
+if __name__ == "__main__":
+    main()
