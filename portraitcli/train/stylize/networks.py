@@ -142,7 +142,7 @@ class StyleTransferNet(nn.Module):
 
     factor = 16
 
-    def __init__(self, decoder: tuple[int, ...] = DECODER, transform: str = "adain", pretrained: bool = True) -> None:
+    def __init__(self, decoder: tuple[int, ...] = DECODER, transform: str = "wct", pretrained: bool = True) -> None:
         super().__init__()
         if transform not in TRANSFORMS:
             from portraitcli.errors import UsageError
