@@ -2,7 +2,10 @@
 
 Scores ``w * recon3d + (1 - w) * fit`` (the fit's depth where it covers the face, recon3d's
 elsewhere) with the cartoon3d benchmark's SIDE / MAD / residual_depth_corr, on 80 validation
-renders (``render_faces(seed=1)``), never the test set (seed 0).
+renders (``render_faces(seed=1)``), never the test set (seed 0); then the product's fusion
+(:func:`portraitcli.models.cartoon3d.reconstruct`: the difference less its median, continued
+off the fit's mesh, carried into the canonical frame) at several fit shares, which chose
+``FIT_WEIGHT``.
 
 Usage: python research/depth_blend.py [DATA]   (DATA defaults to $PORTRAIT_DATA)
 """
@@ -19,6 +22,7 @@ from portraitcli.data.synth_depth import render_faces
 from portraitcli.evaluation.cartoon3d import (
     SIZE,
     RenderFits,
+    fused_depth,
     morphable_fit_depth,
     onnx_depth,
     posed_mean_depths,
@@ -35,7 +39,8 @@ def main() -> None:
     val = render_faces(data / "sfm", 80, seed=1, progress=False)
     reference = posed_mean_depths(val)
     spec = find_model("recon3d")
-    recon = onnx_depth(Recon3dModel(spec, create_session(str(verify(spec)), "cpu", 2)))
+    recon_model = Recon3dModel(spec, create_session(str(verify(spec)), "cpu", 2))
+    recon = onnx_depth(recon_model)
     fit = morphable_fit_depth(data, RenderFits())
 
     def blend(w: float):
@@ -50,6 +55,10 @@ def main() -> None:
         r = score(blend(w), val, mean_depths=reference)
         side, mad, corr = r["side"] * 100, r["mad"], r["residual_depth_corr"]
         print(f"w_recon {w}: SIDE {side:.3f}e-2  MAD {mad:.2f}  residual_depth_corr {corr:.3f}")
+    for share in (0.0, 0.25, 0.4, 0.5, 0.6, 0.75, 1.0):
+        r = score(fused_depth(recon_model, weight=share), val, mean_depths=reference)
+        side, mad, corr = r["side"] * 100, r["mad"], r["residual_depth_corr"]
+        print(f"product fusion, fit share {share}: SIDE {side:.3f}e-2  MAD {mad:.2f}  residual_depth_corr {corr:.3f}")
 
 
 if __name__ == "__main__":

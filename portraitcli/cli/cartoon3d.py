@@ -102,7 +102,7 @@ def write_face(
 
         cartoon = cv2.resize(cartoon, (tw, th), interpolation=cv2.INTER_AREA)
     face = c3d.to_recon_frame(cartoon, cartoon_template, recon_model.spec.template, size)
-    face3d = c3d.lift(face, recon_model.run(face))
+    face3d = c3d.lift(face, c3d.reconstruct(face, recon_model, sfm)[0])
     depth16, near, far = c3d.depth_image(face3d.depth)
     views = [c3d.render_view(face3d, yaw, pitch) for yaw in yaws]
     relit = [c3d.relight(face3d, lx, ly) for lx, ly in lights]
@@ -124,8 +124,9 @@ def write_face(
         "view": dict(zip(("pitch", "yaw", "roll", "tx", "ty", "tz"), np.round(recon.view.astype(float), 4).tolist())),
         "light": dict(zip(("ambient", "diffuse", "lx", "ly"), np.round(recon.light.astype(float), 4).tolist())),
         "depth_png": {"near": near, "far": far, "encoding": "65535 * (far - z) / (far - near)"},
-        "depth_npy": f"({size}, {size}) float32 camera-space z, bicubic upsampling of the 64 px prediction, "
-        f"Gaussian-smoothed (sigma {c3d.SMOOTH_SIGMA} px of the prediction)",
+        "depth_npy": f"({size}, {size}) float32 camera-space z, the 64 px prediction averaged with the morphable "
+        f"fit's depth (fit share {c3d.FIT_WEIGHT}), bicubic upsampling, Gaussian-smoothed (sigma {c3d.SMOOTH_SIGMA} px "
+        "of the prediction)",
         "camera": "pinhole, 10 degree field of view, x right, y down, z forward",
         "views": {"yaw": yaws, "pitch": pitch},
         "lights": [{"lx": lx, "ly": ly} for lx, ly in lights],

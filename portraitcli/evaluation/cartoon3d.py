@@ -7,6 +7,8 @@ depth, reduced to 64 px over 2x2 blocks that lie wholly on the face, on the true
 eroded by one pixel: the scale-invariant depth error (SIDE) and the mean angle deviation of
 the normals (MAD, degrees), averaged over the faces.
 
+The shipped depth is ``portrait cartoon3d``'s: the network's reconstruction averaged with the
+morphable fit in the input's view (:func:`fused_depth`); the network alone is an ablation row.
 Baselines, scored the same way: a flat depth (a plane facing the camera), the crude
 ellipsoid prior that GAN2Shape-style methods start from (a half-ellipsoid fitted to the
 mean face, the same for every face), and the classical landmark recipe (the 3-D face
@@ -174,6 +176,30 @@ def onnx_depth(model: Any) -> DepthFn:
         _, view_depth, _ = inverse_warp(recon.depth, recon.view)
         return view_depth
 
+    return predict
+
+
+def fused_depth(model: Any, upscale: int = 2, weight: float | None = None) -> DepthFn:
+    """``portrait cartoon3d``'s depth: the network's reconstruction fused with the morphable fit
+    (:func:`portraitcli.models.cartoon3d.reconstruct`, the fit's share ``weight``, default the
+    product's), seen in the input's view. The render is enlarged ``upscale`` times (bicubic), as
+    the product's 256 px face; takes the native render."""
+    import cv2
+
+    from portraitcli.face.morphable import shipped_sfm
+    from portraitcli.models.cartoon3d import FIT_WEIGHT, reconstruct
+
+    share = FIT_WEIGHT if weight is None else weight
+
+    sfm = shipped_sfm()
+
+    def predict(image: np.ndarray) -> np.ndarray:
+        face = cv2.resize(image, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_CUBIC)
+        recon, _ = reconstruct(face, model, sfm, share)
+        _, view_depth, _ = inverse_warp(recon.depth.astype(np.float64), recon.view.astype(np.float64))
+        return view_depth
+
+    predict.native = True  # type: ignore[attr-defined]
     return predict
 
 

@@ -106,3 +106,43 @@ def test_splat_shows_the_nearest_surface() -> None:
     assert near[:, 32:].any()  # the near half now covers pixels right of the old edge
     far = ~near & np.isfinite(view_depth)
     assert image[near][:, 0].mean() > 0.95 and image[far][:, 2].mean() > 0.95  # colors follow the z-buffer
+
+
+def test_extend_outward_keeps_the_mask_and_continues_it_smoothly() -> None:
+    mask = np.zeros((32, 32), bool)
+    mask[8:24, 8:24] = True
+    values = np.where(mask, 3.0, np.nan)
+    out = c3d.extend_outward(values, mask, 3.0)
+    np.testing.assert_allclose(out, 3.0)  # a constant continues as itself, everywhere
+    ramp = np.tile(np.arange(32, dtype=float), (32, 1))
+    out = c3d.extend_outward(ramp, mask, 2.0)
+    np.testing.assert_array_equal(out[mask], ramp[mask])
+    assert 22.5 < out[16, 26] < 23.0  # right of the mask: near its edge value (23), not 0 or the mean (15.5)
+    assert np.all(np.abs(np.diff(out, axis=1)) <= 1.0 + 1e-9)  # no step at the edge
+    np.testing.assert_array_equal(c3d.extend_outward(ramp, np.zeros((32, 32), bool), 2.0), 0.0)
+
+
+def test_fuse_fit_depth_moves_the_seen_depth_by_the_fit_share() -> None:
+    from portraitcli.models.recon3d import inverse_warp
+
+    recon = _recon(view=(0, 15, 0, 0, 0, 0))
+    _, seen, _ = inverse_warp(recon.depth.astype(np.float64), recon.view.astype(np.float64))
+    ys, xs = np.mgrid[0:64, 0:64]
+    mask = (xs - 32) ** 2 / 18**2 + (ys - 32) ** 2 / 24**2 < 1
+    bump = 0.01 * np.exp(-((xs - 36) ** 2 + (ys - 28) ** 2) / 30.0)  # a person's nose the network missed
+    # an offset in distance alone is not shape: removed
+    same = c3d.fuse_fit_depth(recon, seen + 0.05, mask, weight=0.5)
+    np.testing.assert_allclose(same.depth, recon.depth, atol=1e-6)
+    fused = c3d.fuse_fit_depth(recon, seen + bump, mask, weight=0.5)
+    _, seen_fused, _ = inverse_warp(fused.depth.astype(np.float64), recon.view.astype(np.float64))
+    inner = mask & (np.abs(xs - 32) < 14) & (np.abs(ys - 32) < 18)
+    change = (seen_fused - seen)[inner]
+    expected = 0.5 * (bump - np.median(bump[mask]))[inner]
+    # half the fit's difference, read back in the view: to first order (the change moves where
+    # points land by about half a pixel at this yaw)
+    assert np.abs(change - expected).max() < 0.15 * expected.max()
+    assert np.abs(change - expected).mean() < 0.03 * expected.max()
+    assert fused.view is recon.view and fused.light is recon.light
+    assert c3d.fuse_fit_depth(recon, seen + bump, mask, weight=0.0) is recon
+    with pytest.raises(ValueError, match="do not match"):
+        c3d.fuse_fit_depth(recon, seen[:32], mask)
