@@ -43,8 +43,26 @@ def test_padding_round_trip_and_missing_toon(tmp_path: Path) -> None:
         toon_pairs(tmp_path)
 
 
+#: cartoon-v1's recipe (the SE-U-Net from scratch, MobileNetV2 features) and cartoon-v2's (the
+#: ImageNet MobileNetV2 U-Net on random windows, VGG-19 features, feature matching), made small.
+RECIPES = {
+    "v1": {"generator": "se-unet", "channels": (8, 16), "train_crop": 0, "perceptual": "mobilenet", "lambda_fm": 0.0},
+    "v2": {"generator": "mobilenet-unet", "train_crop": 32, "perceptual": "vgg19", "lambda_fm": 10.0},
+}
+
+
+def test_unknown_generator_or_perceptual_is_refused() -> None:
+    from portraitcli.train.cartoon.train import perceptual_features
+
+    with pytest.raises(ValueError, match="generator"):
+        build(CartoonConfig(generator="resnet"))
+    with pytest.raises(ValueError, match="perceptual"):
+        perceptual_features(CartoonConfig(perceptual="clip"))
+
+
 @pytest.mark.slow
-def test_cartoon_training_resumes_exactly_and_exports(tmp_path: Path, astronaut: np.ndarray) -> None:
+@pytest.mark.parametrize("recipe", sorted(RECIPES))
+def test_cartoon_training_resumes_exactly_and_exports(tmp_path: Path, astronaut: np.ndarray, recipe: str) -> None:
     pytest.importorskip("onnx")
     import onnxruntime as ort
 
@@ -52,7 +70,7 @@ def test_cartoon_training_resumes_exactly_and_exports(tmp_path: Path, astronaut:
 
     data = _fake_toon(tmp_path / "data", astronaut)
     cfg = CartoonConfig(
-        size=64, channels=(8, 16), ndf=8, epochs=2, batch_size=2, n_val=2, threads=1, checkpoint_every=1
+        size=64, ndf=8, epochs=2, batch_size=2, n_val=2, threads=1, checkpoint_every=1, **RECIPES[recipe]
     )
     straight = make_run_dir(tmp_path / "runs", "cartoon", "a")
     final = train(cfg, data, straight)

@@ -32,7 +32,7 @@ CONTRACT = {
 
 def load_generator(ckpt: Path) -> tuple[torch.nn.Module, CartoonConfig]:
     """Rebuild G and its config from a training checkpoint (``weights_only=True``)."""
-    return load_trained(ckpt, CartoonConfig, lambda cfg: build(cfg)[0])
+    return load_trained(ckpt, CartoonConfig, lambda cfg: build(cfg, pretrained=False)[0])
 
 
 def export_run(run_dir: Path, ckpt: Path, console: Console | None = None) -> Path:

