@@ -47,7 +47,14 @@ def test_padding_round_trip_and_missing_toon(tmp_path: Path) -> None:
 #: ImageNet MobileNetV2 U-Net on random windows, VGG-19 features, feature matching), made small.
 RECIPES = {
     "v1": {"generator": "se-unet", "channels": (8, 16), "train_crop": 0, "perceptual": "mobilenet", "lambda_fm": 0.0},
-    "v2": {"generator": "mobilenet-unet", "train_crop": 32, "perceptual": "vgg19", "lambda_fm": 10.0},
+    "v2": {
+        "generator": "mobilenet-unet",
+        "decoder": (16, 16, 8, 8),
+        "train_crop": 32,
+        "perceptual": "vgg19",
+        "lambda_fm": 10.0,
+        "augment_downscale": 0.5,
+    },
 }
 
 

@@ -2,10 +2,10 @@
 
 A U-Net, RGB to RGB, trained as a conditional GAN (pix2pix) with pixel, perceptual and
 feature-matching losses (:func:`portraitcli.train.common.paired.paired_gan_step`),
-Adam(lr 2e-4, beta1 0.5) and step decay. cartoon-v2's generator is the ImageNet MobileNetV2
-U-Net (:class:`~portraitcli.train.common.networks.MobileNetUNet`, fine-tuned), its perceptual
-loss VGG-19's; cartoon-v1's was the sketch model's SE-U-Net from scratch with MobileNetV2
-features (:class:`~portraitcli.train.cartoon.config.CartoonConfig`). The photos are detected
+Adam(lr 2e-4, beta1 0.5) and step decay. cartoon-v1's generator is the sketch model's
+SE-U-Net from scratch with MobileNetV2 features; the ImageNet MobileNetV2 U-Net
+(:class:`~portraitcli.train.common.networks.MobileNetUNet`, fine-tuned), VGG-19 features and
+feature matching are options (:class:`~portraitcli.train.cartoon.config.CartoonConfig`). The photos are detected
 and aligned (photo and toon with the same similarity) to a template fitted on their
 landmarks, the framing in which ``portrait cartoon3d`` crops real photos; with ``train_crop``
 each step sees random windows of it. The toon "photos" are StyleGAN images, so the input
@@ -43,7 +43,7 @@ def build(cfg: CartoonConfig, pretrained: bool = True) -> tuple[torch.nn.Module,
         ValueError: an unknown generator.
     """
     if cfg.generator == "mobilenet-unet":
-        G: torch.nn.Module = MobileNetUNet(3, pretrained=pretrained)
+        G: torch.nn.Module = MobileNetUNet(3, decoder=tuple(cfg.decoder), pretrained=pretrained)  # type: ignore[arg-type]
     elif cfg.generator == "se-unet":
         G = SEUNet(3, 3, cfg.channels)
     else:
