@@ -158,7 +158,7 @@ def picture_grid(
     for photo in photos:
         cartoon = cartoonize(photo)
         face = c3d.to_recon_frame(cartoon, cartoon_template, recon_model.spec.template, 256)
-        face3d = c3d.lift(face, c3d.reconstruct(face, recon_model, sfm)[0])
+        face3d = c3d.lift(face, c3d.reconstruct(face, recon_model, sfm))
         depth16, _, _ = c3d.depth_image(face3d.depth)
         cells = [
             photo,
@@ -228,7 +228,7 @@ def turn_strip(photo: np.ndarray, cartoonize: CartoonFn, recon_model: Any, carto
     from portraitcli.models import cartoon3d as c3d
 
     face = c3d.to_recon_frame(cartoonize(photo), cartoon_template, recon_model.spec.template, 256)
-    face3d = c3d.lift(face, c3d.reconstruct(face, recon_model, shipped_sfm())[0])
+    face3d = c3d.lift(face, c3d.reconstruct(face, recon_model, shipped_sfm()))
     cells = [label(Image.fromarray(c3d.render_view(face3d, yaw)), f"yaw {yaw}") for yaw in TURN_YAWS]
     path.parent.mkdir(parents=True, exist_ok=True)
     grid([cells]).save(path)

@@ -102,7 +102,7 @@ def write_face(
 
         cartoon = cv2.resize(cartoon, (tw, th), interpolation=cv2.INTER_AREA)
     face = c3d.to_recon_frame(cartoon, cartoon_template, recon_model.spec.template, size)
-    face3d = c3d.lift(face, c3d.reconstruct(face, recon_model, sfm)[0])
+    face3d = c3d.lift(face, c3d.reconstruct(face, recon_model, sfm))
     depth16, near, far = c3d.depth_image(face3d.depth)
     views = [c3d.render_view(face3d, yaw, pitch) for yaw in yaws]
     relit = [c3d.relight(face3d, lx, ly) for lx, ly in lights]

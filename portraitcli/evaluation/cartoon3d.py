@@ -190,12 +190,11 @@ def fused_depth(model: Any, upscale: int = 2, weight: float | None = None) -> De
     from portraitcli.models.cartoon3d import FIT_WEIGHT, reconstruct
 
     share = FIT_WEIGHT if weight is None else weight
-
     sfm = shipped_sfm()
 
     def predict(image: np.ndarray) -> np.ndarray:
         face = cv2.resize(image, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_CUBIC)
-        recon, _ = reconstruct(face, model, sfm, share)
+        recon = reconstruct(face, model, sfm, share)
         _, view_depth, _ = inverse_warp(recon.depth.astype(np.float64), recon.view.astype(np.float64))
         return view_depth
 

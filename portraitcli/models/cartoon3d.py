@@ -146,7 +146,7 @@ def fuse_fit_depth(
 
 def reconstruct(
     face: np.ndarray, recon_model: object, sfm: MorphableModel | None, weight: float = FIT_WEIGHT
-) -> tuple[Reconstruction, Fit | None]:
+) -> Reconstruction:
     """The 3-D reconstruction of a face crop in the reconstruction's framing, fused with the
     morphable model fitted to dlib's 68 landmarks in the template's face box (:func:`fuse_fit_depth`).
 
@@ -156,19 +156,19 @@ def reconstruct(
         sfm: the morphable model; None gives the network's reconstruction alone.
 
     Returns:
-        ``(reconstruction at 64 px, the fit or None)``.
+        The fused reconstruction at 64 px.
     """
     from portraitcli.face.detect import landmarks68
     from portraitcli.metrics.identity import template_box
 
     recon = recon_model.run(face)  # type: ignore[attr-defined]
     if sfm is None or weight == 0:
-        return recon, None
+        return recon
     r, s = face.shape[0], recon.depth.shape[0]
     template = recon_model.spec.template.scaled(r, r)  # type: ignore[attr-defined]
     fit = fit_landmarks(sfm, landmarks68(face, template_box(template.kps)))
     depth, mask = fitted_depth(sfm, fit, s, r / s)
-    return fuse_fit_depth(recon, depth, mask, weight), fit
+    return fuse_fit_depth(recon, depth, mask, weight)
 
 
 def lift(face: np.ndarray, recon: Reconstruction) -> Face3d:

