@@ -496,7 +496,7 @@ def test_no_network_access_during_a_long_batch(face, tmp_path: Path) -> None:
     if not shutil.which("strace"):
         pytest.skip("strace is not installed")
     src = tmp_path / "in"
-    for i in range(60):
+    for i in range(45):
         write_image(src / f"{i:02d}.png", face)
     trace = tmp_path / "trace.txt"
     env = {k: v for k, v in os.environ.items() if k not in ("PORTRAIT_WEIGHTS", "ORT_DISABLE_TELEMETRY")}

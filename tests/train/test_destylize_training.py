@@ -471,7 +471,7 @@ def test_sketch_validation_uses_the_cufs_training_split_only() -> None:
     test_names = {p.photo for p in cufs_pairs(root, "cuhk_student", "test")}
     assert len(inputs) == len(targets) > 0.9 * len(train_names) and not train_names & test_names
     assert inputs.shape[1:] == (128, 128, 3) and (inputs[..., 0] == inputs[..., 2]).all()  # grayscale sketches
-    assert retrieval(targets)["val_frr1"] == 1.0
+    assert retrieval(targets[:8])["val_frr1"] == 1.0  # its gallery is these targets
     assert len(cufs_sketch_column(root, template).inputs) > 0.9 * len(test_names)  # the benchmark's column
 
 
