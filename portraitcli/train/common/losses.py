@@ -110,3 +110,25 @@ def ssim_loss(x: torch.Tensor, y: torch.Tensor, value_range: tuple[float, float]
     """``1 - mean SSIM(x, y)`` (:func:`ssim_map`), a structural loss (Zhao et al., "Loss
     Functions for Image Restoration with Neural Networks", IEEE TCI 2017)."""
     return 1.0 - ssim_map(x, y, value_range).mean()
+
+
+class FaceIdentityLoss:
+    """``weight * (1 - cos)`` between FaceNet embeddings of two aligned face batches, batch mean:
+    a face recognizer's identity loss (Schroff et al. 2015's embedding, Sandberg's weights).
+
+    Args:
+        net: a :class:`~portraitcli.nets.facenet.FaceNet`.
+        box: (x1, y1, x2, y2) px, FaceNet's crop in the template's framing.
+        weight: the loss weight (``lambda_facenet`` of destylize, ``lambda_id`` of cartoon).
+    """
+
+    def __init__(self, net: torch.nn.Module, box: tuple[float, float, float, float], weight: float) -> None:
+        self.net, self.box, self.weight = net, box, weight
+
+    def distance(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        """(N, 3, S, S) in [-1, 1] twice -> the mean cosine distance (scalar; gradient to ``fake``)."""
+        from portraitcli.nets.facenet import crop_faces, identity_distance
+
+        with torch.no_grad():
+            target = self.net(crop_faces(real, self.box))
+        return identity_distance(self.net(crop_faces(fake, self.box)), target).mean()

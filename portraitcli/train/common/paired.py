@@ -7,10 +7,12 @@ Reference:
 
         L_G = L_lsgan(D(x, G(x)), 1) + lambda_l1 |G(x) - y| + lambda_perc perc(G(x), y)
             + lambda_fm sum_l |D_l(x, G(x)) - D_l(x, y)| / L
+            + lambda_id (1 - cos(FaceNet(G(x)), FaceNet(x)))
         L_D = (L_lsgan(D(x, y), 1) + L_lsgan(D(x, G(x)), 0)) / 2
 
     where ``D_l`` are the discriminator's intermediate activations (pix2pixHD's feature
-    matching loss, Wang et al., CVPR 2018).
+    matching loss, Wang et al., CVPR 2018) and FaceNet the face recognizer's embedding
+    (Schroff et al., CVPR 2015; the identity term, optional).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import torch.nn.functional as F
 
 from portraitcli.nets.vgg import VGG19Features
 from portraitcli.nets.vgg import perceptual_loss as vgg_perceptual_loss
-from portraitcli.train.common.losses import lsgan_loss
+from portraitcli.train.common.losses import FaceIdentityLoss, lsgan_loss
 from portraitcli.train.common.perceptual import PerceptualFeatures, perceptual_loss
 
 
@@ -48,15 +50,19 @@ def paired_gan_step(
     perceptual: PerceptualFeatures | VGG19Features | None = None,
     lambda_perc: float = 0.0,
     lambda_fm: float = 0.0,
+    identity: FaceIdentityLoss | None = None,
 ) -> dict[str, float]:
     """Update G, then D, on inputs x (N, C_in, H, W) and targets y (N, C_out, H, W) in [-1, 1].
 
     D sees the input and the (real or generated) target concatenated on channels. The
     perceptual term is MobileNetV2's (:func:`portraitcli.train.common.perceptual.perceptual_loss`)
     or VGG-19's (:func:`portraitcli.nets.vgg.perceptual_loss`), by the network given.
+    ``identity`` (RGB inputs and outputs) adds its weighted FaceNet distance between the
+    output and the input photo: the person is kept where the target is a restyled face.
 
     Returns:
-        ``loss_G_gan``, ``loss_G_l1``, ``loss_D`` (and ``loss_G_perc``, ``loss_G_fm`` with those terms).
+        ``loss_G_gan``, ``loss_G_l1``, ``loss_D`` (and ``loss_G_perc``, ``loss_G_fm``, ``loss_G_id``
+        with those terms; ``loss_G_id`` before its weight).
 
     Raises:
         FloatingPointError: a loss is not finite.
@@ -79,6 +85,9 @@ def paired_gan_step(
         pairs = list(zip(fake_feats[:-1], real_feats[:-1]))
         out["loss_G_fm"] = torch.stack([F.l1_loss(a, b) for a, b in pairs]).mean()
         loss_G = loss_G + lambda_fm * out["loss_G_fm"]
+    if identity is not None:
+        out["loss_G_id"] = identity.distance(fake, x)
+        loss_G = loss_G + identity.weight * out["loss_G_id"]
     opt_G.zero_grad(set_to_none=True)
     loss_G.backward()
     opt_G.step()

@@ -42,7 +42,7 @@ from portraitcli.metrics.identity import FaceDescriptor, retrieval_ratio, templa
 from portraitcli.metrics.pixel import psnr, ssim
 from portraitcli.models.destylize import crops_to_input, output_to_faces
 from portraitcli.train.common.loop import LossMeter, fit, seed_run, shuffled_batches, start_run
-from portraitcli.train.common.losses import LEGACY_SSIM_RANGE, ssim_map
+from portraitcli.train.common.losses import LEGACY_SSIM_RANGE, FaceIdentityLoss, ssim_map
 from portraitcli.train.common.networks import SEUNet
 from portraitcli.train.common.perceptual import PerceptualFeatures
 from portraitcli.train.destylize.config import DestylizeConfig
@@ -473,27 +473,6 @@ def train(
         return validation_scores(G, cfg.device, inputs[val_idx], targets[val_idx], val_thetas, retrieval, sketches)
 
     return fit(run, cfg, objects, train_epoch, optimizer=opt_G, validate=validate, eval_every=cfg.eval_every)
-
-
-class FaceIdentityLoss:
-    """``weight * (1 - cos)`` between FaceNet embeddings of two aligned face batches, batch mean.
-
-    Args:
-        net: a :class:`~portraitcli.nets.facenet.FaceNet`.
-        box: (x1, y1, x2, y2) px, FaceNet's crop in the template's framing.
-        weight: the loss weight (``lambda_facenet``).
-    """
-
-    def __init__(self, net: torch.nn.Module, box: tuple[float, float, float, float], weight: float) -> None:
-        self.net, self.box, self.weight = net, box, weight
-
-    def distance(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-        """(N, 3, S, S) in [-1, 1] twice -> the mean cosine distance (scalar; gradient to ``fake``)."""
-        from portraitcli.nets.facenet import crop_faces, identity_distance
-
-        with torch.no_grad():
-            target = self.net(crop_faces(real, self.box))
-        return identity_distance(self.net(crop_faces(fake, self.box)), target).mean()
 
 
 def _frobenius_sq(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
