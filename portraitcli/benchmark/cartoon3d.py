@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from portraitcli.benchmark.report import manifest_block, write_report
+from portraitcli.benchmark.report import manifest_block, previous_models, write_report
 from portraitcli.evaluation.cartoon3d import (
     PAPER_BFM,
     CartoonFn,
@@ -107,7 +107,9 @@ def write_markdown(result: dict, path: Path) -> None:
         lines += ["", "Protocol: " + "; ".join(f"{k}: {v}" for k, v in cart.items()), ""]
     if result.get("grid"):
         lines += ["## Pictures", "", f"![cartoon3d]({result['grid']})", ""]
-        lines += ["Columns: " + ", ".join(GRID_COLUMNS) + ".", ""]
+        previous = [n for n, m in result["baselines"].items() if m.get("kind") == "model" and "kid_cartoon" in m]
+        columns = [*GRID_COLUMNS[:2], *previous, *GRID_COLUMNS[2:]]
+        lines += ["Columns: " + ", ".join(columns) + ".", ""]
     if result.get("heads"):
         lines += [
             "The heads of `portrait cartoon3d` (head.obj / head.glb / head.png): the Surrey Face Model",
@@ -144,9 +146,15 @@ GRID_COLUMNS = (
 
 
 def picture_grid(
-    photos: list[np.ndarray], cartoonize: CartoonFn, recon_model: Any, cartoon_template: Any, path: Path
+    photos: list[np.ndarray],
+    cartoonize: CartoonFn,
+    recon_model: Any,
+    cartoon_template: Any,
+    path: Path,
+    previous: dict[str, CartoonFn] | None = None,
 ) -> None:
-    """Rows of photo, cartoon, depth, normals, three views and two lights (docs/)."""
+    """Rows of photo, cartoon, the ``previous`` models' cartoons ({column label: cartoonizer}),
+    OpenCV stylization, depth, normals, three views and two lights (docs/)."""
     from PIL import Image
 
     from portraitcli.benchmark.pictures import grid, label
@@ -163,6 +171,7 @@ def picture_grid(
         cells = [
             photo,
             cartoon,
+            *(fn(photo) for fn in (previous or {}).values()),
             opencv_stylization(photo),
             np.repeat((depth16 >> 8).astype(np.uint8)[..., None], 3, axis=2),
             c3d.normal_image(face3d.depth),
@@ -171,7 +180,8 @@ def picture_grid(
             c3d.relight(face3d, 0.8, -0.4),
         ]
         rows.append([Image.fromarray(c).resize((side, side), Image.Resampling.LANCZOS) for c in cells])
-    rows[0] = [label(img, text) for img, text in zip(rows[0], GRID_COLUMNS)]
+    columns = [*GRID_COLUMNS[:2], *(previous or {}), *GRID_COLUMNS[2:]]
+    rows[0] = [label(img, text) for img, text in zip(rows[0], columns)]
     path.parent.mkdir(parents=True, exist_ok=True)
     grid(rows).save(path)
 
@@ -325,7 +335,10 @@ def run(
         box = template_box(np.asarray(ctpl["kps"]))
         photo_ids = descriptor.embed(faces["crops"], box=box)
         cartoonize = onnx_cartoonizer(cfile)
-        methods: dict[str, CartoonFn] = {"ours": cartoonize, "OpenCV stylization": opencv_stylization}
+        # on the same crops: the manifest's older cartoon models beside the shipped one, or the
+        # shipped one beside a run's
+        previous = {name: onnx_cartoonizer(path) for name, path in _other_cartoons(cartoon_path, cspec).items()}
+        methods: dict[str, CartoonFn] = {"ours": cartoonize, **previous, "OpenCV stylization": opencv_stylization}
         methods["photo itself (reference)"] = lambda x: x
         for mname, fn in methods.items():
             r = score_cartoon(fn, faces["crops"], toon_features, extractor, descriptor, box, photo_ids)
@@ -334,7 +347,7 @@ def run(
                 result["metrics"].update(kid_cartoon=r["kid_cartoon"], id_dist_cartoon=r["id_dist_cartoon"])
                 result.setdefault("spread", {})["kid_cartoon_std"] = r["kid_cartoon_std"]
             else:
-                kind = "reference" if "reference" in mname else "baseline"
+                kind = "reference" if "reference" in mname else "model" if mname in previous else "baseline"
                 result["baselines"][mname] = {**r, "kind": kind}
         result["settings"]["cartoon"] = {
             "n": len(faces["names"]),
@@ -351,7 +364,7 @@ def run(
 
             ct = T(tuple(ctpl["size"]), np.asarray(ctpl["kps"], np.float32))
             photos = [_align_astronaut(skdata.astronaut(), ct), *faces["crops"][[0, 1, 250, 251]]]
-            picture_grid(photos, cartoonize, recon_model, ct, images_dir / "cartoon3d.png")
+            picture_grid(photos, cartoonize, recon_model, ct, images_dir / "cartoon3d.png", previous)
             turn_strip(photos[0], cartoonize, recon_model, ct, images_dir / "cartoon3d_turn.png")
             # the heads: the astronaut, then UTKFace faces of each recorded race (the file names'
             # third field: 0 White, 1 Black, 2 Asian, 3 Indian), and two FS2K photos
@@ -384,6 +397,16 @@ def run(
             )
     write_report(out_dir, "cartoon3d", result, write_markdown)
     return result
+
+
+def _other_cartoons(cartoon_path: Path | None, cspec: Any) -> dict[str, Path]:
+    """``{"cartoon-v1 (previous)": file}`` for the shipped model, ``{"cartoon-v2 (shipped)": file}`` for a run's."""
+    from portraitcli.runtime.weights import find_model, verify
+
+    if cartoon_path is None:
+        return previous_models(cspec)
+    shipped = find_model("cartoon")
+    return {f"{shipped.name} (shipped)": verify(shipped)}
 
 
 def _align_astronaut(photo: np.ndarray, template: Any) -> np.ndarray:

@@ -160,11 +160,25 @@ def test_pictures_of_the_shipped_models(astronaut: np.ndarray, tmp_path: Path) -
     recon = Recon3dModel(recon_spec, create_session(str(verify(recon_spec)), "cpu", 1))
     cartoonize = ev.onnx_cartoonizer(verify(cartoon_spec), threads=1)
     crop = align_face(astronaut, FaceDetector().detect(astronaut)[0], cartoon_spec.template).crop
-    bench.picture_grid([crop], cartoonize, recon, cartoon_spec.template, tmp_path / "grid.png")
+    previous = {"an older cartoon": lambda x: x[::-1]}
+    bench.picture_grid([crop], cartoonize, recon, cartoon_spec.template, tmp_path / "grid.png", previous)
     bench.turn_strip(crop, cartoonize, recon, cartoon_spec.template, tmp_path / "turn.png")
     grid, turn = Image.open(tmp_path / "grid.png"), Image.open(tmp_path / "turn.png")
-    assert grid.width >= len(bench.GRID_COLUMNS) * 160 and grid.height >= 160
+    assert grid.width >= (len(bench.GRID_COLUMNS) + 1) * 160 and grid.height >= 160
     assert turn.width >= len(bench.TURN_YAWS) * 256
     strip = np.asarray(turn.convert("RGB")).astype(int)
     cells = [strip[:, i * 260 : i * 260 + 256] for i in range(len(bench.TURN_YAWS))]  # 256 px, 4 px gaps
     assert all(np.abs(a - b).mean() > 2 for a, b in zip(cells, cells[1:]))  # every yaw shows a different picture
+
+
+def test_other_cartoons_are_the_older_ones_or_the_shipped_one(tmp_path: Path) -> None:
+    """Beside the shipped cartoon model: the manifest's older ones; beside a run's: the shipped one."""
+    from portraitcli.runtime.weights import find_model, load_manifest
+
+    shipped = find_model("cartoon")
+    older = [
+        n for n, e in load_manifest(shipped.path.parent).items() if e.get("task") == "cartoon" and n != shipped.name
+    ]
+    assert list(bench._other_cartoons(None, shipped)) == [f"{n} (previous)" for n in older]
+    other = bench._other_cartoons(tmp_path / "model.onnx", shipped)
+    assert list(other) == [f"{shipped.name} (shipped)"] and other[f"{shipped.name} (shipped)"] == shipped.path
