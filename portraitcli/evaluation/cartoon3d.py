@@ -409,14 +409,26 @@ def score_cartoon(
     box: tuple[float, float, float, float],
     photo_ids: np.ndarray,
 ) -> dict[str, Any]:
-    """KID (x 1e3 is how tables print it; stored plain) against the toons and the mean identity distance."""
+    """KID (x 1e3 is how tables print it; stored plain) against the toons, the mean identity
+    distance, and the mean Nyquist spike of the cartoons' luma (a period-2 pattern such as
+    dotted eyes raises it above 1; :func:`~portraitcli.metrics.spectrum.nyquist_spike`)."""
+    import cv2
+
     from portraitcli.metrics.distribution import kid_from_features
     from portraitcli.metrics.identity import identity_distance
+    from portraitcli.metrics.spectrum import nyquist_spike
 
     outputs = [cartoonize(c) for c in crops]
     kid, kid_std = kid_from_features(extractor(iter(outputs)), toon_features)
     ids = identity_distance(descriptor.embed(outputs, box=box), photo_ids)
-    return {"kid_cartoon": kid, "kid_cartoon_std": kid_std, "id_dist_cartoon": ids["id_distance"], "_outputs": outputs}
+    spike = float(np.mean([nyquist_spike(cv2.cvtColor(o, cv2.COLOR_RGB2GRAY)) for o in outputs]))
+    return {
+        "kid_cartoon": kid,
+        "kid_cartoon_std": kid_std,
+        "id_dist_cartoon": ids["id_distance"],
+        "spike_cartoon": spike,
+        "_outputs": outputs,
+    }
 
 
 def settings(synth: dict[str, np.ndarray], size: int = SIZE) -> dict[str, Any]:

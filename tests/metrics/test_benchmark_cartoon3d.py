@@ -145,6 +145,13 @@ def test_cartoon_scoring_on_a_few_faces(astronaut: np.ndarray) -> None:
     styl = ev.score_cartoon(ev.opencv_stylization, crops, toons, extractor, descriptor, box, ids)
     assert styl["kid_cartoon"] < same["kid_cartoon"]  # the toon set here *is* the stylized crops
     assert 0.1 < styl["id_dist_cartoon"] < 1.0  # changed, but still a face
+    assert 0.8 < same["spike_cartoon"] < 1.2  # a photo has no period-2 pattern
+    checker = (np.indices((256, 256)).sum(0) % 2 * 24).astype(np.uint8)[..., None]
+
+    def dotted(x: np.ndarray) -> np.ndarray:
+        return np.clip(x.astype(int) - 12 + checker, 0, 255).astype(np.uint8)
+
+    assert ev.score_cartoon(dotted, crops, toons, extractor, descriptor, box, ids)["spike_cartoon"] > 2
 
 
 def test_pictures_of_the_shipped_models(astronaut: np.ndarray, tmp_path: Path) -> None:
