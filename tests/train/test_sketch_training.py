@@ -353,6 +353,26 @@ def test_publish_writes_manifest_entry(tmp_path: Path) -> None:
     assert entry["training"]["prior_blend"] == 0.5
 
 
+def test_a_fine_tuned_run_publishes_the_run_it_started_from(tmp_path: Path) -> None:
+    """``init=RUN/checkpoints/epoch-N.pt``: the entry records that run's command, config, seed and time."""
+    from portraitcli.train.common.publish import publish_run
+
+    first, tuned = tmp_path / "runs" / "00001-sketch-a", tmp_path / "runs" / "00002-sketch-b"
+    for run, config, argv in (
+        (first, {"seed": 5, "epochs": 30, "lambda_l1": 10.0}, ["portrait", "train", "sketch", "--desc", "a"]),
+        (tuned, {"seed": 0, "epochs": 3, "init": str(first / "checkpoints" / "epoch-0030.pt")}, ["portrait", "x"]),
+    ):
+        run.mkdir(parents=True)
+        (run / "config.json").write_text(json.dumps({"config": config, "argv": argv, "environment": {}}))
+        (run / "log.jsonl").write_text('{"epoch": 1, "seconds": 60.0}\n')
+    export_onnx(SEUNet(3, 1, (8, 16)), torch.randn(1, 3, 32, 32), tuned / "model.onnx")
+    (tuned / "template.json").write_text(json.dumps({"size": [200, 250], "kps": [[1, 2]] * 5, "n": 88}))
+    entry_path = publish_run(tuned, "sketch-v2", tmp_path / "weights").with_name("manifest.json")
+    init = json.loads(entry_path.read_text())["models"]["sketch-v2"]["training"]["init_run"]
+    assert init["run"] == "00001-sketch-a" and init["command"] == "portrait train sketch --desc a"
+    assert init["config"]["lambda_l1"] == 10.0 and init["seed"] == 5 and init["duration_s"] == 60.0
+
+
 def test_resume_is_logged_and_published(tmp_path: Path) -> None:
     """A resumed run's manifest entry lists the resume commands and the effective config."""
     from portraitcli.cli.train import _config_and_run_dir

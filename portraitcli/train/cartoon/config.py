@@ -11,7 +11,7 @@ class CartoonConfig:
     """Hyper-parameters of ``portrait train cartoon``: pix2pix plus a perceptual loss, strong augmentation.
 
     The defaults are cartoon-v1's recipe (the SE-U-Net from scratch, MobileNetV2 features, 256 px).
-    The levers of issue 35's cartoon-v2, off by default until a run beats v1 on the benchmark:
+    cartoon-v2 is two runs with these levers set (README: the training commands):
     ``generator="mobilenet-unet"`` (the ImageNet MobileNetV2 U-Net of sketch-v5 and draw-v3,
     fine-tuned, fully convolutional; ``decoder`` its widths), ``perceptual="vgg19"`` (the
     scale-free VGG-19 feature loss), ``lambda_fm`` (pix2pixHD feature matching),

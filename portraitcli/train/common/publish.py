@@ -98,8 +98,9 @@ def _export_record(run_dir: Path) -> dict[str, Any]:
 
 def _init_run(config: dict[str, Any], task: str) -> dict[str, Any]:
     """``{"init_run": ...}`` for a run that started from another run's checkpoint (``--set
-    init=RUN/checkpoints/epoch-N.pt``): that run's command, seed, duration and hardware, so
-    the entry records the whole recipe; empty otherwise or when that run folder is gone."""
+    init=RUN/checkpoints/epoch-N.pt``): that run's command, effective config (the command's
+    defaults may have changed since), seed, duration and hardware, so the entry records the
+    whole recipe; empty otherwise or when that run folder is gone."""
     init = config.get("config", {}).get("init")
     if not init:
         return {}
@@ -111,6 +112,7 @@ def _init_run(config: dict[str, Any], task: str) -> dict[str, Any]:
         "init_run": {
             "checkpoint": init,
             "command": _command(first.get("argv") or [], task),
+            "config": first["config"],
             "seed": first["config"].get("seed"),
             "duration_s": round(run_seconds(run_dir), 1),
             "hardware": _hardware(first.get("environment", {})),
