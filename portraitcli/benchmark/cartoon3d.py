@@ -109,9 +109,7 @@ def write_markdown(result: dict, path: Path) -> None:
         lines += ["", "Protocol: " + "; ".join(f"{k}: {v}" for k, v in cart.items()), ""]
     if result.get("grid"):
         lines += ["## Pictures", "", f"![cartoon3d]({result['grid']})", ""]
-        previous = [n for n, m in result["baselines"].items() if m.get("kind") == "model" and "kid_cartoon" in m]
-        columns = [*GRID_COLUMNS[:2], *previous, *GRID_COLUMNS[2:]]
-        lines += ["Columns: " + ", ".join(columns) + ".", ""]
+        lines += ["Columns: " + ", ".join(result.get("grid_columns", GRID_COLUMNS)) + ".", ""]
     if result.get("heads"):
         lines += [
             "The heads of `portrait cartoon3d` (head.obj / head.glb / head.png): the Surrey Face Model",
@@ -154,9 +152,10 @@ def picture_grid(
     cartoon_template: Any,
     path: Path,
     previous: dict[str, CartoonFn] | None = None,
-) -> None:
+) -> list[str]:
     """Rows of photo, cartoon, the ``previous`` models' cartoons ({column label: cartoonizer}),
-    OpenCV stylization, depth, normals, three views and two lights (docs/)."""
+    OpenCV stylization, depth, normals, three views and two lights (docs/); returns the
+    column labels."""
     from PIL import Image
 
     from portraitcli.benchmark.pictures import grid, label
@@ -186,6 +185,7 @@ def picture_grid(
     rows[0] = [label(img, text) for img, text in zip(rows[0], columns)]
     path.parent.mkdir(parents=True, exist_ok=True)
     grid(rows).save(path)
+    return columns
 
 
 #: Columns of the head grid: (label, expression override, yaw).
@@ -369,14 +369,14 @@ def run(
 
             ct = T(tuple(ctpl["size"]), np.asarray(ctpl["kps"], np.float32))
             photos = [_align_astronaut(skdata.astronaut(), ct), *faces["crops"][[0, 1, 250, 251]]]
-            picture_grid(photos, cartoonize, recon_model, ct, images_dir / "cartoon3d.png", previous)
+            columns = picture_grid(photos, cartoonize, recon_model, ct, images_dir / "cartoon3d.png", previous)
             turn_strip(photos[0], cartoonize, recon_model, ct, images_dir / "cartoon3d_turn.png")
             # the heads: the astronaut, then UTKFace faces of each recorded race (the file names'
             # third field: 0 White, 1 Black, 2 Asian, 3 Indian), and two FS2K photos
             races = [n.split("/")[-1].split("_")[2] if n.startswith("utkface") else "" for n in faces["names"]]
             picks = [races.index(r) for r in ("1", "2", "3", "0") if r in races] + [250, 260]
             head_grid([photos[0], *faces["crops"][picks]], cartoonize, ct, images_dir / "cartoon3d_heads.png")
-            result["grid"] = "../images/cartoon3d.png"
+            result["grid"], result["grid_columns"] = "../images/cartoon3d.png", columns
             result["turn"] = "../images/cartoon3d_turn.png"
             result["heads"] = "../images/cartoon3d_heads.png"
     result["manifest_metrics"] = {}

@@ -168,7 +168,8 @@ def test_pictures_of_the_shipped_models(astronaut: np.ndarray, tmp_path: Path) -
     cartoonize = ev.onnx_cartoonizer(verify(cartoon_spec), threads=1)
     crop = align_face(astronaut, FaceDetector().detect(astronaut)[0], cartoon_spec.template).crop
     previous = {"an older cartoon": lambda x: x[::-1]}
-    bench.picture_grid([crop], cartoonize, recon, cartoon_spec.template, tmp_path / "grid.png", previous)
+    columns = bench.picture_grid([crop], cartoonize, recon, cartoon_spec.template, tmp_path / "grid.png", previous)
+    assert columns[:4] == ["photo", "cartoon", "an older cartoon", "OpenCV stylization"]
     bench.turn_strip(crop, cartoonize, recon, cartoon_spec.template, tmp_path / "turn.png")
     grid, turn = Image.open(tmp_path / "grid.png"), Image.open(tmp_path / "turn.png")
     assert grid.width >= (len(bench.GRID_COLUMNS) + 1) * 160 and grid.height >= 160
