@@ -1,11 +1,13 @@
 """Training of the 2-D cartoon generator on the Toonify-style pairs of ``datasets/toon``.
 
-A U-Net, RGB to RGB, trained as a conditional GAN (pix2pix) with pixel, perceptual and
-feature-matching losses and optionally FaceNet identity (:func:`portraitcli.train.common.paired.paired_gan_step`),
-Adam(lr 2e-4, beta1 0.5) and step decay. cartoon-v1's generator is the sketch model's
-SE-U-Net from scratch with MobileNetV2 features; the ImageNet MobileNetV2 U-Net
-(:class:`~portraitcli.train.common.networks.MobileNetUNet`, fine-tuned), VGG-19 features and
-feature matching are options (:class:`~portraitcli.train.cartoon.config.CartoonConfig`). The photos are detected
+A U-Net, RGB to RGB, trained as a conditional GAN (pix2pix) with pixel, perceptual,
+feature-matching and optionally FaceNet identity losses
+(:func:`portraitcli.train.common.paired.paired_gan_step`), Adam(lr 2e-4, beta1 0.5) and step
+decay. cartoon-v2 is the ImageNet MobileNetV2 U-Net
+(:class:`~portraitcli.train.common.networks.MobileNetUNet`, fine-tuned) with VGG-19 features
+and feature matching, then fine-tuned with the identity term; cartoon-v1 (the defaults) was the
+sketch model's SE-U-Net from scratch with MobileNetV2 features
+(:class:`~portraitcli.train.cartoon.config.CartoonConfig`). The photos are detected
 and aligned (photo and toon with the same similarity) to a template fitted on their
 landmarks, the framing in which ``portrait cartoon3d`` crops real photos; with ``train_crop``
 each step sees random windows of it. The toon "photos" are StyleGAN images, so the input
