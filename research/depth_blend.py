@@ -7,7 +7,8 @@ renders (``render_faces(seed=1)``), never the test set (seed 0); then the produc
 off the fit's mesh, carried into the canonical frame) at several fit shares, which chose
 ``FIT_WEIGHT``.
 
-Usage: python research/depth_blend.py [DATA]   (DATA defaults to $PORTRAIT_DATA)
+Usage: python research/depth_blend.py [DATA] [MODEL]   (DATA defaults to $PORTRAIT_DATA, MODEL
+to the shipped recon3d; a run's model.onnx scores that run)
 """
 
 from __future__ import annotations
@@ -31,15 +32,20 @@ from portraitcli.evaluation.cartoon3d import (
 )
 from portraitcli.models.recon3d import Recon3dModel
 from portraitcli.runtime.session import create_session
-from portraitcli.runtime.weights import find_model, verify
+from portraitcli.runtime.weights import find_model, run_spec, verify
 
 
 def main() -> None:
     data = data_root(Path(sys.argv[1]) if len(sys.argv) > 1 else None)
     val = render_faces(data / "sfm", 80, seed=1, progress=False)
     reference = posed_mean_depths(val)
-    spec = find_model("recon3d")
-    recon_model = Recon3dModel(spec, create_session(str(verify(spec)), "cpu", 2))
+    if len(sys.argv) > 2:
+        path = Path(sys.argv[2])
+        spec = run_spec(path, "recon3d")
+    else:
+        spec = find_model("recon3d")
+        path = verify(spec)
+    recon_model = Recon3dModel(spec, create_session(str(path), "cpu", 2))
     recon = onnx_depth(recon_model)
     fit = morphable_fit_depth(data, RenderFits())
 

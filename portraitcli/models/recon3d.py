@@ -35,12 +35,15 @@ class Reconstruction:
         albedo: (S, S, 3) float32 RGB in [0, 1].
         view: (6,) float32 the input's viewpoint: pitch, yaw, roll (degrees), tx, ty, tz.
         light: (4,) float32 ambient, diffuse (0 .. 1), light direction lx, ly (-1 .. 1).
+        view_depth: (S, S) float32 camera-space z seen at each input pixel (the view-depth
+            network of recon3d-v2 on; None for models without it).
     """
 
     depth: np.ndarray
     albedo: np.ndarray
     view: np.ndarray
     light: np.ndarray
+    view_depth: np.ndarray | None = None
 
 
 #: The half-ellipsoid fitted by least squares to the Surrey Face Model's mean face in the
@@ -276,10 +279,11 @@ class Recon3dModel(ImageModel):
     """
 
     def run(self, crop: np.ndarray) -> Reconstruction:  # type: ignore[override]
-        depth, albedo, view, light = self.session.run(None, {self.input_name: face_to_input(crop)})
+        depth, albedo, view, light, *rest = self.session.run(None, {self.input_name: face_to_input(crop)})
         return Reconstruction(
             depth=depth[0].astype(np.float32),
             albedo=((albedo[0].transpose(1, 2, 0) + 1.0) / 2.0).astype(np.float32),
             view=view[0].astype(np.float32),
             light=light[0].astype(np.float32),
+            view_depth=rest[0][0].astype(np.float32) if rest else None,
         )

@@ -155,3 +155,51 @@ def test_fine_tuning_with_the_identity_term_starts_from_init(tmp_path: Path, ast
         [*G_a.state_dict().items(), *D_a.state_dict().items()], [*G_b.state_dict().values(), *D_b.state_dict().values()]
     ):
         torch.testing.assert_close(a, b, msg=name)
+
+
+def test_the_real_photo_step_moves_G_towards_what_D_real_calls_a_toon() -> None:
+    """``real_photo_step``: the unconditional D learns toons (real) from cartoons of photos (fake);
+    G's gradient comes from D's verdict on its cartoons, plus the identity term when weighted."""
+    from portraitcli.train.cartoon.train import real_photo_step
+    from portraitcli.train.common.losses import FaceIdentityLoss
+    from portraitcli.train.common.networks import PatchDiscriminator
+
+    torch.manual_seed(0)
+    photos = torch.rand(2, 3, 64, 64) * 2 - 1
+    toons = torch.rand(2, 3, 64, 64) * 2 - 1
+    G, D = torch.nn.Conv2d(3, 3, 3, padding=1), PatchDiscriminator(3, 8)
+    before_G, before_D = G.weight.detach().clone(), [p.detach().clone() for p in D.parameters()]
+    opt_G, opt_D = torch.optim.SGD(G.parameters(), lr=0.1), torch.optim.SGD(D.parameters(), lr=0.1)
+    out = real_photo_step(G, D, opt_G, opt_D, photos, toons, 1.0)
+    assert set(out) == {"loss_G_real_gan", "loss_D_real"} and all(np.isfinite(v) for v in out.values())
+    assert not torch.equal(G.weight, before_G) and any(not torch.equal(a, b) for a, b in zip(D.parameters(), before_D))
+
+    def embed(crop: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.normalize(torch.nn.functional.adaptive_avg_pool2d(crop, 4).flatten(1), dim=1)
+
+    identity = FaceIdentityLoss(embed, (8.0, 8.0, 56.0, 56.0), 0.0)
+    out = real_photo_step(G, D, opt_G, opt_D, photos, toons, 1.0, identity, lambda_id=1.0)
+    assert 0 <= out["loss_G_real_id"] <= 2
+
+
+@pytest.mark.slow
+def test_training_with_real_photos_logs_the_unpaired_terms(
+    tmp_path: Path, astronaut: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from portraitcli.train.cartoon import train as train_module
+
+    data = _fake_toon(tmp_path / "data", astronaut)
+    seen: list[Path] = []
+
+    def photos(data_dir: Path, template: dict, cache: Path) -> np.ndarray:
+        seen.append(cache)
+        return np.random.default_rng(0).integers(0, 256, (5, *template["size"], 3), dtype=np.uint8)
+
+    monkeypatch.setattr(train_module, "real_training_photos", photos)
+    small = {"size": 64, "ndf": 8, "batch_size": 2, "n_val": 2, "threads": 1, **RECIPES["v1"]}
+    run = make_run_dir(tmp_path / "runs", "cartoon", "real")
+    train(CartoonConfig(epochs=1, lambda_real_gan=1.0, **small), data, run)
+    assert seen == [tmp_path / "runs" / "cache"]
+    assert json.loads((run / "config.json").read_text())["n_real_photos"] == 5
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if '"epoch"' in line]
+    assert np.isfinite(log[0]["loss_G_real_gan"]) and np.isfinite(log[0]["loss_D_real"])

@@ -279,3 +279,160 @@ def test_training_on_photos_and_their_cartoons(tmp_path: Path, monkeypatch: pyte
     with pytest.raises(ValueError, match="differ"):
         cfg = Recon3dConfig(data="cartoon", cartoon_model="m.onnx", **common)
         train_module.train(cfg, tmp_path, tmp_path / "x", None)
+
+
+def test_synthetic_targets_seen_from_their_view_give_the_rendered_depth(tmp_path: Path) -> None:
+    """The canonical depth targets and the pose -> viewpoint convention of depth supervision."""
+    pytest.importorskip("eos")
+    from portraitcli.data.synth_depth import render_faces
+    from portraitcli.evaluation.cartoon3d import reduce_depth
+    from portraitcli.metrics.depth import erode_mask, mad, side
+    from portraitcli.train.recon3d.data import synthetic_faces
+    from tests.conftest import data_dir
+
+    rendered = render_faces(data_dir("sfm"), 3, 128, seed=5, progress=False)
+    np.savez(tmp_path / "s.npz", **rendered)
+    synth = synthetic_faces(tmp_path / "s.npz", 64)
+    assert synth["image"].shape == (3, 64, 64, 3) and synth["depth"].shape == (3, 64, 64)
+    np.testing.assert_allclose(synth["view"][:, 1], -rendered["pose"][:, 0])
+    gt, on_face = reduce_depth(rendered["depth"][0], rendered["mask"][0], 2)
+    np.testing.assert_array_equal(synth["view_mask"][0], on_face)
+    np.testing.assert_allclose(synth["view_depth"][0][on_face], gt[on_face], rtol=1e-6)
+    assert np.allclose(synth["view_depth"][0][~on_face], gt[on_face].max())  # the far plane
+    for i in range(3):  # yaws 12, -8, 21 degrees
+        gt, m = reduce_depth(rendered["depth"][i], rendered["mask"][i], 2)
+        m = erode_mask(m)
+        errors = {}
+        for sign in (1.0, -1.0):  # -1: the render's own yaw and roll convention, which is wrong here
+            view = np.r_[synth["view"][i] * [1.0, sign, sign], 0, 0, 0]
+            _, seen, _ = np_render.inverse_warp(synth["depth"][i].astype(np.float64), view)
+            errors[sign] = (side(seen, gt, m), mad(seen, gt, m))
+        assert errors[1.0][0] < 0.01 and errors[1.0][1] < 12  # measured 0.2-0.9e-2, 1.6-10.5 degrees
+        assert errors[-1.0][0] > 2 * errors[1.0][0] and errors[-1.0][1] > 2 * errors[1.0][1]
+    np.savez(tmp_path / "bad.npz", image=rendered["image"])
+    from portraitcli.errors import UsageError
+
+    with pytest.raises(UsageError, match="coeffs"):
+        synthetic_faces(tmp_path / "bad.npz", 64)
+
+
+def _synthetic_tensors(n: int = 6, size: int = 64) -> dict[str, torch.Tensor]:
+    rng = np.random.default_rng(3)
+    mask = np.zeros((n, size, size), np.float32)
+    mask[:, 12:52, 16:48] = 1
+    depth = torch.from_numpy(_ellipsoid(size)).expand(n, size, size).clone()
+    return {
+        "image": torch.from_numpy(rng.uniform(-1, 1, (n, 3, size, size))).float() * torch.from_numpy(mask)[:, None],
+        "depth": depth,
+        "mask": torch.from_numpy(mask),
+        "view": torch.from_numpy(rng.uniform(-20, 20, (n, 3))).float(),
+        "view_depth": depth + 0.01,
+        "view_mask": torch.from_numpy(mask),
+    }
+
+
+def test_synthetic_batch_mirrors_views_and_retextures_faces() -> None:
+    from portraitcli.train.recon3d.train import synthetic_batch
+
+    synth = _synthetic_tensors()
+    photos = torch.full((4, 3, 64, 64), 0.5)
+    idx = np.arange(6)
+    plain = synthetic_batch(synth, idx, photos, Recon3dConfig(synth_texture=0.0), np.random.default_rng(0))
+    flipped = torch.tensor(np.random.default_rng(0).random(6) < 0.5)
+    for k in range(6):
+        mirror = bool(flipped[k])
+        for key in ("image", "depth", "mask", "view_depth", "view_mask"):
+            want = synth[key][k].flip(-1) if mirror else synth[key][k]
+            torch.testing.assert_close(plain[key][k], want, msg=key)
+        sign = torch.tensor([1.0, -1.0, -1.0]) if mirror else torch.ones(3)
+        torch.testing.assert_close(plain["view"][k], synth["view"][k] * sign)
+    textured = synthetic_batch(
+        synth, idx, photos, Recon3dConfig(synth_texture=1.0, warp_iterations=3), np.random.default_rng(0)
+    )
+    image = textured["image"]
+    assert image.min() >= -1 and image.max() <= 1
+    face = synth["mask"][:, None].expand_as(image) > 0
+    assert (image - plain["image"]).abs()[face].mean() > 0.1
+    for corner in image[:, :, :4, :4]:  # off the face: the uniform photo (0.5), or it lit on the flat far plane
+        assert len(torch.unique(corner.round(decimals=4))) <= 2
+
+
+def test_synthetic_loss_is_zero_at_the_truth_up_to_an_offset() -> None:
+    from portraitcli.train.recon3d.networks import ROTATION_RANGE
+    from portraitcli.train.recon3d.train import synthetic_loss
+
+    torch.manual_seed(0)
+    net = Recon3dNet(8, 16, view_depth=True, pretrained=False).eval()
+    cfg = Recon3dConfig(lambda_synth=1.0, lambda_synth_view=1.0)
+    synth = _synthetic_tensors(4)
+    with torch.no_grad():
+        depth = net.canonical_depth(synth["image"])
+        seen = net.predict_view_depth(synth["image"])
+        view = net.predict_view(synth["image"])[:, :3]
+    inside = net.border == 0  # the loss leaves the far border alone
+    exact = {**synth, "depth": torch.where(inside, depth + 0.02, 5.0), "view_depth": seen - 0.03, "view": view}
+    exact = synthetic_loss(net, exact, cfg)
+    assert exact["loss_synth_depth"].item() < 1e-4 and exact["loss_synth_view"].item() < 1e-10
+    assert exact["loss_synth_view_depth"].item() < 1e-4
+    bent = depth + 0.01 * torch.linspace(0, 1, 64)[None, None, :]
+    wrong = synthetic_loss(net, {**synth, "depth": bent, "view_depth": seen + bent, "view": view + 5.0}, cfg)
+    assert wrong["loss_synth_depth"].item() > 0.1 and wrong["loss_synth_view_depth"].item() > 0.1
+    assert wrong["loss_synth_view"].item() == pytest.approx((5.0 / ROTATION_RANGE) ** 2, rel=1e-4)
+    torch.testing.assert_close(
+        wrong["loss"], wrong["loss_synth_depth"] + wrong["loss_synth_view"] + wrong["loss_synth_view_depth"]
+    )
+    wrong["loss_synth_view_depth"].backward()
+    assert net.view_depth_net.head.weight.grad.abs().sum() > 0 and net.depth_net.net[0].weight.grad is None
+    only_view_depth = synthetic_loss(net, synth, Recon3dConfig())
+    assert set(only_view_depth) == {"loss_synth_view_depth", "loss"}
+
+
+def test_training_with_synthetic_supervision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.conftest import needs_mobilenet_weights
+
+    needs_mobilenet_weights()
+    pytest.importorskip("onnx")
+    from portraitcli.train.common.runs import make_run_dir
+    from portraitcli.train.recon3d import train as train_module
+
+    rng = np.random.default_rng(0)
+    photos = rng.integers(0, 256, (10, 64, 64, 3), dtype=np.uint8)
+    monkeypatch.setattr(train_module, "synthetic_template", lambda data, size: TEMPLATE)
+    monkeypatch.setattr(
+        train_module, "aligned_faces", lambda *a: {"faces": photos, "names": list("abcdefghij"), "n_no_face": 0}
+    )
+    monkeypatch.setattr(train_module, "cached_landmark_views", lambda *a: np.zeros((10, 2), np.float32))
+    t = _synthetic_tensors(8)
+    rendered = {k: v.numpy() for k, v in t.items() if k != "image"}
+    rendered["image"] = ((t["image"].permute(0, 2, 3, 1).numpy() + 1) * 127.5).astype(np.uint8)
+    asked: list[Path] = []
+    monkeypatch.setattr(train_module, "synthetic_faces", lambda path, size: asked.append(path) or rendered)
+    plane = np.ones((3, 128, 128), np.float32) + 0.01 * np.linspace(-1, 1, 128)[None, None, :]
+    np.savez(
+        tmp_path / "val.npz",
+        image=rng.integers(0, 256, (3, 128, 128, 3), dtype=np.uint8),
+        depth=plane,
+        mask=np.ones((3, 128, 128), bool),
+        pose=np.array([[10, 5, 0], [-10, 0, 2], [0, -5, 0]], np.float32),
+    )
+    cfg = Recon3dConfig(
+        nf=8, zdim=16, epochs=1, batch_size=4, n_val=2, threads=1, warp_iterations=2, prior_steps=0, prior="ellipsoid",
+        synth_train="synth.npz", val_synth=str(tmp_path / "val.npz"), view_depth=True,
+        lambda_synth=1.0, lambda_synth_view=1.0,
+    )  # fmt: skip
+    run = make_run_dir(tmp_path, "recon3d", "synth")
+    train_module.train(cfg, tmp_path, run, None)
+    assert asked == [Path("synth.npz")]
+    assert json.loads((run / "config.json").read_text())["n_synth_train"] == 8
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if '"epoch"' in line]
+    assert np.isfinite(log[0]["loss_synth_depth"]) and np.isfinite(log[0]["loss_synth_view"])
+    assert np.isfinite(log[0]["loss_synth_view_depth"])
+    assert -1 <= log[0]["val_residual_corr"] <= 1 and -1 <= log[0]["val_view_depth_residual_corr"] <= 1
+    from portraitcli.runtime.session import create_session
+    from portraitcli.train.recon3d.export import export_run
+
+    onnx_path = export_run(run, run / "checkpoints" / "epoch-0001.pt")
+    recon = np_render.Recon3dModel(None, create_session(str(onnx_path), "cpu", 1)).run(photos[0])  # type: ignore[arg-type]
+    assert recon.view_depth is not None and recon.view_depth.shape == (64, 64)
+    with pytest.raises(ValueError, match="synth_train"):
+        train_module.train(Recon3dConfig(view_depth=True), tmp_path, tmp_path / "x", None)

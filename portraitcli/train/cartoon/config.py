@@ -18,6 +18,15 @@ class CartoonConfig:
     ``train_crop`` (random windows of the ``size`` framing) and ``augment_downscale``;
     ``lambda_id`` (FaceNet identity between the cartoon and its photo) and ``init`` (start from
     another run's checkpoint, e.g. to fine-tune a cartoon with the identity term).
+
+    ``lambda_real_gan``: the toon "photos" are StyleGAN images, and on real photos the
+    cartoons stay closer to the photo than to the toons (issue 35: KID against the toons
+    121e-3 for cartoon-v2, 139e-3 for the photos themselves). With it, each step also turns
+    a batch of real photos (UTKFace's seeded train split, aligned to the same template; its
+    test split stays unseen) into cartoons, which an unconditional PatchGAN ``D_real`` judges
+    against the toon targets (unpaired adversarial domain adaptation, as CycleGAN's
+    adversarial term); ``lambda_real_id`` keeps each of those cartoons the photo's person
+    (FaceNet, as ``lambda_id``).
     """
 
     #: Runs saved before ``decoder`` existed used MobileNetUNet's default widths.
@@ -40,6 +49,8 @@ class CartoonConfig:
     lambda_perc: float = 10.0
     lambda_fm: float = 0.0  # pix2pixHD feature matching on D's activations; 0 = none
     lambda_id: float = 0.0  # FaceNet cosine distance cartoon <-> photo (portraitcli.nets.facenet); 0 = none
+    lambda_real_gan: float = 0.0  # unpaired LSGAN on cartoons of real UTKFace train photos vs the toons; 0 = none
+    lambda_real_id: float = 0.0  # FaceNet distance between a real photo and its cartoon; 0 = none
     init: str = ""  # a checkpoint whose G and D start this run (fine-tuning); "": none
     augment_shift: float = 0.05
     augment_scale: float = 0.1

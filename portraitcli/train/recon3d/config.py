@@ -35,6 +35,19 @@ class Recon3dConfig:
     rendered from a random view (pitch +-``pseudo_pitch``, yaw +-``pseudo_yaw`` degrees, a
     common range of head poses in portraits) and the view network asked to read it back.
 
+    ``synth_train``: synthetic faces with known shape (``portrait data synth-depth`` with a
+    seed other than the test set's 0) as supervision beside the unsupervised losses on
+    photos: each step adds a batch of them (:func:`portraitcli.train.recon3d.train.synthetic_batch`,
+    ``synth_texture`` of them re-rendered with a real face as albedo) with the terms of
+    :func:`portraitcli.train.recon3d.train.synthetic_loss`: ``lambda_view_depth`` for the
+    view-depth network (``view_depth``, which needs ``synth_train``), and optionally
+    ``lambda_synth`` / ``lambda_synth_view`` for Unsup3d's canonical depth and viewpoint.
+    Trained only on photos, the canonical depth learns the mean face and little of the
+    person (its deviation from the mean face correlated 0.12 with the truth, issue 35's
+    ``residual_depth_corr``); supervising it (weights 1 and 1) left that at 0.05 after two
+    epochs, with a pitch error of 7 degrees, while the pixel-aligned view-depth network
+    reached 0.73 on validation renders in 1,500 steps (docs/experiments/log.md).
+
     ``prior_blend``: the exported model's depth is ``d + prior_blend (prior - d)`` (the prior
     shifted to the depth's mean; :func:`portraitcli.train.recon3d.networks.shrink_to_prior`).
     With ``val_synth`` set, the end of training logs SIDE / MAD on it for blends 0 .. 1, to
@@ -63,6 +76,13 @@ class Recon3dConfig:
     pseudo_yaw: float = 30.0  # degrees: the random views of the pseudo-view term
     pseudo_pitch: float = 15.0
     n_val: int = 100  # training faces held out for the progress signal
+    synth_train: str = ""  # synthetic faces with known shape (portrait data synth-depth, seed != 0): supervision
+    view_depth: bool = False  # add the view-depth network (ImageNet MobileNetV2 U-Net), trained on synth_train
+    lambda_view_depth: float = 1.0
+    lr_view_depth: float = 3e-4
+    lambda_synth: float = 0.0  # canonical depth supervision on synth_train
+    lambda_synth_view: float = 0.0  # viewpoint supervision on synth_train
+    synth_texture: float = 0.5  # share of the synthetic faces re-rendered with a real face's colours
     val_synth: str = ""  # synthetic faces with true depth (portrait data synth-depth, seed != 0): SIDE / MAD each epoch
     seed: int = 0
     threads: int = 2

@@ -20,6 +20,7 @@ OUTPUT_CONTRACT = {
     "albedo": "(N, 3, 64, 64) RGB in [-1, 1]",
     "view": "(N, 6) pitch, yaw, roll in degrees, tx, ty, tz in camera units",
     "light": "(N, 4) ambient, diffuse in [0, 1], light direction lx, ly in [-1, 1]",
+    "view_depth": "(N, 64, 64) camera-space z seen at each input pixel (models with the view-depth network)",
     "camera": "pinhole, 10 degree field of view, x right, y down, z forward",
 }
 
@@ -33,7 +34,12 @@ CONTRACT = {
 
 def load_net(ckpt: Path) -> tuple[Recon3dNet, Recon3dConfig]:
     """Rebuild the networks and their config from a training checkpoint (``weights_only=True``)."""
-    return load_trained(ckpt, Recon3dConfig, lambda cfg: Recon3dNet(cfg.nf, cfg.zdim, cfg.size), key="net")
+    return load_trained(
+        ckpt,
+        Recon3dConfig,
+        lambda cfg: Recon3dNet(cfg.nf, cfg.zdim, cfg.size, view_depth=cfg.view_depth, pretrained=False),
+        key="net",
+    )
 
 
 def export_run(
@@ -54,6 +60,7 @@ def export_run(
     path = run_dir / "model.onnx"
     prior_t = None if prior is None else torch.from_numpy(np.asarray(prior, np.float32))
     graph = InferenceNet(net, prior_t, prior_blend)
-    diff = export_onnx(graph, example, path, output_name=OUTPUTS, dynamic_hw=False, atol=1e-3)
+    outputs = (*OUTPUTS, "view_depth") if net.view_depth_net is not None else OUTPUTS
+    diff = export_onnx(graph, example, path, output_name=outputs, dynamic_hw=False, atol=1e-3)
     write_export_record(run_dir, ckpt, path, diff, console, prior_blend=prior_blend, **CONTRACT)
     return path

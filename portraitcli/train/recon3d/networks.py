@@ -8,6 +8,13 @@ Reference:
 
 All networks take the face crop (N, 3, S, S) float RGB in [-1, 1], S = 64 (the encoders
 reduce 64 px to 1 px with four stride-2 convolutions and one 4x4 valid convolution).
+
+Beside Unsup3d's networks, an optional *view-depth* network (not in the paper): a U-Net with
+the ImageNet MobileNetV2 encoder that predicts the depth in the input's own view, pixel by
+pixel, supervised on synthetic faces with known shape (``synth_train``). Unsup3d's depth is a
+canonical map that a separately predicted viewpoint must turn into the view, and neither
+learned the person's shape from photos alone (issue 35); a pixel-aligned prediction reads
+the silhouette and shading where they are.
 """
 
 from __future__ import annotations
@@ -21,6 +28,10 @@ from portraitcli.train.recon3d.renderer import CENTER
 DEPTH_RANGE = (0.9, 1.1)
 #: |pitch|, |yaw|, |roll| at most this many degrees (Unsup3d: xyz_rotation_range 60).
 ROTATION_RANGE = 60.0
+#: The view-depth network's output: ``CENTER z + VIEW_DEPTH_RANGE * tanh(.)``.
+VIEW_DEPTH_RANGE = 0.1
+#: Decoder widths of the view-depth U-Net (:class:`~portraitcli.train.common.networks.MobileNetUNet`).
+VIEW_DEPTH_DECODER = (64, 48, 32, 16)
 #: |tx|, |ty| at most this (Unsup3d: xy_translation_range 0.1); tz is 0.
 TRANSLATION_RANGE = 0.1
 SIZE = 64
@@ -115,10 +126,18 @@ class Recon3dNet(nn.Module):
       reconstruction and of its flipped twin, then of the perceptual loss (both twins);
     - ``view`` (N, 6): pitch, yaw, roll in degrees (|.| <= ROTATION_RANGE), tx, ty
       (|.| <= TRANSLATION_RANGE), tz = 0;
-    - ``light`` (N, 4): ambient k_s and diffuse k_d in [0, 1], light direction lx, ly in [-1, 1].
+    - ``light`` (N, 4): ambient k_s and diffuse k_d in [0, 1], light direction lx, ly in [-1, 1];
+    - with ``view_depth``, ``view_depth`` (N, H, W): camera-space z of the surface seen at
+      each input pixel, within ``VIEW_DEPTH_RANGE`` of the canonical face's distance
+      (:meth:`predict_view_depth`).
+
+    ``pretrained``: the view-depth encoder starts from ImageNet (False: random, for tests
+    and for loading a checkpoint).
     """
 
-    def __init__(self, nf: int = 32, zdim: int = 128, size: int = SIZE) -> None:
+    def __init__(
+        self, nf: int = 32, zdim: int = 128, size: int = SIZE, view_depth: bool = False, pretrained: bool = True
+    ) -> None:
         super().__init__()
         if size != SIZE:
             raise ValueError(f"the networks take {SIZE} px crops, got {size}")
@@ -127,7 +146,22 @@ class Recon3dNet(nn.Module):
         self.confidence_net = EncoderDecoder(4, nf // 2, zdim // 2)
         self.view_net = Encoder(5, nf)
         self.light_net = Encoder(4, nf)
+        self.view_depth_net: nn.Module | None = None
+        if view_depth:
+            from portraitcli.train.common.networks import MobileNetUNet
+
+            self.view_depth_net = MobileNetUNet(1, decoder=VIEW_DEPTH_DECODER, pretrained=pretrained)
         self.register_buffer("border", _border_mask(size), persistent=False)
+
+    def predict_view_depth(self, image: torch.Tensor) -> torch.Tensor:
+        """(N, 3, S, S) -> (N, S, S) the depth in the input's view (the view-depth network).
+
+        Raises:
+            ValueError: the network was built without ``view_depth``.
+        """
+        if self.view_depth_net is None:
+            raise ValueError("this reconstruction has no view-depth network (view_depth=False)")
+        return CENTER[2] + VIEW_DEPTH_RANGE * self.view_depth_net(image)[:, 0]
 
     def canonical_depth(self, image: torch.Tensor) -> torch.Tensor:
         """(N, 3, S, S) -> (N, S, S) canonical depth in ``DEPTH_RANGE``, the border pushed far."""
@@ -148,13 +182,16 @@ class Recon3dNet(nn.Module):
         view = self.predict_view(image)
         lt = self.light_net(image)
         light = torch.cat([(lt[:, :2] + 1) / 2, lt[:, 2:]], 1)
-        return {
+        out = {
             "depth": depth,
             "albedo": torch.tanh(self.albedo_net(image)),
             "confidence": nn.functional.softplus(self.confidence_net(image)),
             "view": view,
             "light": light,
         }
+        if self.view_depth_net is not None:
+            out["view_depth"] = self.predict_view_depth(image)
+        return out
 
 
 def shrink_to_prior(depth: torch.Tensor, prior: torch.Tensor, blend: float, border: torch.Tensor) -> torch.Tensor:
@@ -177,8 +214,9 @@ def shrink_to_prior(depth: torch.Tensor, prior: torch.Tensor, blend: float, bord
 
 class InferenceNet(nn.Module):
     """The graph exported to ONNX: image (N, 3, 64, 64) in [-1, 1] ->
-    (depth (N, 64, 64), albedo (N, 3, 64, 64), view (N, 6), light (N, 4)) as :class:`Recon3dNet`,
-    the depth shrunk towards ``prior`` (S, S) by ``prior_blend`` (:func:`shrink_to_prior`) when given."""
+    (depth (N, 64, 64), albedo (N, 3, 64, 64), view (N, 6), light (N, 4)[, view_depth (N, 64, 64)])
+    as :class:`Recon3dNet`, the depth shrunk towards ``prior`` (S, S) by ``prior_blend``
+    (:func:`shrink_to_prior`) when given."""
 
     def __init__(self, net: Recon3dNet, prior: torch.Tensor | None = None, prior_blend: float = 0.0) -> None:
         super().__init__()
@@ -193,4 +231,5 @@ class InferenceNet(nn.Module):
         depth = out["depth"]
         if self.prior_blend:
             depth = shrink_to_prior(depth, self.prior, self.prior_blend, self.net.border)
-        return depth, out["albedo"], out["view"], out["light"]
+        maps = (depth, out["albedo"], out["view"], out["light"])
+        return (*maps, out["view_depth"]) if "view_depth" in out else maps

@@ -34,7 +34,13 @@ from portraitcli.models.recon3d import ellipsoid_depth
 from portraitcli.train.common.loop import LossMeter, fit, seed_run, shuffled_batches, start_run
 from portraitcli.train.common.perceptual import PerceptualFeatures
 from portraitcli.train.recon3d.config import Recon3dConfig
-from portraitcli.train.recon3d.data import aligned_faces, cached_landmark_views, cartoon_faces, synthetic_template
+from portraitcli.train.recon3d.data import (
+    aligned_faces,
+    cached_landmark_views,
+    cartoon_faces,
+    synthetic_faces,
+    synthetic_template,
+)
 from portraitcli.train.recon3d.losses import perceptual_nll, photometric_loss, smoothness_loss
 from portraitcli.train.recon3d.networks import ROTATION_RANGE, InferenceNet, Recon3dNet
 from portraitcli.train.recon3d.renderer import render
@@ -147,6 +153,115 @@ def losses(
     return terms
 
 
+#: The unit of the supervised depth terms: 0.01 camera units (a face is 0.15 high).
+DEPTH_UNIT = 0.01
+#: Weight of the depth's finite differences against its level in :func:`synthetic_loss`.
+GRADIENT_WEIGHT = 10.0
+#: Weight of the depth off the face (the far plane) against the face's in :func:`synthetic_loss`.
+OFF_FACE_WEIGHT = 0.25
+
+
+def synthetic_batch(
+    synth: dict[str, torch.Tensor], idx: np.ndarray, photos: torch.Tensor, cfg: Recon3dConfig, rng: np.random.Generator
+) -> dict[str, torch.Tensor]:
+    """One batch of synthetic faces for :func:`synthetic_loss`, mirrored at random and partly re-textured.
+
+    Args:
+        synth: :func:`~portraitcli.train.recon3d.data.synthetic_faces` as tensors: ``image``
+            (M, 3, S, S) in [-1, 1], ``depth``, ``mask``, ``view_depth``, ``view_mask``
+            (M, S, S) (masks as float), ``view`` (M, 3).
+        idx: (N,) rows to take.
+        photos: (P, 3, S, S) real training faces in [-1, 1] (the re-texturing's albedos).
+
+    A share ``cfg.synth_texture`` of the faces is re-rendered by the training renderer
+    (:func:`~portraitcli.train.recon3d.renderer.render`) from its true canonical depth and
+    viewpoint with a random real training face (the whole aligned photo) as albedo, lit as
+    the renders are (ambient 0.3 .. 0.6, diffuse 0.4 .. 0.7, direction +-0.6): the face's
+    relief carries the photo's colours, the far plane around it the photo's background. The
+    renders alone are uniformly coloured masks on black, which no photo resembles.
+
+    Returns:
+        The keys of ``synth`` for the N faces.
+    """
+    take = torch.from_numpy(idx)
+    batch = {k: v[take] for k, v in synth.items()}
+    flip = torch.from_numpy(rng.random(len(idx)) < 0.5)
+    for k, v in batch.items():
+        if k != "view":
+            mirror = flip.view(-1, *[1] * (v.dim() - 1))
+            batch[k] = torch.where(mirror, v.flip(-1), v)
+    sign = torch.where(flip[:, None], torch.tensor([1.0, -1.0, -1.0]), torch.ones(3))
+    batch["view"] = batch["view"] * sign  # a mirrored face turns and rolls the other way
+    textured = torch.from_numpy(rng.random(len(idx)) < cfg.synth_texture)
+    if textured.any():
+        k = int(textured.sum())
+        albedo = photos[torch.from_numpy(rng.choice(len(photos), k))]
+        ambient, diffuse = rng.uniform(0.3, 0.6, k), rng.uniform(0.4, 0.7, k)
+        light = np.stack([ambient, diffuse, rng.uniform(-0.6, 0.6, k), rng.uniform(-0.6, 0.6, k)], 1)
+        views = torch.cat([batch["view"][textured], torch.zeros(k, 3)], 1)
+        with torch.no_grad():
+            drawn, _, seen = render(
+                batch["depth"][textured], albedo, views, torch.from_numpy(light).float(), iterations=cfg.warp_iterations
+            )
+        image = batch["image"].clone()
+        image[textured] = torch.where(seen[:, None] > 0.5, drawn.clamp(-1.0, 1.0), albedo)  # unseen: the photo as it is
+        batch["image"] = image
+    return batch
+
+
+def _offset_free_l1(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, inside: torch.Tensor) -> torch.Tensor:
+    """The depth terms of :func:`synthetic_loss` for (N, S, S) maps, in units of :data:`DEPTH_UNIT`."""
+    err = pred - target
+    n_mask = mask.sum(dim=(1, 2), keepdim=True).clamp_min(1.0)
+    err = err - (err * mask).sum(dim=(1, 2), keepdim=True) / n_mask
+    off = (1.0 - mask) * inside
+    level = (err.abs() * mask).sum() / n_mask.sum()
+    level = level + OFF_FACE_WEIGHT * (err.abs() * off).sum() / off.sum().clamp_min(1.0)
+    mx, my = mask[:, :, 1:] * mask[:, :, :-1], mask[:, 1:] * mask[:, :-1]
+    gx = ((err[:, :, 1:] - err[:, :, :-1]).abs() * mx).sum() / mx.sum().clamp_min(1.0)
+    gy = ((err[:, 1:] - err[:, :-1]).abs() * my).sum() / my.sum().clamp_min(1.0)
+    return (level + GRADIENT_WEIGHT * (gx + gy)) / DEPTH_UNIT
+
+
+def synthetic_loss(net: Recon3dNet, batch: dict[str, torch.Tensor], cfg: Recon3dConfig) -> dict[str, torch.Tensor]:
+    """Supervised depth and viewpoint of synthetic faces with known shape (:func:`synthetic_batch`).
+
+    Each depth term is the mean absolute difference between the predicted and the true
+    depth over the face, up to a constant offset (the difference's mean over the face is
+    removed: the networks fix the distance themselves), plus ``OFF_FACE_WEIGHT`` times the
+    same over the rest of the map inside the far border (the target there is the flat far
+    plane the renders show: left free, the network put surfaces in front of the face there,
+    which a turned view then shows instead of the face), plus ``GRADIENT_WEIGHT`` times the
+    mean absolute difference of their x and y finite differences on the face (the surface's
+    orientation, which the shading shows; a pixel's step is about a tenth of the face's
+    relief), in units of :data:`DEPTH_UNIT`:
+
+    - ``loss_synth_view_depth`` (the view-depth network against the render's depth), with a view-depth network;
+    - ``loss_synth_depth`` (the canonical depth against the frontal mesh), when ``cfg.lambda_synth`` > 0;
+    - ``loss_synth_view``: the mean squared pitch, yaw, roll error in units of
+      ``ROTATION_RANGE``, when ``cfg.lambda_synth_view`` > 0.
+
+    ``loss`` is their weighted sum (``lambda_view_depth``, ``lambda_synth``, ``lambda_synth_view``).
+    """
+    image, inside = batch["image"], 1.0 - net.border
+    terms: dict[str, torch.Tensor] = {}
+    loss = image.new_zeros(())
+    if net.view_depth_net is not None:
+        pred = net.predict_view_depth(image)
+        terms["loss_synth_view_depth"] = _offset_free_l1(pred, batch["view_depth"], batch["view_mask"], inside)
+        loss = loss + cfg.lambda_view_depth * terms["loss_synth_view_depth"]
+    if cfg.lambda_synth > 0:
+        pred = net.canonical_depth(image)
+        terms["loss_synth_depth"] = _offset_free_l1(pred, batch["depth"], batch["mask"], inside)
+        loss = loss + cfg.lambda_synth * terms["loss_synth_depth"]
+    if cfg.lambda_synth_view > 0:
+        error = (net.predict_view(image)[:, :3] - batch["view"]) / ROTATION_RANGE
+        terms["loss_synth_view"] = (error**2).mean()
+        loss = loss + cfg.lambda_synth_view * terms["loss_synth_view"]
+    terms["loss"] = loss
+    return terms
+
+
 def prior_depth(cfg: Recon3dConfig, data: Path | None, size: int) -> np.ndarray:
     """The (size, size) depth the depth network starts from (``cfg.prior``).
 
@@ -243,13 +358,17 @@ def evaluate_depth(
     cfg: Recon3dConfig,
     prior: np.ndarray | None = None,
     prior_blend: float = 0.0,
+    mean_depths: np.ndarray | None = None,
 ) -> dict[str, float]:
     """SIDE and MAD of the networks on synthetic faces with true depth, by the benchmark's protocol.
 
     ``synth``: the keys of ``synth_depth/test.npz`` (a validation set of
     ``portrait data synth-depth``, never the test set); the depth shrunk towards ``prior`` by
     ``prior_blend`` as the exported model would (:class:`InferenceNet`). Returns
-    ``val_side`` (plain value) and ``val_mad`` (degrees).
+    ``val_side`` (plain value) and ``val_mad`` (degrees), and with ``mean_depths`` (the posed
+    mean faces, :func:`portraitcli.evaluation.cartoon3d.posed_mean_depths`) the median
+    ``val_residual_corr``; with a view-depth network the same of its depth as
+    ``val_view_depth_side`` / ``_mad`` / ``_residual_corr``.
     """
     from portraitcli.evaluation.cartoon3d import score
     from portraitcli.models.recon3d import inverse_warp
@@ -259,13 +378,25 @@ def evaluate_depth(
 
     def predict(image: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            depth, _, view, _ = graph(to_tensor(image[None]).to(cfg.device))
+            depth, _, view, *_ = graph(to_tensor(image[None]).to(cfg.device))
         _, view_depth, _ = inverse_warp(depth[0].cpu().double().numpy(), view[0].cpu().double().numpy())
         return view_depth
 
-    result = score(predict, synth, cfg.size)
+    def predict_view_depth(image: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return net.predict_view_depth(to_tensor(image[None]).to(cfg.device))[0].cpu().double().numpy()
+
+    out = {}
+    predictors = {"val": predict}
+    if net.view_depth_net is not None:
+        predictors["val_view_depth"] = predict_view_depth
+    for name, fn in predictors.items():
+        result = score(fn, synth, cfg.size, mean_depths)
+        out[f"{name}_side"], out[f"{name}_mad"] = result["side"], result["mad"]
+        if mean_depths is not None:
+            out[f"{name}_residual_corr"] = result["residual_depth_corr"]
     net.train()
-    return {"val_side": result["side"], "val_mad": result["mad"]}
+    return out
 
 
 def cartoon_model_file(cfg: Recon3dConfig) -> Path:
@@ -297,6 +428,8 @@ def train(cfg: Recon3dConfig, data: Path, run_dir: Path, cache: Path | None, con
         raise ValueError(f"data must be one of {DATASETS}, got {cfg.data!r}")
     if cfg.prior not in PRIORS:
         raise ValueError(f"prior must be one of {PRIORS}, got {cfg.prior!r}")
+    if cfg.view_depth and not cfg.synth_train:
+        raise ValueError("view_depth needs synth_train (portrait data synth-depth --seed 11 --n 12000)")
     seed_run(cfg)
     template = synthetic_template(data, cfg.size)
     everything = aligned_faces(data, template, cache)
@@ -317,15 +450,30 @@ def train(cfg: Recon3dConfig, data: Path, run_dir: Path, cache: Path | None, con
         if not Path(cfg.val_synth).is_file():
             raise ValueError(f"val_synth: {cfg.val_synth} is not a file (make one with portrait data synth-depth)")
         with np.load(cfg.val_synth) as z:
-            synth_val = {k: z[k] for k in ("image", "depth", "mask")}
+            synth_val = {k: z[k] for k in ("image", "depth", "mask", "pose") if k in z.files}
+    val_mean_depths = None
+    if synth_val is not None and "pose" in synth_val:
+        from portraitcli.evaluation.cartoon3d import posed_mean_depths
+
+        val_mean_depths = posed_mean_depths(synth_val, cfg.size)
+    synth_train = None
+    if cfg.synth_train:
+        rendered = synthetic_faces(Path(cfg.synth_train), cfg.size)
+        synth_train = {k: torch.from_numpy(v).float() for k, v in rendered.items() if k != "image"}
+        synth_train["image"] = to_tensor(rendered["image"])
     labels = None
     if cfg.lambda_view > 0:
         views = cached_landmark_views(data, everything["faces"], everything["names"], cache)
         labels = torch.from_numpy(views[train_idx]).float()
 
-    net = Recon3dNet(cfg.nf, cfg.zdim, cfg.size).to(cfg.device)
+    net = Recon3dNet(cfg.nf, cfg.zdim, cfg.size, view_depth=cfg.view_depth).to(cfg.device)
     features = PerceptualFeatures(cfg.perceptual_layers).to(cfg.device)
-    opt = torch.optim.Adam(net.parameters(), cfg.lr, betas=(0.9, 0.999))
+    view_depth_params = [] if net.view_depth_net is None else list(net.view_depth_net.parameters())
+    others = [p for name, p in net.named_parameters() if not name.startswith("view_depth_net.")]
+    groups = [{"params": others}]
+    if view_depth_params:
+        groups.append({"params": view_depth_params, "lr": cfg.lr_view_depth})
+    opt = torch.optim.Adam(groups, cfg.lr, betas=(0.9, 0.999))
     objects = {"net": net, "opt": opt}
     extra = {
         "task": "recon3d",
@@ -334,6 +482,7 @@ def train(cfg: Recon3dConfig, data: Path, run_dir: Path, cache: Path | None, con
         "n_val": len(val_idx),
         "n_no_face": everything["n_no_face"],
         "val_names": [everything["names"][i] for i in val_idx],
+        "n_synth_train": 0 if synth_train is None else len(synth_train["image"]),
     }
     run = start_run(run_dir, cfg, objects, extra, template, console)
     if run.start_epoch == 0 and cfg.prior_steps > 0:
@@ -365,6 +514,12 @@ def train(cfg: Recon3dConfig, data: Path, run_dir: Path, cache: Path | None, con
                 batch_labels[flip, 1] *= -1
                 batch_labels = batch_labels.to(cfg.device)
             terms = losses(net, features, x, cfg, batch_labels, rng)
+            if synth_train is not None:
+                pick = rng.choice(len(synth_train["image"]), len(idx), replace=False)
+                batch = synthetic_batch(synth_train, pick, train_faces, cfg, rng)
+                synthetic = synthetic_loss(net, {k: v.to(cfg.device) for k, v in batch.items()}, cfg)
+                terms["loss"] = terms["loss"] + synthetic.pop("loss")
+                terms.update(synthetic)
             opt.zero_grad(set_to_none=True)
             terms["loss"].backward()
             opt.step()
@@ -377,13 +532,13 @@ def train(cfg: Recon3dConfig, data: Path, run_dir: Path, cache: Path | None, con
     def validate(epoch: int) -> dict[str, float]:
         scores = evaluate(net, val_faces, cfg)
         if synth_val is not None:
-            scores.update(evaluate_depth(net, synth_val, cfg))
+            scores.update(evaluate_depth(net, synth_val, cfg, mean_depths=val_mean_depths))
         return scores
 
     def finish() -> int:
         if synth_val is not None:  # the shrinkage towards the prior, measured on the validation faces
             prior = prior_depth(cfg, data, cfg.size)
-            table = {f"{a:g}": evaluate_depth(net, synth_val, cfg, prior, a) for a in PRIOR_BLENDS}
+            table = {f"{a:g}": evaluate_depth(net, synth_val, cfg, prior, a, val_mean_depths) for a in PRIOR_BLENDS}
             run.log.write(event="prior blend on val_synth", table=table, exported=cfg.prior_blend)
             console.print(f"prior blend on val_synth (choose with --set prior_blend=...): {table}")
         return cfg.epochs
