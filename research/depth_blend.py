@@ -7,8 +7,9 @@ renders (``render_faces(seed=1)``), never the test set (seed 0); then the produc
 off the fit's mesh, carried into the canonical frame) at several fit shares, which chose
 ``FIT_WEIGHT``.
 
-Usage: python research/depth_blend.py [DATA] [MODEL]   (DATA defaults to $PORTRAIT_DATA, MODEL
-to the shipped recon3d; a run's model.onnx scores that run)
+Usage: python research/depth_blend.py [DATA] [MODEL] [--fusion-only]   (DATA defaults to
+$PORTRAIT_DATA, MODEL to the shipped recon3d; a run's model.onnx scores that run; with a
+view-depth network the fusion is swept over its share too, which chose ``VIEW_DEPTH_SHARE``)
 """
 
 from __future__ import annotations
@@ -36,11 +37,12 @@ from portraitcli.runtime.weights import find_model, run_spec, verify
 
 
 def main() -> None:
-    data = data_root(Path(sys.argv[1]) if len(sys.argv) > 1 else None)
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    data = data_root(Path(args[0]) if args else None)
     val = render_faces(data / "sfm", 80, seed=1, progress=False)
     reference = posed_mean_depths(val)
-    if len(sys.argv) > 2:
-        path = Path(sys.argv[2])
+    if len(args) > 1:
+        path = Path(args[1])
         spec = run_spec(path, "recon3d")
     else:
         spec = find_model("recon3d")
@@ -57,14 +59,30 @@ def main() -> None:
         predict.native = True  # type: ignore[attr-defined]
         return predict
 
+    if "--fusion-only" not in sys.argv:
+        blends(val, reference, blend)
+    fusion(val, reference, recon_model)
+
+
+def blends(val, reference, blend) -> None:  # noqa: ANN001
     for w in (0.0, 0.25, 0.5, 0.75, 1.0):
         r = score(blend(w), val, mean_depths=reference)
         side, mad, corr = r["side"] * 100, r["mad"], r["residual_depth_corr"]
         print(f"w_recon {w}: SIDE {side:.3f}e-2  MAD {mad:.2f}  residual_depth_corr {corr:.3f}")
-    for share in (0.0, 0.25, 0.4, 0.5, 0.6, 0.75, 1.0):
-        r = score(fused_depth(recon_model, weight=share), val, mean_depths=reference)
-        side, mad, corr = r["side"] * 100, r["mad"], r["residual_depth_corr"]
-        print(f"product fusion, fit share {share}: SIDE {side:.3f}e-2  MAD {mad:.2f}  residual_depth_corr {corr:.3f}")
+
+
+def fusion(val, reference, recon_model) -> None:  # noqa: ANN001
+    has_view_depth = recon_model.run(val["image"][0]).view_depth is not None
+    view_shares = (0.5, 0.75, 1.0) if has_view_depth else (0.0,)
+    for vshare in view_shares:
+        for share in (0.0, 0.25, 0.4, 0.5, 0.6, 0.75, 1.0):
+            r = score(fused_depth(recon_model, weight=share, view_share=vshare), val, mean_depths=reference)
+            side, mad, corr = r["side"] * 100, r["mad"], r["residual_depth_corr"]
+            print(
+                f"product fusion, fused share {share}, view-depth share {vshare}: "
+                f"SIDE {side:.3f}e-2  MAD {mad:.2f}  residual_depth_corr {corr:.3f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

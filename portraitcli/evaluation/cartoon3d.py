@@ -179,22 +179,40 @@ def onnx_depth(model: Any) -> DepthFn:
     return predict
 
 
-def fused_depth(model: Any, upscale: int = 2, weight: float | None = None) -> DepthFn:
+def onnx_view_depth(model: Any) -> DepthFn:
+    """The view-depth network's depth of a ``Recon3dModel`` (recon3d-v2), already in the input's view.
+
+    Raises:
+        UsageError: the model has no view-depth output.
+    """
+
+    def predict(image: np.ndarray) -> np.ndarray:
+        recon = model.run(image)
+        if recon.view_depth is None:
+            raise UsageError("this recon3d model has no view-depth output")
+        return recon.view_depth.astype(np.float64)
+
+    return predict
+
+
+def fused_depth(model: Any, upscale: int = 2, weight: float | None = None, view_share: float | None = None) -> DepthFn:
     """``portrait cartoon3d``'s depth: the network's reconstruction fused with the morphable fit
-    (:func:`portraitcli.models.cartoon3d.reconstruct`, the fit's share ``weight``, default the
-    product's), seen in the input's view. The render is enlarged ``upscale`` times (bicubic), as
-    the product's 256 px face; takes the native render."""
+    (:func:`portraitcli.models.cartoon3d.reconstruct`, the fused target's share ``weight`` and the
+    view-depth network's share ``view_share`` in it, by default the product's), seen in the
+    input's view. The render is enlarged ``upscale`` times (bicubic), as the product's 256 px
+    face; takes the native render."""
     import cv2
 
     from portraitcli.face.morphable import shipped_sfm
-    from portraitcli.models.cartoon3d import FIT_WEIGHT, reconstruct
+    from portraitcli.models.cartoon3d import FIT_WEIGHT, VIEW_DEPTH_SHARE, reconstruct
 
     share = FIT_WEIGHT if weight is None else weight
+    vshare = VIEW_DEPTH_SHARE if view_share is None else view_share
     sfm = shipped_sfm()
 
     def predict(image: np.ndarray) -> np.ndarray:
         face = cv2.resize(image, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_CUBIC)
-        recon = reconstruct(face, model, sfm, share)
+        recon = reconstruct(face, model, sfm, share, vshare)
         _, view_depth, _ = inverse_warp(recon.depth.astype(np.float64), recon.view.astype(np.float64))
         return view_depth
 

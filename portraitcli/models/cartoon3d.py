@@ -81,6 +81,9 @@ def to_recon_frame(cartoon: np.ndarray, cartoon_template: Template, recon_templa
 #: Share of the morphable fit in the fused depth (:func:`fuse_fit_depth`), chosen on 80
 #: validation renders (``render_faces(seed=1)``; 0.4 and 0.5 score alike), never the test set.
 FIT_WEIGHT = 0.5
+#: Share of the view-depth network (recon3d-v2) in the depth the fusion moves towards
+#: (:func:`reconstruct`), chosen with ``FIT_WEIGHT`` on 80 validation renders (``research/depth_blend.py``).
+VIEW_DEPTH_SHARE = 1.0
 #: Gaussian (px of the 64 px prediction) that carries the fit's correction past its mesh.
 FIT_EXTEND_SIGMA = 4.0
 
@@ -145,15 +148,26 @@ def fuse_fit_depth(
 
 
 def reconstruct(
-    face: np.ndarray, recon_model: object, sfm: MorphableModel | None, weight: float = FIT_WEIGHT
+    face: np.ndarray,
+    recon_model: object,
+    sfm: MorphableModel | None,
+    weight: float = FIT_WEIGHT,
+    view_share: float = VIEW_DEPTH_SHARE,
 ) -> Reconstruction:
     """The 3-D reconstruction of a face crop in the reconstruction's framing, fused with the
     morphable model fitted to dlib's 68 landmarks in the template's face box (:func:`fuse_fit_depth`).
+
+    With a view-depth network (recon3d-v2), the depth the canonical map is moved towards on
+    the fitted mesh is ``view_share * view_depth + (1 - view_share) * fit`` (both in the
+    input's view): the network's pixel-aligned depth carries the person's shape, the fit
+    the mesh's extent.
 
     Args:
         face: (R, R, 3) uint8 RGB in ``recon_model.spec.template``'s framing, any R (>= 128 reads landmarks well).
         recon_model: a :class:`~portraitcli.models.recon3d.Recon3dModel`.
         sfm: the morphable model; None gives the network's reconstruction alone.
+        weight: the share of the fused target in the depth (:func:`fuse_fit_depth`).
+        view_share: the view-depth network's share of the target, 0 .. 1 (ignored without one).
 
     Returns:
         The fused reconstruction at 64 px.
@@ -168,6 +182,8 @@ def reconstruct(
     template = recon_model.spec.template.scaled(r, r)  # type: ignore[attr-defined]
     fit = fit_landmarks(sfm, landmarks68(face, template_box(template.kps)))
     depth, mask = fitted_depth(sfm, fit, s, r / s)
+    if recon.view_depth is not None and view_share > 0:
+        depth = view_share * recon.view_depth.astype(np.float64) + (1.0 - view_share) * depth
     return fuse_fit_depth(recon, depth, mask, weight)
 
 

@@ -146,3 +146,36 @@ def test_fuse_fit_depth_moves_the_seen_depth_by_the_fit_share() -> None:
     assert c3d.fuse_fit_depth(recon, seen + bump, mask, weight=0.0) is recon
     with pytest.raises(ValueError, match="do not match"):
         c3d.fuse_fit_depth(recon, seen[:32], mask)
+
+
+def test_reconstruct_moves_the_depth_towards_the_view_depth_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """recon3d-v2: the fusion's target on the fitted mesh is the view-depth network's depth
+    (``view_share`` 1) or the fit's (``view_share`` 0); here the fit agrees with the network."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from portraitcli.face import detect
+    from portraitcli.models.recon3d import inverse_warp
+    from portraitcli.types import Template
+
+    recon = _recon(view=(0, 10, 0, 0, 0, 0))
+    _, seen, _ = inverse_warp(recon.depth.astype(np.float64), recon.view.astype(np.float64))
+    ys, xs = np.mgrid[0:64, 0:64]
+    mask = (xs - 32) ** 2 / 18**2 + (ys - 32) ** 2 / 24**2 < 1
+    bump = 0.01 * np.exp(-((xs - 36) ** 2 + (ys - 28) ** 2) / 30.0)
+    kps = np.array([[40, 26], [34, 26], [22, 26], [28, 26], [32, 38]], np.float32)
+    model = SimpleNamespace(
+        spec=SimpleNamespace(template=Template((64, 64), kps)),
+        run=lambda face: replace(recon, view_depth=(seen + bump).astype(np.float32)),
+    )
+    monkeypatch.setattr(detect, "landmarks68", lambda face, box: np.zeros((68, 2)))
+    monkeypatch.setattr(c3d, "fit_landmarks", lambda sfm, points: "fit")
+    monkeypatch.setattr(c3d, "fitted_depth", lambda sfm, fit, size, scale: (seen, mask))
+    face = np.zeros((128, 128, 3), np.uint8)
+    fit_only = c3d.reconstruct(face, model, sfm=object(), weight=1.0, view_share=0.0)  # type: ignore[arg-type]
+    np.testing.assert_allclose(fit_only.depth, recon.depth, atol=1e-6)
+    fused = c3d.reconstruct(face, model, sfm=object(), weight=1.0, view_share=1.0)  # type: ignore[arg-type]
+    _, seen_fused, _ = inverse_warp(fused.depth.astype(np.float64), recon.view.astype(np.float64))
+    inner = mask & (np.abs(xs - 32) < 14) & (np.abs(ys - 32) < 18)
+    expected = (bump - np.median(bump[mask]))[inner]
+    assert np.abs((seen_fused - seen)[inner] - expected).mean() < 0.05 * expected.max()
