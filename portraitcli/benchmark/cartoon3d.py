@@ -344,12 +344,13 @@ def run(
         result["settings"]["expression"] = expression
         result["paper_bfm"] = PAPER_BFM
         result["settings"]["depth"] = settings(synth)
-        from portraitcli.models.cartoon3d import FIT_WEIGHT, VIEW_DEPTH_SHARE
+        from portraitcli.models.cartoon3d import FIT_WEIGHT, VIEW_DEPTH_SHARE, VIEW_FUSION_WEIGHT
 
+        view_depth = VIEW_DEPTH_ALONE in rows
         result["settings"]["fusion"] = {
-            "weight": FIT_WEIGHT,
-            "view_share": VIEW_DEPTH_SHARE,
-            "view_depth": VIEW_DEPTH_ALONE in rows,
+            "weight": VIEW_FUSION_WEIGHT if view_depth else FIT_WEIGHT,
+            "view_share": VIEW_DEPTH_SHARE if view_depth else 0.0,
+            "view_depth": view_depth,
         }
     if "cartoon" in parts:
         from portraitcli.data.toon import aligned_toon_pairs

@@ -124,9 +124,13 @@ def write_face(
         "view": dict(zip(("pitch", "yaw", "roll", "tx", "ty", "tz"), np.round(recon.view.astype(float), 4).tolist())),
         "light": dict(zip(("ambient", "diffuse", "lx", "ly"), np.round(recon.light.astype(float), 4).tolist())),
         "depth_png": {"near": near, "far": far, "encoding": "65535 * (far - z) / (far - near)"},
-        "depth_npy": f"({size}, {size}) float32 camera-space z, the 64 px prediction averaged with the morphable "
-        f"fit's depth (fit share {c3d.FIT_WEIGHT}), bicubic upsampling, Gaussian-smoothed (sigma {c3d.SMOOTH_SIGMA} px "
-        "of the prediction)",
+        "depth_npy": f"({size}, {size}) float32 camera-space z, the 64 px prediction fused with "
+        + (
+            f"the view-depth network's on the fitted face mesh (share {c3d.VIEW_FUSION_WEIGHT})"
+            if recon.view_depth is not None
+            else f"the morphable fit's depth (fit share {c3d.FIT_WEIGHT})"
+        )
+        + f", bicubic upsampling, Gaussian-smoothed (sigma {c3d.SMOOTH_SIGMA} px of the prediction)",
         "camera": "pinhole, 10 degree field of view, x right, y down, z forward",
         "views": {"yaw": yaws, "pitch": pitch},
         "lights": [{"lx": lx, "ly": ly} for lx, ly in lights],

@@ -204,15 +204,14 @@ def fused_depth(model: Any, upscale: int = 2, weight: float | None = None, view_
     import cv2
 
     from portraitcli.face.morphable import shipped_sfm
-    from portraitcli.models.cartoon3d import FIT_WEIGHT, VIEW_DEPTH_SHARE, reconstruct
+    from portraitcli.models.cartoon3d import VIEW_DEPTH_SHARE, reconstruct
 
-    share = FIT_WEIGHT if weight is None else weight
     vshare = VIEW_DEPTH_SHARE if view_share is None else view_share
     sfm = shipped_sfm()
 
     def predict(image: np.ndarray) -> np.ndarray:
         face = cv2.resize(image, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_CUBIC)
-        recon = reconstruct(face, model, sfm, share, vshare)
+        recon = reconstruct(face, model, sfm, weight, vshare)
         _, view_depth, _ = inverse_warp(recon.depth.astype(np.float64), recon.view.astype(np.float64))
         return view_depth
 

@@ -14,9 +14,11 @@ drawn by z-buffered splatting (:func:`portraitcli.models.recon3d.splat`).
 
 Fused depth (:func:`reconstruct`): the Surrey Face Model is also fitted to 68 landmarks of the
 reconstruction's input, and the network's depth is averaged with the fit's in the input's
-view (:data:`FIT_WEIGHT`): the network gives the global shape, the fit the person's surface
-orientation (measured: ``research/depth_blend.py``, docs/experiments/log.md). The average is
-carried back into the canonical frame, so views, lights and meshes use it.
+view (:data:`FIT_WEIGHT`; with recon3d-v2's view-depth network, the depth moves to that
+network's on the fitted mesh, :data:`VIEW_DEPTH_SHARE`): the network gives the global shape,
+the fit the person's surface orientation (measured: ``research/depth_blend.py``,
+docs/experiments/log.md). The average is carried back into the canonical frame, so views,
+lights and meshes use it.
 
 The head (:class:`Head`): the Surrey Face Model fitted to 68 landmarks of the cartoon gives
 the person's face shape and expression as a full mesh; the expression can be changed
@@ -82,8 +84,18 @@ def to_recon_frame(cartoon: np.ndarray, cartoon_template: Template, recon_templa
 #: validation renders (``render_faces(seed=1)``; 0.4 and 0.5 score alike), never the test set.
 FIT_WEIGHT = 0.5
 #: Share of the view-depth network (recon3d-v2) in the depth the fusion moves towards
-#: (:func:`reconstruct`), chosen with ``FIT_WEIGHT`` on 80 validation renders (``research/depth_blend.py``).
+#: (:func:`reconstruct`), and how far the fusion moves with it (``VIEW_FUSION_WEIGHT``), chosen on
+#: the same 80 validation renders (``research/depth_blend.py``): all the way to the network's depth.
 VIEW_DEPTH_SHARE = 1.0
+VIEW_FUSION_WEIGHT = 1.0
+
+
+def fusion_weight(recon: Reconstruction) -> float:
+    """The fusion's default share for a reconstruction: :data:`VIEW_FUSION_WEIGHT` with a view
+    depth (recon3d-v2), :data:`FIT_WEIGHT` without (the fit alone is the target)."""
+    return VIEW_FUSION_WEIGHT if recon.view_depth is not None else FIT_WEIGHT
+
+
 #: Gaussian (px of the 64 px prediction) that carries the fit's correction past its mesh.
 FIT_EXTEND_SIGMA = 4.0
 
@@ -151,7 +163,7 @@ def reconstruct(
     face: np.ndarray,
     recon_model: object,
     sfm: MorphableModel | None,
-    weight: float = FIT_WEIGHT,
+    weight: float | None = None,
     view_share: float = VIEW_DEPTH_SHARE,
 ) -> Reconstruction:
     """The 3-D reconstruction of a face crop in the reconstruction's framing, fused with the
@@ -166,7 +178,8 @@ def reconstruct(
         face: (R, R, 3) uint8 RGB in ``recon_model.spec.template``'s framing, any R (>= 128 reads landmarks well).
         recon_model: a :class:`~portraitcli.models.recon3d.Recon3dModel`.
         sfm: the morphable model; None gives the network's reconstruction alone.
-        weight: the share of the fused target in the depth (:func:`fuse_fit_depth`).
+        weight: how far the depth moves to the target (:func:`fuse_fit_depth`); None:
+            :func:`fusion_weight`.
         view_share: the view-depth network's share of the target, 0 .. 1 (ignored without one).
 
     Returns:
@@ -176,6 +189,7 @@ def reconstruct(
     from portraitcli.metrics.identity import template_box
 
     recon = recon_model.run(face)  # type: ignore[attr-defined]
+    weight = fusion_weight(recon) if weight is None else weight
     if sfm is None or weight == 0:
         return recon
     r, s = face.shape[0], recon.depth.shape[0]

@@ -62,7 +62,14 @@ def _describe_data(config: dict[str, Any]) -> str:
     if task == "draw":
         return f"{cfg.get('dataset', 'fs2k').upper()} train split, {n} aligned pairs{held_out}"
     if task == "recon3d":
-        return f"UTKFace seeded train split, {n} aligned faces{held_out}, no 3-D labels"
+        photos = f"UTKFace seeded train split, {n} aligned faces{held_out}, no 3-D labels"
+        if config.get("n_synth_train"):
+            synth = Path(cfg.get("synth_train", "")).name or "synth_train"
+            photos += (
+                f"; and {config['n_synth_train']} synthetic Surrey Face Model renders with known depth ({synth}, "
+                "portrait data synth-depth, a seed other than the benchmark's 0) for the view-depth network"
+            )
+        return photos
     if task == "destylize":
         return f"stylized UTKFace pairs (portrait data stylized-pairs), {n} pairs{held_out}"
     data = f"CUFS CUHK student, {n or 88} training pairs"

@@ -62,5 +62,12 @@ def export_run(
     graph = InferenceNet(net, prior_t, prior_blend)
     outputs = (*OUTPUTS, "view_depth") if net.view_depth_net is not None else OUTPUTS
     diff = export_onnx(graph, example, path, output_name=outputs, dynamic_hw=False, atol=1e-3)
-    write_export_record(run_dir, ckpt, path, diff, console, prior_blend=prior_blend, **CONTRACT)
+    contract = dict(CONTRACT)
+    if net.view_depth_net is not None:
+        contract["license"] = (
+            "model weights: research and non-commercial use (trained on UTKFace and on renders of the Surrey "
+            "Face Model, free for non-commercial use; view-depth encoder initialised from ImageNet MobileNetV2); "
+            "code: MIT"
+        )
+    write_export_record(run_dir, ckpt, path, diff, console, prior_blend=prior_blend, **contract)
     return path
