@@ -65,15 +65,16 @@ def write_markdown(result: dict, path: Path) -> None:
                 lines.append(f"| {name} | {m['side'] * 100:.3f} | {m['mad']:.2f} | {corr} |")
         fusion = result["settings"].get("fusion", {})
         if fusion.get("view_depth"):
+            network, fit = fusion["view_share"], 1 - fusion["view_share"]
             lines += [
                 "",
                 "Ours is `portrait cartoon3d`'s depth: the canonical network's depth moved, in the input's view and",
-                f"on the mesh of the morphable model fitted to dlib's 68 landmarks, {fusion['weight']:g} of the way",
-                f"towards the view-depth network's depth ({fusion['view_share']:g} of the target, the fit the rest;",
-                "both shares chosen on validation renders), and carried back to the canonical frame that views and",
-                "meshes use. The view-depth network was trained on renders of the same morphable model (other",
-                "seeds, half of them re-textured with real faces), so, like the fit, it has a home advantage here",
-                "(issue 35): real photos are judged by the pictures below.",
+                "on the mesh of the morphable model fitted to dlib's 68 landmarks, towards a target that is",
+                f"{network:.0%} the view-depth network's depth and {fit:.0%} the fit's,",
+                f"by {fusion['weight']:.0%} of the difference (both shares chosen on validation renders), and carried",
+                "back to the canonical frame that views and meshes use. The view-depth network was trained on",
+                "renders of the same morphable model (other seeds, half of them re-textured with real faces), so,",
+                "like the fit, it has a home advantage here (issue 35): real photos are judged by the pictures below.",
                 "",
             ]
         else:
