@@ -74,8 +74,9 @@ def test_env_var_chooses_weights_dir(weights_dir: Path) -> None:
 
 
 #: ONNX size limits per task, in bytes: the issues' (sketch, draw, destylize); the cartoon3d
-#: issue sets none, so its two models get ours (the cartoon's five-level U-Net exports 25.8 MB).
-SIZE_LIMITS = {"sketch": 15e6, "draw": 25e6, "destylize": 25e6, "cartoon": 30e6, "recon3d": 25e6, "stylize": 10e6}
+#: issue sets none, so its two models get ours, 30 MB each (the cartoon's five-level U-Net
+#: exports 25.8 MB; recon3d-v2's Unsup3d networks and view-depth U-Net 25.3 MB).
+SIZE_LIMITS = {"sketch": 15e6, "draw": 25e6, "destylize": 25e6, "cartoon": 30e6, "recon3d": 30e6, "stylize": 10e6}
 
 
 def test_shipped_manifest_is_consistent(monkeypatch: pytest.MonkeyPatch) -> None:

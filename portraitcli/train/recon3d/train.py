@@ -17,6 +17,10 @@ Reference:
     ellipsoid or the 3-D face model's mean face) and the view network from the viewpoints
     solved from each face's landmarks (:func:`fit_views`), which also weakly supervise the
     viewpoint during training (``lambda_view``).
+
+Not in the paper: with ``synth_train``, each step also takes a batch of synthetic faces with
+known shape (:func:`synthetic_batch`) and supervises the view-depth network on them
+(:func:`synthetic_loss`; recon3d-v2), optionally also the canonical depth and viewpoint.
 """
 
 from __future__ import annotations
