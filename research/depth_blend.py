@@ -72,8 +72,7 @@ def blends(val, reference, blend) -> None:  # noqa: ANN001
 
 
 def fusion(val, reference, recon_model) -> None:  # noqa: ANN001
-    has_view_depth = recon_model.run(val["image"][0]).view_depth is not None
-    view_shares = (0.5, 0.75, 1.0) if has_view_depth else (0.0,)
+    view_shares = (0.5, 0.75, 1.0) if recon_model.has_view_depth else (0.0,)
     for vshare in view_shares:
         for share in (0.0, 0.25, 0.4, 0.5, 0.6, 0.75, 1.0):
             r = score(fused_depth(recon_model, weight=share, view_share=vshare), val, mean_depths=reference)

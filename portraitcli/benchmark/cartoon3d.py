@@ -327,7 +327,7 @@ def run(
         result["spread"] = {"side_std": ours["side_std"], "mad_std": ours["mad_std"]}
         rows = {**{name: (fn, "baseline") for name, fn in baselines(data).items()}}
         rows[NETWORK_ALONE] = (onnx_depth(recon_model), "ablation")
-        if recon_model.run(synth["image"][0]).view_depth is not None:
+        if recon_model.has_view_depth:
             rows[VIEW_DEPTH_ALONE] = (onnx_view_depth(recon_model), "ablation")
         rows["mean face, our viewpoint (ablation)"] = (mean_face_our_view(data, recon_model), "ablation")
         fits = RenderFits()

@@ -278,6 +278,11 @@ class Recon3dModel(ImageModel):
     resized to 64 px) and returns the canonical maps at 64 px.
     """
 
+    @property
+    def has_view_depth(self) -> bool:
+        """Whether the model has recon3d-v2's fifth output, ``view_depth``."""
+        return len(self.session.get_outputs()) > 4
+
     def run(self, crop: np.ndarray) -> Reconstruction:  # type: ignore[override]
         depth, albedo, view, light, *rest = self.session.run(None, {self.input_name: face_to_input(crop)})
         return Reconstruction(

@@ -434,5 +434,7 @@ def test_training_with_synthetic_supervision(tmp_path: Path, monkeypatch: pytest
     onnx_path = export_run(run, run / "checkpoints" / "epoch-0001.pt")
     recon = np_render.Recon3dModel(None, create_session(str(onnx_path), "cpu", 1)).run(photos[0])  # type: ignore[arg-type]
     assert recon.view_depth is not None and recon.view_depth.shape == (64, 64)
+    model = np_render.Recon3dModel(None, create_session(str(onnx_path), "cpu", 1))  # type: ignore[arg-type]
+    assert model.has_view_depth
     with pytest.raises(ValueError, match="synth_train"):
         train_module.train(Recon3dConfig(view_depth=True), tmp_path, tmp_path / "x", None)
