@@ -189,6 +189,10 @@ def benchmark_destylize(
     no_round_trip: Annotated[
         bool, typer.Option("--no-round-trip", help="Skip the columns of CUFS photos drawn by the shipped models.")
     ] = False,
+    previous: Annotated[
+        list[str],
+        typer.Option("--previous", help="NAME=ONNX_FILE of an earlier shipped model, e.g. weights/destylize-v5.onnx."),
+    ] = [],  # noqa: B006
     report: Report = None,
     json_out: JsonOut = False,
 ) -> None:
@@ -205,7 +209,10 @@ def benchmark_destylize(
     console = Console(stderr=True)
     with console.status("scoring the destylize model and baselines..."):
         others, images_dir = _named_paths(compare, "--compare", "model.onnx"), None if no_images else images
-        result = run(pairs, root, model, others, out, images_dir, frr_faces, round_trip=not no_round_trip)
+        earlier = _named_paths(previous, "--previous", "")
+        result = run(
+            pairs, root, model, others, out, images_dir, frr_faces, round_trip=not no_round_trip, previous=earlier
+        )
     _finish(result, "destylize", out, report, json_out, console)
 
 

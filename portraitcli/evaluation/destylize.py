@@ -42,7 +42,7 @@ import numpy as np
 from portraitcli.io import read_image
 from portraitcli.metrics.pixel import psnr, ssim
 
-#: (128, 128, 3) uint8 stylized input -> (128, 128, 3) uint8 recovered face.
+#: (S, S, 3) uint8 stylized input -> (S', S', 3) uint8 recovered face (resized to S by :func:`score`).
 RecoverFn = Callable[[np.ndarray], np.ndarray]
 #: (photo (H, W, 3) uint8 RGB, its detected landmarks (5, 2) px) -> (H, W) uint8 drawing in the photo's frame.
 DrawFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -67,7 +67,7 @@ class Column:
     """One column of the table: inputs, targets, the style of each input, the target index."""
 
     inputs: list[np.ndarray]
-    targets: np.ndarray  # (M, 128, 128, 3) the gallery of real faces
+    targets: np.ndarray  # (M, S, S, 3) the gallery of real faces
     truth: np.ndarray  # (N,) index of each input's target in ``targets``
     styles: list[str]
     names: list[str]
@@ -110,7 +110,7 @@ def cufs_sketch_column(
 def cufs_columns(
     data: Path, template: dict, split: str, drawer_sets: dict[str, dict[str, DrawFn] | None]
 ) -> dict[str, Column]:
-    """CUFS CUHK-student columns of one split in the 128x128 framing: photos (targets) and, per
+    """CUFS CUHK-student columns of one split in the template's framing: photos (targets) and, per
     column, the artist's sketches or drawings of the photos (inputs).
 
     Each pair is aligned by the photo's detected landmarks (the sketches are traced over the
@@ -185,14 +185,14 @@ def product_round_trips(threads: int = 2) -> dict[str, dict[str, DrawFn]]:
 
 
 def mean_training_face(pairs_dir: Path, record: dict) -> np.ndarray | None:
-    """(128, 128, 3) uint8 mean of the training targets of a pairs folder; None without them."""
+    """(S, S, 3) uint8 mean of the training targets of a pairs folder (S its ``size``); None without them."""
     paths = [pairs_dir / "train" / "target" / f"{n}.png" for n in sorted(record.get("train", {}))]
     paths = [p for p in paths if p.is_file()]
     if not paths:
         return None
-    total = np.zeros((128, 128, 3), np.float64)
+    total = np.zeros((), np.float64)
     for p in paths:
-        total += read_image(p).rgb
+        total = total + read_image(p).rgb
     return np.round(total / len(paths)).astype(np.uint8)
 
 
@@ -210,6 +210,17 @@ def query_rows(col: Column, frr_faces: int | None, seed: int = 0) -> np.ndarray:
     return np.flatnonzero(np.isin(col.truth, chosen))
 
 
+def to_side(face: np.ndarray, side: int) -> np.ndarray:
+    """(H, W, 3) uint8 resized to (side, side, 3) with Pillow bicubic (itself when it is that
+    size): a model of another resolution (destylize-v5's 128 px on 256 px pairs) is scored
+    on the same targets."""
+    if face.shape[:2] == (side, side):
+        return face
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(face).resize((side, side), Image.Resampling.BICUBIC))
+
+
 def score(
     recover: RecoverFn,
     columns: dict[str, Column],
@@ -217,23 +228,33 @@ def score(
     box: tuple,
     galleries: dict[str, np.ndarray],
     queries: dict[str, np.ndarray] | None = None,
+    skin: np.ndarray | None = None,
 ) -> tuple[dict, dict]:
     """Metrics of one method over all columns, and its outputs per column.
 
     ``galleries`` holds each column's (M, 128) descriptors of the real faces, computed once
     for all methods. PSNR and SSIM average over every input; FRR and FCR over each column's
-    ``queries`` rows (:func:`query_rows`; all inputs when None).
+    ``queries`` rows (:func:`query_rows`; all inputs when None). Outputs of another size
+    than the targets are resized to them first (:func:`to_side`). With ``skin`` (the
+    template's :func:`~portraitcli.metrics.color.skin_mask`), also ``skin_de_X``: the mean
+    over the column's inputs of the CIE76 delta E between the recovered and the real face's
+    mean skin colours (:func:`~portraitcli.metrics.color.skin_delta_e`; 0 is the same tone).
     """
+    from portraitcli.metrics.color import skin_delta_e
     from portraitcli.metrics.identity import consistency_ratio, retrieval_ratio
 
     metrics: dict[str, float] = {}
     outputs: dict[str, list[np.ndarray]] = {}
     by_style: dict[str, np.ndarray] = {}
     for key, col in columns.items():
-        outs = [recover(x) for x in col.inputs]
+        side = col.targets.shape[1]
+        outs = [to_side(recover(x), side) for x in col.inputs]
         outputs[key] = outs
         metrics[f"psnr_{key}"] = float(np.mean([psnr(o, col.targets[t]) for o, t in zip(outs, col.truth)]))
         metrics[f"ssim_{key}"] = float(np.mean([ssim(o, col.targets[t]) for o, t in zip(outs, col.truth)]))
+        if skin is not None:
+            des = [skin_delta_e(o, col.targets[t], skin) for o, t in zip(outs, col.truth)]
+            metrics[f"skin_de_{key}"] = float(np.mean(des))
         rows = query_rows(col, None) if queries is None else queries[key]
         q = descriptor.embed([outs[i] for i in rows], box=box)
         truth, styles = col.truth[rows], [col.styles[i] for i in rows]

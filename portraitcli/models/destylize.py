@@ -1,4 +1,5 @@
-"""The destylize model: stylized portrait -> photorealistic, aligned 128x128 face (IFRP SRN).
+"""The destylize model: stylized portrait -> photorealistic, aligned face (IFRP; 128 px for
+destylize-v5's SRN, 256 px for destylize-v6).
 
 Reference: Shiri et al., "Identity-preserving Face Recovery from Portraits", WACV 2018.
 """
@@ -27,13 +28,20 @@ def output_to_faces(y: np.ndarray) -> np.ndarray:
 class DestylizeModel(ImageModel):
     """Stylized face crop -> recovered face.
 
-    ``run`` takes a crop (H, W, 3) uint8 RGB in the model's framing (resized to 128x128 with
-    Pillow bicubic when it is another size) and returns (128, 128, 3) uint8 RGB; the
-    spatial transformers inside the network do the fine alignment.
+    ``run`` takes a crop (H, W, 3) uint8 RGB in the model's framing (resized to the model's
+    fixed input side S with Pillow bicubic when it is another size) and returns (S, S, 3)
+    uint8 RGB; the spatial transformers inside the network do the fine alignment.
     """
 
+    @property
+    def size(self) -> int:
+        """The model's input and output side in px, from its ONNX input (128 before destylize-v6)."""
+        side = self.session.get_inputs()[0].shape[-1]
+        return side if isinstance(side, int) else SIZE
+
     def run(self, crop: np.ndarray) -> np.ndarray:
-        if crop.shape[:2] != (SIZE, SIZE):
-            crop = np.asarray(Image.fromarray(crop).resize((SIZE, SIZE), Image.Resampling.BICUBIC))
+        size = self.size
+        if crop.shape[:2] != (size, size):
+            crop = np.asarray(Image.fromarray(crop).resize((size, size), Image.Resampling.BICUBIC))
         (y,) = self.session.run(None, {self.input_name: crops_to_input(crop[None])})
         return output_to_faces(y)[0]

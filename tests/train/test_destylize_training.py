@@ -51,18 +51,49 @@ def test_srn_with_warping_stns_exports_to_onnx(tmp_path: Path) -> None:
     assert diff < 1e-4
 
 
-@pytest.mark.parametrize("arch", ["srn", "unet"])
-def test_mean_canvas_starts_at_the_mean_face(arch: str) -> None:
+@pytest.mark.parametrize(("arch", "size"), [("srn", 128), ("unet", 128), ("mobilenet", 64)])
+def test_mean_canvas_starts_at_the_mean_face(arch: str, size: int) -> None:
     """With the canvas head, an untrained generator outputs the mean face whatever the input."""
+    from portraitcli.train.destylize.networks import output_head
+
     torch.manual_seed(0)
-    cfg = DestylizeConfig(arch=arch, channels=(8, 16, 32, 32))
-    G = build(cfg)[0].eval()
-    mean = torch.rand(3, 128, 128) * 1.6 - 0.8
-    G.head.init_canvas(mean)
-    torch.testing.assert_close(G(torch.rand(2, 3, 128, 128) * 2 - 1), mean.expand(2, -1, -1, -1), atol=1e-5, rtol=0)
-    assert "head.canvas" in G.state_dict()  # saved with the checkpoint, exported with the model
-    plain = build(DestylizeConfig(arch=arch, channels=(8, 16, 32, 32), mean_canvas=False))[0]
+    cfg = DestylizeConfig(arch=arch, channels=(8, 16, 32, 32), size=size)
+    G = build(cfg, pretrained=False)[0].eval()
+    mean = torch.rand(3, size, size) * 1.6 - 0.8
+    output_head(G).init_canvas(mean)
+    y = G(torch.rand(2, 3, size, size) * 2 - 1)
+    torch.testing.assert_close(y, mean.expand(2, -1, -1, -1), atol=1e-5, rtol=0)
+    assert any(k.endswith("head.canvas") for k in G.state_dict())  # saved with the checkpoint, exported
+    plain = build(replace(cfg, mean_canvas=False), pretrained=False)[0]
     assert not any(isinstance(m, CanvasHead) for m in plain.modules())
+
+
+def test_v6_aligner_starts_as_identity_is_supervised_and_exports(tmp_path: Path) -> None:
+    """AlignedUNet: the image-level spatial transformer starts as the identity warp, its
+    matrices are the ones the alignment supervision reads, and the whole generator exports."""
+    pytest.importorskip("onnx")
+    from portraitcli.train.destylize.networks import AlignedUNet, first_theta
+
+    torch.manual_seed(0)
+    G = AlignedUNet(64, pretrained=False).eval()
+    x = torch.rand(2, 3, 64, 64) * 2 - 1
+    torch.testing.assert_close(G.align(x), x, atol=1e-5, rtol=0)
+    torch.testing.assert_close(first_theta(G), torch.eye(2, 3).expand(2, 2, 3))
+    assert G(x).shape == x.shape
+    assert DestylizeConfig(arch="mobilenet").align_weight == DestylizeConfig().lambda_align
+    with torch.no_grad():  # rotate and shift so grid_sample really resamples in the export
+        G.align.theta.bias.copy_(torch.tensor([0.95, -0.1, 0.05, 0.1, 0.95, -0.03]))
+    assert export_onnx(G, x[:1], tmp_path / "v6.onnx", opset=20, dynamic_hw=False) < 1e-4
+    with pytest.raises(ValueError, match="multiple of 64"):
+        AlignedUNet(96, pretrained=False)
+
+
+def test_training_refuses_pairs_of_another_size(tmp_path: Path) -> None:
+    from portraitcli.errors import UsageError
+
+    pairs = _fake_pairs(tmp_path / "pairs")  # 128 px
+    with pytest.raises(UsageError, match="size=128"):
+        train(DestylizeConfig(size=256, epochs=1), pairs, make_run_dir(tmp_path / "runs", "destylize", "x"))
 
 
 def test_optimizer_choice() -> None:
@@ -157,6 +188,7 @@ def test_benchmark_destylize_plumbing(tmp_path: Path, astronaut: np.ndarray) -> 
 
     from portraitcli.benchmark.destylize import run
     from portraitcli.face.detect import FaceDetector
+    from portraitcli.io import read_image
 
     face = FaceDetector().detect(astronaut)[0]
     kps = (face.kps - face.kps.mean(0)) * 0.5 + (64, 60)  # the astronaut's landmarks in a 128 frame
@@ -179,15 +211,27 @@ def test_benchmark_destylize_plumbing(tmp_path: Path, astronaut: np.ndarray) -> 
         SRN((8, 16, 32, 32)).eval(), torch.zeros(1, 3, 128, 128), run_dir / "model.onnx", opset=20, dynamic_hw=False
     )
     (run_dir / "config.json").write_text(json.dumps({"config": {"arch": "srn"}}))
-    result = run(pairs, None, run_dir / "model.onnx", {"again": run_dir}, tmp_path / "docs", tmp_path / "img")
+    small = tmp_path / "small.onnx"  # an earlier model of another resolution: its faces are resized
+    export_onnx(SRN((8, 16, 32, 32), size=64).eval(), torch.zeros(1, 3, 64, 64), small, opset=20, dynamic_hw=False)
+    result = run(
+        pairs, None, run_dir / "model.onnx", {"again": run_dir}, tmp_path / "docs", tmp_path / "img",
+        previous={"small": small},
+    )  # fmt: skip
     m, base = result["metrics"], result["baselines"]
-    assert set(m) == {f"{k}_{c}" for k in ("psnr", "ssim", "frr1", "frr5") for c in ("seen", "unseen")} | {"fcr"}
+    metrics = ("psnr", "ssim", "frr1", "frr5", "skin_de")
+    assert set(m) == {f"{k}_{c}" for k in metrics for c in ("seen", "unseen")} | {"fcr"}
     assert base["again"]["psnr_seen"] == pytest.approx(m["psnr_seen"])
+    assert base["small"]["kind"] == "previous" and np.isfinite(base["small"]["psnr_seen"])
+    from portraitcli.metrics.color import skin_delta_e, skin_mask
+
+    skin = skin_mask(kps, (128, 128))
+    unseen = [read_image(pairs / "test/unseen/s08" / f"{n}.jpg").rgb for n in names]  # inverted, through JPEG
+    targets = [read_image(pairs / "test" / "target" / f"{n}.png").rgb for n in names]
+    inverted = [skin_delta_e(x, t, skin) for x, t in zip(unseen, targets)]
+    assert base["stylized input"]["skin_de_unseen"] == pytest.approx(np.mean(inverted))
     assert base["stylized input"]["frr5_seen"] == 1.0  # top-5 of a 3-face gallery
-    from portraitcli.io import read_image
     from portraitcli.metrics.pixel import psnr
 
-    targets = [read_image(pairs / "test" / "target" / f"{n}.png").rgb for n in names]
     mean_face = np.full((128, 128, 3), 120, np.uint8)  # round((100 + 141) / 2)
     assert base["mean training face"]["psnr_unseen"] == pytest.approx(np.mean([psnr(mean_face, t) for t in targets]))
     assert base["mean training face"]["kind"] == "reference"

@@ -10,9 +10,13 @@ from typing import ClassVar
 class DestylizeConfig:
     """Hyper-parameters of ``portrait train destylize``.
 
-    ``arch``: ``srn`` (the paper's Style Removal Network with spatial transformers) or
+    ``arch``: ``srn`` (the paper's Style Removal Network with spatial transformers),
     ``unet`` (the plain U-Net baseline: the sketch model's U-Net without SE block, same
-    losses and budget). ``use_stn=False`` / ``skips=False`` are ablations of the SRN.
+    losses and budget) or ``mobilenet`` (destylize-v6,
+    :class:`~portraitcli.train.destylize.networks.AlignedUNet`: a spatial transformer on the
+    image, localized by ImageNet MobileNetV2, then an ImageNet MobileNetV2 U-Net). ``size``:
+    the pairs' side in px (``portrait data stylized-pairs --set size=...``; v6 trains at 256).
+    ``use_stn=False`` / ``skips=False`` are ablations of the SRN.
     Loss weights follow IFRP: pixel MSE + ``lambda_adv`` * adversarial + ``eta_id`` *
     identity (feature) loss, the last two decayed per epoch n as ``max(w * 0.995^n, w / 2)``.
 
@@ -45,6 +49,10 @@ class DestylizeConfig:
     (:class:`~portraitcli.train.destylize.networks.SpatialTransformer`). destylize-v2 to
     v5 (the defaults) use both; runs saved before these fields existed trained without
     them (``SAVED_DEFAULTS``), as did runs saved before the sketch inputs existed.
+
+    ``epoch_pairs`` > 0 makes an epoch a seeded random subset of that many training pairs
+    (a different one each epoch), so that a run at 256 px, where a pass over all pairs takes
+    about half an hour on two cores, still validates and saves a checkpoint every few minutes.
 
     ``r1_gamma`` > 0 regularizes the discriminator with the R1 penalty (see
     :func:`~portraitcli.train.destylize.train._step`), which the paper does not use.
@@ -93,6 +101,7 @@ class DestylizeConfig:
     }
 
     arch: str = "srn"
+    size: int = 128  # px, the pairs' side (destylize-v6: 256)
     channels: tuple[int, ...] = (32, 64, 128, 256)
     use_stn: bool = True
     skips: bool = True
@@ -101,6 +110,7 @@ class DestylizeConfig:
     mean_canvas: bool = True
     epochs: int = 36  # destylize-v5 (v2 was 12, v3 24, v4 30), the last 6 with sketch inputs
     batch_size: int = 8
+    epoch_pairs: int = 0  # training pairs per epoch, a fresh random subset each epoch (0: all)
     optimizer: str = "adam"  # or "rmsprop" (the paper's)
     lr: float = 2e-4
     beta1: float = 0.5  # Adam only
@@ -135,5 +145,7 @@ class DestylizeConfig:
 
     @property
     def align_weight(self) -> float:
-        """``lambda_align`` where it applies (an SRN with STNs on misaligned inputs), else 0."""
-        return self.lambda_align if self.arch == "srn" and self.use_stn and not self.oracle_align else 0.0
+        """``lambda_align`` where it applies (an SRN with STNs, or the v6 image aligner, on
+        misaligned inputs), else 0."""
+        has_stn = (self.arch == "srn" and self.use_stn) or self.arch == "mobilenet"
+        return self.lambda_align if has_stn and not self.oracle_align else 0.0

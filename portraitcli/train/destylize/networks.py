@@ -19,6 +19,11 @@ zero padding), which export to ONNX at opset >= 20.
 ``SRN(use_stn=False)`` is the same encoder-decoder without the STNs.
 Shapes: SRN (N, 3, 128, 128) float RGB in [-1, 1] -> (N, 3, 128, 128) in [-1, 1] (tanh);
 DN (N, 3, 128, 128) -> (N, 1) real/fake score (no sigmoid: trained with a logistic loss).
+
+destylize-v6 (:class:`AlignedUNet`) keeps the paper's spatial transformer but moves it to the
+image, in front of an ImageNet MobileNetV2 U-Net: the SRN's 8x8 bottleneck cannot carry a
+face's geometry at 256 px, and a U-Net's skip connections would carry the input's
+misalignment straight to the output unless the image is aligned first.
 """
 
 from __future__ import annotations
@@ -175,6 +180,112 @@ class SRN(nn.Module):
             if self.skips and i < len(skips):
                 h = torch.cat([h, skips[i]], dim=1)
         return torch.tanh(self.head(h))
+
+
+class ImageAligner(nn.Module):
+    """A spatial transformer on the input image whose localization network is ImageNet MobileNetV2.
+
+    The localization sees the image at half size through MobileNetV2's ``features[0:14]``
+    (stride 16: an 8x8 map of 96 channels for a 256 px input; ImageNet weights, batch norms
+    frozen at the ImageNet statistics), a 1x1 convolution to 32 channels, 2x2 average
+    pooling (a 4x4 map: it keeps where the face is) and two fully connected layers to the
+    six numbers of an ``affine_grid`` matrix. The last layer starts at zero weights with the
+    identity as bias, so the module starts as the identity warp (Jaderberg et al., NeurIPS
+    2015). The last forward's (N, 2, 3) matrices stay in ``last_theta``.
+
+    Args:
+        size: the input's side in px, a multiple of 64.
+        pretrained: load the ImageNet weights (False: random, for shape tests).
+
+    Shape: (N, 3, size, size) float RGB in [-1, 1] -> the same, warped (zeros outside, -1 is black).
+
+    Raises:
+        ValueError: ``size`` not a positive multiple of 64.
+    """
+
+    def __init__(self, size: int = 256, pretrained: bool = True, hidden: int = 64) -> None:
+        super().__init__()
+        if size <= 0 or size % 64:
+            raise ValueError(f"size must be a positive multiple of 64, got {size}")
+        from portraitcli.train.common.perceptual import IMAGENET_MEAN, IMAGENET_STD, MobileNetV2, imagenet_mobilenet_v2
+
+        net = imagenet_mobilenet_v2() if pretrained else MobileNetV2()
+        self.features = net.features[:14]
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        side = size // 64  # the pooled map: half size, stride 16, then 2x2 pooling
+        self.localization = nn.Sequential(
+            nn.Conv2d(96, 32, 1),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.AvgPool2d(2),
+            nn.Flatten(),
+            nn.Linear(32 * side * side, hidden),
+            nn.LeakyReLU(0.2, inplace=True),
+        )
+        self.theta = nn.Linear(hidden, 6)
+        nn.init.zeros_(self.theta.weight)
+        with torch.no_grad():
+            self.theta.bias.copy_(torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 0.0]))
+        self.last_theta: torch.Tensor | None = None
+
+    def train(self, mode: bool = True) -> ImageAligner:
+        super().train(mode)
+        for m in self.features.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.eval()
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = (F.avg_pool2d((x + 1) / 2, 2) - self.mean) / self.std
+        theta = self.theta(self.localization(self.features(h))).view(-1, 2, 3)
+        self.last_theta = theta
+        return affine_warp(x, theta)
+
+
+class AlignedUNet(nn.Module):
+    """destylize-v6's generator: :class:`ImageAligner`, then an ImageNet MobileNetV2 U-Net.
+
+    The U-Net is :class:`~portraitcli.train.common.networks.MobileNetUNet` with three output
+    channels (SE bottleneck, nearest-neighbour up-sampling, no checkerboard); its skip
+    connections carry the aligned drawing's geometry to full resolution, which the SRN's
+    bottleneck loses. ``unet.head`` is the output convolution (wrapped by :class:`CanvasHead`
+    for ``mean_canvas``, :func:`output_head`).
+
+    Shape: (N, 3, size, size) float RGB in [-1, 1] -> (N, 3, size, size) in [-1, 1] (tanh).
+    """
+
+    def __init__(self, size: int = 256, pretrained: bool = True) -> None:
+        super().__init__()
+        from portraitcli.train.common.networks import MobileNetUNet
+
+        self.align = ImageAligner(size, pretrained)
+        self.unet = MobileNetUNet(3, pretrained=pretrained)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.unet(self.align(x))
+
+
+def output_head(G: nn.Module) -> nn.Module:
+    """The generator's output convolution (or the :class:`CanvasHead` around it)."""
+    return G.unet.head if isinstance(G, AlignedUNet) else G.head
+
+
+def set_output_head(G: nn.Module, head: nn.Module) -> None:
+    """Replace the generator's output head (see :func:`output_head`)."""
+    if isinstance(G, AlignedUNet):
+        G.unet.head = head
+    else:
+        G.head = head
+
+
+def first_theta(G: nn.Module) -> torch.Tensor | None:
+    """The (N, 2, 3) matrices of the generator's first spatial transformer in its last
+    forward (the SRN's first encoder STN, :class:`AlignedUNet`'s image aligner); None
+    without one."""
+    if isinstance(G, AlignedUNet):
+        return G.align.last_theta
+    stn = getattr(G, "enc_stn", None)
+    return stn[0].last_theta if stn is not None and isinstance(stn[0], SpatialTransformer) else None
 
 
 class CanvasHead(nn.Module):

@@ -46,14 +46,24 @@ from portraitcli.train.common.losses import LEGACY_SSIM_RANGE, FaceIdentityLoss,
 from portraitcli.train.common.networks import SEUNet
 from portraitcli.train.common.perceptual import PerceptualFeatures
 from portraitcli.train.destylize.config import DestylizeConfig
-from portraitcli.train.destylize.networks import DN, SRN, CanvasHead, affine_warp
+from portraitcli.train.destylize.networks import (
+    DN,
+    SRN,
+    AlignedUNet,
+    CanvasHead,
+    affine_warp,
+    first_theta,
+    output_head,
+    set_output_head,
+)
 
-ARCHS = ("srn", "unet")
+ARCHS = ("srn", "unet", "mobilenet")
 SKETCH_SOURCES = ("dodge", "model", "model+draw")
 
 
 def load_pairs(pairs_dir: Path, split: str = "train") -> tuple[list[str], np.ndarray, np.ndarray]:
-    """The (input, target) pairs of ``pairs_dir/train``: names, inputs and targets (N, 128, 128, 3) uint8.
+    """The (input, target) pairs of ``pairs_dir/train``: names, inputs and targets (N, S, S, 3)
+    uint8 (S the pairs' ``size``, 128 or 256 px).
 
     Raises:
         UsageError: the folder is not a ``portrait data stylized-pairs`` output.
@@ -209,16 +219,19 @@ def to_images(t: torch.Tensor) -> np.ndarray:
     return output_to_faces(t.detach().cpu().numpy())
 
 
-def build(cfg: DestylizeConfig) -> tuple[torch.nn.Module, torch.nn.Module]:
-    """The generator of ``cfg.arch`` and the DN."""
+def build(cfg: DestylizeConfig, pretrained: bool = True) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """The generator of ``cfg.arch`` at ``cfg.size`` and the DN (``pretrained`` False: the
+    ImageNet encoders of ``mobilenet`` start random, for shape tests)."""
     if cfg.arch not in ARCHS:
         raise ValueError(f"arch must be one of {ARCHS}, got {cfg.arch!r}")
     if cfg.arch == "srn":
-        G: torch.nn.Module = SRN(cfg.channels, cfg.use_stn, cfg.skips, cfg.stn_grid)
+        G: torch.nn.Module = SRN(cfg.channels, cfg.use_stn, cfg.skips, cfg.stn_grid, size=cfg.size)
+    elif cfg.arch == "mobilenet":
+        G = AlignedUNet(cfg.size, pretrained)
     else:
         G = SEUNet(3, 3, cfg.channels, use_se=False)
     if cfg.mean_canvas:
-        G.head = CanvasHead(G.head)
+        set_output_head(G, CanvasHead(output_head(G), cfg.size))
     return G, DN(cfg.ndf)
 
 
@@ -407,6 +420,10 @@ def train(
     console = console or Console(stderr=True)
     seed_run(cfg)
     names, inputs, targets = load_pairs(pairs_dir)
+    if targets.shape[1] != cfg.size:
+        raise UsageError(
+            f"{pairs_dir} holds {targets.shape[1]} px pairs; train them with --set size={targets.shape[1]}"
+        )
     record = read_record(pairs_dir)
     thetas = load_thetas(record, names) if cfg.oracle_align or cfg.align_weight > 0 else None
     jitters = load_jitters(record, names, targets.shape[1]) if cfg.draws_sketches else None
@@ -431,9 +448,10 @@ def train(
     objects = {"G": G, "D": D, "opt_G": opt_G, "opt_D": opt_D, "sched_G": sched_G, "sched_D": sched_D}
 
     def init_canvas() -> None:
-        if isinstance(G.head, CanvasHead):
+        head = output_head(G)
+        if isinstance(head, CanvasHead):
             # the mean in numpy: a float tensor of every training face would take about 1 GB
-            G.head.init_canvas(to_tensor(targets[train_idx].mean(0, keepdims=True))[0].to(cfg.device))
+            head.init_canvas(to_tensor(targets[train_idx].mean(0, keepdims=True))[0].to(cfg.device))
 
     extra = {
         "task": "destylize",
@@ -447,6 +465,8 @@ def train(
 
     def train_epoch(epoch: int, rng: np.random.Generator) -> dict[str, float]:
         batches = shuffled_batches(train_idx, cfg.batch_size, rng)
+        if cfg.epoch_pairs > 0:
+            batches = batches[: max(1, cfg.epoch_pairs // cfg.batch_size)]
         lam, eta = decayed(cfg.lambda_adv, epoch), decayed(cfg.eta_id, epoch)
         meter = LossMeter()
         for idx in track(batches, f"epoch {epoch + 1}/{cfg.epochs}", console=console, transient=True):
@@ -499,7 +519,8 @@ def _step(
     """One step: G on pixel + adversarial + identity losses (the module docstring's L_G), then D.
 
     ``align`` = (target (N, 2, 3) matrices, weight) adds the weight times
-    ``||theta - target||_F^2`` (batch mean) of the SRN's first encoder STN. ``r1_gamma`` > 0
+    ``||theta - target||_F^2`` (batch mean) of the generator's first spatial transformer
+    (:func:`~portraitcli.train.destylize.networks.first_theta`). ``r1_gamma`` > 0
     adds the R1 penalty to L_D (Mescheder et al., "Which Training Methods for GANs do actually
     Converge?", ICML 2018, eq. 9): ``gamma / 2 * ||grad_y D(y)||^2`` on the real faces, batch
     mean, logged as ``loss_r1`` (the squared norm, before the weight). ``lambda_ssim`` > 0
@@ -516,7 +537,7 @@ def _step(
     fake = G(x)
     sse_align = torch.zeros((), device=x.device)
     if align is not None:
-        sse_align = _frobenius_sq(G.enc_stn[0].last_theta, align[0])
+        sse_align = _frobenius_sq(first_theta(G), align[0])
     D.requires_grad_(False)
     logits = D(fake)
     sse_pixel = _frobenius_sq(fake, y)
