@@ -30,10 +30,10 @@ def destylize(
 ) -> None:
     """Recover the photorealistic face behind a painting or sketch (IFRP Style Removal Network).
 
-    The largest detected face is cropped in the model's 128x128 framing (spatial transformers
-    inside the network do the fine alignment); when no face is found on a heavy style the
+    The largest detected face is cropped in the model's framing (a spatial transformer
+    inside the network does the fine alignment); when no face is found on a heavy style the
     whole image is used (the JSON record says mode "whole"; --on-no-face error to refuse).
-    Output 256 px wide by default (--size).
+    Output 256 px wide by default (--size), the model's own resolution since destylize-v6.
 
     Examples:
 

@@ -311,11 +311,12 @@ def test_oracle_alignment_trains_but_is_not_exported(tmp_path: Path) -> None:
 
     pairs = _fake_pairs(tmp_path / "pairs")
     small = {"channels": (8, 16, 32, 32), "ndf": 8, "epochs": 1, "batch_size": 4, "n_val": 2, "threads": 1}
-    cfg = DestylizeConfig(**small, eta_id=0.0, oracle_align=True)
+    cfg = DestylizeConfig(**small, eta_id=0.0, oracle_align=True, epoch_pairs=4)
     run = make_run_dir(tmp_path / "runs", "destylize", "oracle")
     final = train(cfg, pairs, run)
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     assert np.isfinite(log[0]["val_psnr"])
+    assert log[0]["pairs"] == 4  # epoch_pairs: one batch of the training pairs
     with pytest.raises(UsageError, match="oracle_align"):
         export_run(run, final)
     assert "loss_align" not in log[0]  # the inputs were aligned: nothing to supervise

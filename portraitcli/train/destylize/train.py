@@ -486,7 +486,7 @@ def train(
                     G, D, phi, opt_G, opt_D, x, y, lam, eta, align, cfg.r1_gamma, cfg.lambda_ssim, ssim_range, facenet
                 )
             )
-        return {**meter.mean(), "lambda_adv": lam, "eta_id": eta}
+        return {**meter.mean(), "lambda_adv": lam, "eta_id": eta, "pairs": len(batches) * cfg.batch_size}
 
     def validate(epoch: int) -> dict[str, float]:
         val_thetas = thetas[val_idx] if cfg.oracle_align and thetas is not None else None
