@@ -76,6 +76,12 @@ def write_markdown(result: dict, path: Path) -> None:
         + ", ".join(f"{k} {v}" for k, v in result["n"].items())
         + "; retrieval queries: "
         + ", ".join(f"{k} {v}" for k, v in result["settings"]["frr_queries"].items())
+        + (
+            f"; seen and unseen on {result['settings']['test_faces']} seeded test faces in every style "
+            "(the retrieval gallery holds all test faces)"
+            if "test_faces" in result["settings"]
+            else ""
+        )
         + ".",
         "",
         *table(paper_cols, fcr=True),
@@ -131,6 +137,7 @@ def run(
     frr_faces: int | None = None,
     round_trip: bool = True,
     previous: dict[str, Path] | None = None,
+    test_faces: int | None = None,
 ) -> dict:
     """Score the shipped (or given run's) destylize model beside the baselines; write the report.
 
@@ -140,12 +147,14 @@ def run(
         model_path: the ``model.onnx`` of a run folder; None = the shipped model.
         others: {name: run folder} of other generators (the plain U-Net baseline, ablations).
         frr_faces: retrieval and consistency on this many seeded test faces (in every style)
-            instead of all; PSNR and SSIM always use all.
+            instead of all; PSNR and SSIM use all the column's inputs.
         round_trip: with ``data``, also the round-trip columns of the shipped sketch and
             draw models (:func:`product_round_trips`).
         previous: {name: ONNX file} of earlier shipped models (``weights/destylize-v5.onnx``),
             rows of kind ``previous``; a model of another resolution is scored on the same
             targets, its faces resized (:func:`~portraitcli.evaluation.destylize.to_side`).
+        test_faces: the seen and unseen columns on a seeded choice of this many test faces
+            (:func:`~portraitcli.evaluation.destylize.load_columns`; the gallery stays whole).
 
     Raises:
         UsageError: bad pairs folder; WeightsError: no shipped destylize model.
@@ -162,7 +171,7 @@ def run(
         model_name = model_path.name
     record = read_record(pairs_dir)
     round_trips = product_round_trips() if round_trip and data is not None else {}
-    columns = load_columns(pairs_dir, record, data, round_trips)
+    columns = load_columns(pairs_dir, record, data, round_trips, test_faces)
     descriptor = FaceDescriptor()
     box = template_box(np.asarray(record["template"]["kps"]))
     embedded: dict[int, np.ndarray] = {}  # columns that share a targets array (seen / unseen, the CUFS ones) share it
@@ -209,6 +218,7 @@ def run(
         "color": "8-bit RGB, SSIM averaged over channels",
         "identity": "dlib_face_recognition_resnet_model_v1 at the template's face box (aligned faces, no detection)",
         "frr_queries": {k: len(rows) for k, rows in queries.items()},
+        "test_faces": test_faces or len(record["test"]),
         "pairs": record["config"],
         "python": platform.python_version(),
     }

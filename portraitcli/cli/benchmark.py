@@ -193,6 +193,12 @@ def benchmark_destylize(
         list[str],
         typer.Option("--previous", help="NAME=ONNX_FILE of an earlier shipped model, e.g. weights/destylize-v5.onnx."),
     ] = [],  # noqa: B006
+    test_faces: Annotated[
+        int | None,
+        typer.Option(
+            "--test-faces", min=5, help="Seen and unseen columns on this many seeded test faces (default all)."
+        ),
+    ] = None,
     report: Report = None,
     json_out: JsonOut = False,
 ) -> None:
@@ -211,7 +217,16 @@ def benchmark_destylize(
         others, images_dir = _named_paths(compare, "--compare", "model.onnx"), None if no_images else images
         earlier = _named_paths(previous, "--previous", "")
         result = run(
-            pairs, root, model, others, out, images_dir, frr_faces, round_trip=not no_round_trip, previous=earlier
+            pairs,
+            root,
+            model,
+            others,
+            out,
+            images_dir,
+            frr_faces,
+            round_trip=not no_round_trip,
+            previous=earlier,
+            test_faces=test_faces,
         )
     _finish(result, "destylize", out, report, json_out, console)
 

@@ -236,6 +236,12 @@ def test_benchmark_destylize_plumbing(tmp_path: Path, astronaut: np.ndarray) -> 
     assert base["mean training face"]["psnr_unseen"] == pytest.approx(np.mean([psnr(mean_face, t) for t in targets]))
     assert base["mean training face"]["kind"] == "reference"
     assert (tmp_path / "img" / "destylize_grid.png").is_file()
+    from portraitcli.evaluation.destylize import load_columns, query_rows
+
+    some = load_columns(pairs, record, None, test_faces=2)["seen"]  # 2 of the 3 faces, in both seen styles
+    assert len(some.inputs) == 4 and len(some.targets) == 3 and len(set(some.truth)) == 2
+    rows = query_rows(some, 1)  # one face that has inputs, in both styles
+    assert len(rows) == 2 and len(set(some.truth[rows])) == 1
     assert "| stylized input | baseline |" in (tmp_path / "docs" / "destylize.md").read_text()
 
 
