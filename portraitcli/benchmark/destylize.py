@@ -145,7 +145,8 @@ def run(
         pairs_dir: the output of ``portrait data stylized-pairs``.
         data: the datasets folder (for the CUFS sketch column), or None to skip it.
         model_path: the ``model.onnx`` of a run folder; None = the shipped model.
-        others: {name: run folder} of other generators (the plain U-Net baseline, ablations).
+        others: {name: run folder} of other generators (a same-budget baseline, a candidate not
+            shipped), rows of kind ``run``.
         frr_faces: retrieval and consistency on this many seeded test faces (in every style)
             instead of all; PSNR and SSIM use all the column's inputs.
         round_trip: with ``data``, also the round-trip columns of the shipped sketch and
@@ -202,7 +203,7 @@ def run(
         methods[name] = (onnx_recover(path), "previous")
     runs = {}
     for name, run_dir in (others or {}).items():
-        methods[name] = (onnx_recover(run_dir / "model.onnx"), "baseline")
+        methods[name] = (onnx_recover(run_dir / "model.onnx"), "run")
         cfg = json.loads((run_dir / "config.json").read_text())
         runs[name] = {"run": run_dir.name, "config": cfg["config"], "sha256": sha256_of(run_dir / "model.onnx")}
     all_outputs = {"ours": outputs}

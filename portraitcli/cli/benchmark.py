@@ -177,7 +177,9 @@ def benchmark_destylize(
     model: RunModel = None,
     compare: Annotated[
         list[str],
-        typer.Option("--compare", help="NAME=RUN_DIR of another destylize run, e.g. a baseline (repeatable)."),
+        typer.Option(
+            "--compare", help="NAME=RUN_DIR of another destylize run (a baseline or a candidate; kind run; repeatable)."
+        ),
     ] = [],  # noqa: B006
     out: Output = Path("docs/benchmarks"),
     images: Images = Path("docs/images"),

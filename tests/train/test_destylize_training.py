@@ -220,7 +220,7 @@ def test_benchmark_destylize_plumbing(tmp_path: Path, astronaut: np.ndarray) -> 
     m, base = result["metrics"], result["baselines"]
     metrics = ("psnr", "ssim", "frr1", "frr5", "skin_de")
     assert set(m) == {f"{k}_{c}" for k in metrics for c in ("seen", "unseen")} | {"fcr"}
-    assert base["again"]["psnr_seen"] == pytest.approx(m["psnr_seen"])
+    assert base["again"]["psnr_seen"] == pytest.approx(m["psnr_seen"]) and base["again"]["kind"] == "run"
     assert base["small"]["kind"] == "previous" and np.isfinite(base["small"]["psnr_seen"])
     from portraitcli.metrics.color import skin_delta_e, skin_mask
 
