@@ -96,7 +96,7 @@ def write_markdown(result: dict, path: Path) -> None:
             + "), each in its own crop template, then recovered and scored against the photo. "
             "The sketch model learned from the CUFS training sketches; destylize runs with p_sketch > 0 were "
             "trained on its drawings of UTKFace faces (the model's data in weights/manifest.json says whether). "
-            "Runs with sketch_source model+draw (destylize-v6) also trained on draw's drawings of UTKFace faces. "
+            "Runs with sketch_source model+draw (the v6 candidate) also trained on draw's drawings of UTKFace faces. "
             "The test people are unseen by all models.",
             "",
             *table(trip_cols, fcr=False),

@@ -33,7 +33,7 @@ def destylize(
     The largest detected face is cropped in the model's framing (a spatial transformer
     inside the network does the fine alignment); when no face is found on a heavy style the
     whole image is used (the JSON record says mode "whole"; --on-no-face error to refuse).
-    Output 256 px wide by default (--size), the model's own resolution since destylize-v6.
+    Output 256 px wide by default (--size).
 
     Examples:
 

@@ -5,7 +5,7 @@ Protocol (after Shiri et al., "Identity-preserving Face Recovery from Portraits"
 1. A seeded split of ``utkface/images`` (default 5,000 train / 1,000 test files; UTKFace has
    no identity labels, so each file is its own identity).
 2. Each real face is detected and aligned to a ``size`` x ``size`` template (128 px by
-   default; destylize-v6 trains on 256) fitted on the training faces
+   default; the v6 candidate trains on 256) fitted on the training faces
    (:func:`portraitcli.face.align.fit_template`): the target.
 3. The input is the same face with a random in-plane similarity misalignment (rotation,
    scale, shift) rendered at ``render`` px, stylized with one of the 26 fast-style ONNX
@@ -78,7 +78,7 @@ class PairsConfig:
     max_rotation: float = 15.0  # degrees
     max_scale: float = 0.1  # relative
     max_shift: float = 0.08  # fraction of the side
-    size: int = 128  # px: side of the aligned targets and of the inputs written (destylize-v6: 256)
+    size: int = 128  # px: side of the aligned targets and of the inputs written (the v6 candidate: 256)
     render: int = 256  # px: the misaligned face is stylized at this size, then resized to ``size``
     test_seen_styles: int = 3  # seen styles (a seeded draw, the same for every test face) of the test set
 

@@ -1,5 +1,5 @@
 """The destylize model: stylized portrait -> photorealistic, aligned face (IFRP; 128 px for
-destylize-v5's SRN, 256 px for destylize-v6).
+destylize-v5's SRN, the model's own input size for any other).
 
 Reference: Shiri et al., "Identity-preserving Face Recovery from Portraits", WACV 2018.
 """
@@ -35,7 +35,7 @@ class DestylizeModel(ImageModel):
 
     @property
     def size(self) -> int:
-        """The model's input and output side in px, from its ONNX input (128 before destylize-v6)."""
+        """The model's input and output side in px, from its ONNX input (destylize-v5: 128)."""
         side = self.session.get_inputs()[0].shape[-1]
         return side if isinstance(side, int) else SIZE
 

@@ -12,10 +12,11 @@ class DestylizeConfig:
 
     ``arch``: ``srn`` (the paper's Style Removal Network with spatial transformers),
     ``unet`` (the plain U-Net baseline: the sketch model's U-Net without SE block, same
-    losses and budget) or ``mobilenet`` (destylize-v6,
+    losses and budget) or ``mobilenet`` (the v6 candidate,
     :class:`~portraitcli.train.destylize.networks.AlignedUNet`: a spatial transformer on the
     image, localized by ImageNet MobileNetV2, then an ImageNet MobileNetV2 U-Net). ``size``:
-    the pairs' side in px (``portrait data stylized-pairs --set size=...``; v6 trains at 256).
+    the pairs' side in px (``portrait data stylized-pairs --set size=...``; the v6 candidate
+    trains at 256).
     ``use_stn=False`` / ``skips=False`` are ablations of the SRN.
     Loss weights follow IFRP: pixel MSE + ``lambda_adv`` * adversarial + ``eta_id`` *
     identity (feature) loss, the last two decayed per epoch n as ``max(w * 0.995^n, w / 2)``.
@@ -101,7 +102,7 @@ class DestylizeConfig:
     }
 
     arch: str = "srn"
-    size: int = 128  # px, the pairs' side (destylize-v6: 256)
+    size: int = 128  # px, the pairs' side (the v6 candidate: 256)
     channels: tuple[int, ...] = (32, 64, 128, 256)
     use_stn: bool = True
     skips: bool = True

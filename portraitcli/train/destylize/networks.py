@@ -20,8 +20,8 @@ zero padding), which export to ONNX at opset >= 20.
 Shapes: SRN (N, 3, 128, 128) float RGB in [-1, 1] -> (N, 3, 128, 128) in [-1, 1] (tanh);
 DN (N, 3, 128, 128) -> (N, 1) real/fake score (no sigmoid: trained with a logistic loss).
 
-destylize-v6 (:class:`AlignedUNet`) keeps the paper's spatial transformer but moves it to the
-image, in front of an ImageNet MobileNetV2 U-Net: the SRN's 8x8 bottleneck cannot carry a
+The v6 candidate (:class:`AlignedUNet`, ``arch=mobilenet``; not shipped yet) keeps the paper's
+spatial transformer but moves it to the image, in front of an ImageNet MobileNetV2 U-Net: the SRN's 8x8 bottleneck cannot carry a
 face's geometry at 256 px, and a U-Net's skip connections would carry the input's
 misalignment straight to the output unless the image is aligned first.
 """
@@ -243,7 +243,7 @@ class ImageAligner(nn.Module):
 
 
 class AlignedUNet(nn.Module):
-    """destylize-v6's generator: :class:`ImageAligner`, then an ImageNet MobileNetV2 U-Net.
+    """The v6 candidate generator: :class:`ImageAligner`, then an ImageNet MobileNetV2 U-Net.
 
     The U-Net is :class:`~portraitcli.train.common.networks.MobileNetUNet` with three output
     channels (SE bottleneck, nearest-neighbour up-sampling, no checkerboard); its skip
