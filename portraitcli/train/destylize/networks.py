@@ -21,9 +21,9 @@ Shapes: SRN (N, 3, 128, 128) float RGB in [-1, 1] -> (N, 3, 128, 128) in [-1, 1]
 DN (N, 3, 128, 128) -> (N, 1) real/fake score (no sigmoid: trained with a logistic loss).
 
 The v6 candidate (:class:`AlignedUNet`, ``arch=mobilenet``; not shipped yet) keeps the paper's
-spatial transformer but moves it to the image, in front of an ImageNet MobileNetV2 U-Net: the SRN's 8x8 bottleneck cannot carry a
-face's geometry at 256 px, and a U-Net's skip connections would carry the input's
-misalignment straight to the output unless the image is aligned first.
+spatial transformer but moves it to the image, in front of an ImageNet MobileNetV2 U-Net: the
+SRN's 8x8 bottleneck cannot carry a face's geometry at 256 px, and a U-Net's skip connections
+would carry the input's misalignment straight to the output unless the image is aligned first.
 """
 
 from __future__ import annotations
