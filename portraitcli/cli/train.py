@@ -31,8 +31,13 @@ def _require_torch() -> None:
 def _config_and_run_dir(
     config_cls: type, task: str, set_: list[str], runs: Path, resume: Path | None, desc: str | None, desc_field: str
 ) -> tuple[Any, Path]:
-    """The run's config and folder: the saved config plus ``set_`` when resuming, else a new
-    ``runs/NNNNN-TASK-DESC`` folder (DESC defaults to the config's ``desc_field``)."""
+    """The run's config and folder: the run's latest config plus ``set_`` when resuming, else a
+    new ``runs/NNNNN-TASK-DESC`` folder (DESC defaults to the config's ``desc_field``).
+
+    The latest config is that of the run's last ``resume`` event in ``log.jsonl`` (what the
+    last session trained with, as the manifest records it), else ``config.json``'s: an
+    override given to an earlier resume stays in force when a later one only extends
+    ``epochs``."""
     import json
 
     from portraitcli.errors import UsageError
@@ -42,6 +47,11 @@ def _config_and_run_dir(
         if not (resume / "config.json").is_file():
             raise UsageError(f"--resume {resume}: no config.json there; not a run folder")
         saved = json.loads((resume / "config.json").read_text())["config"]
+        log = resume / "log.jsonl"
+        for line in log.read_text().splitlines() if log.is_file() else []:
+            record = json.loads(line)
+            if record.get("event") == "resume" and "config" in record:
+                saved = record["config"]
         cfg = apply_overrides(saved_config(config_cls, saved), list(set_))
         log_resume(resume, cfg)
         return cfg, resume

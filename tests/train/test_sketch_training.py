@@ -387,8 +387,15 @@ def test_resume_is_logged_and_published(tmp_path: Path) -> None:
     (run / "config.json").write_text(json.dumps({**first, "environment": {"processor": "CPU A"}}))
     (run / "template.json").write_text(json.dumps({"size": [200, 250], "kps": [[1, 2]] * 5, "n": 88}))
     (run / "log.jsonl").write_text('{"epoch": 1, "seconds": 1.0}\n{"epoch": 2, "seconds": 2.0}\n')
-    cfg, same = _config_and_run_dir(SketchConfig, "sketch", ["epochs=3"], tmp_path, run, None, "variant")
-    assert same == run and cfg.epochs == 3
+    cfg, same = _config_and_run_dir(
+        SketchConfig, "sketch", ["epochs=3", "lambda_sup=7"], tmp_path, run, None, "variant"
+    )
+    assert same == run and cfg.epochs == 3 and cfg.lambda_sup == 7
+    again, _ = _config_and_run_dir(SketchConfig, "sketch", ["epochs=3"], tmp_path, run, None, "variant")
+    assert again.lambda_sup == 7  # an earlier resume's override stays in force
+    with (run / "log.jsonl").open() as f:  # drop the second resume event, as if it had not run
+        lines = f.read().splitlines()[:-1]
+    (run / "log.jsonl").write_text("\n".join(lines) + "\n")
     with (run / "log.jsonl").open("a") as log:
         log.write('{"epoch": 3, "seconds": 4.0}\n')
     entry_path = publish_run(run, "sketch-v2", tmp_path / "weights").with_name("manifest.json")
