@@ -1,4 +1,4 @@
-"""Regenerate docs/benchmarks/destylize.{json,md} and docs/images/destylize_grid.png.
+"""Regenerate docs/benchmarks/destylize.{json,md} and docs/images/destylize_grid.jpg.
 
     python benchmarks/destylize.py --pairs runs/pairs [--data ../shared/datasets] \
         [--compare "plain U-Net=RUN_DIR"]...

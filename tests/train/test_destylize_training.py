@@ -235,7 +235,7 @@ def test_benchmark_destylize_plumbing(tmp_path: Path, astronaut: np.ndarray) -> 
     mean_face = np.full((128, 128, 3), 120, np.uint8)  # round((100 + 141) / 2)
     assert base["mean training face"]["psnr_unseen"] == pytest.approx(np.mean([psnr(mean_face, t) for t in targets]))
     assert base["mean training face"]["kind"] == "reference"
-    assert (tmp_path / "img" / "destylize_grid.png").is_file()
+    assert (tmp_path / "img" / "destylize_grid.jpg").is_file()
     from portraitcli.evaluation.destylize import load_columns, query_rows
 
     some = load_columns(pairs, record, None, test_faces=2)["seen"]  # 2 of the 3 faces, in both seen styles
