@@ -31,8 +31,9 @@ def validate_onnx(run: Path, pairs: Path, data: Path | None, onnx: Path) -> dict
 
     from portraitcli.configs import saved_config
     from portraitcli.data.stylized import read_record
-    from portraitcli.evaluation.destylize import onnx_recover, to_side
+    from portraitcli.evaluation.destylize import onnx_recover
     from portraitcli.metrics.pixel import psnr, ssim
+    from portraitcli.models.destylize import resize_square
     from portraitcli.train.destylize.config import DestylizeConfig
     from portraitcli.train.destylize.train import (
         ValidationRetrieval,
@@ -54,7 +55,7 @@ def validate_onnx(run: Path, pairs: Path, data: Path | None, onnx: Path) -> dict
     for name, recover in ((onnx.stem, model), ("stylized input", lambda x: x)):
         scores: dict[str, float] = {}
         for prefix, (x, y, retrieval) in sets.items():
-            out = np.stack([to_side(recover(face), y.shape[1]) for face in x])
+            out = np.stack([resize_square(recover(face), y.shape[1]) for face in x])
             scores[prefix + "psnr"] = float(np.mean([psnr(o, t) for o, t in zip(out, y)]))
             scores[prefix + "ssim"] = float(np.mean([ssim(o, t) for o, t in zip(out, y)]))
             scores |= {prefix + k.removeprefix("val_"): v for k, v in retrieval(out).items()}

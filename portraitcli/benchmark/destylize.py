@@ -153,7 +153,7 @@ def run(
             draw models (:func:`product_round_trips`).
         previous: {name: ONNX file} of earlier shipped models (``weights/destylize-v5.onnx``),
             rows of kind ``previous``; a model of another resolution is scored on the same
-            targets, its faces resized (:func:`~portraitcli.evaluation.destylize.to_side`).
+            targets, its faces resized (:func:`~portraitcli.models.destylize.resize_square`).
         test_faces: the seen and unseen columns on a seeded choice of this many test faces
             (:func:`~portraitcli.evaluation.destylize.load_columns`; the gallery stays whole).
 

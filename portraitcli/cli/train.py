@@ -41,17 +41,15 @@ def _config_and_run_dir(
     import json
 
     from portraitcli.errors import UsageError
+    from portraitcli.train.common.publish import run_resumes
     from portraitcli.train.common.runs import apply_overrides, log_resume, make_run_dir, saved_config
 
     if resume is not None:
         if not (resume / "config.json").is_file():
             raise UsageError(f"--resume {resume}: no config.json there; not a run folder")
-        saved = json.loads((resume / "config.json").read_text())["config"]
-        log = resume / "log.jsonl"
-        for line in log.read_text().splitlines() if log.is_file() else []:
-            record = json.loads(line)
-            if record.get("event") == "resume" and "config" in record:
-                saved = record["config"]
+        logged = run_resumes(resume) if (resume / "log.jsonl").is_file() else []  # none before a first epoch
+        resumes = [r for r in logged if "config" in r]
+        saved = resumes[-1]["config"] if resumes else json.loads((resume / "config.json").read_text())["config"]
         cfg = apply_overrides(saved_config(config_cls, saved), list(set_))
         log_resume(resume, cfg)
         return cfg, resume

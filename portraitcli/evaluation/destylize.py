@@ -222,17 +222,6 @@ def query_rows(col: Column, frr_faces: int | None, seed: int = 0) -> np.ndarray:
     return np.flatnonzero(np.isin(col.truth, chosen))
 
 
-def to_side(face: np.ndarray, side: int) -> np.ndarray:
-    """(H, W, 3) uint8 resized to (side, side, 3) with Pillow bicubic (itself when it is that
-    size): a model of another resolution (destylize-v5's 128 px on 256 px pairs) is scored
-    on the same targets."""
-    if face.shape[:2] == (side, side):
-        return face
-    from PIL import Image
-
-    return np.asarray(Image.fromarray(face).resize((side, side), Image.Resampling.BICUBIC))
-
-
 def score(
     recover: RecoverFn,
     columns: dict[str, Column],
@@ -247,20 +236,23 @@ def score(
     ``galleries`` holds each column's (M, 128) descriptors of the real faces, computed once
     for all methods. PSNR and SSIM average over every input; FRR and FCR over each column's
     ``queries`` rows (:func:`query_rows`; all inputs when None). Outputs of another size
-    than the targets are resized to them first (:func:`to_side`). With ``skin`` (the
+    than the targets are resized to them first (Pillow bicubic,
+    :func:`~portraitcli.models.destylize.resize_square`): a model of another resolution
+    (destylize-v5's 128 px on 256 px pairs) is scored on the same targets. With ``skin`` (the
     template's :func:`~portraitcli.metrics.color.skin_mask`), also ``skin_de_X``: the mean
     over the column's inputs of the CIE76 delta E between the recovered and the real face's
     mean skin colours (:func:`~portraitcli.metrics.color.skin_delta_e`; 0 is the same tone).
     """
     from portraitcli.metrics.color import skin_delta_e
     from portraitcli.metrics.identity import consistency_ratio, retrieval_ratio
+    from portraitcli.models.destylize import resize_square
 
     metrics: dict[str, float] = {}
     outputs: dict[str, list[np.ndarray]] = {}
     by_style: dict[str, np.ndarray] = {}
     for key, col in columns.items():
         side = col.targets.shape[1]
-        outs = [to_side(recover(x), side) for x in col.inputs]
+        outs = [resize_square(recover(x), side) for x in col.inputs]
         outputs[key] = outs
         metrics[f"psnr_{key}"] = float(np.mean([psnr(o, col.targets[t]) for o, t in zip(outs, col.truth)]))
         metrics[f"ssim_{key}"] = float(np.mean([ssim(o, col.targets[t]) for o, t in zip(outs, col.truth)]))

@@ -19,6 +19,13 @@ def crops_to_input(crops: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(crops.astype(np.float32).transpose(0, 3, 1, 2) / 127.5 - 1.0)
 
 
+def resize_square(image: np.ndarray, side: int) -> np.ndarray:
+    """(H, W, C) uint8 resized to (side, side, C) with Pillow bicubic; ``image`` itself when it is that size."""
+    if image.shape[:2] == (side, side):
+        return image
+    return np.asarray(Image.fromarray(image).resize((side, side), Image.Resampling.BICUBIC))
+
+
 def output_to_faces(y: np.ndarray) -> np.ndarray:
     """(N, 3, H, W) float in [-1, 1] (clipped) -> (N, H, W, 3) uint8 RGB faces."""
     return np.clip(np.rint((np.asarray(y).transpose(0, 2, 3, 1) + 1.0) * 127.5), 0, 255).astype(np.uint8)
@@ -40,8 +47,6 @@ class DestylizeModel(ImageModel):
         return side if isinstance(side, int) else SIZE
 
     def run(self, crop: np.ndarray) -> np.ndarray:
-        size = self.size
-        if crop.shape[:2] != (size, size):
-            crop = np.asarray(Image.fromarray(crop).resize((size, size), Image.Resampling.BICUBIC))
+        crop = resize_square(crop, self.size)
         (y,) = self.session.run(None, {self.input_name: crops_to_input(crop[None])})
         return output_to_faces(y)[0]
