@@ -51,7 +51,7 @@ class CartoonConfig:
     lambda_id: float = 0.0  # FaceNet cosine distance cartoon <-> photo (portraitcli.nets.facenet); 0 = none
     lambda_real_gan: float = 0.0  # unpaired LSGAN on cartoons of real UTKFace train photos vs the toons; 0 = none
     lambda_real_id: float = 0.0  # FaceNet distance between a real photo and its cartoon; 0 = none
-    init: str = ""  # a checkpoint whose G and D start this run (fine-tuning); "": none
+    init: str = ""  # fine-tuning: a checkpoint whose G and D start this run, or a shipped ONNX (G only); "": none
     augment_shift: float = 0.05
     augment_scale: float = 0.1
     augment_color: float = 0.25  # the toon "photos" are StyleGAN images: jitter them towards real photos

@@ -28,10 +28,10 @@ from portraitcli.metrics.pixel import psnr
 from portraitcli.models.cartoon import photo_to_input, tensor_to_image
 from portraitcli.train.cartoon.config import CartoonConfig
 from portraitcli.train.common.augment import paired_jitter, random_crop
-from portraitcli.train.common.checkpoint import load_checkpoint
 from portraitcli.train.common.loop import LossMeter, fit, seed_run, shuffled_batches, start_run, tensors
 from portraitcli.train.common.losses import FaceIdentityLoss, lsgan_loss
 from portraitcli.train.common.networks import MobileNetUNet, PatchDiscriminator, SEUNet
+from portraitcli.train.common.onnx_init import load_init
 from portraitcli.train.common.optim import adam_step_decay
 from portraitcli.train.common.paired import paired_gan_step
 from portraitcli.train.common.perceptual import perceptual_network
@@ -148,7 +148,7 @@ def train(
     val, keep = np.sort(order[: cfg.n_val]), np.sort(order[cfg.n_val :])
     G, D = build(cfg)
     if cfg.init:  # fine-tuning: start from another run's networks (a resume then overwrites them)
-        load_checkpoint(Path(cfg.init), {"G": G, "D": D})
+        load_init(Path(cfg.init), {"G": G, "D": D})
     G.to(cfg.device)
     D.to(cfg.device)
     networks = {"G": G, "D": D}

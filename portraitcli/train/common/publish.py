@@ -111,6 +111,8 @@ def _init_run(config: dict[str, Any], task: str) -> dict[str, Any]:
     init = config.get("config", {}).get("init")
     if not init:
         return {}
+    if Path(init).suffix == ".onnx":  # a shipped model: its own manifest entry holds its recipe
+        return {"init_run": _shipped_model_record(Path(init))}
     run_dir = Path(init).parent.parent
     if not (run_dir / "config.json").is_file():
         return {"init_run": {"checkpoint": init, "note": "its run folder was not found when publishing"}}
@@ -126,6 +128,21 @@ def _init_run(config: dict[str, Any], task: str) -> dict[str, Any]:
             "run": run_dir.name,
         }
     }
+
+
+def _shipped_model_record(onnx: Path) -> dict[str, Any]:
+    """The init record of a run that started from a shipped model (``--set init=weights/NAME.onnx``):
+    the file, its sha256 and, from the manifest beside it, that model's name and training record."""
+    record: dict[str, Any] = {"onnx": str(onnx)}
+    if not onnx.is_file():
+        return {**record, "note": "the file was not found when publishing"}
+    record["sha256"] = sha256_file(onnx)
+    manifest = onnx.parent / "manifest.json"
+    models = json.loads(manifest.read_text()).get("models", {}) if manifest.is_file() else {}
+    for name, entry in models.items():
+        if entry.get("sha256") == record["sha256"]:
+            return {**record, "model": name, "training": entry.get("training", {})}
+    return {**record, "note": "no manifest entry with this sha256 beside the file"}
 
 
 def publish_run(run_dir: Path, name: str, weights: Path, extra: dict[str, Any] | None = None) -> Path:

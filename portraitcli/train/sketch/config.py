@@ -113,4 +113,4 @@ class SketchConfig:
     lambda_adv: float = 1.0  # "perceptual": weight of D_Y's adversarial term
     lambda_perc: float = 0.0  # "perceptual": VGG-19 feature loss G(x) <-> y on the pairs
     lambda_content: float = 0.0  # "perceptual": VGG-19 content loss G(x_u) <-> gray(x_u), unpaired photos
-    init: str = ""  # a checkpoint whose G and D_Y start this run (fine-tuning another recipe's result); "": none
+    init: str = ""  # fine-tuning: a checkpoint whose G and D_Y start this run, or a shipped ONNX (G only); "": none

@@ -34,10 +34,11 @@ from portraitcli.models.sketch import photo_to_tensor, sketch_to_tensor, tensor_
 from portraitcli.nets.vgg import PERCEPTUAL_LAYERS, VGG19Features, perceptual_loss
 from portraitcli.train.common.augment import paired_jitter, random_crop
 from portraitcli.train.common.average import AVERAGE_KEY, weight_average
-from portraitcli.train.common.checkpoint import load_checkpoint, save_checkpoint
+from portraitcli.train.common.checkpoint import save_checkpoint
 from portraitcli.train.common.loop import LossMeter, fit, seed_run, shuffled_batches, start_run, tensors
 from portraitcli.train.common.losses import LEGACY_SSIM_RANGE, ImagePool, lsgan_loss, ssim_loss
 from portraitcli.train.common.networks import MobileNetUNet, PatchDiscriminator, SEUNet
+from portraitcli.train.common.onnx_init import load_init
 from portraitcli.train.sketch.config import SketchConfig
 from portraitcli.train.sketch.unpaired import unpaired_photos
 from portraitcli.types import Exposure, Template
@@ -172,7 +173,7 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
     val_pairs = [load_pair(p) for p in cufs_pairs(data, "ar", "train")[: cfg.val_pairs]]
     nets = build(cfg)
     if cfg.init:  # fine-tuning: start from another run's networks (a resume then overwrites them)
-        load_checkpoint(Path(cfg.init), {k: nets[k] for k in ("G", "D_X", "D_Y", "F") if k in nets})
+        load_init(Path(cfg.init), {k: nets[k] for k in ("G", "D_X", "D_Y", "F") if k in nets})
     for net in nets.values():
         net.to(cfg.device)
     G = nets["G"]
