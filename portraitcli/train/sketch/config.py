@@ -50,6 +50,11 @@ class SketchConfig:
     the cycle and identity terms ask F to recover x_u, D_X sees x_u as real. No supervised
     term touches them (they have no CUFS sketch).
 
+    ``p_backdrop`` > 0 (needs ``unpaired``): with that probability a CUFS pair's photo has its
+    studio backdrop (:func:`~portraitcli.train.sketch.backdrop.backdrop_mask`, grown by
+    ``backdrop_grow`` pixels) replaced by a random window of an unpaired photo while the
+    artist's white paper stays the target (:mod:`portraitcli.train.sketch.backdrop`).
+
     ``crop_scale`` multiplies the CUFS framing (200x250): 1.92 gives sketch-v5's 384x480;
     the 200x250 CUFS pairs are enlarged (bicubic) to it and the unpaired photos aligned at
     it. ``train_crop`` > 0 trains on random square crops of that side: the fully
@@ -113,4 +118,6 @@ class SketchConfig:
     lambda_adv: float = 1.0  # "perceptual": weight of D_Y's adversarial term
     lambda_perc: float = 0.0  # "perceptual": VGG-19 feature loss G(x) <-> y on the pairs
     lambda_content: float = 0.0  # "perceptual": VGG-19 content loss G(x_u) <-> gray(x_u), unpaired photos
+    p_backdrop: float = 0.0  # probability of replacing a pair's studio backdrop by an unpaired photo window
+    backdrop_grow: int = 2  # pixels the backdrop mask is grown by (at the crop size)
     init: str = ""  # fine-tuning: a checkpoint whose G and D_Y start this run, or a shipped ONNX (G only); "": none

@@ -39,6 +39,7 @@ from portraitcli.train.common.loop import LossMeter, fit, seed_run, shuffled_bat
 from portraitcli.train.common.losses import LEGACY_SSIM_RANGE, ImagePool, lsgan_loss, ssim_loss
 from portraitcli.train.common.networks import MobileNetUNet, PatchDiscriminator, SEUNet
 from portraitcli.train.common.onnx_init import load_init
+from portraitcli.train.sketch.backdrop import backdrop_mask, random_background, replace_backdrop
 from portraitcli.train.sketch.config import SketchConfig
 from portraitcli.train.sketch.unpaired import unpaired_photos
 from portraitcli.types import Exposure, Template
@@ -53,6 +54,13 @@ def augment(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The config's paired jitter (:func:`portraitcli.train.common.augment.paired_jitter`)."""
     return paired_jitter(photo, sketch, rng, cfg.augment_shift, cfg.augment_scale, cfg.augment_color)
+
+
+def _new_backdrop(
+    photo: np.ndarray, mask: np.ndarray, sources: list[np.ndarray], rng: np.random.Generator
+) -> np.ndarray:
+    """``photo`` (H, W, 3) uint8 with its backdrop ``mask`` replaced by a random window of one of ``sources``."""
+    return replace_backdrop(photo, mask, random_background(sources, photo.shape[1::-1], rng))
 
 
 def _enlarge(pair: tuple[np.ndarray, np.ndarray], size: tuple[int, int] | None) -> tuple[np.ndarray, np.ndarray]:
@@ -182,6 +190,9 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
     if cfg.unpaired and not adversarial:
         raise ValueError("unpaired photos need a CycleGAN or perceptual variant (G alone has no unsupervised term)")
     unpaired = unpaired_photos(cfg.unpaired, data, _template(data, cfg.crop_scale), console) if cfg.unpaired else []
+    if cfg.p_backdrop > 0 and not unpaired:
+        raise ValueError("p_backdrop needs unpaired photos (unpaired=fs2k) to take the new backgrounds from")
+    backdrops = [backdrop_mask(p, grow=cfg.backdrop_grow) for p, _ in train_pairs] if cfg.p_backdrop > 0 else []
     vgg = VGG19Features(PERCEPTUAL_LAYERS).to(cfg.device) if cfg.variant == "perceptual" else None
     opt_G = torch.optim.Adam(
         [p for k in ("G", "F") if k in nets for p in nets[k].parameters()], cfg.lr, betas=(cfg.beta1, 0.999)
@@ -225,7 +236,15 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
         pool_Y.rng = random.Random(cfg.seed * 1000 + 2 * epoch + 1)
         meter = LossMeter()
         for idx in shuffled_batches(len(train_pairs), cfg.batch_size, rng, drop_last=False):
-            xs, ys = zip(*(random_crop(*augment(*train_pairs[i], cfg, rng), cfg.train_crop, rng) for i in idx))
+            pairs = [train_pairs[i] for i in idx]
+            if backdrops:  # drawn only when on, so runs without it keep their batches
+                pairs = [
+                    (_new_backdrop(photo, backdrops[i], unpaired, rng), sketch)
+                    if rng.random() < cfg.p_backdrop
+                    else (photo, sketch)
+                    for i, (photo, sketch) in zip(idx, pairs, strict=True)
+                ]
+            xs, ys = zip(*(random_crop(*augment(*pair, cfg, rng), cfg.train_crop, rng) for pair in pairs))
             x = tensors([photo_to_tensor(p) for p in xs], cfg.device)
             y = tensors([sketch_to_tensor(s) for s in ys], cfg.device)
             x_u = None
