@@ -158,7 +158,7 @@ def test_unpaired_photos_enter_only_the_unsupervised_terms(tmp_path: Path, monke
     monkeypatch.setattr(sketch_train, "_template", lambda data, scale=1.0: None)
     monkeypatch.setattr(sketch_train, "unpaired_photos", lambda source, data, tpl, console: fakes)
     data = _fake_cufs(tmp_path / "data")
-    cfg = SketchConfig(**TINY, unpaired="fs2k", unpaired_batch=3)
+    cfg = SketchConfig(**TINY, unpaired="fs2k", unpaired_batch=3, p_backdrop=0.5)  # new backdrops: still exact
     _, straight = _resumed_generator_is_exact(cfg, data, tmp_path / "runs")
     log = [json.loads(line) for line in (straight / "log.jsonl").read_text().splitlines()]
     assert all(np.isfinite(r["loss_G_cycle_u"]) and r["loss_G_gan_u"] > 0 for r in log if "epoch" in r)
@@ -178,6 +178,9 @@ def test_unpaired_photos_enter_only_the_unsupervised_terms(tmp_path: Path, monke
     # ... and G alone refuses it: it has no unsupervised term to put the photos in
     with pytest.raises(ValueError, match="CycleGAN"):
         train(dataclasses.replace(cfg, variant="pix2pix-l1"), data, make_run_dir(tmp_path / "runs", "sketch", "c"))
+    monkeypatch.setattr(sketch_train, "unpaired_photos", lambda source, data, tpl, console: [])
+    with pytest.raises(ValueError, match="p_backdrop needs unpaired"):
+        train(dataclasses.replace(cfg, unpaired=""), data, make_run_dir(tmp_path / "runs", "sketch", "d"))
 
 
 def test_weight_average_is_the_exponential_moving_average() -> None:
