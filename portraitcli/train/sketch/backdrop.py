@@ -7,8 +7,10 @@ street scenes) it draws the background as a dark photograph, and its sketches ar
 the artists' in tone (measured on 150 FS2K test photos: mean gray 153 against the artists'
 202; 30% of pixels near white against 61%). Replacing the backdrop of the training photo by
 another picture while keeping the artist's white paper as the target (a cut-and-paste
-augmentation, as in Dwibedi et al., ICCV 2017) makes the background's content irrelevant to
-the drawing.
+augmentation, as in Dwibedi et al., ICCV 2017) is meant to make the background's content
+irrelevant to the drawing. Measured (docs/experiments/log.md, 2026-12-07): 8 epochs of
+fine-tuning sketch-v5 with half the pairs re-backed did not lighten the real photos'
+backgrounds (KID 0.095 against v5's 0.090); the option stays off in the shipped recipe.
 
 :func:`backdrop_mask` finds the backdrop (the colour of the photo's top and upper sides,
 connected to the border); :func:`replace_backdrop` composites a new background behind the
