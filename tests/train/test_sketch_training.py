@@ -475,3 +475,13 @@ def test_the_tone_term_compares_pooled_images_and_changes_the_update(tmp_path: P
     assert not torch.allclose(updated[0], updated[1])
     with pytest.raises(ValueError, match="tone_style needs"):
         train(dataclasses.replace(cfg, variant="cyclegan-l1"), _fake_cufs(tmp_path / "d"), tmp_path / "run")
+
+
+def test_the_manifest_names_the_tone_drawings() -> None:
+    from portraitcli.train.common.publish import _describe_data
+
+    config = {"task": "sketch", "config": {"tone_style": 2}, "n_train": 88, "n_unpaired": 1053, "n_tone": 349}
+    assert _describe_data(config) == (
+        "CUFS CUHK student, 88 training pairs, and 1053 FS2K training photos without sketches (unpaired); "
+        "349 FS2K training photos with their artists' style-2 drawings (the tone term)"
+    )

@@ -75,6 +75,11 @@ def _describe_data(config: dict[str, Any]) -> str:
     data = f"CUFS CUHK student, {n or 88} training pairs"
     if config.get("n_unpaired"):
         data += f", and {config['n_unpaired']} FS2K training photos without sketches (unpaired)"
+    if config.get("n_tone"):
+        data += (
+            f"; {config['n_tone']} FS2K training photos with their artists' style-{cfg.get('tone_style')} "
+            "drawings (the tone term)"
+        )
     return data
 
 
