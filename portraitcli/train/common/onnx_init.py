@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from portraitcli.errors import UsageError
+from portraitcli.train.common.checkpoint import load_checkpoint
 
 
 def _conv_call_order(module: nn.Module, example: torch.Tensor) -> list[tuple[nn.Conv2d, nn.BatchNorm2d | None]]:
@@ -89,6 +90,7 @@ def load_onnx_weights(module: nn.Module, onnx_path: Path, example: torch.Tensor,
     if len(convs) != len(order):
         raise UsageError(f"{onnx_path}: {len(convs)} convolutions, the network has {len(order)}; not an export of it")
     done: set[str] = set()
+    buffers = {n for n, _ in module.named_buffers()}
     names = {id(p): n for n, p in module.named_parameters()} | {id(b): n for n, b in module.named_buffers()}
     with torch.no_grad():
         for node, (conv, bn) in zip(convs, order, strict=True):
@@ -123,7 +125,7 @@ def load_onnx_weights(module: nn.Module, onnx_path: Path, example: torch.Tensor,
                 continue
             if name in inits and tuple(inits[name].shape) == tuple(tensor.shape):
                 tensor.copy_(torch.from_numpy(inits[name].copy()))
-            elif name not in dict(module.named_buffers()):
+            elif name not in buffers:
                 raise UsageError(f"{onnx_path}: no weight for the network's {name} {tuple(tensor.shape)}")
         ours = module(example).numpy()
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
@@ -148,8 +150,6 @@ def load_init(path: Path, nets: dict[str, nn.Module], in_channels: int = 3) -> N
         UsageError: the ONNX file is not an export of G's architecture.
         KeyError: the checkpoint lacks one of ``nets``.
     """
-    from portraitcli.train.common.checkpoint import load_checkpoint
-
     if path.suffix != ".onnx":
         load_checkpoint(path, nets)
         return
