@@ -181,6 +181,7 @@ def cartoon3d(
     json_lines: o.JsonLines = False,
     rotate: o.Rotate = True,
     detector: o.FaceDetectorName = "mtcnn",
+    model: o.ModelName = None,
 ) -> None:
     """Turn face photos into 3-D cartoon avatars: a 2-D cartoon, then its depth (Unsup3d-style) and a textured mesh.
 
@@ -190,7 +191,8 @@ def cartoon3d(
     head.obj / head.mtl / head-texture.png / head.glb, head.png (views at -30, 0 and 30
     degrees) and head.gif (a turntable, -60 to 60 degrees): a morphable face model with the
     person's shape and the photo's expression unless --expression / --neutral change it;
-    and cartoon3d.json. With --faces all, one sub-folder per face.
+    and cartoon3d.json. With --faces all, one sub-folder per face. --model picks the 2-D
+    cartoon model (e.g. cartoon-v1); the 3-D reconstruction is always the newest.
 
     Examples:
 
@@ -204,7 +206,11 @@ def cartoon3d(
     from portraitcli.models.cartoon3d import parse_expression
     from portraitcli.runtime.session import check_device
 
+    from portraitcli.runtime.weights import model_of_task
+
     check_device(device)
+    if model is not None:
+        model_of_task("cartoon", model)  # a wrong name fails before any file is read or written
     yaws = parse_numbers(yaw, "--yaw")
     lights = [parse_numbers(item, "--light", 2) for item in light]
     expression_weights = parse_expression(expression, neutral)
@@ -226,7 +232,7 @@ def cartoon3d(
         from portraitcli.io.image import atomic_folder
         from portraitcli.models.base import load_model
 
-        cartoon = load_task("cartoon", device, threads, not aligned, detector_name=detector)
+        cartoon = load_task("cartoon", device, threads, not aligned, detector_name=detector, model_name=model)
         recon_model = load_model("recon3d", device, threads)
         from portraitcli.face.morphable import shipped_sfm
 

@@ -27,6 +27,7 @@ def destylize(
     json_lines: o.JsonLines = False,
     rotate: o.Rotate = True,
     detector: o.FaceDetectorName = "mtcnn",
+    model: o.ModelName = None,
 ) -> None:
     """Recover the photorealistic face behind a painting or sketch (IFRP Style Removal Network).
 
@@ -62,6 +63,7 @@ def destylize(
         json_lines=json_lines,
         rotate=rotate,
         detector=detector,
+        model_name=model,
         default_size=256,
     )
 

@@ -33,6 +33,7 @@ def draw(
     whole: o.Whole = False,
     rotate: o.Rotate = True,
     detector: o.FaceDetectorName = "mtcnn",
+    model: o.ModelName = None,
 ) -> None:
     """Turn face photos into artist's portrait drawings (wavelet disentanglement GAN trained on FS2K).
 
@@ -68,6 +69,7 @@ def draw(
         whole=whole,
         rotate=rotate,
         detector=detector,
+        model_name=model,
         default_size=512,
         model_kwargs={"style": int(style)},
     )

@@ -74,6 +74,13 @@ def backend_address(backend: str, scheduler: str | None, address: str | None) ->
     return scheduler or address
 
 
+ModelName = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        help="A shipped model by name instead of the newest (e.g. sketch-v5; `portrait models` lists them).",
+    ),
+]
 JsonLines = Annotated[
     bool, typer.Option("--json", help="Print one JSON record per input on stdout (input, output, status, ...).")
 ]

@@ -38,8 +38,10 @@ def load_task(
     model_kwargs: dict[str, Any] | None = None,
     crop_width: int | None = None,
     detector_name: str = "mtcnn",
+    model_name: str | None = None,
 ) -> Loaded:
-    """Build the :class:`Loaded` runner for the newest shipped model of ``task``.
+    """Build the :class:`Loaded` runner for the shipped model ``model_name`` of ``task``
+    (``--model``; default: the newest).
 
     ``model_kwargs`` (e.g. ``{"style": 2}`` for draw) are passed to every ``model.run`` call;
     whole-photo tiles run without the sketch model's per-face exposure matching.
@@ -48,7 +50,7 @@ def load_task(
     """
     import functools
 
-    model = load_model(task, device, threads)
+    model = load_model(task, device, threads, model_name)
     template = model.spec.template
     if template is not None:
         fully_convolutional = bool(model.spec.entry.get("input", {}).get("fully_convolutional"))
@@ -92,11 +94,15 @@ def run_image_command(
     rotate: bool = True,
     detector: str = "mtcnn",
     model_kwargs: dict[str, Any] | None = None,
+    model_name: str | None = None,
 ) -> None:
-    """Validate the options, then run the task's model over the inputs."""
+    """Validate the options, then run the task's model (``model_name``, default the newest) over the inputs."""
     from portraitcli.runtime.session import check_device
+    from portraitcli.runtime.weights import model_of_task
 
     check_device(device)
+    if model_name is not None:
+        model_of_task(task, model_name)  # a wrong name fails before any file is read or written
     pipeline = PipelineOptions(
         faces=faces,
         aligned=aligned,
@@ -120,6 +126,7 @@ def run_image_command(
             model_kwargs,
             None if aligned or whole else size,
             detector,
+            model_name,
         ),
         json_lines=json_lines,
     )

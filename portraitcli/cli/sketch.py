@@ -30,6 +30,7 @@ def sketch(
     whole: o.Whole = False,
     rotate: o.Rotate = True,
     detector: o.FaceDetectorName = "mtcnn",
+    model: o.ModelName = None,
     match_exposure: Annotated[
         bool,
         typer.Option(
@@ -76,6 +77,7 @@ def sketch(
         whole=whole,
         rotate=rotate,
         detector=detector,
+        model_name=model,
         default_size=400,
         model_kwargs={"match_exposure": match_exposure},
     )

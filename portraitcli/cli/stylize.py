@@ -99,6 +99,7 @@ def stylize(
     address: o.Address = None,
     json_lines: o.JsonLines = False,
     detector: o.FaceDetectorName = "mtcnn",
+    model: o.ModelName = None,
 ) -> None:
     """Paint photos in the style of an image (feature transforms on MobileNetV2, or Gatys et al.'s optimisation).
 
@@ -118,7 +119,14 @@ def stylize(
     from portraitcli.io.image import read_image
     from portraitcli.runtime.session import check_device
 
+    from portraitcli.runtime.weights import model_of_task
+
     check_device(device)
+    if model is not None:
+        if method == "gatys":
+            raise UsageError("--model goes with --method fast (gatys has no trained weights)")
+        model_of_task("stylize", model)  # a wrong name fails before any file is read or written
+    model_name = model
     side = size or DEFAULT_SIDE
     if whole and not 16 <= side <= MAX_SIDE:
         raise UsageError(f"--size must be between 16 and {MAX_SIDE} px for a whole photo, got {side}")
@@ -148,7 +156,7 @@ def stylize(
             template = sketch.scaled(DEFAULT_SIDE, round(DEFAULT_SIDE * h / w / 16) * 16)
             run = functools.partial(_gatys_runner(iters, device, threads), style=style_rgb)
         else:
-            model = load_model("stylize", device, threads)
+            model = load_model("stylize", device, threads, model_name)
             template = model.spec.template
             run = functools.partial(model.run, style=style_rgb)
         run = functools.partial(run, strength=strength, preserve_color=preserve_color)

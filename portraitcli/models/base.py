@@ -38,17 +38,19 @@ def model_class(task: str) -> type[ImageModel]:
     return _REGISTRY[task]
 
 
-def load_model(task: str, device: str, threads: int) -> Any:
-    """The newest shipped model of ``task``, its weights verified, in an ONNX Runtime session.
+def load_model(task: str, device: str, threads: int, name: str | None = None) -> Any:
+    """The shipped model ``name`` of ``task`` (default: the newest), its weights verified, in an
+    ONNX Runtime session.
 
     Raises:
+        UsageError: ``name`` is not a shipped model of ``task``.
         WeightsError: no model, a checksum mismatch, or no crop template in its entry.
     """
     from portraitcli.errors import WeightsError
     from portraitcli.runtime.session import create_session
-    from portraitcli.runtime.weights import find_model, verify
+    from portraitcli.runtime.weights import model_of_task, verify
 
-    spec = find_model(task)
+    spec = model_of_task(task, name)
     path = verify(spec)
     session = create_session(str(path), device, threads)
     if spec.template is None:

@@ -176,6 +176,26 @@ def find_model(task_or_name: str, folder: Path | None = None) -> ModelSpec:
     return _spec(name, models[name], folder)
 
 
+def model_of_task(task: str, name: str | None = None, folder: Path | None = None) -> ModelSpec:
+    """The shipped model a command runs: ``name`` (``--model sketch-v5``) or, when None, the
+    newest version of ``task``.
+
+    Raises:
+        UsageError: ``name`` is not a shipped model of ``task`` (the message lists those that are).
+        WeightsError: no model of ``task`` is shipped.
+    """
+    from portraitcli.errors import UsageError
+
+    if name is None:
+        return find_model(task, folder)
+    models = load_manifest(folder or weights_dir())
+    if models.get(name, {}).get("task") != task:
+        of_task = sorted((e.get("version", 0), n) for n, e in models.items() if e.get("task") == task)
+        valid = ", ".join(n for _, n in reversed(of_task)) or "none"
+        raise UsageError(f"--model {name}: not a shipped {task} model (shipped: {valid})")
+    return _spec(name, models[name], folder or weights_dir())
+
+
 def sha256_of(path: Path) -> str:
     """Hex sha256 of a file."""
     h = hashlib.sha256()

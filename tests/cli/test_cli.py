@@ -183,6 +183,36 @@ def test_weights_missing(capsys, weights_dir: Path, photo: Path, tmp_path: Path)
     assert code == 5 and "missing" in err
 
 
+def test_model_option_runs_an_older_model_and_refuses_other_tasks(
+    capsys, weights_dir: Path, photo: Path, tmp_path: Path
+) -> None:
+    from tests.conftest import TEMPLATE_KPS, add_model, make_conv_model
+
+    code, _, err = run(capsys, "sketch", str(photo), "-o", str(tmp_path / "v1.png"))
+    assert code == 0, err
+    inverted = make_conv_model(weights_dir / "sketch-v2.onnx", [[-1 / 3, -1 / 3, -1 / 3]])
+    add_model(weights_dir, "sketch-v2", inverted, {"size": [200, 250], "kps": TEMPLATE_KPS})
+    code, _, err = run(capsys, "sketch", str(photo), "-o", str(tmp_path / "newest.png"))
+    assert code == 0, err
+    code, _, err = run(capsys, "sketch", str(photo), "-o", str(tmp_path / "older.png"), "--model", "sketch-v1")
+    assert code == 0, err
+    v1, newest, older = (read_image(tmp_path / f"{n}.png").rgb for n in ("v1", "newest", "older"))
+    assert np.array_equal(older, v1) and np.abs(newest.astype(int) - v1).mean() > 20
+    for name in ("sketch-v3", "draw-v1"):
+        code, _, err = run(capsys, "sketch", str(photo), "-o", str(tmp_path / "bad.png"), "--model", name)
+        assert code == 2 and "shipped: sketch-v2, sketch-v1" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run(capsys, "draw", str(photo), "-o", str(tmp_path / "bad.png"), "--model", "sketch-v1")
+    assert code == 2 and "not a shipped draw model (shipped: none)" in err
+    style = ["-s", str(photo), "-o", str(tmp_path / "bad.png")]
+    code, _, err = run(capsys, "stylize", str(photo), *style, "--model", "sketch-v1")
+    assert code == 2 and "not a shipped stylize model" in err
+    code, _, err = run(capsys, "stylize", str(photo), *style, "--model", "stylize-v1", "--method", "gatys")
+    assert code == 2 and "--method fast" in err
+    code, _, err = run(capsys, "cartoon3d", str(photo), "-o", str(tmp_path / "bad"), "--model", "sketch-v1")
+    assert code == 2 and "not a shipped cartoon model" in err
+    assert not (tmp_path / "bad.png").exists() and not (tmp_path / "bad").exists()
+
+
 def test_models_lists_manifest(capsys, weights_dir: Path) -> None:
     code, out, _ = run(capsys, "models", "--json")
     assert code == 0 and "sketch-v1" in json.loads(out)
