@@ -519,6 +519,12 @@ def test_the_style_term_joins_the_unpaired_loss_and_needs_unpaired_photos(tmp_pa
 def test_the_manifest_names_the_tone_drawings() -> None:
     from portraitcli.train.common.publish import _describe_data
 
+    cartoon = {"task": "cartoon", "config": {}, "data_name": "toon pairs", "n_real_photos": 4979}
+    assert _describe_data(cartoon) == (
+        "toon pairs; and 4979 UTKFace training-split photos without cartoons "
+        "(the unpaired adversarial and identity terms)"
+    )
+
     config = {"task": "sketch", "config": {"tone_style": 2}, "n_train": 88, "n_unpaired": 1053, "n_tone": 349}
     assert _describe_data(config) == (
         "CUFS CUHK student, 88 training pairs, and 1053 FS2K training photos without sketches (unpaired); "

@@ -55,7 +55,13 @@ DEFAULT_INPUT = {
 def _describe_data(config: dict[str, Any]) -> str:
     """The training data of a run, in words (from its ``config.json``)."""
     if config.get("data_name"):
-        return str(config["data_name"])
+        data = str(config["data_name"])
+        if config.get("n_real_photos"):  # cartoon's unpaired terms on real photos
+            data += (
+                f"; and {config['n_real_photos']} UTKFace training-split photos without cartoons "
+                "(the unpaired adversarial and identity terms)"
+            )
+        return data
     task, cfg = config.get("task", "sketch"), config["config"]
     n, n_val = config.get("n_train"), config.get("n_val")
     held_out = f" ({n_val} more held out for validation)" if n_val else ""
