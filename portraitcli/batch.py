@@ -45,6 +45,8 @@ class Loaded:
             image file per input (or per face).
         run_tile: the model for whole-photo tiles, without per-face preprocessing (None:
             ``run_model``).
+        model: the manifest name of the model that runs (``sketch-v6``), written into every
+            record of a processed file; None where no shipped model runs.
     """
 
     run_model: Callable[[np.ndarray], np.ndarray]
@@ -52,6 +54,7 @@ class Loaded:
     detector: Any
     write: FolderWriter | None = None
     run_tile: Callable[[np.ndarray], np.ndarray] | None = None
+    model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,7 @@ def process_file(job: Job, loaded: Loaded, run_plan: Plan, opts: RunOptions) -> 
         "status": "ok" if result.mode != "skipped" else "no_face",
         "error": None,
         "mode": result.mode,
+        "model": loaded.model,
         "faces": len(result.faces),
         "detections": detections,
         "rotation": result.rotation,

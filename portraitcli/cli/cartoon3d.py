@@ -249,7 +249,7 @@ def cartoon3d(
                     written += [folder / p.relative_to(tmp) for p in paths]
             return written
 
-        return Loaded(cartoon.run_model, cartoon.template, cartoon.detector, write)
+        return Loaded(cartoon.run_model, cartoon.template, cartoon.detector, write, model=cartoon.model)
 
     run_batch("cartoon3d", inputs, output, opts, load, json_lines=json_lines, folders=True)
 

@@ -67,6 +67,7 @@ def load_task(
         template,
         detector,
         run_tile=functools.partial(model.run, **tile_kwargs),
+        model=model.spec.name,
     )
 
 

@@ -154,9 +154,10 @@ def stylize(
             w, h = sketch.size
             template = sketch.scaled(DEFAULT_SIDE, round(DEFAULT_SIDE * h / w / 16) * 16)
             run = functools.partial(_gatys_runner(iters, device, threads), style=style_rgb)
+            name = None
         else:
             model = load_model("stylize", device, threads, model_name)
-            template = model.spec.template
+            template, name = model.spec.template, model.spec.name
             run = functools.partial(model.run, style=style_rgb)
         run = functools.partial(run, strength=strength, preserve_color=preserve_color)
         face_detector = None
@@ -164,7 +165,7 @@ def stylize(
             from portraitcli.face.mtcnn import make_detector
 
             face_detector = make_detector(detector)
-        return Loaded(run, template, face_detector)
+        return Loaded(run, template, face_detector, model=name)
 
     run_batch("stylize", inputs, output, opts, load, json_lines=json_lines)
 

@@ -82,8 +82,10 @@ def test_batch_reports_bad_files_and_skips_done_ones(capsys, cartoon3d_weights: 
     write_image(src / "a.jpg", astronaut)
     (src / "broken.png").write_bytes(b"not an image")
     out = tmp_path / "out"
-    code, _, err = run(capsys, "cartoon3d", str(src), "-o", str(out), "--size", "96", "--json")
+    code, stdout, err = run(capsys, "cartoon3d", str(src), "-o", str(out), "--size", "96", "--json")
     assert code == 7, err
+    done = {Path(r["input"]).name: r for r in map(json.loads, stdout.splitlines())}["a.jpg"]
+    assert done["status"] == "ok" and done["model"] == "cartoon-v1"
     assert {p.name for p in out.iterdir()} == {"a"} and (out / "a" / "mesh.glb").is_file()
     code, stdout, _ = run(capsys, "cartoon3d", str(src / "a.jpg"), str(src / "broken.png"), "-o", str(out), "--json")
     records = {Path(r["input"]).name: r for r in map(json.loads, stdout.splitlines())}

@@ -63,6 +63,7 @@ def test_sketch_one_file(capsys, weights_dir: Path, photo: Path, tmp_path: Path)
     assert code == 0, err
     record = json.loads(out)
     assert record["status"] == "ok" and record["faces"] == 1 and record["output"] == str(out_path)
+    assert record["model"] == "sketch-v1"
     img = read_image(out_path)
     assert img.rgb.shape == (500, 400, 3)  # default --size 400 with the 200x250 framing
 
@@ -192,10 +193,12 @@ def test_model_option_runs_an_older_model_and_refuses_other_tasks(
     assert code == 0, err
     inverted = make_conv_model(weights_dir / "sketch-v2.onnx", [[-1 / 3, -1 / 3, -1 / 3]])
     add_model(weights_dir, "sketch-v2", inverted, {"size": [200, 250], "kps": TEMPLATE_KPS})
-    code, _, err = run(capsys, "sketch", str(photo), "-o", str(tmp_path / "newest.png"))
-    assert code == 0, err
-    code, _, err = run(capsys, "sketch", str(photo), "-o", str(tmp_path / "older.png"), "--model", "sketch-v1")
-    assert code == 0, err
+    code, out, err = run(capsys, "sketch", str(photo), "-o", str(tmp_path / "newest.png"), "--json")
+    assert code == 0 and json.loads(out)["model"] == "sketch-v2", err
+    code, out, err = run(
+        capsys, "sketch", str(photo), "-o", str(tmp_path / "older.png"), "--model", "sketch-v1", "--json"
+    )
+    assert code == 0 and json.loads(out)["model"] == "sketch-v1", err
     v1, newest, older = (read_image(tmp_path / f"{n}.png").rgb for n in ("v1", "newest", "older"))
     assert np.array_equal(older, v1) and np.abs(newest.astype(int) - v1).mean() > 20
     for name in ("sketch-v3", "draw-v1"):
