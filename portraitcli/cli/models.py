@@ -10,7 +10,11 @@ import typer
 def models(
     json_out: Annotated[bool, typer.Option("--json", help="Print the manifest entries as JSON.")] = False,
 ) -> None:
-    """List the shipped models: name, task, size, training data, test metrics."""
+    """List the shipped models: name, task, size, training data, test metrics.
+
+    The newest model of each task, which the commands run unless --model names another, is
+    marked "(default)".
+    """
     import json
     import sys
 
@@ -24,16 +28,20 @@ def models(
     if json_out:
         print(json.dumps(manifest, indent=2))
         return
+    newest: dict[str, tuple[int, str]] = {}
+    for name, e in manifest.items():
+        newest[e["task"]] = max(newest.get(e["task"], (-1, "")), (e.get("version", 0), name))
+    defaults = {name for _, name in newest.values()}
     table = Table(title=f"shipped models ({folder})", title_justify="left")
     for col in ("name", "task", "input", "MB", "trained on", "test metrics"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col == "name")
     for name, e in sorted(manifest.items()):
         path = folder / e["file"]
         mb = f"{path.stat().st_size / 1e6:.1f}" if path.is_file() else "missing"
         size = e.get("template", {}).get("size")
         metrics = ", ".join(f"{k}={v:.4g}" for k, v in e.get("metrics", {}).items() if isinstance(v, (int, float)))
         table.add_row(
-            name,
+            f"{name} (default)" if name in defaults else name,
             e["task"],
             "x".join(map(str, size)) if size else "-",
             mb,

@@ -220,7 +220,7 @@ def test_models_lists_manifest(capsys, weights_dir: Path) -> None:
     code, out, _ = run(capsys, "models", "--json")
     assert code == 0 and "sketch-v1" in json.loads(out)
     code, out, _ = run(capsys, "models")
-    assert code == 0 and "sketch-v1" in out
+    assert code == 0 and "sketch-v1 (default)" in out
 
 
 def _batch_tree(root: Path, astronaut: np.ndarray) -> None:
