@@ -42,6 +42,13 @@ def model_input(task: str, crop: np.ndarray) -> np.ndarray:
     return photo_to_tensor(crop)[None]
 
 
+def style_image() -> np.ndarray:
+    """The style image of the stylize timings: scikit-image's coffee photo (400x600 RGB)."""
+    from skimage import data
+
+    return data.coffee()
+
+
 def time_model(name: str, threads: int, runs: int) -> dict:
     import onnxruntime as ort
 
@@ -56,6 +63,11 @@ def time_model(name: str, threads: int, runs: int) -> dict:
     crop = np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
     x = model_input(spec.task, crop)
     feed = {sess.get_inputs()[0].name: x}
+    if spec.task == "stylize":  # content, style image and strength
+        from portraitcli.models.stylize import prepare_style, to_tensor
+
+        x = to_tensor(crop)
+        feed = {"content": x, "style": to_tensor(prepare_style(style_image())), "alpha": np.ones(1, np.float32)}
     for _ in range(3):
         sess.run(None, feed)
     times = []
@@ -82,7 +94,7 @@ def time_pipeline(task: str, runs: int) -> dict:
     from portraitcli.face.pipeline import PipelineOptions, process
     from portraitcli.types import LoadedImage
 
-    loaded = load_task(task, "cpu", 0, True)
+    loaded = load_task(task, "cpu", 0, True, {"style": style_image()} if task == "stylize" else None)
     image = LoadedImage(data.astronaut(), None, Path("astronaut.png"), "PNG")
     opts = PipelineOptions(size=400)
     process(image, loaded.run_model, loaded.template, loaded.detector, opts)
