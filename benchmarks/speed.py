@@ -61,13 +61,14 @@ def time_model(name: str, threads: int, runs: int) -> dict:
     sess = ort.InferenceSession(str(verify(spec)), opts, providers=["CPUExecutionProvider"])
     w, h = spec.template.size
     crop = np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
-    x = model_input(spec.task, crop)
-    feed = {sess.get_inputs()[0].name: x}
     if spec.task == "stylize":  # content, style image and strength
         from portraitcli.models.stylize import prepare_style, to_tensor
 
         x = to_tensor(crop)
         feed = {"content": x, "style": to_tensor(prepare_style(style_image())), "alpha": np.ones(1, np.float32)}
+    else:
+        x = model_input(spec.task, crop)
+        feed = {sess.get_inputs()[0].name: x}
     for _ in range(3):
         sess.run(None, feed)
     times = []

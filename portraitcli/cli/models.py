@@ -21,17 +21,14 @@ def models(
     from rich.console import Console
     from rich.table import Table
 
-    from portraitcli.runtime.weights import load_manifest, weights_dir
+    from portraitcli.runtime.weights import load_manifest, versions_of, weights_dir
 
     folder = weights_dir()
     manifest = load_manifest(folder)
     if json_out:
         print(json.dumps(manifest, indent=2))
         return
-    newest: dict[str, tuple[int, str]] = {}
-    for name, e in manifest.items():
-        newest[e["task"]] = max(newest.get(e["task"], (-1, "")), (e.get("version", 0), name))
-    defaults = {name for _, name in newest.values()}
+    defaults = {versions_of(manifest, task)[0] for task in {e["task"] for e in manifest.values()}}
     table = Table(title=f"shipped models ({folder})", title_justify="left")
     for col in ("name", "task", "input", "MB", "trained on", "test metrics"):
         table.add_column(col, no_wrap=col == "name")

@@ -125,7 +125,6 @@ def stylize(
         if method == "gatys":
             raise UsageError("--model goes with --method fast (gatys has no trained weights)")
         model_of_task("stylize", model)  # a wrong name fails before any file is read or written
-    model_name = model
     side = size or DEFAULT_SIDE
     if whole and not 16 <= side <= MAX_SIDE:
         raise UsageError(f"--size must be between 16 and {MAX_SIDE} px for a whole photo, got {side}")
@@ -156,9 +155,9 @@ def stylize(
             run = functools.partial(_gatys_runner(iters, device, threads), style=style_rgb)
             name = None
         else:
-            model = load_model("stylize", device, threads, model_name)
-            template, name = model.spec.template, model.spec.name
-            run = functools.partial(model.run, style=style_rgb)
+            stylizer = load_model("stylize", device, threads, model)
+            template, name = stylizer.spec.template, stylizer.spec.name
+            run = functools.partial(stylizer.run, style=style_rgb)
         run = functools.partial(run, strength=strength, preserve_color=preserve_color)
         face_detector = None
         if not whole:

@@ -158,6 +158,12 @@ def run_spec(path: Path, task: str) -> ModelSpec:
     )
 
 
+def versions_of(models: dict[str, dict[str, Any]], task: str) -> list[str]:
+    """The names of ``task``'s models in a manifest's ``models``, newest version first."""
+    of_task = [(e.get("version", 0), n) for n, e in models.items() if e.get("task") == task]
+    return [n for _, n in sorted(of_task, reverse=True)]
+
+
 def find_model(task_or_name: str, folder: Path | None = None) -> ModelSpec:
     """The spec of a model by name (``sketch-v1``) or the newest version of a task (``sketch``).
 
@@ -168,12 +174,11 @@ def find_model(task_or_name: str, folder: Path | None = None) -> ModelSpec:
     models = load_manifest(folder)
     if task_or_name in models:
         return _spec(task_or_name, models[task_or_name], folder)
-    of_task = [(e.get("version", 0), n) for n, e in models.items() if e.get("task") == task_or_name]
+    of_task = versions_of(models, task_or_name)
     if not of_task:
         known = ", ".join(sorted(models)) or "none"
         raise WeightsError(f"no shipped model for {task_or_name!r} (shipped: {known})")
-    name = max(of_task)[1]
-    return _spec(name, models[name], folder)
+    return _spec(of_task[0], models[of_task[0]], folder)
 
 
 def model_of_task(task: str, name: str | None = None, folder: Path | None = None) -> ModelSpec:
@@ -188,12 +193,12 @@ def model_of_task(task: str, name: str | None = None, folder: Path | None = None
 
     if name is None:
         return find_model(task, folder)
-    models = load_manifest(folder or weights_dir())
+    folder = folder or weights_dir()
+    models = load_manifest(folder)
     if models.get(name, {}).get("task") != task:
-        of_task = sorted((e.get("version", 0), n) for n, e in models.items() if e.get("task") == task)
-        valid = ", ".join(n for _, n in reversed(of_task)) or "none"
+        valid = ", ".join(versions_of(models, task)) or "none"
         raise UsageError(f"--model {name}: not a shipped {task} model (shipped: {valid})")
-    return _spec(name, models[name], folder or weights_dir())
+    return _spec(name, models[name], folder)
 
 
 def sha256_of(path: Path) -> str:
