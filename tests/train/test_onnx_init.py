@@ -50,6 +50,23 @@ def test_an_export_of_another_network_is_refused(tmp_path: Path) -> None:
         load_onnx_weights(SEUNet(3, 1, (8, 32)), tmp_path / "narrow.onnx", torch.rand(1, 3, 32, 32))
 
 
+def test_fixed_kernels_and_uncalled_layers_are_left_out(tmp_path: Path) -> None:
+    """The draw generator: its Haar DWT is an ONNX Conv with a kernel computed in the graph,
+    and its image U-Net's head never runs (only the U-Net's features do)."""
+    from portraitcli.train.draw.networks import DrawGenerator
+
+    def small() -> DrawGenerator:
+        return DrawGenerator((8, 16), (8, 16), 4, upsample="resize", norm="none")
+
+    x = torch.rand(1, 6, 64, 64) * 2 - 1
+    shipped = _trained_like(small(), 3)
+    export_onnx(shipped, x, tmp_path / "draw.onnx")
+    fresh = small()
+    assert load_onnx_weights(fresh, tmp_path / "draw.onnx", torch.rand(1, 6, 96, 64) * 2 - 1) < 1e-4
+    with torch.no_grad():
+        torch.testing.assert_close(fresh(x), shipped(x), atol=1e-4, rtol=0)
+
+
 def test_init_takes_a_checkpoint_or_an_onnx_file(tmp_path: Path) -> None:
     from portraitcli.train.common.checkpoint import save_checkpoint
 

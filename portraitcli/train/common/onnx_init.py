@@ -14,7 +14,10 @@ load as a state dict. :func:`load_onnx_weights` maps them back:
   computes exactly the export's function while the norm stays in eval mode (as the ImageNet
   encoders' do: :class:`~portraitcli.train.common.networks.MobileNetUNet`);
 - every other parameter and buffer is looked up by its state-dict name among the
-  initializers (the exporter keeps those names).
+  initializers (the exporter keeps those names);
+- an ONNX ``Conv`` whose kernel is not an initializer but computed in the graph (a fixed
+  ``F.conv2d`` kernel, such as the Haar DWT's of the draw generator) has no ``nn.Conv2d``
+  and no weights to load: it is left out of the pairing.
 
 The import checks itself: the torch module and ONNX Runtime run the same example and the
 largest absolute difference is returned (and refused above ``tol``).
@@ -32,29 +35,29 @@ from portraitcli.errors import UsageError
 from portraitcli.train.common.checkpoint import load_checkpoint
 
 
-def _conv_call_order(module: nn.Module, example: torch.Tensor) -> list[tuple[nn.Conv2d, nn.BatchNorm2d | None]]:
-    """The module's ``Conv2d`` calls in forward order, each with the ``BatchNorm2d`` called right after it (or None)."""
+def _forward_calls(
+    module: nn.Module, example: torch.Tensor
+) -> tuple[list[tuple[nn.Conv2d, nn.BatchNorm2d | None]], set[int]]:
+    """The module's ``Conv2d`` calls in forward order, each with the ``BatchNorm2d`` called right
+    after it (or None), and the ids of every submodule the forward pass calls."""
     calls: list[nn.Module] = []
-    hooks = [
-        m.register_forward_hook(lambda m, i, o: calls.append(m))
-        for m in module.modules()
-        if isinstance(m, (nn.Conv2d, nn.BatchNorm2d))
-    ]
+    hooks = [m.register_forward_hook(lambda m, i, o: calls.append(m)) for m in module.modules()]
     try:
         with torch.no_grad():
             module(example)
     finally:
         for h in hooks:
             h.remove()
-    if len({id(m) for m in calls}) != len(calls):
+    layers = [m for m in calls if isinstance(m, (nn.Conv2d, nn.BatchNorm2d))]
+    if len({id(m) for m in layers}) != len(layers):
         raise UsageError("a convolution or batch norm runs twice in one forward pass; the ONNX import cannot pair it")
     order: list[tuple[nn.Conv2d, nn.BatchNorm2d | None]] = []
-    for i, m in enumerate(calls):
+    for i, m in enumerate(layers):
         if isinstance(m, nn.Conv2d):
-            nxt = calls[i + 1] if i + 1 < len(calls) else None
+            nxt = layers[i + 1] if i + 1 < len(layers) else None
             bn = nxt if isinstance(nxt, nn.BatchNorm2d) and nxt.num_features == m.out_channels else None
             order.append((m, bn))
-    return order
+    return order, {id(m) for m in calls}
 
 
 def load_onnx_weights(module: nn.Module, onnx_path: Path, example: torch.Tensor, tol: float = 1e-3) -> float:
@@ -84,9 +87,9 @@ def load_onnx_weights(module: nn.Module, onnx_path: Path, example: torch.Tensor,
 
     model = onnx.load(str(onnx_path))
     inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
-    convs = [n for n in model.graph.node if n.op_type == "Conv"]
+    convs = [n for n in model.graph.node if n.op_type == "Conv" and n.input[1] in inits]  # fixed kernels: none
     module.eval()
-    order = _conv_call_order(module, example)
+    order, called = _forward_calls(module, example)
     if len(convs) != len(order):
         raise UsageError(f"{onnx_path}: {len(convs)} convolutions, the network has {len(order)}; not an export of it")
     done: set[str] = set()
@@ -94,8 +97,6 @@ def load_onnx_weights(module: nn.Module, onnx_path: Path, example: torch.Tensor,
     names = {id(p): n for n, p in module.named_parameters()} | {id(b): n for n, b in module.named_buffers()}
     with torch.no_grad():
         for node, (conv, bn) in zip(convs, order, strict=True):
-            if node.input[1] not in inits:
-                raise UsageError(f"{onnx_path}: convolution {node.name} has no constant weight")
             weight = torch.from_numpy(inits[node.input[1]].copy())
             bias = torch.from_numpy(inits[node.input[2]].copy()) if len(node.input) > 2 and node.input[2] else None
             if tuple(weight.shape) != tuple(conv.weight.shape):
@@ -125,7 +126,7 @@ def load_onnx_weights(module: nn.Module, onnx_path: Path, example: torch.Tensor,
                 continue
             if name in inits and tuple(inits[name].shape) == tuple(tensor.shape):
                 tensor.copy_(torch.from_numpy(inits[name].copy()))
-            elif name not in buffers:
+            elif name not in buffers and id(module.get_submodule(name.rpartition(".")[0])) in called:
                 raise UsageError(f"{onnx_path}: no weight for the network's {name} {tuple(tensor.shape)}")
         ours = module(example).numpy()
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])

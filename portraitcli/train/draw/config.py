@@ -27,6 +27,10 @@ class DrawConfig:
     framing, ``size``, which the crop-invariant generator then runs on whole),
     ``perceptual="vgg19"`` with ``lambda_perc`` (the scale-free VGG-19 feature loss) and
     ``lambda_fm`` (feature matching on the discriminator).
+
+    ``init`` starts the run from another run's checkpoint (G and D) or from a shipped ONNX
+    model (G only; :func:`~portraitcli.train.common.onnx_init.load_init`), for fine-tuning
+    (draw-v4 continued draw-v3 with a stronger adversarial term).
     """
 
     SAVED_DEFAULTS: ClassVar[dict[str, object]] = {"upsample": "transpose", "ema_decay": 0.0}
@@ -52,6 +56,7 @@ class DrawConfig:
     lambda_fm: float = 0.0  # pix2pixHD feature matching on D's activations; 0 = none
     encoder: str = "se-unet"  # the image generator: "se-unet" (from scratch) or "mobilenet" (ImageNet, draw-v3)
     norm: str = "instance"  # "instance" or "none" in the information U-Net and fusion (none: crop-invariant)
+    init: str = ""  # fine-tuning: a checkpoint whose G and D start this run, or a shipped ONNX (G only); "": none
     train_crop: int = 0  # > 0: train on random square crops of this side (multiple of 32)
     augment_shift: float = 0.03
     augment_scale: float = 0.05

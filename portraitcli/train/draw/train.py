@@ -28,6 +28,7 @@ from portraitcli.nets.vgg import VGG19Features
 from portraitcli.train.common.augment import paired_jitter, random_crop
 from portraitcli.train.common.average import AVERAGE_KEY, weight_average
 from portraitcli.train.common.loop import LossMeter, fit, seed_run, shuffled_batches, start_run, tensors
+from portraitcli.train.common.onnx_init import load_init
 from portraitcli.train.common.optim import adam_step_decay
 from portraitcli.train.common.paired import paired_gan_step
 from portraitcli.train.common.perceptual import PerceptualFeatures, perceptual_network
@@ -95,6 +96,8 @@ def train(cfg: DrawConfig, data: Path, run_dir: Path, cache: Path | None, consol
     everything = aligned_pairs(data, cfg.dataset, "train", template, cache)
     train_set, val_set = split_validation(everything, cfg.val_per_style, cfg.seed)
     G, D = build(cfg)
+    if cfg.init:  # fine-tuning: start from another run's networks (a resume then overwrites them)
+        load_init(Path(cfg.init), {"G": G, "D": D}, in_channels=3 + N_STYLES)
     G.to(cfg.device)
     D.to(cfg.device)
     objects = adam_step_decay({"G": G, "D": D}, cfg.lr, cfg.beta1, cfg.epochs, cfg.lr_milestones, cfg.lr_gamma)
