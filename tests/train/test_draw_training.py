@@ -225,3 +225,29 @@ def test_draw_weight_average_is_kept_resumed_and_exported(tmp_path: Path, astron
         expected, last = G_avg(x).numpy(), G_last(x).numpy()
     np.testing.assert_allclose(got, expected, atol=1e-4)
     assert np.abs(expected - last).max() > 1e-3  # the average is not the last G
+
+
+@pytest.mark.slow
+def test_draw_fine_tunes_from_an_onnx_export_with_the_histogram_term(tmp_path: Path, astronaut: np.ndarray) -> None:
+    """``init`` starts G from an exported model (Haar DWT and all): with the rate at 0 the run's G
+    is still the export's function; ``lambda_hist`` is logged."""
+    import onnxruntime as ort
+
+    from portraitcli.train.draw.export import export_run, load_generator
+
+    data = _fake_fs2k(tmp_path / "data", astronaut)
+    base = dict(
+        size=64, channels=(8, 16), info_channels=(8, 16), wavelet_features=4, ndf=8, epochs=1, batch_size=2,
+        val_per_style=1, threads=1, upsample="resize", norm="none",
+    )  # fmt: skip
+    first = make_run_dir(tmp_path / "runs", "draw", "first")
+    onnx_path = export_run(first, train(DrawConfig(**base), data, first, tmp_path / "cache"))
+    cfg = DrawConfig(**base, init=str(onnx_path), lr=0.0, lambda_hist=1.0, hist_patch=8, seed=1)
+    second = make_run_dir(tmp_path / "runs", "draw", "second")
+    G, _ = load_generator(train(cfg, data, second, tmp_path / "cache"), False)
+    x = torch.from_numpy(photo_to_input(astronaut[100:164, 180:244], 1))[None]
+    shipped = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).run(None, {"input": x.numpy()})
+    with torch.no_grad():
+        np.testing.assert_allclose(G.eval()(x).numpy(), shipped[0], atol=1e-4)
+    record = json.loads((second / "log.jsonl").read_text().splitlines()[0])
+    assert record["loss_G_hist"] > 0

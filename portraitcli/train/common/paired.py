@@ -8,11 +8,13 @@ Reference:
         L_G = L_lsgan(D(x, G(x)), 1) + lambda_l1 |G(x) - y| + lambda_perc perc(G(x), y)
             + lambda_fm sum_l |D_l(x, G(x)) - D_l(x, y)| / L
             + lambda_id (1 - cos(FaceNet(G(x)), FaceNet(x)))
+            + lambda_hist W1(patch histograms of G(x), of y)
         L_D = (L_lsgan(D(x, y), 1) + L_lsgan(D(x, G(x)), 0)) / 2
 
     where ``D_l`` are the discriminator's intermediate activations (pix2pixHD's feature
     matching loss, Wang et al., CVPR 2018) and FaceNet the face recognizer's embedding
-    (Schroff et al., CVPR 2015; the identity term, optional).
+    (Schroff et al., CVPR 2015; the identity term, optional), and W1 the per-window histogram
+    loss (:func:`~portraitcli.train.common.losses.patch_histogram_loss`, optional).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import torch.nn.functional as F
 
 from portraitcli.nets.vgg import VGG19Features
 from portraitcli.nets.vgg import perceptual_loss as vgg_perceptual_loss
-from portraitcli.train.common.losses import FaceIdentityLoss, lsgan_loss
+from portraitcli.train.common.losses import FaceIdentityLoss, lsgan_loss, patch_histogram_loss
 from portraitcli.train.common.perceptual import PerceptualFeatures, perceptual_loss
 
 
@@ -51,6 +53,8 @@ def paired_gan_step(
     lambda_perc: float = 0.0,
     lambda_fm: float = 0.0,
     identity: FaceIdentityLoss | None = None,
+    lambda_hist: float = 0.0,
+    hist_patch: int = 16,
 ) -> dict[str, float]:
     """Update G, then D, on inputs x (N, C_in, H, W) and targets y (N, C_out, H, W) in [-1, 1].
 
@@ -59,10 +63,11 @@ def paired_gan_step(
     or VGG-19's (:func:`portraitcli.nets.vgg.perceptual_loss`), by the network given.
     ``identity`` (RGB inputs and outputs) adds its weighted FaceNet distance between the
     output and the input photo: the person is kept where the target is a restyled face.
+    ``lambda_hist`` > 0 adds the histogram loss on ``hist_patch`` px windows.
 
     Returns:
-        ``loss_G_gan``, ``loss_G_l1``, ``loss_D`` (and ``loss_G_perc``, ``loss_G_fm``, ``loss_G_id``
-        with those terms; ``loss_G_id`` before its weight).
+        ``loss_G_gan``, ``loss_G_l1``, ``loss_D`` (and ``loss_G_perc``, ``loss_G_fm``, ``loss_G_id``,
+        ``loss_G_hist`` with those terms; ``loss_G_id`` before its weight).
 
     Raises:
         FloatingPointError: a loss is not finite.
@@ -85,6 +90,9 @@ def paired_gan_step(
         pairs = list(zip(fake_feats[:-1], real_feats[:-1]))
         out["loss_G_fm"] = torch.stack([F.l1_loss(a, b) for a, b in pairs]).mean()
         loss_G = loss_G + lambda_fm * out["loss_G_fm"]
+    if lambda_hist > 0:
+        out["loss_G_hist"] = patch_histogram_loss(fake, y, hist_patch)
+        loss_G = loss_G + lambda_hist * out["loss_G_hist"]
     if identity is not None:
         out["loss_G_id"] = identity.distance(fake, x)
         loss_G = loss_G + identity.weight * out["loss_G_id"]

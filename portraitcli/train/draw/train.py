@@ -139,7 +139,20 @@ def train(cfg: DrawConfig, data: Path, run_dir: Path, cache: Path | None, consol
                 ys.append(drawing_to_tensor(drawing))
             x, y = tensors(xs, cfg.device), tensors(ys, cfg.device)
             meter.add(
-                paired_gan_step(G, D, opt_G, opt_D, x, y, cfg.lambda_l1, perceptual, cfg.lambda_perc, cfg.lambda_fm)
+                paired_gan_step(
+                    G,
+                    D,
+                    opt_G,
+                    opt_D,
+                    x,
+                    y,
+                    cfg.lambda_l1,
+                    perceptual,
+                    cfg.lambda_perc,
+                    cfg.lambda_fm,
+                    lambda_hist=cfg.lambda_hist,
+                    hist_patch=cfg.hist_patch,
+                )  # fmt: skip
             )
             if G_ema is not None:
                 G_ema.update_parameters(G)
