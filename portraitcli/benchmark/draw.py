@@ -24,6 +24,7 @@ from portraitcli.evaluation.draw import (
     PhotoGallery,
     at_size,
     baselines,
+    mean_spike,
     onnx_drawer,
     score,
     settings,
@@ -78,14 +79,14 @@ def write_markdown(result: dict, path: Path) -> None:
         f"aligned to the model's framing ({result['settings']['size']}). KID x 1000. Lower FID / KID is better; "
         "higher SSIM is better.",
         "",
-        "| method | kind | FID | KID | SSIM | id_top1_real | id_dist_real | "
+        "| method | kind | FID | KID | SSIM | id_top1_real | id_dist_real | spike | "
         + " | ".join(f"FID s{s} | KID s{s} | SSIM s{s}" for s in STYLES)
         + " |",
-        "|---|---|" + "---:|" * (5 + 3 * len(STYLES)),
+        "|---|---|" + "---:|" * (6 + 3 * len(STYLES)),
     ]
     for name, m in rows.items():
         cells = [_fmt(m.get("fid")), _fmt(1000 * m["kid"] if "kid" in m else None), _fmt(m.get("ssim"), 4)]
-        cells += [_fmt(m.get("id_top1_real"), 3), _fmt(m.get("id_dist_real"), 3)]
+        cells += [_fmt(m.get("id_top1_real"), 3), _fmt(m.get("id_dist_real"), 3), _fmt(m.get("spike"), 2)]
         for s in STYLES:
             kid = m.get(f"kid_style{s}")
             cells += [
@@ -102,7 +103,9 @@ def write_markdown(result: dict, path: Path) -> None:
         "Identity: dlib descriptors of each drawing and of every test photo, at the template's face box; "
         "`id_top1_real` is the share of drawings whose nearest photo is their own, `id_dist_real` the mean "
         f"distance drawing -> its photo (dlib's same-person threshold: 0.6). The row *{ARTISTS}* is the "
-        "artists' own drawings of the test photos, scored the same way (they are also the FID/KID reference).",
+        "artists' own drawings of the test photos, scored the same way (they are also the FID/KID reference). "
+        "`spike`: the mean Nyquist spike of the drawings' spectra (1.0: no period-2 checkerboard; the issue's "
+        "limit 1.1).",
         "",
         "The paper's APDrawing numbers (its own table, another dataset; not re-measured here): "
         + "; ".join(f"{k} " + ", ".join(f"{m} {v}" for m, v in d.items()) for k, d in PAPER_APDRAWING.items())
@@ -174,7 +177,9 @@ def run(
         "n": len(test.names),
         "metrics": {k: v for k, v in ours.items() if not k.endswith("_std")},
         "spread": {k: v for k, v in ours.items() if k.endswith("_std")},
-        "baselines": {ARTISTS: {**gallery.identity(test.drawings), "kind": "reference"}},
+        "baselines": {
+            ARTISTS: {**gallery.identity(test.drawings), "spike": mean_spike(test.drawings), "kind": "reference"}
+        },
     }
     methods = dict(baselines())
     kinds = dict.fromkeys(methods, "baseline")

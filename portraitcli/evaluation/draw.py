@@ -142,6 +142,14 @@ class PhotoGallery:
         }
 
 
+def mean_spike(drawings: list[np.ndarray] | np.ndarray) -> float:
+    """The mean Nyquist spike (:func:`~portraitcli.metrics.spectrum.nyquist_spike`) of (H, W)
+    uint8 drawings, each cropped to even sides: 1.0 for no period-2 checkerboard."""
+    from portraitcli.metrics.spectrum import nyquist_spike
+
+    return float(np.mean([nyquist_spike(d[: d.shape[0] // 2 * 2, : d.shape[1] // 2 * 2]) for d in drawings]))
+
+
 def score(
     draw: DrawFn,
     test: AlignedPairs,
@@ -162,7 +170,9 @@ def score(
 
     Returns:
         ``{"fid", "kid", "ssim", "fid_style1", "kid_style1", "ssim_style1", ...}`` plain
-        numbers, plus ``"kid_std"`` entries and ``"per_image"`` SSIM by name.
+        numbers, ``"spike"`` (the mean Nyquist spike of the drawings, 1.0 for no checkerboard:
+        :func:`~portraitcli.metrics.spectrum.nyquist_spike`), plus ``"kid_std"`` entries and
+        ``"per_image"`` SSIM by name.
     """
     from portraitcli.metrics.distribution import fid_from_features, kid_from_features
 
@@ -179,6 +189,7 @@ def score(
         kid, kid_std = kid_from_features(feats[mask], ref_features[mask], num_subsets=kid_subsets)
         out[f"kid{suffix}"], out[f"kid{suffix}_std"] = kid, kid_std
         out[f"ssim{suffix}"] = float(ssims[mask].mean())
+    out["spike"] = mean_spike(outputs)
     if gallery is not None:
         out.update(gallery.identity(outputs))
     out["per_image"] = dict(zip(test.names, ssims.tolist()))

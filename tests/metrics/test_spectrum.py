@@ -53,3 +53,13 @@ def test_transposed_convolutions_print_the_checkerboard_and_resize_convolutions_
             G = SEUNet(3, 1, (32, 64, 128, 256), upsample=upsample).eval()
             spikes[upsample] = nyquist_spike(G(x)[0, 0].numpy())
     assert spikes["transpose"] > 2.0 and spikes["resize"] < 1.2, spikes
+
+
+def test_draw_benchmark_spike_crops_odd_sides_and_sees_a_checkerboard() -> None:
+    from portraitcli.evaluation.draw import mean_spike
+
+    rng = np.random.default_rng(0)
+    paper = np.clip(230 + 10 * rng.standard_normal((97, 81)), 0, 255).astype(np.uint8)  # odd sides
+    dotted = paper.astype(np.int16)
+    dotted[::2, ::2] -= 60  # a period-2 pattern
+    assert mean_spike([paper]) < 1.2 < mean_spike([paper, dotted.clip(0, 255).astype(np.uint8)])

@@ -146,6 +146,7 @@ def test_draw_training_resumes_exactly_and_exports(tmp_path: Path, astronaut: np
     assert artists["kind"] == "reference" and 0 <= artists["id_top1_real"] <= 1 and "fid" not in artists
     assert 0 <= result["metrics"]["id_top1_real"] <= 1 and result["metrics"]["id_dist_real"] > 0
     assert result["baselines"]["tiny, again"]["ssim"] == pytest.approx(result["metrics"]["ssim"])
+    assert result["metrics"]["spike"] > 0 and artists["spike"] > 0
     assert json.loads((tmp_path / "docs" / "draw.json").read_text())["task"] == "draw"
     md = (tmp_path / "docs" / "draw.md").read_text()
     assert "| **ours (model.onnx)** | model |" in md
