@@ -42,3 +42,24 @@ def test_patch_histogram_loss_refuses_mismatched_or_small_inputs() -> None:
         patch_histogram_loss(torch.zeros(1, 1, 16, 16), torch.zeros(1, 1, 16, 32))
     with pytest.raises(ValueError, match="smaller"):
         patch_histogram_loss(torch.zeros(1, 1, 8, 8), torch.zeros(1, 1, 8, 8))
+
+
+def test_nyquist_loss_sees_a_checkerboard_the_spike_metric_sees() -> None:
+    from skimage import color, data
+
+    from portraitcli.metrics.spectrum import nyquist_spike
+    from portraitcli.train.common.losses import nyquist_loss
+
+    gray = color.rgb2gray(data.astronaut())[40:104, 180:228].astype(np.float32)  # 64x48, a real photo
+    smooth = torch.from_numpy(gray)[None, None]
+    checker = smooth.clone()
+    checker[..., ::2, ::2] += 0.2
+    assert nyquist_loss(smooth, smooth).item() == 0.0
+    assert nyquist_loss(checker, smooth).item() > 10 * nyquist_loss(smooth + 0.5, smooth).item()  # offsets: none
+    assert nyquist_spike(checker[0, 0].numpy()) > 1.1 > nyquist_spike(smooth[0, 0].numpy())
+    # orthonormal: the same pattern over a 4x larger image gives the same loss
+    big = lambda t: t.repeat(1, 1, 2, 2)  # noqa: E731
+    same = nyquist_loss(checker, smooth).item()
+    assert nyquist_loss(big(checker), big(smooth)).item() == pytest.approx(same, rel=0.2)
+    with pytest.raises(ValueError, match="even"):
+        nyquist_loss(torch.zeros(1, 1, 15, 16), torch.zeros(1, 1, 15, 16))

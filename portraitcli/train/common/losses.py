@@ -143,6 +143,36 @@ def patch_histogram_loss(x: torch.Tensor, y: torch.Tensor, patch: int = 16) -> t
     return (xs - ys).abs().mean()
 
 
+def nyquist_loss(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference of x's and y's spectral magnitudes on the Nyquist row and column.
+
+    A period-2 pattern (the checkerboard of stride-2 up-sampling, Odena et al., Distill 2016,
+    or of an inverse wavelet transform whose finest sub-bands are mispredicted) is energy at
+    1/2 cycle per pixel, which :func:`~portraitcli.metrics.spectrum.nyquist_spike` measures; this
+    loss asks the output for the target's energy there. With ``X = rfft2(x - mean x)``
+    (orthonormal, so independent of the image size)::
+
+        L = mean(| |X[H/2, :]| - |Y[H/2, :]| |) + mean(| |X[:, W/2]| - |Y[:, W/2]| |)
+
+    Args:
+        x, y: (N, C, H, W) float tensors of the same shape, H and W even.
+
+    Returns:
+        A scalar tensor, differentiable in x.
+
+    Raises:
+        ValueError: shapes differ or a side is odd.
+    """
+    if x.shape != y.shape:
+        raise ValueError(f"shapes differ: {tuple(x.shape)} vs {tuple(y.shape)}")
+    h, w = x.shape[-2:]
+    if h % 2 or w % 2:
+        raise ValueError(f"sides must be even (a Nyquist bin), got {h}x{w}")
+    fx = torch.fft.rfft2(x - x.mean(dim=(-2, -1), keepdim=True), norm="ortho").abs()
+    fy = torch.fft.rfft2(y - y.mean(dim=(-2, -1), keepdim=True), norm="ortho").abs()
+    return (fx[..., h // 2, :] - fy[..., h // 2, :]).abs().mean() + (fx[..., -1] - fy[..., -1]).abs().mean()
+
+
 class FaceIdentityLoss:
     """``weight * (1 - cos)`` between FaceNet embeddings of two aligned face batches, batch mean:
     a face recognizer's identity loss (Schroff et al. 2015's embedding, Sandberg's weights).

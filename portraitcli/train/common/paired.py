@@ -9,12 +9,14 @@ Reference:
             + lambda_fm sum_l |D_l(x, G(x)) - D_l(x, y)| / L
             + lambda_id (1 - cos(FaceNet(G(x)), FaceNet(x)))
             + lambda_hist W1(patch histograms of G(x), of y)
+            + lambda_nyq Nyquist(G(x), y)
         L_D = (L_lsgan(D(x, y), 1) + L_lsgan(D(x, G(x)), 0)) / 2
 
     where ``D_l`` are the discriminator's intermediate activations (pix2pixHD's feature
     matching loss, Wang et al., CVPR 2018) and FaceNet the face recognizer's embedding
     (Schroff et al., CVPR 2015; the identity term, optional), and W1 the per-window histogram
-    loss (:func:`~portraitcli.train.common.losses.patch_histogram_loss`, optional).
+    loss (:func:`~portraitcli.train.common.losses.patch_histogram_loss`, optional), Nyquist the
+    spectral term against checkerboards (:func:`~portraitcli.train.common.losses.nyquist_loss`, optional).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import torch.nn.functional as F
 
 from portraitcli.nets.vgg import VGG19Features
 from portraitcli.nets.vgg import perceptual_loss as vgg_perceptual_loss
-from portraitcli.train.common.losses import FaceIdentityLoss, lsgan_loss, patch_histogram_loss
+from portraitcli.train.common.losses import FaceIdentityLoss, lsgan_loss, nyquist_loss, patch_histogram_loss
 from portraitcli.train.common.perceptual import PerceptualFeatures, perceptual_loss
 
 
@@ -55,6 +57,7 @@ def paired_gan_step(
     identity: FaceIdentityLoss | None = None,
     lambda_hist: float = 0.0,
     hist_patch: int = 16,
+    lambda_nyq: float = 0.0,
 ) -> dict[str, float]:
     """Update G, then D, on inputs x (N, C_in, H, W) and targets y (N, C_out, H, W) in [-1, 1].
 
@@ -63,11 +66,12 @@ def paired_gan_step(
     or VGG-19's (:func:`portraitcli.nets.vgg.perceptual_loss`), by the network given.
     ``identity`` (RGB inputs and outputs) adds its weighted FaceNet distance between the
     output and the input photo: the person is kept where the target is a restyled face.
-    ``lambda_hist`` > 0 adds the histogram loss on ``hist_patch`` px windows.
+    ``lambda_hist`` > 0 adds the histogram loss on ``hist_patch`` px windows, ``lambda_nyq`` > 0
+    the Nyquist term.
 
     Returns:
         ``loss_G_gan``, ``loss_G_l1``, ``loss_D`` (and ``loss_G_perc``, ``loss_G_fm``, ``loss_G_id``,
-        ``loss_G_hist`` with those terms; ``loss_G_id`` before its weight).
+        ``loss_G_hist``, ``loss_G_nyq`` with those terms; ``loss_G_id`` before its weight).
 
     Raises:
         FloatingPointError: a loss is not finite.
@@ -93,6 +97,9 @@ def paired_gan_step(
     if lambda_hist > 0:
         out["loss_G_hist"] = patch_histogram_loss(fake, y, hist_patch)
         loss_G = loss_G + lambda_hist * out["loss_G_hist"]
+    if lambda_nyq > 0:
+        out["loss_G_nyq"] = nyquist_loss(fake, y)
+        loss_G = loss_G + lambda_nyq * out["loss_G_nyq"]
     if identity is not None:
         out["loss_G_id"] = identity.distance(fake, x)
         loss_G = loss_G + identity.weight * out["loss_G_id"]

@@ -58,6 +58,7 @@ class DrawConfig:
     norm: str = "instance"  # "instance" or "none" in the information U-Net and fusion (none: crop-invariant)
     lambda_hist: float = 0.0  # per-window intensity histogram loss (patch_histogram_loss); 0 = none
     hist_patch: int = 16  # its window side, px
+    lambda_nyq: float = 0.0  # the output's spectrum on the Nyquist lines against the target's (nyquist_loss); 0 = none
     init: str = ""  # fine-tuning: a checkpoint whose G and D start this run, or a shipped ONNX (G only); "": none
     train_crop: int = 0  # > 0: train on random square crops of this side (multiple of 32)
     augment_shift: float = 0.03
