@@ -231,7 +231,7 @@ def test_draw_weight_average_is_kept_resumed_and_exported(tmp_path: Path, astron
 @pytest.mark.slow
 def test_draw_fine_tunes_from_an_onnx_export_with_the_histogram_term(tmp_path: Path, astronaut: np.ndarray) -> None:
     """``init`` starts G from an exported model (Haar DWT and all): with the rate at 0 the run's G
-    is still the export's function; ``lambda_hist`` is logged."""
+    is still the export's function; the histogram and Nyquist terms are logged."""
     import onnxruntime as ort
 
     from portraitcli.train.draw.export import export_run, load_generator
@@ -243,7 +243,7 @@ def test_draw_fine_tunes_from_an_onnx_export_with_the_histogram_term(tmp_path: P
     )  # fmt: skip
     first = make_run_dir(tmp_path / "runs", "draw", "first")
     onnx_path = export_run(first, train(DrawConfig(**base), data, first, tmp_path / "cache"))
-    cfg = DrawConfig(**base, init=str(onnx_path), lr=0.0, lambda_hist=1.0, hist_patch=8, seed=1)
+    cfg = DrawConfig(**base, init=str(onnx_path), lr=0.0, lambda_hist=1.0, hist_patch=8, lambda_nyq=1.0, seed=1)
     second = make_run_dir(tmp_path / "runs", "draw", "second")
     G, _ = load_generator(train(cfg, data, second, tmp_path / "cache"), False)
     x = torch.from_numpy(photo_to_input(astronaut[100:164, 180:244], 1))[None]
@@ -251,4 +251,4 @@ def test_draw_fine_tunes_from_an_onnx_export_with_the_histogram_term(tmp_path: P
     with torch.no_grad():
         np.testing.assert_allclose(G.eval()(x).numpy(), shipped[0], atol=1e-4)
     record = json.loads((second / "log.jsonl").read_text().splitlines()[0])
-    assert record["loss_G_hist"] > 0
+    assert record["loss_G_hist"] > 0 and record["loss_G_nyq"] > 0
