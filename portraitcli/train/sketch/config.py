@@ -59,7 +59,10 @@ class SketchConfig:
     drawings of that style, aligned to the sketch framing, add ``lambda_tone`` times the L1
     distance between G(x) and the drawing after ``tone_pool`` x ``tone_pool`` average pooling:
     the artists' layout of paper and shading on everyday photos (white backgrounds and skin
-    of any tone), not their lines, which differ from CUFS's.
+    of any tone), not their lines, which differ from CUFS's. ``tone_loss="hist"`` compares
+    the distributions of gray values in co-located ``tone_pool`` px windows instead
+    (:func:`~portraitcli.train.common.losses.patch_histogram_loss`, draw-v4's term): how much
+    paper and how much stroke, not only their mean.
 
     ``lambda_style`` (``perceptual`` with unpaired photos) weighs a style loss between the
     unpaired photos' sketches and the batch's artist sketches: their mean VGG-19 Gram
@@ -134,6 +137,7 @@ class SketchConfig:
     tone_style: int = 0  # > 0: FS2K training pairs of this drawing style (1-3) add the tone term; 0: none
     lambda_tone: float = 10.0  # weight of the tone term: L1 of G(x) and the drawing, both average-pooled
     tone_pool: int = 16  # the tone term's average-pooling factor (only the layout of light and dark)
+    tone_loss: str = "pool"  # "pool": L1 of the pooled images; "hist": patch_histogram_loss on tone_pool px windows
     tone_batch: int = 2  # tone pairs per step
     lambda_style: float = 0.0  # "perceptual": mean-Gram style loss of G(x_u) to the batch's artist sketches; 0 = none
     init: str = ""  # fine-tuning: a checkpoint whose G and D_Y start this run, or a shipped ONNX (G only); "": none

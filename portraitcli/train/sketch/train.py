@@ -36,7 +36,7 @@ from portraitcli.train.common.augment import paired_jitter, random_crop
 from portraitcli.train.common.average import AVERAGE_KEY, weight_average
 from portraitcli.train.common.checkpoint import save_checkpoint
 from portraitcli.train.common.loop import LossMeter, fit, seed_run, shuffled_batches, start_run, tensors
-from portraitcli.train.common.losses import LEGACY_SSIM_RANGE, ImagePool, lsgan_loss, ssim_loss
+from portraitcli.train.common.losses import LEGACY_SSIM_RANGE, ImagePool, lsgan_loss, patch_histogram_loss, ssim_loss
 from portraitcli.train.common.networks import MobileNetUNet, PatchDiscriminator, SEUNet
 from portraitcli.train.common.onnx_init import load_init
 from portraitcli.train.sketch.backdrop import backdrop_mask, random_background, replace_backdrop
@@ -209,6 +209,8 @@ def train(cfg: SketchConfig, data: Path, run_dir: Path, console: Console | None 
         raise ValueError("p_backdrop needs unpaired photos (unpaired=fs2k) to take the new backgrounds from")
     if cfg.tone_style and cfg.variant != "perceptual":
         raise ValueError("tone_style needs the perceptual variant")
+    if cfg.tone_loss not in ("pool", "hist"):
+        raise ValueError(f"tone_loss must be 'pool' or 'hist', got {cfg.tone_loss!r}")
     if cfg.lambda_style > 0 and (cfg.variant != "perceptual" or not cfg.unpaired):
         raise ValueError("lambda_style needs the perceptual variant with unpaired photos (unpaired=fs2k)")
     tone = _tone_pairs(data, cfg, console) if cfg.tone_style else []
@@ -463,7 +465,10 @@ def perceptual_step(
             out["loss_G_style"] = loss_G_style.item()
     if tone is not None:
         k = cfg.tone_pool
-        loss_G_tone = F_nn.l1_loss(F_nn.avg_pool2d(G(tone[0]), k), F_nn.avg_pool2d(tone[1], k))
+        if cfg.tone_loss == "hist":  # the windows' gray-value distributions: paper and strokes in proportion
+            loss_G_tone = patch_histogram_loss(G(tone[0]), tone[1], k)
+        else:
+            loss_G_tone = F_nn.l1_loss(F_nn.avg_pool2d(G(tone[0]), k), F_nn.avg_pool2d(tone[1], k))
         loss = loss + cfg.lambda_tone * loss_G_tone
         out["loss_G_tone"] = loss_G_tone.item()
     opt_G.zero_grad(set_to_none=True)
