@@ -104,8 +104,8 @@ def write_markdown(result: dict, path: Path) -> None:
         "`id_top1_real` is the share of drawings whose nearest photo is their own, `id_dist_real` the mean "
         f"distance drawing -> its photo (dlib's same-person threshold: 0.6). The row *{ARTISTS}* is the "
         "artists' own drawings of the test photos, scored the same way (they are also the FID/KID reference). "
-        "`spike`: the mean Nyquist spike of the drawings' spectra (1.0: no period-2 checkerboard; the issue's "
-        "limit 1.1).",
+        "`spike`: the mean Nyquist spike of the drawings' spectra (1.0: no period-2 checkerboard; above 1.1 "
+        "the dots show when zoomed).",
         "",
         "The paper's APDrawing numbers (its own table, another dataset; not re-measured here): "
         + "; ".join(f"{k} " + ", ".join(f"{m} {v}" for m, v in d.items()) for k, d in PAPER_APDRAWING.items())

@@ -30,7 +30,7 @@ class DrawConfig:
 
     ``init`` starts the run from another run's checkpoint (G and D) or from a shipped ONNX
     model (G only; :func:`~portraitcli.train.common.onnx_init.load_init`), for fine-tuning
-    (draw-v4 continued draw-v3 with a stronger adversarial term).
+    (draw-v4 continued draw-v3 with weaker pixel terms and ``lambda_hist``).
     """
 
     SAVED_DEFAULTS: ClassVar[dict[str, object]] = {"upsample": "transpose", "ema_decay": 0.0}
