@@ -87,7 +87,7 @@ def load_onnx_weights(module: nn.Module, onnx_path: Path, example: torch.Tensor,
 
     model = onnx.load(str(onnx_path))
     inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
-    convs = [n for n in model.graph.node if n.op_type == "Conv" and n.input[1] in inits]  # fixed kernels: none
+    convs = [n for n in model.graph.node if n.op_type == "Conv" and n.input[1] in inits]  # learned kernels only
     module.eval()
     order, called = _forward_calls(module, example)
     if len(convs) != len(order):

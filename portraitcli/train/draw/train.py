@@ -138,9 +138,11 @@ def train(cfg: DrawConfig, data: Path, run_dir: Path, cache: Path | None, consol
                 xs.append(photo_to_input(photo, int(train_set.styles[i])))
                 ys.append(drawing_to_tensor(drawing))
             x, y = tensors(xs, cfg.device), tensors(ys, cfg.device)
-            terms = dict(lambda_hist=cfg.lambda_hist, hist_patch=cfg.hist_patch, lambda_nyq=cfg.lambda_nyq)
-            losses = [cfg.lambda_l1, perceptual, cfg.lambda_perc, cfg.lambda_fm]
-            meter.add(paired_gan_step(G, D, opt_G, opt_D, x, y, *losses, **terms))
+            step = paired_gan_step(
+                G, D, opt_G, opt_D, x, y, cfg.lambda_l1, perceptual, cfg.lambda_perc, cfg.lambda_fm,
+                lambda_hist=cfg.lambda_hist, hist_patch=cfg.hist_patch, lambda_nyq=cfg.lambda_nyq,
+            )  # fmt: skip
+            meter.add(step)
             if G_ema is not None:
                 G_ema.update_parameters(G)
         return meter.mean()

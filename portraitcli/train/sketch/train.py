@@ -464,11 +464,11 @@ def perceptual_step(
             loss = loss + cfg.lambda_style * loss_G_style
             out["loss_G_style"] = loss_G_style.item()
     if tone is not None:
-        k = cfg.tone_pool
+        k, fake_t = cfg.tone_pool, G(tone[0])
         if cfg.tone_loss == "hist":  # the windows' gray-value distributions: paper and strokes in proportion
-            loss_G_tone = patch_histogram_loss(G(tone[0]), tone[1], k)
+            loss_G_tone = patch_histogram_loss(fake_t, tone[1], k)
         else:
-            loss_G_tone = F_nn.l1_loss(F_nn.avg_pool2d(G(tone[0]), k), F_nn.avg_pool2d(tone[1], k))
+            loss_G_tone = F_nn.l1_loss(F_nn.avg_pool2d(fake_t, k), F_nn.avg_pool2d(tone[1], k))
         loss = loss + cfg.lambda_tone * loss_G_tone
         out["loss_G_tone"] = loss_G_tone.item()
     opt_G.zero_grad(set_to_none=True)
